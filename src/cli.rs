@@ -1,0 +1,181 @@
+//! Command line and environment: every flag can also be set by the environment variable named next to it
+//! (12-factor). This module only parses; [`crate::config`] decides what the values mean.
+//!
+//! The infrastructure contract tests (`tests/contract/`) read the environment variable names from here through
+//! `Cli::command()`, so the Terraform task definition cannot name a variable the service does not read.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Default HTTP port; the container `EXPOSE`s it and the ECS task maps it.
+pub const DEFAULT_PORT: u16 = 8080;
+
+#[derive(Parser)]
+#[command(name = "beer-catalog", version, about = "A beer catalog REST API, drop-in compatible with the Punk API v2")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Clone)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply the embedded schema migrations and exit (the one-off deploy task).
+    Migrate,
+    /// Load the built-in sample catalog if the catalog is empty.
+    Seed,
+    /// Import a JSON array of beers (Punk API v2 shape or this API's create shape); upserts by id.
+    Import(ImportArgs),
+    /// GET the local /health endpoint and exit 0 when it answers 200 (the container's HEALTHCHECK).
+    Healthcheck(HealthcheckArgs),
+    /// Create the PostgreSQL roles the service uses (schema owner for migrations, DML-only app role).
+    /// Connects with the DB_* settings of an administrator, normally the RDS master user.
+    ProvisionRoles(ProvisionRolesArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ImportArgs {
+    /// A JSON file holding an array of beers, or `-` for standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: String,
+
+    /// Validate every record and report, without writing anything.
+    #[arg(long, env = "IMPORT_DRY_RUN")]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct HealthcheckArgs {
+    /// URL to check; defaults to http://127.0.0.1:$PORT/health.
+    #[arg(long, env = "HEALTHCHECK_URL")]
+    pub url: Option<String>,
+
+    /// Seconds to wait for an answer.
+    #[arg(long, env = "HEALTHCHECK_TIMEOUT_SECS", default_value_t = 3)]
+    pub timeout_secs: u64,
+}
+
+#[derive(Args, Clone)]
+pub struct ProvisionRolesArgs {
+    /// Schema the application's tables live in; both roles get it as their search_path.
+    #[arg(long, env = "DB_SCHEMA", default_value = "beer_catalog")]
+    pub schema: String,
+
+    /// Role that owns the schema and runs migrations.
+    #[arg(long, env = "MIGRATOR_DB_USER", default_value = "beer_catalog_owner")]
+    pub migrator_user: String,
+
+    /// Password for the migrator role.
+    #[arg(long, env = "MIGRATOR_DB_PASSWORD", hide_env_values = true)]
+    pub migrator_password: String,
+
+    /// Role the service connects as: data access (SELECT/INSERT/UPDATE/DELETE) only.
+    #[arg(long, env = "APP_DB_USER", default_value = "beer_catalog_app")]
+    pub app_user: String,
+
+    /// Password for the application role.
+    #[arg(long, env = "APP_DB_PASSWORD", hide_env_values = true)]
+    pub app_password: String,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+/// Settings shared by every subcommand. Secrets are plain `String`s only until [`crate::config`] wraps them;
+/// this type deliberately has no `Debug` so it cannot be logged by accident.
+#[derive(Args, Clone)]
+pub struct Settings {
+    /// development: SQLite by default, seeded on first start, writes open. production: PostgreSQL required.
+    #[arg(long = "env", env = "APP_ENV", value_enum, default_value = "development", global = true)]
+    pub app_env: AppEnv,
+
+    /// sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB. Overrides the DB_* variables.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// PostgreSQL host, used with DB_NAME, DB_USER, DB_PASSWORD when DATABASE_URL is not set.
+    #[arg(long, env = "DB_HOST", global = true)]
+    pub db_host: Option<String>,
+
+    /// PostgreSQL port.
+    #[arg(long, env = "DB_PORT", default_value_t = 5432, global = true)]
+    pub db_port: u16,
+
+    /// PostgreSQL database name.
+    #[arg(long, env = "DB_NAME", global = true)]
+    pub db_name: Option<String>,
+
+    /// PostgreSQL user.
+    #[arg(long, env = "DB_USER", global = true)]
+    pub db_user: Option<String>,
+
+    /// PostgreSQL password.
+    #[arg(long, env = "DB_PASSWORD", hide_env_values = true, global = true)]
+    pub db_password: Option<String>,
+
+    /// TLS to PostgreSQL (RDS with rds.force_ssl needs at least `require`).
+    #[arg(long, env = "DB_SSLMODE", value_enum, default_value = "prefer", global = true)]
+    pub db_sslmode: SslMode,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a database connection before failing (start-up, requests and /ready).
+    #[arg(long, env = "DB_CONNECT_TIMEOUT_SECS", default_value_t = 5, global = true)]
+    pub db_connect_timeout_secs: u64,
+
+    /// HTTP port.
+    #[arg(long, env = "PORT", default_value_t = DEFAULT_PORT, global = true)]
+    pub port: u16,
+
+    /// Address to bind; 0.0.0.0 so a container's published port reaches it.
+    #[arg(long = "bind", env = "BIND_ADDRESS", default_value = "0.0.0.0", global = true)]
+    pub bind_address: String,
+
+    /// Log filter: a level (info, debug...) or tracing directives (beer_catalog=debug,sqlx=warn).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+
+    /// Log format; json in production, pretty in development when not set.
+    #[arg(long, env = "LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub request_timeout_secs: u64,
+
+    /// Seconds to let in-flight requests finish after SIGTERM (below ECS's 30 s stop timeout).
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, global = true)]
+    pub shutdown_grace_secs: u64,
+
+    /// Comma-separated API keys accepted as `Authorization: Bearer <key>` for writes.
+    #[arg(long, env = "API_KEYS", hide_env_values = true, global = true)]
+    pub api_keys: Option<String>,
+
+    /// Comma-separated hex SHA-256 digests of API keys, for keeping the keys themselves out of the environment.
+    #[arg(long, env = "API_KEY_SHA256", hide_env_values = true, global = true)]
+    pub api_key_sha256: Option<String>,
+}
