@@ -1,0 +1,14 @@
+output "state_bucket_name" {
+  description = "Name of the state bucket: pass it to terraform init -backend-config=\"bucket=...\" in every root."
+  value       = aws_s3_bucket.state.id
+}
+
+output "state_bucket_arn" {
+  description = "ARN of the state bucket."
+  value       = aws_s3_bucket.state.arn
+}
+
+output "state_kms_key_arn" {
+  description = "ARN of the KMS key encrypting the state (input state_kms_key_arn of infra/global)."
+  value       = aws_kms_key.state.arn
+}

@@ -1,0 +1,176 @@
+# RDS PostgreSQL 17 in private subnets. The master password is generated and kept by RDS in Secrets Manager
+# (manage_master_user_password): it never appears in Terraform configuration, plan, state or outputs. The master
+# user is only used by the one-off db-roles task; the service connects as a DML-only role, migrations run as the
+# schema owner role. Those two roles' credentials are Secrets Manager secrets created here.
+
+data "aws_partition" "current" {}
+
+locals {
+  identifier = "${var.name_prefix}-db"
+}
+
+resource "aws_db_parameter_group" "this" {
+  name        = "${var.name_prefix}-postgres17"
+  family      = "postgres17"
+  description = "${var.name_prefix}: TLS-only connections, connection and slow-statement logging"
+
+  # Refuse unencrypted connections: the service connects with DB_SSLMODE=require.
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_connections"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_disconnections"
+    value = "1"
+  }
+
+  # Statements slower than this are logged (milliseconds); -1 disables.
+  parameter {
+    name  = "log_min_duration_statement"
+    value = tostring(var.log_min_duration_statement_ms)
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+data "aws_iam_policy_document" "monitoring_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "monitoring" {
+  count = var.monitoring_interval > 0 ? 1 : 0
+
+  name               = "${var.name_prefix}-rds-monitoring"
+  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  count = var.monitoring_interval > 0 ? 1 : 0
+
+  role       = aws_iam_role.monitoring[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_157:Multi-AZ is var.multi_az: on in production, off in staging to halve its cost (staging can tolerate an AZ outage).
+  #checkov:skip=CKV_AWS_118:Enhanced monitoring is optional (var.monitoring_interval); Performance Insights and CloudWatch metrics are always on.
+  #checkov:skip=CKV_AWS_161:IAM database authentication is optional (var.iam_database_authentication_enabled); the service authenticates with Secrets Manager-held passwords.
+  #checkov:skip=CKV_AWS_293:Deletion protection is var.deletion_protection: on in production, off in staging so it can be torn down.
+  #checkov:skip=CKV2_AWS_30:Query logging is configured in the parameter group (log_min_duration_statement, connections); full statement logging would log request data.
+  identifier     = local.identifier
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+
+  db_name  = var.db_name
+  username = var.master_username
+  # RDS generates the master password and stores it in a Secrets Manager secret it manages and rotates;
+  # Terraform only learns that secret's ARN.
+  manage_master_user_password   = true
+  master_user_secret_kms_key_id = var.kms_key_arn
+
+  allocated_storage     = var.allocated_storage_gb
+  max_allocated_storage = var.max_allocated_storage_gb
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = var.kms_key_arn
+
+  db_subnet_group_name   = var.db_subnet_group_name
+  vpc_security_group_ids = [var.security_group_id]
+  publicly_accessible    = false
+  multi_az               = var.multi_az
+  port                   = 5432
+
+  parameter_group_name = aws_db_parameter_group.this.name
+
+  backup_retention_period  = var.backup_retention_days
+  backup_window            = "02:00-03:00"
+  maintenance_window       = "sun:03:30-sun:04:30"
+  copy_tags_to_snapshot    = true
+  delete_automated_backups = false
+
+  deletion_protection       = var.deletion_protection
+  skip_final_snapshot       = !var.final_snapshot
+  final_snapshot_identifier = var.final_snapshot ? "${local.identifier}-final" : null
+
+  auto_minor_version_upgrade  = true
+  allow_major_version_upgrade = false
+  apply_immediately           = var.apply_immediately
+
+  performance_insights_enabled          = true
+  performance_insights_kms_key_id       = var.kms_key_arn
+  performance_insights_retention_period = var.performance_insights_retention_days
+
+  monitoring_interval = var.monitoring_interval
+  monitoring_role_arn = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
+
+  iam_database_authentication_enabled = var.iam_database_authentication_enabled
+  enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
+
+  tags = { Name = local.identifier }
+}
+
+# --- Role credentials -------------------------------------------------------------------------------------------
+# The passwords are generated by an ephemeral resource and written through the write-only secret_string_wo argument
+# (Terraform >= 1.11, AWS provider >= 5.9x, random >= 3.7): they exist in memory during apply only and are never stored
+# in plan or state. To rotate, bump var.role_password_version, apply, then run the db-roles task (it ALTERs the
+# roles' passwords to the new secret values) and redeploy the service.
+
+ephemeral "random_password" "migrator" {
+  length  = 40
+  special = false # alphanumeric: safe in any connection string or shell, still ~238 bits
+}
+
+ephemeral "random_password" "app" {
+  length  = 40
+  special = false
+}
+
+resource "aws_secretsmanager_secret" "migrator" {
+  #checkov:skip=CKV2_AWS_57:Rotation needs a rotation Lambda that knows the db-roles flow; rotate by bumping role_password_version and running the db-roles task (see infra/README.md).
+  name                    = "${var.name_prefix}/db/migrator"
+  description             = "PostgreSQL schema owner role (runs migrations). JSON: username, password."
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+}
+
+resource "aws_secretsmanager_secret_version" "migrator" {
+  secret_id = aws_secretsmanager_secret.migrator.id
+  secret_string_wo = jsonencode({
+    username = var.migrator_username
+    password = ephemeral.random_password.migrator.result
+  })
+  secret_string_wo_version = var.role_password_version
+}
+
+resource "aws_secretsmanager_secret" "app" {
+  #checkov:skip=CKV2_AWS_57:Rotation needs a rotation Lambda that knows the db-roles flow; rotate by bumping role_password_version and running the db-roles task (see infra/README.md).
+  name                    = "${var.name_prefix}/db/app"
+  description             = "PostgreSQL DML-only role the service connects as. JSON: username, password."
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.secret_recovery_window_days
+}
+
+resource "aws_secretsmanager_secret_version" "app" {
+  secret_id = aws_secretsmanager_secret.app.id
+  secret_string_wo = jsonencode({
+    username = var.app_username
+    password = ephemeral.random_password.app.result
+  })
+  secret_string_wo_version = var.role_password_version
+}

@@ -1,0 +1,49 @@
+output "instance_identifier" {
+  description = "RDS instance identifier (<name_prefix>-db), for CloudWatch metrics."
+  value       = aws_db_instance.this.identifier
+}
+
+output "instance_arn" {
+  description = "ARN of the RDS instance."
+  value       = aws_db_instance.this.arn
+}
+
+output "address" {
+  description = "Host name of the instance (DB_HOST)."
+  value       = aws_db_instance.this.address
+}
+
+output "port" {
+  description = "Port of the instance (DB_PORT)."
+  value       = aws_db_instance.this.port
+}
+
+output "db_name" {
+  description = "Database name (DB_NAME)."
+  value       = aws_db_instance.this.db_name
+}
+
+output "master_user_secret_arn" {
+  description = "ARN of the RDS-managed secret holding the master credentials (JSON keys username, password). Only the ARN: the password is never in state."
+  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+}
+
+output "migrator_secret_arn" {
+  description = "ARN of the migrator (schema owner) role secret (JSON keys username, password)."
+  value       = aws_secretsmanager_secret.migrator.arn
+}
+
+output "app_secret_arn" {
+  description = "ARN of the application (DML-only) role secret (JSON keys username, password)."
+  value       = aws_secretsmanager_secret.app.arn
+}
+
+output "migrator_username" {
+  description = "Name of the migrator role."
+  value       = var.migrator_username
+}
+
+output "app_username" {
+  description = "Name of the application role."
+  value       = var.app_username
+}

@@ -1,0 +1,24 @@
+output "oidc_provider_arn" {
+  description = "ARN of the GitHub Actions OIDC provider."
+  value       = aws_iam_openid_connect_provider.github.arn
+}
+
+output "ecr_push_role_arn" {
+  description = "ARN of <project>-github-ecr-push."
+  value       = aws_iam_role.ecr_push.arn
+}
+
+output "terraform_plan_role_arn" {
+  description = "ARN of <project>-github-terraform-plan."
+  value       = aws_iam_role.plan.arn
+}
+
+output "deploy_role_arns" {
+  description = "ARNs of <project>-<env>-github-deploy, keyed by environment."
+  value       = { for e, r in aws_iam_role.deploy : e => r.arn }
+}
+
+output "terraform_apply_role_arns" {
+  description = "ARNs of <project>-<env>-github-terraform-apply, keyed by environment."
+  value       = { for e, r in aws_iam_role.apply : e => r.arn }
+}

@@ -1,0 +1,250 @@
+# Public ALB -> one IP target group on the service's port. With a certificate: HTTPS listener (TLS 1.2+/1.3 policy)
+# and HTTP redirected to HTTPS. Without one (a first staging bring-up before DNS exists): HTTP only.
+
+data "aws_elb_service_account" "this" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  https = var.certificate_arn != null
+}
+
+resource "aws_lb" "this" {
+  #checkov:skip=CKV2_AWS_28:No WAF yet: the API is read-mostly with bearer-key writes; attach aws_wafv2_web_acl_association here when abuse appears (see infra/README.md).
+  #checkov:skip=CKV2_AWS_76:No WAF (see CKV2_AWS_28); the service is Rust, not Java, so the Log4j rule set does not apply.
+  #checkov:skip=CKV_AWS_91:Access logs are var.access_logs_enabled: on in production, off in staging to save the S3 cost.
+  #checkov:skip=CKV2_AWS_20:With a certificate, port 80 only redirects to HTTPS (listener http_redirect); without one (HTTP-only mode) there is nothing to redirect to.
+  #checkov:skip=CKV_AWS_150:Deletion protection is var.deletion_protection: on in production, off in staging so it can be torn down.
+  name               = "${var.name_prefix}-alb"
+  load_balancer_type = "application"
+  internal           = false
+  subnets            = var.public_subnet_ids
+  security_groups    = [var.security_group_id]
+
+  # Reject requests with malformed headers instead of passing them to the service (request smuggling defence).
+  drop_invalid_header_fields = true
+  enable_deletion_protection = var.deletion_protection
+  idle_timeout               = var.idle_timeout_seconds
+
+  dynamic "access_logs" {
+    for_each = var.access_logs_enabled ? [1] : []
+    content {
+      bucket  = aws_s3_bucket.access_logs[0].id
+      prefix  = "alb"
+      enabled = true
+    }
+  }
+
+  depends_on = [aws_s3_bucket_policy.access_logs]
+}
+
+resource "aws_lb_target_group" "api" {
+  #checkov:skip=CKV_AWS_378:TLS terminates at the ALB; ALB-to-task traffic stays inside the VPC, confined by security groups to the tasks' port.
+  name        = "${var.name_prefix}-api"
+  target_type = "ip" # awsvpc (Fargate) tasks register by IP
+  port        = var.target_port
+  protocol    = "HTTP"
+  vpc_id      = var.vpc_id
+
+  # Slightly longer than the service's SHUTDOWN_GRACE_SECS (20 s): the ALB stops sending new requests at once and
+  # lets in-flight ones finish; ECS stopTimeout (30 s) is the hard limit after SIGTERM. See infra/README.md.
+  deregistration_delay = var.deregistration_delay_seconds
+
+  health_check {
+    enabled             = true
+    path                = var.health_check_path
+    protocol            = "HTTP"
+    port                = "traffic-port"
+    matcher             = "200"
+    interval            = 15
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+}
+
+resource "aws_lb_listener" "http_forward" {
+  #checkov:skip=CKV_AWS_2:HTTP-only mode exists only while no certificate is given (var.certificate_arn = null); with one, port 80 redirects to HTTPS.
+  #checkov:skip=CKV_AWS_103:No TLS on this listener by design (HTTP-only mode, see CKV_AWS_2).
+  #checkov:skip=CKV2_AWS_20:HTTP-only mode has no HTTPS listener to redirect to; the redirect listener below replaces this one when a certificate is set.
+  count = local.https ? 0 : 1
+
+  load_balancer_arn = aws_lb.this.arn
+  port              = 80
+  protocol          = "HTTP"
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.api.arn
+  }
+}
+
+resource "aws_lb_listener" "http_redirect" {
+  #checkov:skip=CKV_AWS_2:This listener only answers 301 to HTTPS.
+  #checkov:skip=CKV_AWS_103:This listener only answers 301 to HTTPS.
+  count = local.https ? 1 : 0
+
+  load_balancer_arn = aws_lb.this.arn
+  port              = 80
+  protocol          = "HTTP"
+
+  default_action {
+    type = "redirect"
+
+    redirect {
+      port        = "443"
+      protocol    = "HTTPS"
+      status_code = "HTTP_301"
+    }
+  }
+}
+
+resource "aws_lb_listener" "https" {
+  count = local.https ? 1 : 0
+
+  load_balancer_arn = aws_lb.this.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = var.ssl_policy
+  certificate_arn   = var.certificate_arn
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.api.arn
+  }
+}
+
+# --- Access logs bucket (production) ----------------------------------------------------------------------------
+
+resource "aws_s3_bucket" "access_logs" {
+  #checkov:skip=CKV_AWS_18:This is the log bucket; logging it to another bucket would recurse. CloudTrail data events cover access if needed.
+  #checkov:skip=CKV_AWS_144:Access logs are operational data; cross-region replication is not worth its cost here.
+  #checkov:skip=CKV_AWS_145:ALB access log delivery supports only SSE-S3 (AES256), not SSE-KMS.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes new-object events for access logs.
+  count = var.access_logs_enabled ? 1 : 0
+
+  bucket        = "${var.name_prefix}-alb-logs-${data.aws_caller_identity.current.account_id}"
+  force_destroy = false
+}
+
+resource "aws_s3_bucket_public_access_block" "access_logs" {
+  count = var.access_logs_enabled ? 1 : 0
+
+  bucket                  = aws_s3_bucket.access_logs[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "access_logs" {
+  count = var.access_logs_enabled ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "access_logs" {
+  count = var.access_logs_enabled ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
+  count = var.access_logs_enabled ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256" # the only server-side encryption ALB log delivery supports
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  count = var.access_logs_enabled ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+
+  rule {
+    id     = "expire-access-logs"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.access_logs_retention_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
+data "aws_iam_policy_document" "access_logs" {
+  count = var.access_logs_enabled ? 1 : 0
+
+  # ELB log delivery: the regional ELB account (older regions such as eu-west-1) and the log delivery service
+  # principal (newer regions); writes only under alb/AWSLogs/<this account>/.
+  statement {
+    sid       = "ElbLogDelivery"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.access_logs[0].arn}/alb/AWSLogs/${data.aws_caller_identity.current.account_id}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.this.arn]
+    }
+  }
+
+  statement {
+    sid       = "ElbLogDeliveryService"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.access_logs[0].arn}/alb/AWSLogs/${data.aws_caller_identity.current.account_id}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      aws_s3_bucket.access_logs[0].arn,
+      "${aws_s3_bucket.access_logs[0].arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "access_logs" {
+  count = var.access_logs_enabled ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+  policy = data.aws_iam_policy_document.access_logs[0].json
+
+  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+}

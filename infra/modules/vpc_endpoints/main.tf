@@ -1,0 +1,31 @@
+# Interface endpoints for ECR (api + dkr), CloudWatch Logs and Secrets Manager, and a gateway endpoint for S3 (ECR
+# stores image layers in S3): image pulls, log shipping and secret injection stay inside the VPC and keep working
+# without NAT (and do not pay NAT data processing).
+
+data "aws_region" "current" {}
+
+locals {
+  interface_services = toset(["ecr.api", "ecr.dkr", "logs", "secretsmanager"])
+}
+
+resource "aws_vpc_endpoint" "interface" {
+  for_each = local.interface_services
+
+  vpc_id              = var.vpc_id
+  service_name        = "com.amazonaws.${data.aws_region.current.region}.${each.key}"
+  vpc_endpoint_type   = "Interface"
+  subnet_ids          = var.subnet_ids
+  security_group_ids  = [var.security_group_id]
+  private_dns_enabled = true
+
+  tags = { Name = "${var.name_prefix}-${replace(each.key, ".", "-")}" }
+}
+
+resource "aws_vpc_endpoint" "s3" {
+  vpc_id            = var.vpc_id
+  service_name      = "com.amazonaws.${data.aws_region.current.region}.s3"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = var.route_table_ids
+
+  tags = { Name = "${var.name_prefix}-s3" }
+}
