@@ -1,0 +1,66 @@
+# Production image of the beer-catalog API: one static-ish release binary on distroless, running as nonroot.
+#
+#   docker build -t beer-catalog \
+#     --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" \
+#     --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" .
+#   docker run --rm -p 8080:8080 beer-catalog      # demo mode: seeded SQLite in the /data volume
+#
+# Needs BuildKit (Docker >= 23 default) or podman/buildah >= 4 for the RUN cache mounts. docs/container.md has more.
+
+# ---- builder: official Rust image, pinned to the toolchain the project is tested with ----------------------------
+FROM docker.io/library/rust:1.95.0-slim-bookworm AS builder
+WORKDIR /build
+
+# Dependencies first, in their own layer: the real manifest and lockfile with stub sources. This layer is rebuilt
+# only when Cargo.toml or Cargo.lock change, so a code-only change recompiles just this crate. It lives in the
+# image layers (not only in a cache mount) so CI layer caches keep it too. The crate's own stub artifacts are
+# deleted so the next step can never mistake them for fresh. The registry download cache is a cache mount.
+COPY Cargo.toml Cargo.lock ./
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    mkdir -p src \
+    && echo 'fn main() {}' >src/main.rs \
+    && touch src/lib.rs \
+    && cargo build --release --locked \
+    && rm -rf src target/release/beer-catalog target/release/beer-catalog.d \
+        target/release/.fingerprint/beer-catalog-* \
+        target/release/deps/beer_catalog-* target/release/deps/libbeer_catalog-*
+
+# The crate itself. Migrations and the seed catalog are embedded at compile time, so they are build inputs only.
+COPY migrations ./migrations
+COPY src ./src
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    cargo build --release --locked \
+    && install -D -m 0755 target/release/beer-catalog /out/usr/local/bin/beer-catalog \
+    && /out/usr/local/bin/beer-catalog --version \
+    && install -d -m 0755 /out/data
+
+# ---- runtime: distroless (glibc, libgcc, CA certificates; no shell, no package manager), uid/gid 65532 ---------------
+FROM gcr.io/distroless/cc-debian12:nonroot
+
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=https://github.com/beer-catalog/beer-catalog
+LABEL org.opencontainers.image.title="beer-catalog" \
+      org.opencontainers.image.description="A beer catalog REST API, drop-in compatible with the Punk API v2" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
+
+COPY --from=builder /out/usr/local/bin/beer-catalog /usr/local/bin/beer-catalog
+# /data: the demo SQLite database (development mode, no database configured, uses ./beer-catalog.db). A volume
+# owned by the runtime user, so it stays writable with a read-only root filesystem. Production (PostgreSQL)
+# never touches it.
+COPY --from=builder --chown=65532:65532 /out/data /data
+WORKDIR /data
+VOLUME ["/data"]
+
+USER 65532:65532
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["/usr/local/bin/beer-catalog", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/beer-catalog"]
+CMD ["serve"]
