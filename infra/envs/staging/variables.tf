@@ -21,11 +21,12 @@ variable "github_repository" {
 }
 
 variable "image_tag" {
-  description = "Immutable image tag (git SHA) for Terraform's task definition revisions; pass the currently deployed tag."
+  description = "Image tag (git SHA, already in ECR) for the first apply only; null (default) keeps the image the service runs."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag)) && var.image_tag != "latest"
+    condition     = var.image_tag == null || (can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", coalesce(var.image_tag, "x"))) && var.image_tag != "latest")
     error_message = "image_tag must be a valid, immutable Docker tag (not \"latest\")."
   }
 }

@@ -190,6 +190,23 @@ data "aws_iam_policy_document" "deploy" {
     resources = [local.env[each.key].task_arns]
   }
 
+  # The task definitions carry tags (provider default_tags), which the deploy script keeps: tagging at creation
+  # needs ecs:TagResource, limited to creating this environment's task definitions and tasks.
+  statement {
+    sid     = "TagOnCreate"
+    actions = ["ecs:TagResource"]
+    resources = [
+      "${local.env[each.key].task_def_arn}*",
+      local.env[each.key].task_arns,
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RegisterTaskDefinition", "RunTask"]
+    }
+  }
+
   statement {
     sid       = "UpdateTheService"
     actions   = ["ecs:UpdateService", "ecs:DescribeServices"]
@@ -322,16 +339,11 @@ data "aws_iam_policy_document" "plan" {
     resources = ["${local.state_bucket_arn}/*"]
   }
 
-  # terraform plan takes the state lock too: it writes and deletes the .tflock object next to the state.
+  # No s3:PutObject: the plan job runs `terraform plan -lock=false` (a plan changes nothing; the apply job takes
+  # the lock and refuses a saved plan whose state changed since).
   statement {
-    sid       = "TakeStateLock"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
-    resources = ["${local.state_bucket_arn}/*.tflock"]
-  }
-
-  statement {
-    sid       = "UseStateKey"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    sid       = "DecryptState"
+    actions   = ["kms:Decrypt"]
     resources = [var.state_kms_key_arn]
   }
 }

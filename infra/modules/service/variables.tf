@@ -29,11 +29,12 @@ variable "image_repository_arn" {
 }
 
 variable "image_tag" {
-  description = "Immutable image tag (the git commit SHA) Terraform's task definition revisions use; the deploy workflow registers newer ones."
+  description = "Image tag (git SHA) for Terraform's task definitions. null (default): keep the image the api service runs now; required on the first apply only."
   type        = string
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag)) && var.image_tag != "latest"
+    condition     = var.image_tag == null || (can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", coalesce(var.image_tag, "x"))) && var.image_tag != "latest")
     error_message = "image_tag must be a valid, immutable Docker tag (not \"latest\")."
   }
 }
