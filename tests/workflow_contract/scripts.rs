@@ -245,3 +245,75 @@ fn service_deploy_fails_when_the_circuit_breaker_rolls_back() {
     assert!(!out.status.success(), "a FAILED rollout must fail the job: {}", text(&out));
     assert!(text(&out).contains("circuit breaker"), "{}", text(&out));
 }
+
+/// A tiny HTTP server on 127.0.0.1 answering fixed bodies per path, for the smoke test script.
+fn serve(routes: &'static [(&'static str, u16, &'static str)]) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(false).unwrap();
+    let handle = std::thread::spawn(move || {
+        // Bounded: at most 20 requests, then the thread ends.
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { break };
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let (status, body) = routes
+                .iter()
+                .find(|(p, _, _)| *p == path)
+                .map(|(_, s, b)| (*s, *b))
+                .unwrap_or((404, "not found"));
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            if path == "/stop" {
+                break;
+            }
+        }
+    });
+    (url, handle)
+}
+
+fn stop(url: &str, handle: std::thread::JoinHandle<()>) {
+    let _ = Command::new("curl").args(["-s", "-o", "/dev/null", &format!("{url}/stop")]).status();
+    let _ = handle.join();
+}
+
+#[test]
+fn smoke_test_checks_ready_and_both_catalog_endpoints() {
+    let sb = Sandbox::new();
+    let (url, handle) = serve(&[("/ready", 200, "ok"), ("/v2/beers", 200, "[{\"id\":1}]"), ("/beers", 200, "{\"items\":[]}")]);
+    let out = sb.run("smoke-test.sh", &[&url], &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")]);
+    stop(&url, handle);
+    assert!(out.status.success(), "{}", text(&out));
+    for line in ["GET /ready -> 200", "GET /v2/beers -> 200 (1 items)", "GET /beers -> 200", "Smoke test passed"] {
+        assert!(text(&out).contains(line), "missing `{line}`:\n{}", text(&out));
+    }
+}
+
+#[test]
+fn smoke_test_fails_when_not_ready_or_not_the_punk_shape() {
+    let sb = Sandbox::new();
+    let (url, handle) = serve(&[("/ready", 503, "db down"), ("/v2/beers", 200, "[]"), ("/beers", 200, "[]")]);
+    let out = sb.run("smoke-test.sh", &[&url], &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")]);
+    stop(&url, handle);
+    assert!(!out.status.success(), "a 503 from /ready must fail: {}", text(&out));
+
+    let (url, handle) = serve(&[("/ready", 200, "ok"), ("/v2/beers", 200, "{\"beers\":[]}"), ("/beers", 200, "[]")]);
+    let out = sb.run("smoke-test.sh", &[&url], &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")]);
+    stop(&url, handle);
+    assert!(!out.status.success(), "an object from /v2/beers must fail: {}", text(&out));
+    assert!(text(&out).contains("not with a JSON array"), "{}", text(&out));
+}
