@@ -46,6 +46,11 @@ pub struct ImportArgs {
     /// Validate every record and report, without writing anything.
     #[arg(long, env = "IMPORT_DRY_RUN")]
     pub dry_run: bool,
+
+    /// Also skip records with values outside the usual ranges (e.g. pH above 14), instead of importing them
+    /// with a warning.
+    #[arg(long, env = "IMPORT_STRICT")]
+    pub strict: bool,
 }
 
 #[derive(Args, Clone)]

@@ -1,0 +1,241 @@
+//! List queries: pagination and the Punk API v2 filters, parsed from the raw query string so that every bad
+//! parameter is reported (name, reason, value), not just the first one serde trips over.
+
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::beer::YearMonth;
+
+pub const DEFAULT_PER_PAGE: u32 = 25;
+pub const MAX_PER_PAGE: u32 = 80;
+const MAX_IDS: usize = 80;
+const MAX_TEXT: usize = 200;
+
+/// Which API surface a query came through: the native API also filters by `style` and rejects unknown
+/// parameters (a typo should not silently return everything); the Punk API surface ignores them, as Punk did.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Surface {
+    Native,
+    Punk,
+}
+
+/// Filters combine with AND. Text filters are stored normalised: lower-cased, underscores turned into spaces.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BeerFilter {
+    pub abv_gt: Option<f64>,
+    pub abv_lt: Option<f64>,
+    pub ibu_gt: Option<f64>,
+    pub ibu_lt: Option<f64>,
+    pub ebc_gt: Option<f64>,
+    pub ebc_lt: Option<f64>,
+    pub brewed_before: Option<YearMonth>,
+    pub brewed_after: Option<YearMonth>,
+    /// Fuzzy: the characters appear in this order in the name.
+    pub beer_name: Option<String>,
+    /// Fuzzy, against any hop's name.
+    pub hops: Option<String>,
+    /// Fuzzy, against any malt's name.
+    pub malt: Option<String>,
+    /// Fuzzy, against the yeast.
+    pub yeast: Option<String>,
+    /// Substring of any food pairing.
+    pub food: Option<String>,
+    /// Substring of the style (native API only).
+    pub style: Option<String>,
+    pub ids: Option<Vec<i64>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListQuery {
+    pub page: u32,
+    pub per_page: u32,
+    pub filter: BeerFilter,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self { page: 1, per_page: DEFAULT_PER_PAGE, filter: BeerFilter::default() }
+    }
+}
+
+impl ListQuery {
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.per_page)
+    }
+}
+
+/// One rejected query parameter, in the Punk API's error vocabulary.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct ParamError {
+    pub param: String,
+    pub msg: String,
+    pub value: String,
+}
+
+/// The query parameters, for the OpenAPI document (parsing itself is [`parse_list_query`]).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListParams {
+    /// Page number, from 1.
+    page: Option<u32>,
+    /// Beers per page, 1 to 80 (default 25).
+    per_page: Option<u32>,
+    /// ABV strictly greater than this.
+    abv_gt: Option<f64>,
+    /// ABV strictly less than this.
+    abv_lt: Option<f64>,
+    /// IBU strictly greater than this.
+    ibu_gt: Option<f64>,
+    /// IBU strictly less than this.
+    ibu_lt: Option<f64>,
+    /// EBC strictly greater than this.
+    ebc_gt: Option<f64>,
+    /// EBC strictly less than this.
+    ebc_lt: Option<f64>,
+    /// First brewed strictly before this month, `MM-YYYY`.
+    brewed_before: Option<String>,
+    /// First brewed strictly after this month, `MM-YYYY`.
+    brewed_after: Option<String>,
+    /// Fuzzy name match (`pnk` finds `Punk IPA`); underscores mean spaces.
+    beer_name: Option<String>,
+    /// Fuzzy match on the yeast.
+    yeast: Option<String>,
+    /// Fuzzy match on any hop.
+    hops: Option<String>,
+    /// Fuzzy match on any malt.
+    malt: Option<String>,
+    /// Substring of any food pairing; underscores mean spaces.
+    food: Option<String>,
+    /// Ids separated by `|`, e.g. `1|2|3`.
+    ids: Option<String>,
+    /// Substring of the style (native `/beers` only).
+    style: Option<String>,
+}
+
+/// Parses a raw query string (`None` when the URL has none) into a list query, or every problem found.
+pub fn parse_list_query(raw: Option<&str>, surface: Surface) -> Result<ListQuery, Vec<ParamError>> {
+    let mut query = ListQuery::default();
+    let mut errors = Vec::new();
+    let pairs = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes());
+
+    for (param, value) in pairs {
+        let mut reject = |msg: &str| {
+            errors.push(ParamError { param: param.to_string(), msg: msg.to_owned(), value: value.to_string() })
+        };
+        let f = &mut query.filter;
+        match param.as_ref() {
+            "page" => match value.parse::<u32>() {
+                Ok(page) if page >= 1 => query.page = page,
+                _ => reject("must be a whole number greater than 0"),
+            },
+            "per_page" => match value.parse::<u32>() {
+                Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => query.per_page = n,
+                _ => reject("must be a whole number from 1 to 80"),
+            },
+            "abv_gt" => number(&value, &mut f.abv_gt, &mut reject),
+            "abv_lt" => number(&value, &mut f.abv_lt, &mut reject),
+            "ibu_gt" => number(&value, &mut f.ibu_gt, &mut reject),
+            "ibu_lt" => number(&value, &mut f.ibu_lt, &mut reject),
+            "ebc_gt" => number(&value, &mut f.ebc_gt, &mut reject),
+            "ebc_lt" => number(&value, &mut f.ebc_lt, &mut reject),
+            "brewed_before" => month(&value, &mut f.brewed_before, &mut reject),
+            "brewed_after" => month(&value, &mut f.brewed_after, &mut reject),
+            "beer_name" => text(&value, &mut f.beer_name, &mut reject),
+            "hops" => text(&value, &mut f.hops, &mut reject),
+            "malt" => text(&value, &mut f.malt, &mut reject),
+            "yeast" => text(&value, &mut f.yeast, &mut reject),
+            "food" => text(&value, &mut f.food, &mut reject),
+            "style" if surface == Surface::Native => text(&value, &mut f.style, &mut reject),
+            "ids" => match parse_ids(&value) {
+                Some(ids) => f.ids = Some(ids),
+                None => reject("must be positive whole numbers separated by |, e.g. 1|2|3 (at most 80)"),
+            },
+            _ if surface == Surface::Native => reject("is not a known parameter"),
+            _ => {}
+        }
+    }
+    if errors.is_empty() { Ok(query) } else { Err(errors) }
+}
+
+fn number(value: &str, slot: &mut Option<f64>, reject: &mut impl FnMut(&str)) {
+    match value.parse::<f64>() {
+        Ok(n) if n.is_finite() => *slot = Some(n),
+        _ => reject("must be a number"),
+    }
+}
+
+fn month(value: &str, slot: &mut Option<YearMonth>, reject: &mut impl FnMut(&str)) {
+    match YearMonth::parse_filter(value) {
+        Some(month) => *slot = Some(month),
+        None => reject("must be a date in the format MM-YYYY"),
+    }
+}
+
+/// Empty text filters are ignored, as Punk did: tutorial apps send `beer_name=` from an empty search box.
+fn text(value: &str, slot: &mut Option<String>, reject: &mut impl FnMut(&str)) {
+    if value.chars().count() > MAX_TEXT {
+        reject("must be at most 200 characters");
+    } else if !value.trim().is_empty() {
+        *slot = Some(value.replace('_', " ").to_lowercase());
+    }
+}
+
+fn parse_ids(value: &str) -> Option<Vec<i64>> {
+    let ids: Vec<i64> = value.split('|').map(|id| id.trim().parse::<i64>().ok().filter(|id| *id >= 1)).collect::<Option<_>>()?;
+    (ids.len() <= MAX_IDS).then_some(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(errors: Vec<ParamError>) -> Vec<String> {
+        errors.into_iter().map(|e| e.param).collect()
+    }
+
+    #[test]
+    fn defaults_are_page_one_of_25() {
+        assert_eq!(parse_list_query(None, Surface::Punk).unwrap(), ListQuery::default());
+    }
+
+    #[test]
+    fn every_filter_is_parsed_and_normalised() {
+        let q = parse_list_query(
+            Some("page=2&per_page=80&abv_gt=4.5&ibu_lt=60&brewed_after=01-2010&beer_name=Punk_IPA&food=Spicy_Food&ids=1|2|3"),
+            Surface::Punk,
+        )
+        .unwrap();
+        assert_eq!((q.page, q.per_page, q.offset()), (2, 80, 80));
+        assert_eq!(q.filter.abv_gt, Some(4.5));
+        assert_eq!(q.filter.ibu_lt, Some(60.0));
+        assert_eq!(q.filter.brewed_after, YearMonth::new(2010, 1));
+        assert_eq!(q.filter.beer_name.as_deref(), Some("punk ipa"));
+        assert_eq!(q.filter.food.as_deref(), Some("spicy food"));
+        assert_eq!(q.filter.ids, Some(vec![1, 2, 3]));
+    }
+
+    #[test]
+    fn every_bad_parameter_is_named() {
+        let errors = parse_list_query(
+            Some("per_page=0&page=0&abv_gt=abc&brewed_before=13-2020&ids=1|x&ebc_lt=inf"),
+            Surface::Punk,
+        )
+        .unwrap_err();
+        assert_eq!(params(errors), ["per_page", "page", "abv_gt", "brewed_before", "ids", "ebc_lt"]);
+        let errors = parse_list_query(Some("per_page=81"), Surface::Punk).unwrap_err();
+        assert_eq!(errors[0].value, "81");
+    }
+
+    #[test]
+    fn unknown_parameters_only_fail_the_native_api() {
+        assert!(parse_list_query(Some("per-page=5&style=ipa"), Surface::Punk).unwrap().filter.style.is_none());
+        let errors = parse_list_query(Some("per-page=5&style=ipa"), Surface::Native).unwrap_err();
+        assert_eq!(params(errors), ["per-page"]);
+    }
+
+    #[test]
+    fn empty_text_filters_are_ignored() {
+        assert_eq!(parse_list_query(Some("beer_name=&food="), Surface::Punk).unwrap(), ListQuery::default());
+    }
+}

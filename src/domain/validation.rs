@@ -1,0 +1,204 @@
+//! Business rules for a beer, beyond what its JSON shape already enforces. Every violation is collected (not just
+//! the first) so a client fixes its payload in one round trip.
+
+use serde::Serialize;
+use serde_json::Number;
+use utoipa::ToSchema;
+
+use super::beer::{BeerFields, Quantity, YearMonth};
+
+pub const NAME_MAX: usize = 200;
+const SHORT_TEXT_MAX: usize = 300;
+const LONG_TEXT_MAX: usize = 5_000;
+const URL_MAX: usize = 2_048;
+const LIST_MAX: usize = 50;
+
+/// One broken rule, named by the JSON path of the field.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// JSON path of the offending field, e.g. `ingredients.hops[2].name`.
+    pub field: String,
+    pub message: String,
+    /// Range violations are the only kind `import` may accept, as warnings, from a trusted dataset: the real Punk
+    /// API data has one (beer 317, pH 79). Everything else would store malformed data.
+    #[serde(skip)]
+    pub kind: ViolationKind,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum ViolationKind {
+    #[default]
+    Invalid,
+    OutOfRange,
+}
+
+#[derive(Default)]
+struct Violations(Vec<FieldError>);
+
+impl Violations {
+    fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.push_kind(field, message, ViolationKind::Invalid);
+    }
+
+    fn push_kind(&mut self, field: impl Into<String>, message: impl Into<String>, kind: ViolationKind) {
+        self.0.push(FieldError { field: field.into(), message: message.into(), kind });
+    }
+
+    fn text(&mut self, field: &str, value: &str, max: usize) {
+        if value.chars().count() > max {
+            self.push(field, format!("must be at most {max} characters"));
+        }
+    }
+
+    fn list_len(&mut self, field: &str, len: usize) {
+        if len > LIST_MAX {
+            self.push(field, format!("must hold at most {LIST_MAX} items"));
+        }
+    }
+
+    /// `min..=max` check on an optional measurement; `None` (unknown) is always allowed.
+    fn range(&mut self, field: &str, value: Option<&Number>, min: f64, max: Option<f64>) {
+        let Some(value) = value.and_then(Number::as_f64) else { return };
+        let in_range = value >= min && max.is_none_or(|max| value <= max);
+        if !in_range {
+            let message = match max {
+                Some(max) => format!("must be between {min} and {max} (got {value})"),
+                None => format!("must be at least {min} (got {value})"),
+            };
+            self.push_kind(field, message, ViolationKind::OutOfRange);
+        }
+    }
+
+    fn quantity(&mut self, field: &str, quantity: Option<&Quantity>) {
+        if let Some(quantity) = quantity {
+            self.text(&format!("{field}.unit"), &quantity.unit, 50);
+        }
+    }
+}
+
+/// Checks a beer against the catalog's rules; `Ok` or every violation found.
+pub fn validate(beer: &BeerFields) -> Result<(), Vec<FieldError>> {
+    let mut v = Violations::default();
+
+    if beer.name.trim().is_empty() {
+        v.push("name", "is required and must not be blank");
+    }
+    v.text("name", &beer.name, NAME_MAX);
+    v.text("tagline", &beer.tagline, SHORT_TEXT_MAX);
+    v.text("description", &beer.description, LONG_TEXT_MAX);
+    v.text("brewers_tips", &beer.brewers_tips, LONG_TEXT_MAX);
+    v.text("contributed_by", &beer.contributed_by, SHORT_TEXT_MAX);
+    if let Some(style) = &beer.style {
+        v.text("style", style, 100);
+    }
+
+    if !beer.first_brewed.is_empty() && YearMonth::parse_first_brewed(&beer.first_brewed).is_none() {
+        v.push("first_brewed", "must be MM/YYYY (e.g. 04/2007) or YYYY");
+    }
+
+    if let Some(image_url) = &beer.image_url {
+        let is_web_url = url::Url::parse(image_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !is_web_url {
+            v.push("image_url", "must be an absolute http(s) URL");
+        } else if image_url.len() > URL_MAX {
+            v.push("image_url", format!("must be at most {URL_MAX} characters"));
+        }
+    }
+
+    v.range("abv", Some(&beer.abv), 0.0, Some(100.0));
+    v.range("ibu", beer.ibu.as_ref(), 0.0, None);
+    v.range("ebc", beer.ebc.as_ref(), 0.0, None);
+    v.range("srm", beer.srm.as_ref(), 0.0, None);
+    v.range("ph", beer.ph.as_ref(), 0.0, Some(14.0));
+    v.range("target_fg", beer.target_fg.as_ref(), 0.0, None);
+    v.range("target_og", beer.target_og.as_ref(), 0.0, None);
+    v.range("attenuation_level", beer.attenuation_level.as_ref(), 0.0, None);
+
+    v.quantity("volume", beer.volume.as_ref());
+    v.quantity("boil_volume", beer.boil_volume.as_ref());
+    v.range("volume.value", beer.volume.as_ref().and_then(|q| q.value.as_ref()), 0.0, None);
+    v.range("boil_volume.value", beer.boil_volume.as_ref().and_then(|q| q.value.as_ref()), 0.0, None);
+
+    let method = &beer.method;
+    v.list_len("method.mash_temp", method.mash_temp.len());
+    for (i, step) in method.mash_temp.iter().enumerate() {
+        v.quantity(&format!("method.mash_temp[{i}].temp"), Some(&step.temp));
+        v.range(&format!("method.mash_temp[{i}].duration"), step.duration.as_ref(), 0.0, None);
+    }
+    v.quantity("method.fermentation.temp", method.fermentation.temp.as_ref());
+    if let Some(twist) = &method.twist {
+        v.text("method.twist", twist, LONG_TEXT_MAX);
+    }
+
+    let ingredients = &beer.ingredients;
+    v.list_len("ingredients.malt", ingredients.malt.len());
+    for (i, malt) in ingredients.malt.iter().enumerate() {
+        ingredient_name(&mut v, &format!("ingredients.malt[{i}].name"), &malt.name);
+        v.quantity(&format!("ingredients.malt[{i}].amount"), Some(&malt.amount));
+    }
+    v.list_len("ingredients.hops", ingredients.hops.len());
+    for (i, hop) in ingredients.hops.iter().enumerate() {
+        ingredient_name(&mut v, &format!("ingredients.hops[{i}].name"), &hop.name);
+        v.quantity(&format!("ingredients.hops[{i}].amount"), Some(&hop.amount));
+        v.text(&format!("ingredients.hops[{i}].add"), &hop.add, 50);
+        v.text(&format!("ingredients.hops[{i}].attribute"), &hop.attribute, 50);
+    }
+    if let Some(yeast) = &ingredients.yeast {
+        v.text("ingredients.yeast", yeast, SHORT_TEXT_MAX);
+    }
+
+    v.list_len("food_pairing", beer.food_pairing.len());
+    for (i, food) in beer.food_pairing.iter().enumerate() {
+        v.text(&format!("food_pairing[{i}]"), food, SHORT_TEXT_MAX);
+    }
+
+    if v.0.is_empty() { Ok(()) } else { Err(v.0) }
+}
+
+fn ingredient_name(v: &mut Violations, field: &str, name: &str) {
+    if name.trim().is_empty() {
+        v.push(field, "must not be blank");
+    }
+    v.text(field, name, SHORT_TEXT_MAX);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beer(json: serde_json::Value) -> BeerFields {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn a_minimal_beer_is_valid() {
+        assert_eq!(validate(&beer(serde_json::json!({"name": "Punk IPA", "abv": 5.6}))), Ok(()));
+    }
+
+    #[test]
+    fn every_violation_is_reported_at_once() {
+        let errors = validate(&beer(serde_json::json!({
+            "name": " ", "abv": 120, "ph": 15, "ibu": -1, "first_brewed": "2007-04",
+            "image_url": "ftp://x", "food_pairing": ["a".repeat(400)],
+            "ingredients": {"hops": [{"name": "", "amount": {"value": 1, "unit": "g"}}]}
+        })))
+        .unwrap_err();
+        assert_eq!(
+            fields(&errors),
+            ["name", "first_brewed", "image_url", "abv", "ibu", "ph", "ingredients.hops[0].name", "food_pairing[0]"]
+        );
+        let kinds: Vec<_> = errors.iter().filter(|e| e.kind == ViolationKind::OutOfRange).map(|e| &e.field).collect();
+        assert_eq!(kinds, ["abv", "ibu", "ph"]);
+    }
+
+    #[test]
+    fn name_length_is_bounded() {
+        let errors = validate(&beer(serde_json::json!({"name": "x".repeat(NAME_MAX + 1), "abv": 1}))).unwrap_err();
+        assert_eq!(fields(&errors), ["name"]);
+        assert!(errors[0].message.contains("at most 200"));
+    }
+}

@@ -1,0 +1,175 @@
+//! The native API: `/beers`, full CRUD, errors as RFC 9457 problem details.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, Problem};
+use super::extract::{AppJson, BeerId, WriteAccess};
+use super::state::AppState;
+use crate::domain::filter::ListParams;
+use crate::domain::{Beer, BeerFields, ListQuery, Surface, parse_list_query, validate};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_beers, create_beer))
+        .routes(routes!(random_beer))
+        .routes(routes!(get_beer, replace_beer, delete_beer))
+}
+
+/// List beers by ascending id, filtered and paginated. The body is a JSON array; `X-Total-Count` and `Link`
+/// (first, prev, next, last) carry the pagination.
+#[utoipa::path(
+    get, path = "/beers", tag = "beers", params(ListParams),
+    responses(
+        (status = 200, description = "One page of beers", body = Vec<Beer>, headers(
+            ("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"),
+            ("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"),
+        )),
+        (status = 400, description = "An invalid or unknown query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let query = parse_list_query(raw.as_deref(), Surface::Native).map_err(ApiError::InvalidQuery)?;
+    let (beers, total) = tokio::try_join!(state.store.list(&query), state.store.count(&query.filter))?;
+    let mut headers = HeaderMap::new();
+    headers.insert("x-total-count", HeaderValue::from(total));
+    if let Some(links) = pagination_links(raw.as_deref(), &query, total) {
+        headers.insert(header::LINK, links);
+    }
+    Ok((headers, axum::Json(beers)).into_response())
+}
+
+/// `Link` header values, keeping every other query parameter as the client sent it.
+fn pagination_links(raw: Option<&str>, query: &ListQuery, total: u64) -> Option<HeaderValue> {
+    let last = total.div_ceil(u64::from(query.per_page)).max(1);
+    let page = u64::from(query.page);
+    let others: Vec<(String, String)> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k != "page" && k != "per_page")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let link = |target: u64, rel: &str| {
+        let mut query_string = url::form_urlencoded::Serializer::new(String::new());
+        query_string.append_pair("page", &target.to_string()).append_pair("per_page", &query.per_page.to_string());
+        query_string.extend_pairs(&others);
+        format!("</beers?{}>; rel=\"{rel}\"", query_string.finish())
+    };
+    let mut links = vec![link(1, "first")];
+    if page > 1 {
+        links.push(link((page - 1).min(last), "prev"));
+    }
+    if page < last {
+        links.push(link(page + 1, "next"));
+    }
+    links.push(link(last, "last"));
+    HeaderValue::from_str(&links.join(", ")).ok()
+}
+
+/// Create a beer. Writes need `Authorization: Bearer <key>` when API keys are configured.
+#[utoipa::path(
+    post, path = "/beers", tag = "beers", request_body = BeerFields,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; `Location` names the new beer", body = Beer),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Writes are disabled on this server", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid beer, field by field", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_beer(
+    State(state): State<AppState>,
+    _access: WriteAccess,
+    AppJson(fields): AppJson<BeerFields>,
+) -> Result<Response, ApiError> {
+    validate(&fields).map_err(ApiError::Validation)?;
+    let beer = state.store.create(&fields).await?;
+    let location = HeaderValue::from_str(&format!("/beers/{}", beer.id)).expect("a path is a valid header");
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(beer)).into_response())
+}
+
+/// One beer, chosen at random.
+#[utoipa::path(
+    get, path = "/beers/random", tag = "beers",
+    responses(
+        (status = 200, description = "A random beer", body = Beer),
+        (status = 404, description = "The catalog is empty", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn random_beer(State(state): State<AppState>) -> Result<axum::Json<Beer>, ApiError> {
+    let beer = state.store.random().await?.ok_or_else(|| ApiError::NotFound("the catalog is empty".into()))?;
+    Ok(axum::Json(beer))
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError::NotFound(format!("no beer with id {id}"))
+}
+
+/// One beer by id.
+#[utoipa::path(
+    get, path = "/beers/{id}", tag = "beers", params(("id" = i64, Path, description = "Beer id, from 1")),
+    responses(
+        (status = 200, description = "The beer", body = Beer),
+        (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such beer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Result<axum::Json<Beer>, ApiError> {
+    state.store.get(id).await?.map(axum::Json).ok_or_else(|| not_found(id))
+}
+
+/// Replace a beer with the body given (the same shape as create).
+#[utoipa::path(
+    put, path = "/beers/{id}", tag = "beers", request_body = BeerFields,
+    params(("id" = i64, Path, description = "Beer id, from 1")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The beer as stored", body = Beer),
+        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Writes are disabled on this server", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such beer", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body larger than 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid beer, field by field", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn replace_beer(
+    State(state): State<AppState>,
+    _access: WriteAccess,
+    BeerId(id): BeerId,
+    AppJson(fields): AppJson<BeerFields>,
+) -> Result<axum::Json<Beer>, ApiError> {
+    validate(&fields).map_err(ApiError::Validation)?;
+    state.store.update(id, &fields).await?.map(axum::Json).ok_or_else(|| not_found(id))
+}
+
+/// Delete a beer.
+#[utoipa::path(
+    delete, path = "/beers/{id}", tag = "beers", params(("id" = i64, Path, description = "Beer id, from 1")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Writes are disabled on this server", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such beer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_beer(
+    State(state): State<AppState>,
+    _access: WriteAccess,
+    BeerId(id): BeerId,
+) -> Result<StatusCode, ApiError> {
+    if state.store.delete(id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(not_found(id)) }
+}

@@ -1,0 +1,196 @@
+//! One error type for every handler, rendered two ways: RFC 9457 `application/problem+json` on the native API,
+//! and the Punk API's own shape under `/v2`, which existing Punk clients parse. Server-side failures are logged
+//! here and never echoed to the client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{FieldError, ParamError};
+use crate::storage::StoreError;
+
+/// Seconds a client should wait before retrying while the database is unavailable.
+const RETRY_AFTER_SECS: &str = "5";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("invalid query parameters")]
+    InvalidQuery(Vec<ParamError>),
+    #[error("invalid path parameter")]
+    InvalidPath(ParamError),
+    #[error("the beer is not valid")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("a valid API key is required: send `Authorization: Bearer <key>`")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("the request took longer than {0} seconds")]
+    Timeout(u64),
+    #[error("the database is unavailable; retry shortly")]
+    Unavailable,
+    #[error("internal server error")]
+    Internal,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(error = %error, "database unavailable");
+            ApiError::Unavailable
+        } else {
+            tracing::error!(error = %error, "database error");
+            ApiError::Internal
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::InvalidQuery(_) | ApiError::InvalidPath(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) | ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Timeout(_) | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Field-level details: body fields for validation, parameters for queries and paths.
+    fn details(&self) -> Vec<ProblemField> {
+        match self {
+            ApiError::Validation(errors) => {
+                errors.iter().map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() }).collect()
+            }
+            ApiError::InvalidQuery(errors) => errors.iter().map(ProblemField::from).collect(),
+            ApiError::InvalidPath(error) => vec![ProblemField::from(error)],
+            _ => Vec::new(),
+        }
+    }
+
+    fn finish(&self, mut response: Response) -> Response {
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Unavailable | ApiError::Timeout(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+            }
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="beer-catalog""#));
+            }
+            _ => {}
+        }
+        response
+    }
+
+    /// The Punk API v2 rendering of this error.
+    pub fn into_punk(self) -> Response {
+        let status = self.status();
+        let (message, data) = match &self {
+            ApiError::InvalidQuery(errors) => ("Invalid query params".to_owned(), Some(errors.clone())),
+            ApiError::InvalidPath(error) => ("Invalid params".to_owned(), Some(vec![error.clone()])),
+            other => (other.to_string(), None),
+        };
+        let body = PunkErrorBody {
+            status_code: status.as_u16(),
+            error: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message,
+            data,
+        };
+        self.finish((status, axum::Json(body)).into_response())
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Serialize, ToSchema)]
+pub struct Problem {
+    /// `about:blank`: the status code says what kind of problem this is.
+    #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
+    pub problem_type: &'static str,
+    #[schema(example = "Unprocessable Entity")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    #[schema(example = "the beer is not valid")]
+    pub detail: String,
+    /// One entry per invalid field or parameter; omitted when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProblemField {
+    /// The body field's JSON path, or the query/path parameter's name.
+    #[schema(example = "abv")]
+    pub field: String,
+    #[schema(example = "must be between 0 and 100 (got 120)")]
+    pub message: String,
+}
+
+impl From<&ParamError> for ProblemField {
+    fn from(error: &ParamError) -> Self {
+        ProblemField { field: error.param.clone(), message: format!("{} (got {:?})", error.msg, error.value) }
+    }
+}
+
+/// The Punk API v2 error shape.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PunkErrorBody {
+    #[schema(example = 400)]
+    pub status_code: u16,
+    #[schema(example = "Bad Request")]
+    pub error: String,
+    #[schema(example = "Invalid query params")]
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Vec<ParamError>>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let problem = Problem {
+            problem_type: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            errors: self.details(),
+        };
+        let mut response = (status, axum::Json(problem)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        self.finish(response)
+    }
+}
+
+/// The error type of `/v2` handlers: the same errors, in the Punk API's shape.
+pub struct PunkError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for PunkError {
+    fn from(error: E) -> Self {
+        PunkError(error.into())
+    }
+}
+
+impl IntoResponse for PunkError {
+    fn into_response(self) -> Response {
+        self.0.into_punk()
+    }
+}

@@ -1,0 +1,105 @@
+//! Extractors whose rejections speak the API's own error shape instead of axum's plain-text defaults.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::state::{AppState, WritePolicy};
+use crate::domain::ParamError;
+
+/// `axum::Json`, with malformed JSON -> 400, a wrong content type -> 415, an oversized body -> 413 and a body of
+/// the wrong shape (missing, mistyped or unknown fields) -> 422, each saying what to fix.
+pub struct AppJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(AppJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::UnsupportedMediaType("the request body must be JSON: send `Content-Type: application/json`".into())
+        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(format!("malformed JSON: {}", source_text(&e))),
+        JsonRejection::JsonDataError(e) => ApiError::Unprocessable(format!("invalid beer: {}", source_text(&e))),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge(format!("the request body is larger than {} bytes", super::BODY_LIMIT_BYTES))
+        }
+        other => ApiError::BadRequest(other.body_text()),
+    }
+}
+
+/// serde's own message ("unknown field `ibus`, expected one of ... at line 1 column 9"), without axum's prefix.
+fn source_text(error: &dyn std::error::Error) -> String {
+    let mut innermost = error;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
+}
+
+/// A beer id from the path: a positive integer, or a 400 naming the parameter.
+pub struct BeerId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for BeerId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        parse_beer_id(raw).map(BeerId)
+    }
+}
+
+pub fn parse_beer_id(raw: String) -> Result<i64, ApiError> {
+    match raw.parse::<i64>() {
+        Ok(id) if id >= 1 => Ok(id),
+        _ => Err(ApiError::InvalidPath(ParamError {
+            param: "id".into(),
+            msg: "must be a whole number greater than 0".into(),
+            value: raw,
+        })),
+    }
+}
+
+/// Proof that the caller may write. Handlers that change the catalog take it as an argument, so the protection
+/// is visible in their signatures and cannot be forgotten by a route.
+pub struct WriteAccess;
+
+impl FromRequestParts<AppState> for WriteAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match &state.write_policy {
+            WritePolicy::Open => Ok(WriteAccess),
+            WritePolicy::Closed => Err(ApiError::Forbidden(
+                "writes are disabled: this production server has no API keys configured (set API_KEYS or \
+                 API_KEY_SHA256)"
+                    .into(),
+            )),
+            WritePolicy::Keys(keys) => {
+                let presented = parts
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.strip_prefix("Bearer "))
+                    .map(str::trim);
+                match presented {
+                    Some(key) if keys.accepts(key) => Ok(WriteAccess),
+                    _ => Err(ApiError::Unauthorized),
+                }
+            }
+        }
+    }
+}

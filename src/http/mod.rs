@@ -1,0 +1,116 @@
+//! The HTTP layer: routes, the middleware every request passes through, and JSON answers for everything,
+//! including unknown routes, wrong methods, timeouts and panics.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, Method, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+pub mod beers;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod punk;
+pub mod state;
+
+use error::ApiError;
+pub use state::{AppState, WritePolicy};
+
+/// Largest request body accepted (a beer is a few KiB).
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application: routes, fallbacks and middleware, ready to serve.
+pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    let (routes, _) = openapi::documented_routes().split_for_parts();
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            // Listed outermost first.
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(middleware::from_fn(log_request))
+                .layer(CatchPanicLayer::custom(panic_response))
+                // A public catalog, as the Punk API was: any origin may read; writes still need a key.
+                .layer(CorsLayer::permissive())
+                .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
+                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)),
+        )
+        .with_state(state)
+}
+
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
+    tracing::info_span!("request", request_id = request_id.unwrap_or_default(), method = %request.method())
+}
+
+/// One line per request: method, path, status, latency (no query strings, bodies or headers). Health checks log at
+/// DEBUG: a load balancer polling them every few seconds would drown everything else.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if matches!(path.as_str(), "/health" | "/ready") {
+        tracing::debug!(%method, %path, status, latency_ms, "request");
+    } else if response.status().is_server_error() {
+        tracing::warn!(%method, %path, status, latency_ms, "request");
+    } else {
+        tracing::info!(%method, %path, status, latency_ms, "request");
+    }
+    response
+}
+
+async fn enforce_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let punk = is_punk_path(request.uri());
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout_secs = limit.as_secs(), "request timed out");
+            render(ApiError::Timeout(limit.as_secs()), punk)
+        }
+    }
+}
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = message, "handler panicked");
+    ApiError::Internal.into_response()
+}
+
+fn is_punk_path(uri: &Uri) -> bool {
+    uri.path() == "/v2" || uri.path().starts_with("/v2/")
+}
+
+fn render(error: ApiError, punk: bool) -> Response {
+    if punk { error.into_punk() } else { error.into_response() }
+}
+
+async fn not_found(uri: Uri) -> Response {
+    render(ApiError::NotFound(format!("no route for {}", uri.path())), is_punk_path(&uri))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    render(ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path())), is_punk_path(&uri))
+}

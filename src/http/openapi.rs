@@ -1,0 +1,61 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations. Routes and their documentation are
+//! registered together (utoipa-axum), so a route cannot exist undocumented; `tests/api/openapi.rs` checks
+//! that every documented operation is served.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "beer-catalog",
+        description = "A beer catalog API. `/beers` is the native API (errors as RFC 9457 problem details); \
+                       `/v2/beers` speaks the Punk API v2 dialect (same paths, filters, shapes and errors).",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "beers", description = "The native catalog API"),
+        (name = "punk-v2", description = "Punk API v2 compatibility"),
+        (name = "operations", description = "Health, readiness and this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// Every route of the service with its documentation.
+pub fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(super::health::router())
+        .merge(super::beers::router())
+        .merge(super::punk::router())
+        .routes(routes!(openapi_json))
+}
+
+/// The generated document.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    documented_routes().split_for_parts().1
+}
+
+/// This document, as JSON.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi_json() -> impl IntoResponse {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| api_doc().to_pretty_json().expect("the OpenAPI document serialises"));
+    ([(header::CONTENT_TYPE, "application/json")], body.as_str())
+}

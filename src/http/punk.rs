@@ -1,0 +1,67 @@
+//! The Punk API v2 surface (`/v2/beers`...): the same paths, filters, JSON shapes and errors as the public Punk
+//! API that shut down in May 2024, so the apps written against it work by changing only their base URL.
+
+use axum::extract::{Path, RawQuery, State};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, PunkError, PunkErrorBody};
+use super::extract::parse_beer_id;
+use super::state::AppState;
+use crate::domain::filter::ListParams;
+use crate::domain::{PunkBeer, Surface, parse_list_query};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_beers)).routes(routes!(random_beer)).routes(routes!(get_beer))
+}
+
+type PunkResult = Result<axum::Json<Vec<PunkBeer>>, PunkError>;
+
+/// List beers by ascending id, 25 a page by default; unknown parameters are ignored, as Punk did.
+#[utoipa::path(
+    get, path = "/v2/beers", tag = "punk-v2", params(ListParams),
+    responses(
+        (status = 200, description = "One page of beers", body = Vec<PunkBeer>),
+        (status = 400, description = "Invalid query parameters, each named in `data`", body = PunkErrorBody),
+        (status = 503, description = "The database is unavailable", body = PunkErrorBody),
+    )
+)]
+pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PunkResult {
+    let query = parse_list_query(raw.as_deref(), Surface::Punk).map_err(ApiError::InvalidQuery)?;
+    let beers = state.store.list(&query).await?;
+    Ok(axum::Json(beers.into_iter().map(PunkBeer::from).collect()))
+}
+
+/// An array holding one beer chosen at random.
+#[utoipa::path(
+    get, path = "/v2/beers/random", tag = "punk-v2",
+    responses(
+        (status = 200, description = "An array of one beer", body = Vec<PunkBeer>),
+        (status = 404, description = "The catalog is empty", body = PunkErrorBody),
+        (status = 503, description = "The database is unavailable", body = PunkErrorBody),
+    )
+)]
+pub async fn random_beer(State(state): State<AppState>) -> PunkResult {
+    let beer = state.store.random().await?.ok_or_else(|| ApiError::NotFound("No beers found".into()))?;
+    Ok(axum::Json(vec![beer.into()]))
+}
+
+/// An array holding the beer with this id.
+#[utoipa::path(
+    get, path = "/v2/beers/{id}", tag = "punk-v2", params(("id" = i64, Path, description = "Beer id, from 1")),
+    responses(
+        (status = 200, description = "An array of one beer", body = Vec<PunkBeer>),
+        (status = 400, description = "The id is not a positive integer", body = PunkErrorBody),
+        (status = 404, description = "No such beer", body = PunkErrorBody),
+        (status = 503, description = "The database is unavailable", body = PunkErrorBody),
+    )
+)]
+pub async fn get_beer(State(state): State<AppState>, Path(raw): Path<String>) -> PunkResult {
+    let id = parse_beer_id(raw)?;
+    let beer = state
+        .store
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("No beer found that matches the ID {id}")))?;
+    Ok(axum::Json(vec![beer.into()]))
+}

@@ -1,0 +1,102 @@
+//! Building and running the server: open the store, bind the listener (port 0 works, for tests), serve until a
+//! shutdown signal, drain in-flight requests within the grace period, close the pool.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, DatabaseSource};
+use crate::http::{self, AppState, WritePolicy};
+use crate::storage::{self, DynStore};
+
+pub struct Application {
+    listener: TcpListener,
+    store: DynStore,
+    router: axum::Router,
+    shutdown_grace: Duration,
+}
+
+impl Application {
+    /// Connects to the database and binds the port. In development the schema is migrated on start, and the local
+    /// default SQLite file is seeded when empty, so `cargo run` serves a populated catalog at once.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let store = storage::connect(&config.database, &config.store).await?;
+        tracing::info!(database = %config.database.redacted(), backend = %store.backend(), "connected to the database");
+        if !config.is_production() {
+            store.migrate().await.context("migrating the database")?;
+        }
+        if config.database_source == DatabaseSource::DevelopmentDefault {
+            tracing::warn!(
+                path = crate::config::DEV_SQLITE_URL,
+                "DEVELOPMENT MODE: no database configured, using a local SQLite file (set DATABASE_URL or DB_HOST... \
+                 for PostgreSQL; APP_ENV=production refuses to start without it)"
+            );
+            crate::commands::seed::seed_if_empty(&store).await?;
+        }
+        let write_policy = WritePolicy::from_config(config);
+        match &write_policy {
+            WritePolicy::Open => tracing::warn!("writes are OPEN: no API keys configured (development only)"),
+            WritePolicy::Closed => tracing::warn!("writes are DISABLED: production without API_KEYS answers 403"),
+            WritePolicy::Keys(_) => tracing::info!("writes require an API key"),
+        }
+        let address = format!("{}:{}", config.bind_address, config.port);
+        let listener = TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
+        let router = http::app(AppState { store: store.clone(), write_policy }, config.request_timeout);
+        Ok(Self { listener, store, router, shutdown_grace: config.shutdown_grace })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and gives in-flight requests `shutdown_grace` to
+    /// finish before returning anyway.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(address = %self.listener.local_addr()?, "listening");
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        });
+        let grace = self.shutdown_grace;
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => result.context("server error")?,
+            () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over: abandoning unfinished requests"),
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM (what ECS and `docker stop` send) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

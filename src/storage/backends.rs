@@ -1,0 +1,220 @@
+//! The two backends. What differs between them is small and written out per backend (connection options,
+//! migrations, keeping PostgreSQL's id sequence ahead of imported ids); what is the same is generated once by
+//! `impl_beer_store!` for each concrete pool type. (A single generic impl over `sqlx::Database` needs
+//! higher-ranked `Executor` bounds that async-trait's `Send` futures do not accept; the macro keeps every
+//! expansion concrete.)
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{SubsecRound, Utc};
+use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+use sea_query_binder::SqlxBinder;
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
+
+use super::sql::{self, BeerRow};
+use super::{Backend, BeerStore, ConnectError, ImportRecord, StoreOptions, StoreResult};
+use crate::config::DatabaseUrl;
+use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+fn connect_error(url: &DatabaseUrl, source: sqlx::Error) -> ConnectError {
+    ConnectError { backend: url.backend(), target: url.redacted(), source }
+}
+
+/// Opens a pool and waits for its first connection, at most `connect_timeout`.
+async fn open<DB: sqlx::Database>(
+    url: &DatabaseUrl,
+    options: &StoreOptions,
+    connect_options: <DB::Connection as sqlx::Connection>::Options,
+) -> Result<sqlx::Pool<DB>, ConnectError> {
+    let pool = sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(options.max_connections)
+        // Also how long a request waits for a connection while the database is down: fail fast with a 503.
+        .acquire_timeout(options.connect_timeout)
+        .connect_with(connect_options);
+    match tokio::time::timeout(options.connect_timeout, pool).await {
+        Ok(result) => result.map_err(|e| connect_error(url, e)),
+        Err(_) => Err(connect_error(url, sqlx::Error::PoolTimedOut)),
+    }
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
+        let connect_options = SqliteConnectOptions::from_str(url.expose())
+            .map_err(|e| connect_error(url, e))?
+            .create_if_missing(true)
+            // WAL lets readers proceed while a writer commits; NORMAL is durable under WAL except on power loss.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(options.connect_timeout);
+        Ok(Self { pool: open(url, options, connect_options).await? })
+    }
+
+    async fn after_import(&self, _tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        // AUTOINCREMENT already moves past the largest id written.
+        Ok(())
+    }
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
+        let connect_options = match url.postgres_options() {
+            Some(options) => options.clone(),
+            None => PgConnectOptions::from_str(url.expose()).map_err(|e| connect_error(url, e))?,
+        }
+        .application_name("beer-catalog");
+        Ok(Self { pool: open(url, options, connect_options).await? })
+    }
+
+    /// Imported rows carry explicit ids, which an identity column's sequence does not see: move it past them so
+    /// the next `POST /beers` does not collide.
+    async fn after_import(&self, tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+        sqlx::query("SELECT setval(pg_get_serial_sequence('beers', 'id'), GREATEST((SELECT MAX(id) FROM beers), 1))")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+macro_rules! impl_beer_store {
+    ($store:ty, $backend:expr, $builder:expr, $migrator:expr) => {
+        #[async_trait]
+        impl BeerStore for $store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn migrate(&self) -> StoreResult<()> {
+                Ok($migrator.run(&self.pool).await?)
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>> {
+                let (statement, values) = sql::list(query).build_sqlx($builder);
+                let rows: Vec<BeerRow> = sqlx::query_as_with(&statement, values).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(Beer::from).collect())
+            }
+
+            async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
+                let (statement, values) = sql::count(filter).build_sqlx($builder);
+                let (count,): (i64,) = sqlx::query_as_with(&statement, values).fetch_one(&self.pool).await?;
+                Ok(u64::try_from(count).unwrap_or_default())
+            }
+
+            async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {
+                let (statement, values) = sql::by_id(id).build_sqlx($builder);
+                let row: Option<BeerRow> = sqlx::query_as_with(&statement, values).fetch_optional(&self.pool).await?;
+                Ok(row.map(Beer::from))
+            }
+
+            async fn random(&self) -> StoreResult<Option<Beer>> {
+                let (statement, values) = sql::random().build_sqlx($builder);
+                let row: Option<BeerRow> = sqlx::query_as_with(&statement, values).fetch_optional(&self.pool).await?;
+                Ok(row.map(Beer::from))
+            }
+
+            async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool.begin().await?;
+                let (statement, values) = sql::insert(None, fields, now).build_sqlx($builder);
+                let (id, created_at) = sqlx::query_as_with(&statement, values).fetch_one(&mut *tx).await?;
+                self.write_terms(&mut tx, id, fields).await?;
+                tx.commit().await?;
+                Ok(Beer { id, fields: fields.clone(), created_at, updated_at: now })
+            }
+
+            async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool.begin().await?;
+                let (statement, values) = sql::update(id, fields, now).build_sqlx($builder);
+                let Some((id, created_at)) = sqlx::query_as_with(&statement, values).fetch_optional(&mut *tx).await?
+                else {
+                    return Ok(None);
+                };
+                self.write_terms(&mut tx, id, fields).await?;
+                tx.commit().await?;
+                Ok(Some(Beer { id, fields: fields.clone(), created_at, updated_at: now }))
+            }
+
+            async fn delete(&self, id: i64) -> StoreResult<bool> {
+                let (statement, values) = sql::delete(id).build_sqlx($builder);
+                let result = sqlx::query_with(&statement, values).execute(&self.pool).await?;
+                Ok(result.rows_affected() > 0)
+            }
+
+            async fn import(
+                &self,
+                records: &[ImportRecord],
+                progress: &(dyn Fn(usize) + Send + Sync),
+            ) -> StoreResult<()> {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool.begin().await?;
+                for (done, record) in records.iter().enumerate() {
+                    let (statement, values) = sql::insert(record.id, &record.fields, now).build_sqlx($builder);
+                    let (id, _created_at): (i64, chrono::DateTime<Utc>) =
+                        sqlx::query_as_with(&statement, values).fetch_one(&mut *tx).await?;
+                    self.write_terms(&mut tx, id, &record.fields).await?;
+                    progress(done + 1);
+                }
+                self.after_import(&mut tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+        }
+
+        impl $store {
+            /// Replaces the searchable hop, malt and food rows of a beer.
+            async fn write_terms(
+                &self,
+                tx: &mut sqlx::Transaction<'_, <$store as HasDatabase>::Database>,
+                id: i64,
+                fields: &BeerFields,
+            ) -> StoreResult<()> {
+                let (statement, values) = sql::delete_terms(id).build_sqlx($builder);
+                sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                if let Some(insert) = sql::insert_terms(id, fields) {
+                    let (statement, values) = insert.build_sqlx($builder);
+                    sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+/// Names each store's sqlx database type, for the transaction types the macro writes.
+trait HasDatabase {
+    type Database: sqlx::Database;
+}
+
+impl HasDatabase for SqliteStore {
+    type Database = sqlx::Sqlite;
+}
+
+impl HasDatabase for PostgresStore {
+    type Database = sqlx::Postgres;
+}
+
+impl_beer_store!(SqliteStore, Backend::Sqlite, SqliteQueryBuilder, SQLITE_MIGRATIONS);
+impl_beer_store!(PostgresStore, Backend::Postgres, PostgresQueryBuilder, POSTGRES_MIGRATIONS);

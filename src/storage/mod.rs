@@ -1,0 +1,125 @@
+//! Storage: one interface ([`BeerStore`]), two backends (SQLite embedded, PostgreSQL in production), chosen by the
+//! database URL's scheme. The SQL is written once in [`sql`]; each backend only supplies its pool, its migrations
+//! and its query builder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
+
+mod backends;
+pub mod sql;
+
+pub use backends::{PostgresStore, SqliteStore};
+
+/// A beer to write during an import, with the id it must keep when it has one.
+#[derive(Clone, Debug)]
+pub struct ImportRecord {
+    pub id: Option<i64>,
+    pub fields: BeerFields,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached right now (down, restarting, pool exhausted): worth retrying.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        let unavailable = match &error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's connection exceptions (08xxx) and operator interventions such as a shutdown (57Pxx).
+            sqlx::Error::Database(db) => {
+                db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+            }
+            _ => false,
+        };
+        if unavailable { StoreError::Unavailable(error) } else { StoreError::Database(error) }
+    }
+}
+
+impl StoreError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the service asks of a database.
+#[async_trait]
+pub trait BeerStore: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Applies the embedded migrations for this backend.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// A round trip to the database, for readiness.
+    async fn ping(&self) -> StoreResult<()>;
+    /// One page of beers matching the filter, by ascending id.
+    async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>>;
+    async fn count(&self, filter: &BeerFilter) -> StoreResult<u64>;
+    async fn get(&self, id: i64) -> StoreResult<Option<Beer>>;
+    async fn random(&self) -> StoreResult<Option<Beer>>;
+    async fn create(&self, fields: &BeerFields) -> StoreResult<Beer>;
+    /// Replaces a beer; `None` when there is no such id.
+    async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>>;
+    /// `false` when there was no such id.
+    async fn delete(&self, id: i64) -> StoreResult<bool>;
+    /// Writes every record in one transaction (all or nothing), calling `progress` with the count written so far.
+    async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()>;
+    async fn close(&self);
+}
+
+pub type DynStore = Arc<dyn BeerStore>;
+
+/// How to open a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+/// Why a store could not be opened; the message names the host and port (never the password).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot connect to {backend} database at {target}: {source}")]
+pub struct ConnectError {
+    pub backend: Backend,
+    pub target: String,
+    #[source]
+    pub source: sqlx::Error,
+}
+
+/// Opens the store a database URL names (`sqlite:` or `postgres:`/`postgresql:`), waiting at most
+/// `connect_timeout` for the first connection, so start-up fails fast and clearly instead of hanging.
+pub async fn connect(url: &crate::config::DatabaseUrl, options: &StoreOptions) -> Result<DynStore, ConnectError> {
+    match url.backend() {
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::connect(url, options).await?)),
+        Backend::Postgres => Ok(Arc::new(PostgresStore::connect(url, options).await?)),
+    }
+}

@@ -1,0 +1,288 @@
+//! Every statement the catalog runs, written once with sea-query and rendered per backend by its query builder,
+//! so SQLite and PostgreSQL cannot drift apart.
+
+use chrono::{DateTime, Utc};
+use sea_query::{
+    Asterisk, Condition, Expr, Func, Iden, InsertStatement, LikeExpr, OnConflict, Order, Query, SelectStatement,
+    SimpleExpr, UpdateStatement,
+};
+
+use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery, YearMonth};
+
+#[derive(Iden, Copy, Clone)]
+pub enum Beers {
+    Table,
+    Id,
+    Name,
+    NameSearch,
+    StyleSearch,
+    YeastSearch,
+    Abv,
+    Ibu,
+    Ebc,
+    FirstBrewedMonth,
+    Document,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Copy, Clone)]
+pub enum BeerTerms {
+    Table,
+    BeerId,
+    Kind,
+    Term,
+}
+
+/// A row as read back: the stored document plus the catalog's own columns.
+#[derive(sqlx::FromRow)]
+pub struct BeerRow {
+    pub id: i64,
+    pub document: sqlx::types::Json<BeerFields>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<BeerRow> for Beer {
+    fn from(row: BeerRow) -> Self {
+        Beer { id: row.id, fields: row.document.0, created_at: row.created_at, updated_at: row.updated_at }
+    }
+}
+
+const WRITTEN_COLUMNS: [Beers; 9] = [
+    Beers::Name,
+    Beers::NameSearch,
+    Beers::StyleSearch,
+    Beers::YeastSearch,
+    Beers::Abv,
+    Beers::Ibu,
+    Beers::Ebc,
+    Beers::FirstBrewedMonth,
+    Beers::Document,
+];
+
+/// The derived columns for a beer, in [`WRITTEN_COLUMNS`] order.
+fn written_values(fields: &BeerFields) -> Vec<SimpleExpr> {
+    let number = |n: &Option<serde_json::Number>| n.as_ref().and_then(serde_json::Number::as_f64);
+    let document = serde_json::to_value(fields).expect("a beer always serialises to JSON");
+    vec![
+        fields.name.clone().into(),
+        search_text(&fields.name).into(),
+        fields.style.as_deref().map(search_text).into(),
+        fields.ingredients.yeast.as_deref().map(search_text).into(),
+        fields.abv.as_f64().unwrap_or_default().into(),
+        number(&fields.ibu).into(),
+        number(&fields.ebc).into(),
+        YearMonth::parse_first_brewed(&fields.first_brewed).map(|m| m.0).into(),
+        sea_query::Value::Json(Some(Box::new(document))).into(),
+    ]
+}
+
+/// Search text is lower-cased here rather than with SQL `LOWER()`, which SQLite applies to ASCII only.
+fn search_text(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// `punk` -> `%p%u%n%k%`: the characters in order, anything between (the Punk API's fuzzy match).
+fn fuzzy_pattern(needle: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in needle.chars() {
+        push_escaped(&mut pattern, c);
+        pattern.push('%');
+    }
+    pattern
+}
+
+fn substring_pattern(needle: &str) -> String {
+    let mut pattern = String::from("%");
+    needle.chars().for_each(|c| push_escaped(&mut pattern, c));
+    pattern.push('%');
+    pattern
+}
+
+fn push_escaped(pattern: &mut String, c: char) {
+    if matches!(c, '%' | '_' | '\\') {
+        pattern.push('\\');
+    }
+    pattern.push(c);
+}
+
+fn like(pattern: String) -> LikeExpr {
+    LikeExpr::new(pattern).escape('\\')
+}
+
+/// `EXISTS (SELECT 1 FROM beer_terms WHERE beer_id = beers.id AND kind = ? AND term LIKE ?)`.
+fn has_term(kind: &str, pattern: String) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(BeerTerms::Table)
+            .and_where(Expr::col((BeerTerms::Table, BeerTerms::BeerId)).equals((Beers::Table, Beers::Id)))
+            .and_where(Expr::col((BeerTerms::Table, BeerTerms::Kind)).eq(kind))
+            .and_where(Expr::col((BeerTerms::Table, BeerTerms::Term)).like(like(pattern)))
+            .to_owned(),
+    )
+}
+
+/// The WHERE clause for a filter. A NULL measurement never satisfies a comparison, as in the Punk API.
+fn condition(filter: &BeerFilter) -> Condition {
+    let col = |c: Beers| Expr::col((Beers::Table, c));
+    let mut all = Condition::all();
+    let comparisons = [
+        (Beers::Abv, filter.abv_gt, filter.abv_lt),
+        (Beers::Ibu, filter.ibu_gt, filter.ibu_lt),
+        (Beers::Ebc, filter.ebc_gt, filter.ebc_lt),
+    ];
+    for (column, gt, lt) in comparisons {
+        if let Some(gt) = gt {
+            all = all.add(col(column).gt(gt));
+        }
+        if let Some(lt) = lt {
+            all = all.add(col(column).lt(lt));
+        }
+    }
+    if let Some(before) = filter.brewed_before {
+        all = all.add(col(Beers::FirstBrewedMonth).lt(before.0));
+    }
+    if let Some(after) = filter.brewed_after {
+        all = all.add(col(Beers::FirstBrewedMonth).gt(after.0));
+    }
+    if let Some(name) = &filter.beer_name {
+        all = all.add(col(Beers::NameSearch).like(like(fuzzy_pattern(name))));
+    }
+    if let Some(yeast) = &filter.yeast {
+        all = all.add(col(Beers::YeastSearch).like(like(fuzzy_pattern(yeast))));
+    }
+    if let Some(style) = &filter.style {
+        all = all.add(col(Beers::StyleSearch).like(like(substring_pattern(style))));
+    }
+    if let Some(hops) = &filter.hops {
+        all = all.add(has_term("hop", fuzzy_pattern(hops)));
+    }
+    if let Some(malt) = &filter.malt {
+        all = all.add(has_term("malt", fuzzy_pattern(malt)));
+    }
+    if let Some(food) = &filter.food {
+        all = all.add(has_term("food", substring_pattern(food)));
+    }
+    if let Some(ids) = &filter.ids {
+        all = all.add(col(Beers::Id).is_in(ids.iter().copied()));
+    }
+    all
+}
+
+fn select_beers() -> SelectStatement {
+    Query::select()
+        .columns([Beers::Id, Beers::Document, Beers::CreatedAt, Beers::UpdatedAt].map(|c| (Beers::Table, c)))
+        .from(Beers::Table)
+        .to_owned()
+}
+
+pub fn list(query: &ListQuery) -> SelectStatement {
+    select_beers()
+        .cond_where(condition(&query.filter))
+        .order_by((Beers::Table, Beers::Id), Order::Asc)
+        .limit(u64::from(query.per_page))
+        .offset(query.offset())
+        .to_owned()
+}
+
+pub fn count(filter: &BeerFilter) -> SelectStatement {
+    Query::select().expr(Func::count(Expr::col(Asterisk))).from(Beers::Table).cond_where(condition(filter)).to_owned()
+}
+
+pub fn by_id(id: i64) -> SelectStatement {
+    select_beers().and_where(Expr::col((Beers::Table, Beers::Id)).eq(id)).to_owned()
+}
+
+pub fn random() -> SelectStatement {
+    select_beers().order_by_expr(Func::random().into(), Order::Asc).limit(1).to_owned()
+}
+
+/// INSERT, with an explicit id when given; an existing id is replaced (import's upsert), keeping `created_at`.
+pub fn insert(id: Option<i64>, fields: &BeerFields, now: DateTime<Utc>) -> InsertStatement {
+    let mut columns: Vec<Beers> = WRITTEN_COLUMNS.to_vec();
+    let mut values = written_values(fields);
+    columns.extend([Beers::CreatedAt, Beers::UpdatedAt]);
+    values.extend([now.into(), now.into()]);
+    if let Some(id) = id {
+        columns.insert(0, Beers::Id);
+        values.insert(0, id.into());
+    }
+    let mut on_conflict = OnConflict::column(Beers::Id);
+    on_conflict.update_columns(WRITTEN_COLUMNS).update_column(Beers::UpdatedAt);
+    Query::insert()
+        .into_table(Beers::Table)
+        .columns(columns)
+        .values_panic(values)
+        .on_conflict(on_conflict)
+        .returning(Query::returning().columns([Beers::Id, Beers::CreatedAt]))
+        .to_owned()
+}
+
+pub fn update(id: i64, fields: &BeerFields, now: DateTime<Utc>) -> UpdateStatement {
+    let mut values: Vec<(Beers, SimpleExpr)> = WRITTEN_COLUMNS.into_iter().zip(written_values(fields)).collect();
+    values.push((Beers::UpdatedAt, now.into()));
+    Query::update()
+        .table(Beers::Table)
+        .values(values)
+        .and_where(Expr::col(Beers::Id).eq(id))
+        .returning(Query::returning().columns([Beers::Id, Beers::CreatedAt]))
+        .to_owned()
+}
+
+pub fn delete(id: i64) -> sea_query::DeleteStatement {
+    Query::delete().from_table(Beers::Table).and_where(Expr::col(Beers::Id).eq(id)).to_owned()
+}
+
+pub fn delete_terms(id: i64) -> sea_query::DeleteStatement {
+    Query::delete().from_table(BeerTerms::Table).and_where(Expr::col(BeerTerms::BeerId).eq(id)).to_owned()
+}
+
+/// The hop, malt and food rows behind the "any ingredient" filters; `None` when the beer has none.
+pub fn insert_terms(id: i64, fields: &BeerFields) -> Option<InsertStatement> {
+    let hops = fields.ingredients.hops.iter().map(|h| ("hop", &h.name));
+    let malts = fields.ingredients.malt.iter().map(|m| ("malt", &m.name));
+    let foods = fields.food_pairing.iter().map(|f| ("food", f));
+    let mut terms: Vec<(&str, String)> = hops.chain(malts).chain(foods).map(|(k, t)| (k, search_text(t))).collect();
+    // A recipe adds the same hop several times (start, middle, dry hop): one row per name is enough to match.
+    terms.sort();
+    terms.dedup();
+    if terms.is_empty() {
+        return None;
+    }
+    let mut insert = Query::insert();
+    insert.into_table(BeerTerms::Table).columns([BeerTerms::BeerId, BeerTerms::Kind, BeerTerms::Term]);
+    for (kind, term) in terms {
+        insert.values_panic([id.into(), kind.into(), term.into()]);
+    }
+    Some(insert)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    #[test]
+    fn fuzzy_patterns_escape_wildcards() {
+        assert_eq!(fuzzy_pattern("pnk"), "%p%n%k%");
+        assert_eq!(fuzzy_pattern("5%"), "%5%\\%%");
+        assert_eq!(substring_pattern("a_b"), "%a\\_b%");
+    }
+
+    #[test]
+    fn both_dialects_render_the_same_filter() {
+        let query = ListQuery {
+            filter: BeerFilter { abv_gt: Some(8.0), hops: Some("citra".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let sqlite = list(&query).to_string(SqliteQueryBuilder);
+        let postgres = list(&query).to_string(PostgresQueryBuilder);
+        for sql in [&sqlite, &postgres] {
+            assert!(sql.contains(r#""beers"."abv" > 8"#), "{sql}");
+            assert!(sql.contains("EXISTS"), "{sql}");
+            assert!(sql.contains("LIMIT 25"), "{sql}");
+        }
+    }
+}
