@@ -64,8 +64,19 @@ container_reason=$(jq -r --arg c "$MIGRATE_CONTAINER" \
 
 if [ "$exit_code" != "0" ]; then
   echo "::error::migration failed: container $MIGRATE_CONTAINER exit code $exit_code; task stopped: $stopped_reason ${container_reason}" >&2
-  if [ -n "${LOG_GROUP:-}" ]; then
-    echo "Logs: CloudWatch log group $LOG_GROUP, stream for task ${task_arn##*/}" >&2
+  # Show the end of the container's log (awslogs driver: stream <prefix>/<container>/<task id>).
+  log_options=$(aws ecs describe-task-definition --task-definition "$TASK_DEFINITION" --output json 2>/dev/null \
+    | jq -c --arg c "$MIGRATE_CONTAINER" '[.taskDefinition.containerDefinitions[] | select(.name == $c) | .logConfiguration.options // {}][0] // {}' 2>/dev/null \
+    || echo '{}')
+  group=$(jq -r --arg g "${LOG_GROUP:-}" '."awslogs-group" // $g' <<<"$log_options")
+  prefix=$(jq -r '."awslogs-stream-prefix" // empty' <<<"$log_options")
+  if [ -n "$group" ] && [ -n "$prefix" ]; then
+    stream="$prefix/$MIGRATE_CONTAINER/${task_arn##*/}"
+    echo "Last log lines ($group, stream $stream):" >&2
+    aws logs get-log-events --log-group-name "$group" --log-stream-name "$stream" --limit 50 \
+      --query 'events[].message' --output text >&2 || echo "(could not read the log stream)" >&2
+  elif [ -n "$group" ]; then
+    echo "Logs: CloudWatch log group $group, task ${task_arn##*/}" >&2
   fi
   exit 1
 fi

@@ -43,6 +43,7 @@ case "$1 $2" in
       jq -n --argjson code "${STUB_EXIT_CODE:-0}" '{tasks:[{stoppedReason:"Essential container in task exited",containers:[{name:"migrate",exitCode:$code}]}]}'
     fi ;;
   "ecs stop-task") echo '{}' ;;
+  "logs get-log-events") echo "migrate: error: column \"abv\" of relation \"beers\" already exists" ;;
   *) echo "stub aws: unexpected call: $*" >&2; exit 3 ;;
 esac
 "#;
@@ -63,7 +64,8 @@ const TASK_DEF: &str = r#"{
     "memory": "512",
     "executionRoleArn": "arn:aws:iam::123456789012:role/beer-catalog-staging-execution",
     "containerDefinitions": [
-      {"name": "migrate", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/beer-catalog@sha256:old", "command": ["migrate"], "essential": true},
+      {"name": "migrate", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/beer-catalog@sha256:old", "command": ["migrate"], "essential": true,
+       "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/beer-catalog-staging", "awslogs-stream-prefix": "migrate"}}},
       {"name": "sidecar", "image": "public.ecr.aws/example/sidecar:1", "essential": false}
     ]
   },
@@ -205,7 +207,13 @@ fn migration_fails_the_deploy_on_a_non_zero_exit_code() {
     let out = sb.run("ecs-run-migration.sh", &[], &env);
     assert!(!out.status.success(), "exit code 1 must fail the deploy: {}", text(&out));
     assert!(text(&out).contains("exit code 1"), "{}", text(&out));
-    assert!(text(&out).contains("/ecs/beer-catalog-staging"), "log hint: {}", text(&out));
+    assert!(text(&out).contains("stream migrate/migrate/abc123"), "log stream: {}", text(&out));
+    assert!(text(&out).contains("already exists"), "the migration's own log lines are shown: {}", text(&out));
+    assert!(
+        sb.read("calls.log").contains("logs get-log-events --log-group-name /ecs/beer-catalog-staging --log-stream-name migrate/migrate/abc123"),
+        "{}",
+        sb.read("calls.log")
+    );
 }
 
 #[test]
