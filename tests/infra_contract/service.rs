@@ -1,0 +1,65 @@
+//! What the service itself declares: the environment variables it reads (from the clap definition, per
+//! subcommand), which of them hold secrets (`hide_env_values`), its subcommands, its default port and the routes
+//! it serves (from the generated OpenAPI document).
+
+use beer_catalog::cli::{Cli, DEFAULT_PORT};
+use clap::CommandFactory;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct ServiceContract {
+    pub default_port: u16,
+    /// Variables every subcommand reads (the global settings).
+    pub global_env: BTreeSet<String>,
+    /// Subcommand name -> the variables only it reads.
+    pub subcommand_env: BTreeMap<String, BTreeSet<String>>,
+    /// Variables whose values the service hides (passwords, keys): they must come from `secrets`.
+    pub secret_env: BTreeSet<String>,
+    /// Routes the service serves, e.g. "/health".
+    pub routes: BTreeSet<String>,
+}
+
+impl ServiceContract {
+    pub fn from_service() -> ServiceContract {
+        let command = Cli::command();
+        let mut global_env = BTreeSet::new();
+        let mut secret_env = BTreeSet::new();
+        for arg in command.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                let name = env.to_string_lossy().into_owned();
+                if arg.is_hide_env_values_set() {
+                    secret_env.insert(name.clone());
+                }
+                global_env.insert(name);
+            }
+        }
+        let mut subcommand_env = BTreeMap::new();
+        for sub in command.get_subcommands() {
+            let mut names = BTreeSet::new();
+            for arg in sub.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    let name = env.to_string_lossy().into_owned();
+                    if arg.is_hide_env_values_set() {
+                        secret_env.insert(name.clone());
+                    }
+                    if !global_env.contains(&name) {
+                        names.insert(name);
+                    }
+                }
+            }
+            subcommand_env.insert(sub.get_name().to_string(), names);
+        }
+        let routes = beer_catalog::http::openapi::api_doc().paths.paths.keys().cloned().collect();
+        ServiceContract { default_port: DEFAULT_PORT, global_env, subcommand_env, secret_env, routes }
+    }
+
+    /// Variables a container running `subcommand` may set: the global ones plus that subcommand's own.
+    /// `None` when the subcommand does not exist.
+    pub fn env_for(&self, subcommand: &str) -> Option<BTreeSet<String>> {
+        let own = self.subcommand_env.get(subcommand)?;
+        Some(self.global_env.iter().chain(own.iter()).cloned().collect())
+    }
+
+    pub fn has_subcommand(&self, name: &str) -> bool {
+        self.subcommand_env.contains_key(name)
+    }
+}

@@ -1,0 +1,381 @@
+//! Loads a tree of Terraform directories with `hcl-rs` and resolves expressions as far as the configuration
+//! itself allows: variable defaults, the arguments a caller passes to a module, and locals. Whatever depends on
+//! apply-time values (resource attributes, data sources) stays an unevaluated expression, and the checks treat
+//! "not provably right" as a violation where it matters (e.g. `readonlyRootFilesystem = var.x` without a known
+//! value fails the check).
+
+use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
+use hcl::expr::{Object, ObjectKey, TraversalOperator};
+use hcl::{Block, Body, Expression, Value};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// One directory of `.tf` files (a root or a module), all files merged into one body.
+pub struct Dir {
+    pub path: PathBuf,
+    pub body: Body,
+}
+
+/// Every Terraform directory under a root path.
+pub struct Tree {
+    pub root: PathBuf,
+    pub dirs: BTreeMap<PathBuf, Dir>,
+}
+
+impl Tree {
+    pub fn load(root: &Path) -> Tree {
+        let root = root.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", root.display()));
+        let mut dirs = BTreeMap::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            let mut tf_files = Vec::new();
+            for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+                let path = entry.expect("directory entry").path();
+                if path.is_dir() {
+                    if path.file_name().is_some_and(|n| n != ".terraform") {
+                        stack.push(path);
+                    }
+                } else if path.extension().is_some_and(|e| e == "tf") {
+                    tf_files.push(path);
+                }
+            }
+            if tf_files.is_empty() {
+                continue;
+            }
+            tf_files.sort();
+            let mut structures = Vec::new();
+            for file in &tf_files {
+                let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+                let body: Body = hcl::from_str(&text).unwrap_or_else(|e| panic!("{}: not valid HCL: {e}", file.display()));
+                structures.extend(body);
+            }
+            dirs.insert(dir.clone(), Dir { path: dir, body: Body::from_iter(structures) });
+        }
+        assert!(!dirs.is_empty(), "{}: no Terraform directories", root.display());
+        Tree { root, dirs }
+    }
+
+    /// A path relative to the tree root, for messages.
+    pub fn rel(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path).display().to_string();
+        if rel.is_empty() { ".".into() } else { rel }
+    }
+
+    /// Every way a directory is instantiated: once per `module` block that calls it (with the caller's
+    /// arguments), or once with its variable defaults when nothing calls it (roots, fixtures).
+    pub fn instances(&self) -> Vec<Instance<'_>> {
+        let mut calls: BTreeMap<PathBuf, Vec<(String, hcl::Map<String, Value>)>> = BTreeMap::new();
+        for dir in self.dirs.values() {
+            let scope = Scope::new(dir, &hcl::Map::new());
+            for block in dir.body.blocks().filter(|b| b.identifier() == "module") {
+                let Some(Expression::String(source)) = attr(&block.body, "source") else { continue };
+                let Ok(target) = dir.path.join(source).canonicalize() else { continue };
+                let mut inputs = hcl::Map::new();
+                for a in block.body.attributes() {
+                    if let Some(value) = to_value(&scope.resolve(&a.expr)) {
+                        inputs.insert(a.key().to_string(), value);
+                    }
+                }
+                let origin = format!("module.{} in {}", label(block, 0).unwrap_or("?"), self.rel(&dir.path));
+                calls.entry(target).or_default().push((origin, inputs));
+            }
+        }
+        let mut out = Vec::new();
+        for dir in self.dirs.values() {
+            match calls.get(&dir.path) {
+                Some(callers) => {
+                    for (origin, inputs) in callers {
+                        out.push(Instance {
+                            dir,
+                            scope: Scope::new(dir, inputs),
+                            name: format!("{} (as {origin})", self.rel(&dir.path)),
+                        });
+                    }
+                }
+                None => out.push(Instance {
+                    dir,
+                    scope: Scope::new(dir, &hcl::Map::new()),
+                    name: self.rel(&dir.path),
+                }),
+            }
+        }
+        out
+    }
+}
+
+/// One instantiation of a directory with its evaluation scope.
+pub struct Instance<'a> {
+    pub dir: &'a Dir,
+    pub scope: Scope,
+    pub name: String,
+}
+
+impl Instance<'_> {
+    /// `resource "<kind>" "<name>"` blocks.
+    pub fn resources<'b>(&'b self, kind: &'b str) -> impl Iterator<Item = &'b Block> + 'b {
+        self.dir
+            .body
+            .blocks()
+            .filter(move |b| b.identifier() == "resource" && label(b, 0) == Some(kind))
+    }
+}
+
+/// Known variable values and resolved locals of one instance.
+pub struct Scope {
+    vars: hcl::Map<String, Value>,
+    locals: BTreeMap<String, Expression>,
+    ctx: Context<'static>,
+}
+
+impl Scope {
+    fn new(dir: &Dir, inputs: &hcl::Map<String, Value>) -> Scope {
+        let base = base_context();
+        let mut vars = hcl::Map::new();
+        for block in dir.body.blocks().filter(|b| b.identifier() == "variable") {
+            if let (Some(name), Some(default)) = (label(block, 0), attr(&block.body, "default"))
+                && let Ok(value) = default.evaluate(&base)
+            {
+                vars.insert(name.to_string(), value);
+            }
+        }
+        vars.extend(inputs.clone());
+
+        let exprs: Vec<(String, Expression)> = dir
+            .body
+            .blocks()
+            .filter(|b| b.identifier() == "locals")
+            .flat_map(|b| b.body.attributes().map(|a| (a.key().to_string(), a.expr.clone())).collect::<Vec<_>>())
+            .collect();
+        let mut scope = Scope { vars, locals: BTreeMap::new(), ctx: base };
+        scope.rebuild_context();
+        // Locals may refer to each other in any order: resolve to a fixed point.
+        for _ in 0..8 {
+            let mut changed = false;
+            for (name, expr) in &exprs {
+                let resolved = scope.resolve(expr);
+                if scope.locals.get(name) != Some(&resolved) {
+                    scope.locals.insert(name.clone(), resolved);
+                    changed = true;
+                }
+            }
+            scope.rebuild_context();
+            if !changed {
+                break;
+            }
+        }
+        scope
+    }
+
+    fn rebuild_context(&mut self) {
+        let mut ctx = base_context();
+        ctx.declare_var("var", Value::Object(self.vars.clone()));
+        let locals: hcl::Map<String, Value> =
+            self.locals.iter().filter_map(|(k, e)| to_value(e).map(|v| (k.clone(), v))).collect();
+        ctx.declare_var("local", Value::Object(locals));
+        self.ctx = ctx;
+    }
+
+    /// Resolves `expr` as far as known values allow; what cannot be resolved stays an expression.
+    pub fn resolve(&self, expr: &Expression) -> Expression {
+        let mut expr = self.substitute(expr, 0);
+        // Partial evaluation: errors only mean "not everything is known", which is expected.
+        let _ = expr.evaluate_in_place(&self.ctx);
+        flatten_calls(&mut expr);
+        expr
+    }
+
+    /// Replaces `local.NAME` (and `var.NAME` with a known value) by their resolved expressions, so that
+    /// partially known locals (e.g. a container definition holding resource ARNs) can still be inspected.
+    fn substitute(&self, expr: &Expression, depth: usize) -> Expression {
+        if depth > 32 {
+            return expr.clone();
+        }
+        match expr {
+            Expression::Traversal(t) => {
+                if let (Expression::Variable(root), Some(TraversalOperator::GetAttr(first))) =
+                    (&t.expr, t.operators.first())
+                {
+                    let base = match root.as_str() {
+                        "local" => self.locals.get(first.as_str()).cloned(),
+                        "var" => self.vars.get(first.as_str()).cloned().map(Expression::from),
+                        _ => None,
+                    };
+                    if let Some(mut current) = base {
+                        for op in &t.operators[1..] {
+                            match (op, &current) {
+                                (TraversalOperator::GetAttr(key), Expression::Object(obj)) => {
+                                    match object_get(obj, key.as_str()) {
+                                        Some(v) => current = v.clone(),
+                                        None => return expr.clone(),
+                                    }
+                                }
+                                _ => return expr.clone(),
+                            }
+                        }
+                        return self.substitute(&current, depth + 1);
+                    }
+                }
+                expr.clone()
+            }
+            Expression::Array(items) => Expression::Array(items.iter().map(|e| self.substitute(e, depth + 1)).collect()),
+            Expression::Object(obj) => Expression::Object(
+                obj.iter().map(|(k, v)| (k.clone(), self.substitute(v, depth + 1))).collect::<Object<_, _>>(),
+            ),
+            Expression::FuncCall(call) => {
+                let mut call = call.clone();
+                call.args = call.args.iter().map(|e| self.substitute(e, depth + 1)).collect();
+                Expression::FuncCall(call)
+            }
+            Expression::Parenthesis(inner) => self.substitute(inner, depth + 1),
+            other => other.clone(),
+        }
+    }
+}
+
+/// `concat(...)` of literal lists becomes one list and `jsonencode(x)` becomes `x`, even when the lists hold
+/// unresolved elements (which the evaluator cannot pass to a function).
+fn flatten_calls(expr: &mut Expression) {
+    match expr {
+        Expression::Array(items) => items.iter_mut().for_each(flatten_calls),
+        Expression::Object(obj) => obj.values_mut().for_each(flatten_calls),
+        Expression::FuncCall(call) => {
+            call.args.iter_mut().for_each(flatten_calls);
+            let name = call.name.name.as_str();
+            if name == "jsonencode" && call.args.len() == 1 {
+                *expr = call.args[0].clone();
+            } else if name == "concat" && call.args.iter().all(|a| matches!(a, Expression::Array(_))) {
+                let merged = call
+                    .args
+                    .iter()
+                    .flat_map(|a| match a {
+                        Expression::Array(items) => items.clone(),
+                        _ => unreachable!(),
+                    })
+                    .collect();
+                *expr = Expression::Array(merged);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn func_identity(args: FuncArgs) -> Result<Value, String> {
+    args.into_values().into_iter().next().ok_or_else(|| "missing argument".to_string())
+}
+
+fn func_tostring(args: FuncArgs) -> Result<Value, String> {
+    match args.into_values().into_iter().next() {
+        Some(Value::String(s)) => Ok(Value::String(s)),
+        Some(Value::Number(n)) => Ok(Value::String(n.to_string())),
+        Some(Value::Bool(b)) => Ok(Value::String(b.to_string())),
+        _ => Err("tostring: want a primitive".into()),
+    }
+}
+
+fn func_concat(args: FuncArgs) -> Result<Value, String> {
+    let mut out = Vec::new();
+    for value in args.into_values() {
+        match value {
+            Value::Array(items) => out.extend(items),
+            _ => return Err("concat: want lists".into()),
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+fn base_context() -> Context<'static> {
+    let mut ctx = Context::new();
+    for name in ["toset", "tolist", "tomap", "jsonencode"] {
+        ctx.declare_func(name, FuncDef::builder().param(ParamType::Any).build(func_identity));
+    }
+    ctx.declare_func("tostring", FuncDef::builder().param(ParamType::Any).build(func_tostring));
+    ctx.declare_func("concat", FuncDef::builder().variadic_param(ParamType::Any).build(func_concat));
+    ctx
+}
+
+/// The value of a fully literal expression.
+pub fn to_value(expr: &Expression) -> Option<Value> {
+    Some(match expr {
+        Expression::Null => Value::Null,
+        Expression::Bool(b) => Value::Bool(*b),
+        Expression::Number(n) => Value::Number(*n),
+        Expression::String(s) => Value::String(s.clone()),
+        Expression::Array(items) => Value::Array(items.iter().map(to_value).collect::<Option<Vec<_>>>()?),
+        Expression::Object(obj) => {
+            let mut map = hcl::Map::new();
+            for (k, v) in obj {
+                map.insert(key_str(k)?, to_value(v)?);
+            }
+            Value::Object(map)
+        }
+        _ => return None,
+    })
+}
+
+pub fn key_str(key: &ObjectKey) -> Option<String> {
+    match key {
+        ObjectKey::Identifier(id) => Some(id.as_str().to_string()),
+        ObjectKey::Expression(Expression::String(s)) => Some(s.clone()),
+        ObjectKey::Expression(Expression::Variable(v)) => Some(v.as_str().to_string()),
+        _ => None,
+    }
+}
+
+pub fn object_get<'a>(obj: &'a Object<ObjectKey, Expression>, key: &str) -> Option<&'a Expression> {
+    obj.iter().find(|(k, _)| key_str(k).as_deref() == Some(key)).map(|(_, v)| v)
+}
+
+pub fn attr<'a>(body: &'a Body, key: &str) -> Option<&'a Expression> {
+    body.attributes().find(|a| a.key() == key).map(|a| &a.expr)
+}
+
+pub fn label(block: &Block, index: usize) -> Option<&str> {
+    block.labels().get(index).map(|l| l.as_str())
+}
+
+/// Nested blocks of a body with the given identifier (e.g. `health_check`, `network_configuration`).
+pub fn blocks<'a>(body: &'a Body, ident: &'a str) -> impl Iterator<Item = &'a Block> + 'a {
+    body.blocks().filter(move |b| b.identifier() == ident)
+}
+
+pub fn as_str(expr: &Expression) -> Option<&str> {
+    match expr {
+        Expression::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+pub fn as_u64(expr: &Expression) -> Option<u64> {
+    match expr {
+        Expression::Number(n) => n.as_u64(),
+        Expression::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `aws_security_group.NAME.id` -> `NAME`.
+pub fn referenced_resource<'a>(expr: &'a Expression, kind: &str) -> Option<&'a str> {
+    let Expression::Traversal(t) = expr else { return None };
+    let Expression::Variable(root) = &t.expr else { return None };
+    if root.as_str() != kind {
+        return None;
+    }
+    match t.operators.first() {
+        Some(TraversalOperator::GetAttr(name)) => Some(name.as_str()),
+        _ => None,
+    }
+}
+
+/// Short, single-line rendering of an expression for violation messages.
+pub fn show(expr: &Expression) -> String {
+    match to_value(expr) {
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(v) => v.to_string(),
+        None => {
+            let text = hcl::format::to_string(expr).unwrap_or_else(|_| format!("{expr:?}"));
+            let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            one_line.chars().take(120).collect()
+        }
+    }
+}
