@@ -27,15 +27,20 @@ pub struct InfraNames {
 
 impl InfraNames {
     pub fn merge(&mut self, other: &InfraNames) {
-        self.ecr_repositories.extend(other.ecr_repositories.iter().cloned());
+        self.ecr_repositories
+            .extend(other.ecr_repositories.iter().cloned());
         self.clusters.extend(other.clusters.iter().cloned());
         self.services.extend(other.services.iter().cloned());
         for (family, containers) in &other.task_families {
-            self.task_families.entry(family.clone()).or_default().extend(containers.clone());
+            self.task_families
+                .entry(family.clone())
+                .or_default()
+                .extend(containers.clone());
         }
         self.iam_roles.extend(other.iam_roles.iter().cloned());
         self.log_groups.extend(other.log_groups.iter().cloned());
-        self.security_groups.extend(other.security_groups.iter().cloned());
+        self.security_groups
+            .extend(other.security_groups.iter().cloned());
         self.outputs.extend(other.outputs.iter().cloned());
     }
 }
@@ -55,13 +60,16 @@ fn read_dir_body(dir: &Path) -> Result<Body, String> {
     for file in files {
         let text = fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
         let body: Body = hcl::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-        structures.extend(body.into_iter());
+        structures.extend(body);
     }
     Ok(Body::from_iter(structures))
 }
 
 fn func_identity(args: FuncArgs) -> Result<Value, String> {
-    args.into_values().into_iter().next().ok_or_else(|| "missing argument".to_string())
+    args.into_values()
+        .into_iter()
+        .next()
+        .ok_or_else(|| "missing argument".to_string())
 }
 
 fn func_lower(args: FuncArgs) -> Result<Value, String> {
@@ -97,16 +105,38 @@ fn func_concat(args: FuncArgs) -> Result<Value, String> {
 fn base_context() -> Context<'static> {
     let mut ctx = Context::new();
     for name in ["toset", "tolist", "tomap", "jsonencode"] {
-        ctx.declare_func(name, FuncDef::builder().param(ParamType::Any).build(func_identity));
+        ctx.declare_func(
+            name,
+            FuncDef::builder()
+                .param(ParamType::Any)
+                .build(func_identity),
+        );
     }
-    ctx.declare_func("lower", FuncDef::builder().param(ParamType::String).build(func_lower));
-    ctx.declare_func("merge", FuncDef::builder().variadic_param(ParamType::Any).build(func_merge));
-    ctx.declare_func("concat", FuncDef::builder().variadic_param(ParamType::Any).build(func_concat));
+    ctx.declare_func(
+        "lower",
+        FuncDef::builder()
+            .param(ParamType::String)
+            .build(func_lower),
+    );
+    ctx.declare_func(
+        "merge",
+        FuncDef::builder()
+            .variadic_param(ParamType::Any)
+            .build(func_merge),
+    );
+    ctx.declare_func(
+        "concat",
+        FuncDef::builder()
+            .variadic_param(ParamType::Any)
+            .build(func_concat),
+    );
     ctx
 }
 
 fn attr_expr<'a>(body: &'a Body, key: &str) -> Option<&'a Expression> {
-    body.attributes().find(|attr| attr.key() == key).map(|attr| &attr.expr)
+    body.attributes()
+        .find(|attr| attr.key() == key)
+        .map(|attr| &attr.expr)
 }
 
 fn label(block: &Block, index: usize) -> Option<&str> {
@@ -114,7 +144,11 @@ fn label(block: &Block, index: usize) -> Option<&str> {
 }
 
 /// Evaluates a module directory with the given variable values; `depth` guards against cycles.
-pub fn evaluate_module(dir: &Path, inputs: &hcl::Map<String, Value>, depth: usize) -> Result<InfraNames, String> {
+pub fn evaluate_module(
+    dir: &Path,
+    inputs: &hcl::Map<String, Value>,
+    depth: usize,
+) -> Result<InfraNames, String> {
     if depth > 8 {
         return Err(format!("{}: module nesting too deep", dir.display()));
     }
@@ -146,7 +180,12 @@ pub fn evaluate_module(dir: &Path, inputs: &hcl::Map<String, Value>, depth: usiz
     let local_exprs: Vec<(String, Expression)> = body
         .blocks()
         .filter(|b| b.identifier() == "locals")
-        .flat_map(|b| b.body.attributes().map(|a| (a.key().to_string(), a.expr.clone())).collect::<Vec<_>>())
+        .flat_map(|b| {
+            b.body
+                .attributes()
+                .map(|a| (a.key().to_string(), a.expr.clone()))
+                .collect::<Vec<_>>()
+        })
         .collect();
     let mut locals = hcl::Map::new();
     loop {
@@ -185,7 +224,9 @@ pub fn evaluate_module(dir: &Path, inputs: &hcl::Map<String, Value>, depth: usiz
     for block in body.blocks() {
         match block.identifier() {
             "resource" => {
-                let Some(kind) = label(block, 0) else { continue };
+                let Some(kind) = label(block, 0) else {
+                    continue;
+                };
                 for each in for_each_contexts(&block.body, &ctx) {
                     let mut each_ctx = ctx.clone();
                     if let Some(each) = each {
@@ -198,7 +239,8 @@ pub fn evaluate_module(dir: &Path, inputs: &hcl::Map<String, Value>, depth: usiz
                 }
             }
             "module" => {
-                let Some(Expression::String(source)) = attr_expr(&block.body, "source").cloned() else {
+                let Some(Expression::String(source)) = attr_expr(&block.body, "source").cloned()
+                else {
                     continue;
                 };
                 if !source.starts_with("./") && !source.starts_with("../") {
@@ -230,7 +272,9 @@ pub fn evaluate_module(dir: &Path, inputs: &hcl::Map<String, Value>, depth: usiz
 /// One context per `for_each` element (`each.key`/`each.value`), or a single `None` without `for_each`.
 /// A `for_each` that cannot be evaluated yields nothing: its names are unknown here.
 fn for_each_contexts(body: &Body, ctx: &Context) -> Vec<Option<Value>> {
-    let Some(expr) = attr_expr(body, "for_each") else { return vec![None] };
+    let Some(expr) = attr_expr(body, "for_each") else {
+        return vec![None];
+    };
     let each = |key: Value, value: Value| {
         let mut object = hcl::Map::new();
         object.insert("key".to_string(), key);
@@ -238,8 +282,14 @@ fn for_each_contexts(body: &Body, ctx: &Context) -> Vec<Option<Value>> {
         Some(Value::Object(object))
     };
     match expr.evaluate(ctx) {
-        Ok(Value::Array(items)) => items.into_iter().map(|item| each(item.clone(), item)).collect(),
-        Ok(Value::Object(object)) => object.into_iter().map(|(k, v)| each(Value::String(k), v)).collect(),
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .map(|item| each(item.clone(), item))
+            .collect(),
+        Ok(Value::Object(object)) => object
+            .into_iter()
+            .map(|(k, v)| each(Value::String(k), v))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -251,7 +301,12 @@ fn string_attr(body: &Body, key: &str) -> Option<String> {
     }
 }
 
-fn record_resource(kind: &str, body: &Body, locals: &BTreeMap<String, Expression>, names: &mut InfraNames) {
+fn record_resource(
+    kind: &str,
+    body: &Body,
+    locals: &BTreeMap<String, Expression>,
+    names: &mut InfraNames,
+) {
     let name = string_attr(body, "name");
     match kind {
         "aws_ecr_repository" => names.ecr_repositories.extend(name),
@@ -266,14 +321,21 @@ fn record_resource(kind: &str, body: &Body, locals: &BTreeMap<String, Expression
                 if let Some(defs) = attr_expr(body, "container_definitions") {
                     collect_containers(defs, locals, 0, &mut containers);
                 }
-                names.task_families.entry(family).or_default().extend(containers);
+                names
+                    .task_families
+                    .entry(family)
+                    .or_default()
+                    .extend(containers);
             }
         }
         _ => {}
     }
 }
 
-fn object_get<'a>(object: &'a hcl::expr::Object<ObjectKey, Expression>, key: &str) -> Option<&'a Expression> {
+fn object_get<'a>(
+    object: &'a hcl::expr::Object<ObjectKey, Expression>,
+    key: &str,
+) -> Option<&'a Expression> {
     object.iter().find_map(|(k, v)| {
         let matches = match k {
             ObjectKey::Identifier(ident) => ident.as_str() == key,
@@ -295,10 +357,14 @@ fn collect_containers(
     if depth > 16 {
         return;
     }
-    let recurse = |e: &Expression, out: &mut BTreeMap<String, Vec<String>>| collect_containers(e, locals, depth + 1, out);
+    let recurse = |e: &Expression, out: &mut BTreeMap<String, Vec<String>>| {
+        collect_containers(e, locals, depth + 1, out)
+    };
     match expr {
         Expression::Object(object) => {
-            if let (Some(Expression::String(name)), Some(_)) = (object_get(object, "name"), object_get(object, "image")) {
+            if let (Some(Expression::String(name)), Some(_)) =
+                (object_get(object, "name"), object_get(object, "image"))
+            {
                 let command = match object_get(object, "command") {
                     Some(Expression::Array(items)) => items
                         .iter()

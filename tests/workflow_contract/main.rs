@@ -35,7 +35,11 @@ struct Workflow {
 
 impl Workflow {
     fn name(&self) -> String {
-        self.path.file_name().unwrap().to_string_lossy().into_owned()
+        self.path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
     }
 
     fn jobs(&self) -> Vec<(String, &Mapping)> {
@@ -55,7 +59,10 @@ fn load_workflows(dir: &Path) -> Vec<Workflow> {
     let mut paths: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|p| p.extension().is_some_and(|ext| ext == "yml" || ext == "yaml"))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|ext| ext == "yml" || ext == "yaml")
+        })
         .collect();
     paths.sort();
     assert!(!paths.is_empty(), "no workflow files in {}", dir.display());
@@ -63,7 +70,8 @@ fn load_workflows(dir: &Path) -> Vec<Workflow> {
         .into_iter()
         .map(|path| {
             let text = fs::read_to_string(&path).unwrap();
-            let doc: Value = serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let doc: Value =
+                serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             Workflow { path, text, doc }
         })
         .collect()
@@ -83,12 +91,18 @@ fn steps(job: &Mapping) -> Vec<&Mapping> {
 fn step_uses(job: &Mapping) -> Vec<String> {
     steps(job)
         .iter()
-        .filter_map(|step| get(step, "uses").and_then(Value::as_str).map(str::to_string))
+        .filter_map(|step| {
+            get(step, "uses")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .collect()
 }
 
 fn uses_oidc_action(job: &Mapping) -> bool {
-    step_uses(job).iter().any(|u| u.starts_with("aws-actions/configure-aws-credentials@"))
+    step_uses(job)
+        .iter()
+        .any(|u| u.starts_with("aws-actions/configure-aws-credentials@"))
 }
 
 fn grants_id_token(permissions: Option<&Value>) -> bool {
@@ -152,10 +166,14 @@ fn check_permissions(wf: &Workflow) -> Vec<String> {
     }
     for (id, job) in wf.jobs() {
         match get(job, "permissions") {
-            None => v.push(format!("{}: job `{id}` has no explicit permissions", wf.name())),
-            Some(Value::String(s)) if s == "write-all" => {
-                v.push(format!("{}: job `{id}` has permissions: write-all", wf.name()))
-            }
+            None => v.push(format!(
+                "{}: job `{id}` has no explicit permissions",
+                wf.name()
+            )),
+            Some(Value::String(s)) if s == "write-all" => v.push(format!(
+                "{}: job `{id}` has permissions: write-all",
+                wf.name()
+            )),
             _ => {}
         }
     }
@@ -166,7 +184,10 @@ fn check_permissions(wf: &Workflow) -> Vec<String> {
 fn check_id_token(wf: &Workflow) -> Vec<String> {
     let mut v = Vec::new();
     if grants_id_token(wf.doc.get("permissions")) {
-        v.push(format!("{}: id-token: write at the workflow level", wf.name()));
+        v.push(format!(
+            "{}: id-token: write at the workflow level",
+            wf.name()
+        ));
     }
     for (id, job) in wf.jobs() {
         let grants = grants_id_token(get(job, "permissions"));
@@ -178,14 +199,19 @@ fn check_id_token(wf: &Workflow) -> Vec<String> {
             ));
         }
         if oidc && !grants {
-            v.push(format!("{}: job `{id}` assumes an AWS role without id-token: write", wf.name()));
+            v.push(format!(
+                "{}: job `{id}` assumes an AWS role without id-token: write",
+                wf.name()
+            ));
         }
     }
     v
 }
 
 fn is_full_sha(s: &str) -> bool {
-    s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    s.len() == 40
+        && s.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
 }
 
 /// Third-party actions and reusable workflows are pinned to a full commit SHA, with the version in a comment.
@@ -204,7 +230,10 @@ fn check_pinned(wf: &Workflow) -> Vec<String> {
         }
         match u.rsplit_once('@') {
             Some((_, reference)) if is_full_sha(reference) => {}
-            _ => v.push(format!("{}: job `{id}` uses `{u}`, not pinned to a full commit SHA", wf.name())),
+            _ => v.push(format!(
+                "{}: job `{id}` uses `{u}`, not pinned to a full commit SHA",
+                wf.name()
+            )),
         }
     }
     // The version comment lives in the text, not the YAML value.
@@ -215,9 +244,15 @@ fn check_pinned(wf: &Workflow) -> Vec<String> {
             if rest.starts_with("./") || rest.starts_with("docker://") {
                 continue;
             }
-            let comment_ok = rest.split_once('#').is_some_and(|(_, c)| c.trim().starts_with('v'));
+            let comment_ok = rest
+                .split_once('#')
+                .is_some_and(|(_, c)| c.trim().starts_with('v'));
             if !comment_ok {
-                v.push(format!("{}:{}: `{rest}` has no `# vX.Y.Z` version comment", wf.name(), n + 1));
+                v.push(format!(
+                    "{}:{}: `{rest}` has no `# vX.Y.Z` version comment",
+                    wf.name(),
+                    n + 1
+                ));
             }
         }
     }
@@ -228,15 +263,30 @@ fn check_pinned(wf: &Workflow) -> Vec<String> {
 fn check_no_static_keys(wf: &Workflow) -> Vec<String> {
     let mut v = Vec::new();
     let lower = wf.text.to_lowercase();
-    for needle in ["aws-access-key-id", "aws-secret-access-key", "aws_secret_access_key", "aws_access_key_id"] {
+    for needle in [
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "aws_secret_access_key",
+        "aws_access_key_id",
+    ] {
         if lower.contains(needle) {
-            v.push(format!("{}: mentions `{needle}` (use OIDC role assumption, not access keys)", wf.name()));
+            v.push(format!(
+                "{}: mentions `{needle}` (use OIDC role assumption, not access keys)",
+                wf.name()
+            ));
         }
     }
     let bytes = wf.text.as_bytes();
     for i in 0..bytes.len().saturating_sub(20) {
-        if &bytes[i..i + 4] == b"AKIA" && bytes[i + 4..i + 20].iter().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-            v.push(format!("{}: contains what looks like an AWS access key id", wf.name()));
+        if &bytes[i..i + 4] == b"AKIA"
+            && bytes[i + 4..i + 20]
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            v.push(format!(
+                "{}: contains what looks like an AWS access key id",
+                wf.name()
+            ));
             break;
         }
     }
@@ -247,7 +297,9 @@ fn check_no_static_keys(wf: &Workflow) -> Vec<String> {
 fn check_deploy_concurrency(wf: &Workflow) -> Vec<String> {
     let mut v = Vec::new();
     for (id, job) in wf.jobs() {
-        let Some(environment) = job_environment(&job) else { continue };
+        let Some(environment) = job_environment(job) else {
+            continue;
+        };
         match get(job, "concurrency") {
             Some(Value::Mapping(c)) => {
                 let group = get(c, "group").and_then(Value::as_str).unwrap_or("");
@@ -258,10 +310,16 @@ fn check_deploy_concurrency(wf: &Workflow) -> Vec<String> {
                     ));
                 }
                 if get(c, "cancel-in-progress").and_then(Value::as_bool) != Some(false) {
-                    v.push(format!("{}: job `{id}` must set cancel-in-progress: false", wf.name()));
+                    v.push(format!(
+                        "{}: job `{id}` must set cancel-in-progress: false",
+                        wf.name()
+                    ));
                 }
             }
-            _ => v.push(format!("{}: deploy job `{id}` ({environment}) has no concurrency", wf.name())),
+            _ => v.push(format!(
+                "{}: deploy job `{id}` ({environment}) has no concurrency",
+                wf.name()
+            )),
         }
     }
     v
@@ -272,9 +330,14 @@ fn assumed_roles(wf: &Workflow) -> Vec<(String, String)> {
     let mut roles = Vec::new();
     for (id, job) in wf.jobs() {
         for step in steps(job) {
-            let Some(with) = get(step, "with").and_then(Value::as_mapping) else { continue };
+            let Some(with) = get(step, "with").and_then(Value::as_mapping) else {
+                continue;
+            };
             if let Some(role) = get(with, "role-to-assume").and_then(Value::as_str) {
-                let name = role.rsplit_once(":role/").map(|(_, n)| n.to_string()).unwrap_or_else(|| role.to_string());
+                let name = role
+                    .rsplit_once(":role/")
+                    .map(|(_, n)| n.to_string())
+                    .unwrap_or_else(|| role.to_string());
                 roles.push((id.clone(), name));
             }
         }
@@ -287,7 +350,9 @@ fn check_roles(wf: &Workflow, infra_roles: &BTreeSet<String>) -> Vec<String> {
     let mut v = Vec::new();
     for (id, job) in wf.jobs() {
         for step in steps(job) {
-            let Some(with) = get(step, "with").and_then(Value::as_mapping) else { continue };
+            let Some(with) = get(step, "with").and_then(Value::as_mapping) else {
+                continue;
+            };
             if let Some(role) = get(with, "role-to-assume").and_then(Value::as_str)
                 && !role.starts_with("arn:aws:iam::${{ vars.AWS_ACCOUNT_ID }}:role/")
             {
@@ -300,11 +365,20 @@ fn check_roles(wf: &Workflow, infra_roles: &BTreeSet<String>) -> Vec<String> {
     }
     for (id, name) in assumed_roles(wf) {
         if !infra_roles.contains(&name) {
-            v.push(format!("{}: job `{id}` assumes role `{name}`, which infra/ does not create", wf.name()));
+            v.push(format!(
+                "{}: job `{id}` assumes role `{name}`, which infra/ does not create",
+                wf.name()
+            ));
         }
-        if let Some(environment) = wf.jobs().iter().find(|(j, _)| *j == id).and_then(|(_, job)| job_environment(job))
+        if let Some(environment) = wf
+            .jobs()
+            .iter()
+            .find(|(j, _)| *j == id)
+            .and_then(|(_, job)| job_environment(job))
             && name.contains("-github-")
-            && ENVIRONMENTS.iter().any(|e| name.starts_with(&format!("{PROJECT}-{e}-")))
+            && ENVIRONMENTS
+                .iter()
+                .any(|e| name.starts_with(&format!("{PROJECT}-{e}-")))
             && !name.starts_with(&format!("{PROJECT}-{environment}-"))
         {
             v.push(format!("{}: job `{id}` in environment {environment} assumes another environment's role `{name}`", wf.name()));
@@ -314,15 +388,23 @@ fn check_roles(wf: &Workflow, infra_roles: &BTreeSet<String>) -> Vec<String> {
 }
 
 /// The ECS/ECR names a deploy job uses are the ones Terraform creates for that environment, and the fixed names.
-fn check_deploy_names(wf: &Workflow, roots: &BTreeMap<String, InfraNames>, all: &InfraNames) -> Vec<String> {
+fn check_deploy_names(
+    wf: &Workflow,
+    roots: &BTreeMap<String, InfraNames>,
+    all: &InfraNames,
+) -> Vec<String> {
     let mut v = Vec::new();
     let name = wf.name();
     if let Some(repo) = job_env(wf, &Mapping::new()).get("ECR_REPOSITORY") {
         if !all.ecr_repositories.contains(repo) {
-            v.push(format!("{name}: ECR_REPOSITORY `{repo}` is not an aws_ecr_repository in infra/"));
+            v.push(format!(
+                "{name}: ECR_REPOSITORY `{repo}` is not an aws_ecr_repository in infra/"
+            ));
         }
         if repo != ECR_REPOSITORY {
-            v.push(format!("{name}: ECR_REPOSITORY `{repo}` is not the fixed name `{ECR_REPOSITORY}`"));
+            v.push(format!(
+                "{name}: ECR_REPOSITORY `{repo}` is not the fixed name `{ECR_REPOSITORY}`"
+            ));
         }
     }
     for (id, job) in wf.jobs() {
@@ -331,7 +413,9 @@ fn check_deploy_names(wf: &Workflow, roots: &BTreeMap<String, InfraNames>, all: 
             continue;
         }
         let Some(environment) = job_environment(job) else {
-            v.push(format!("{name}: job `{id}` deploys to ECS without a GitHub environment"));
+            v.push(format!(
+                "{name}: job `{id}` deploys to ECS without a GitHub environment"
+            ));
             continue;
         };
         let Some(root) = roots.get(&format!("envs/{environment}")) else {
@@ -341,8 +425,12 @@ fn check_deploy_names(wf: &Workflow, roots: &BTreeMap<String, InfraNames>, all: 
         let want = |key: &str| env.get(key).cloned().unwrap_or_default();
         let (cluster, service) = (want("ECS_CLUSTER"), want("ECS_SERVICE"));
         let (api_family, api_container) = (want("API_TASK_FAMILY"), want("API_CONTAINER"));
-        let (migrate_family, migrate_container) = (want("MIGRATE_TASK_FAMILY"), want("MIGRATE_CONTAINER"));
-        let migrate_command: Vec<String> = want("MIGRATE_COMMAND").split_whitespace().map(str::to_string).collect();
+        let (migrate_family, migrate_container) =
+            (want("MIGRATE_TASK_FAMILY"), want("MIGRATE_CONTAINER"));
+        let migrate_command: Vec<String> = want("MIGRATE_COMMAND")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
 
         let mut expect_in = |what: &str, value: &str, set: &BTreeSet<String>| {
             if !set.contains(value) {
@@ -360,7 +448,9 @@ fn check_deploy_names(wf: &Workflow, roots: &BTreeMap<String, InfraNames>, all: 
         if let Some(containers) = root.task_families.get(&api_family)
             && !containers.contains_key(&api_container)
         {
-            v.push(format!("{name}: job `{id}` container `{api_container}` is not in task family {api_family}"));
+            v.push(format!(
+                "{name}: job `{id}` container `{api_container}` is not in task family {api_family}"
+            ));
         }
         match root.task_families.get(&migrate_family).and_then(|c| c.get(&migrate_container)) {
             None if families.contains(&migrate_family) => {
@@ -373,16 +463,38 @@ fn check_deploy_names(wf: &Workflow, roots: &BTreeMap<String, InfraNames>, all: 
         }
         // The fixed naming convention, independently of what infra/ says.
         let fixed = [
-            ("ECS cluster", cluster.clone(), format!("{PROJECT}-{environment}")),
-            ("ECS service", service, format!("{PROJECT}-{environment}-api")),
-            ("API task family", api_family, format!("{PROJECT}-{environment}-api")),
+            (
+                "ECS cluster",
+                cluster.clone(),
+                format!("{PROJECT}-{environment}"),
+            ),
+            (
+                "ECS service",
+                service,
+                format!("{PROJECT}-{environment}-api"),
+            ),
+            (
+                "API task family",
+                api_family,
+                format!("{PROJECT}-{environment}-api"),
+            ),
             ("API container", api_container, "api".to_string()),
-            ("migrate task family", migrate_family, format!("{PROJECT}-{environment}-migrate")),
-            ("migrate container", migrate_container, "migrate".to_string()),
+            (
+                "migrate task family",
+                migrate_family,
+                format!("{PROJECT}-{environment}-migrate"),
+            ),
+            (
+                "migrate container",
+                migrate_container,
+                "migrate".to_string(),
+            ),
         ];
         for (what, got, want) in fixed {
             if got != want {
-                v.push(format!("{name}: job `{id}` {what} `{got}` is not the fixed name `{want}`"));
+                v.push(format!(
+                    "{name}: job `{id}` {what} `{got}` is not the fixed name `{want}`"
+                ));
             }
         }
         if migrate_command != MIGRATE_COMMAND {
@@ -406,14 +518,21 @@ fn check_release_order(wf: &Workflow) -> Vec<String> {
         .filter(|(_, job)| job_env(wf, job).contains_key("ECS_CLUSTER"))
         .filter_map(|(id, job)| Some((job_environment(job)?, id.clone())))
         .collect();
-    let (Some(staging), Some(production)) = (by_env.get("staging"), by_env.get("production")) else {
-        return vec![format!("{}: no staging and production deploy jobs", wf.name())];
+    let (Some(staging), Some(production)) = (by_env.get("staging"), by_env.get("production"))
+    else {
+        return vec![format!(
+            "{}: no staging and production deploy jobs",
+            wf.name()
+        )];
     };
     let needs = |id: &str| -> Vec<String> {
         let job = jobs.iter().find(|(j, _)| j == id).map(|(_, job)| *job);
         match job.and_then(|job| get(job, "needs")) {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Sequence(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
             _ => Vec::new(),
         }
     };
@@ -429,7 +548,10 @@ fn check_release_order(wf: &Workflow) -> Vec<String> {
     }
     let mut v = Vec::new();
     if !seen.contains(staging) {
-        v.push(format!("{}: production job `{production}` does not need the staging job `{staging}`", wf.name()));
+        v.push(format!(
+            "{}: production job `{production}` does not need the staging job `{staging}`",
+            wf.name()
+        ));
     }
     let build_steps: Vec<String> = jobs
         .iter()
@@ -438,7 +560,10 @@ fn check_release_order(wf: &Workflow) -> Vec<String> {
         .filter(|u| u.starts_with("docker/build-push-action@"))
         .collect();
     if !build_steps.is_empty() {
-        v.push(format!("{}: the production job builds an image; it must deploy the staging digest", wf.name()));
+        v.push(format!(
+            "{}: the production job builds an image; it must deploy the staging digest",
+            wf.name()
+        ));
     }
     v
 }
@@ -451,7 +576,11 @@ fn check_resource_tokens(wf: &Workflow, all: &InfraNames) -> Vec<String> {
     known.extend(all.services.iter().cloned());
     known.extend(all.task_families.keys().cloned());
     known.extend(all.iam_roles.iter().cloned());
-    known.extend(all.log_groups.iter().map(|g| g.trim_start_matches("/ecs/").to_string()));
+    known.extend(
+        all.log_groups
+            .iter()
+            .map(|g| g.trim_start_matches("/ecs/").to_string()),
+    );
     known.extend(all.security_groups.iter().cloned());
     let mut strings = Vec::new();
     strings_in(&wf.doc, &mut strings);
@@ -459,7 +588,10 @@ fn check_resource_tokens(wf: &Workflow, all: &InfraNames) -> Vec<String> {
     for s in strings {
         for token in s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
             if token.starts_with(&format!("{PROJECT}-")) && !known.contains(token) {
-                v.insert(format!("{}: `{token}` is not a name infra/ creates", wf.name()));
+                v.insert(format!(
+                    "{}: `{token}` is not a name infra/ creates",
+                    wf.name()
+                ));
             }
         }
     }
@@ -479,7 +611,11 @@ fn all_violations(workflows: &[Workflow], roots: &BTreeMap<String, InfraNames>) 
         v.extend(check_roles(wf, &all.iam_roles));
         v.extend(check_deploy_names(wf, roots, &all));
         v.extend(check_resource_tokens(wf, &all));
-        if wf.jobs().iter().any(|(_, job)| job_env(wf, job).contains_key("ECS_CLUSTER")) {
+        if wf
+            .jobs()
+            .iter()
+            .any(|(_, job)| job_env(wf, job).contains_key("ECS_CLUSTER"))
+        {
             v.extend(check_release_order(wf));
         }
     }
@@ -499,34 +635,90 @@ fn infra_creates_the_fixed_names() {
     let roots = infra_roots();
     let mut all = InfraNames::default();
     roots.values().for_each(|r| all.merge(r));
-    assert!(all.ecr_repositories.contains(ECR_REPOSITORY), "ECR repositories: {:?}", all.ecr_repositories);
-    for role in ["beer-catalog-github-ecr-push", "beer-catalog-github-terraform-plan"] {
-        assert!(all.iam_roles.contains(role), "missing IAM role {role}; infra has {:?}", all.iam_roles);
+    assert!(
+        all.ecr_repositories.contains(ECR_REPOSITORY),
+        "ECR repositories: {:?}",
+        all.ecr_repositories
+    );
+    for role in [
+        "beer-catalog-github-ecr-push",
+        "beer-catalog-github-terraform-plan",
+    ] {
+        assert!(
+            all.iam_roles.contains(role),
+            "missing IAM role {role}; infra has {:?}",
+            all.iam_roles
+        );
     }
     for env in ENVIRONMENTS {
-        for role in [format!("{PROJECT}-{env}-github-deploy"), format!("{PROJECT}-{env}-github-terraform-apply")] {
-            assert!(all.iam_roles.contains(&role), "missing IAM role {role}; infra has {:?}", all.iam_roles);
+        for role in [
+            format!("{PROJECT}-{env}-github-deploy"),
+            format!("{PROJECT}-{env}-github-terraform-apply"),
+        ] {
+            assert!(
+                all.iam_roles.contains(&role),
+                "missing IAM role {role}; infra has {:?}",
+                all.iam_roles
+            );
         }
         let root = &roots[&format!("envs/{env}")];
-        assert!(root.clusters.contains(&format!("{PROJECT}-{env}")), "{env} clusters: {:?}", root.clusters);
-        assert!(root.services.contains(&format!("{PROJECT}-{env}-api")), "{env} services: {:?}", root.services);
-        assert!(root.log_groups.contains(&format!("/ecs/{PROJECT}-{env}")), "{env} log groups: {:?}", root.log_groups);
         assert!(
-            root.security_groups.contains(&format!("{PROJECT}-{env}-tasks")),
+            root.clusters.contains(&format!("{PROJECT}-{env}")),
+            "{env} clusters: {:?}",
+            root.clusters
+        );
+        assert!(
+            root.services.contains(&format!("{PROJECT}-{env}-api")),
+            "{env} services: {:?}",
+            root.services
+        );
+        assert!(
+            root.log_groups.contains(&format!("/ecs/{PROJECT}-{env}")),
+            "{env} log groups: {:?}",
+            root.log_groups
+        );
+        assert!(
+            root.security_groups
+                .contains(&format!("{PROJECT}-{env}-tasks")),
             "{env} security groups: {:?}",
             root.security_groups
         );
         let families = &root.task_families;
-        let api = families.get(&format!("{PROJECT}-{env}-api")).unwrap_or_else(|| panic!("{env} families: {families:?}"));
+        let api = families
+            .get(&format!("{PROJECT}-{env}-api"))
+            .unwrap_or_else(|| panic!("{env} families: {families:?}"));
         assert!(api.contains_key("api"), "{env} api containers: {api:?}");
-        let migrate = families.get(&format!("{PROJECT}-{env}-migrate")).unwrap_or_else(|| panic!("{env} families: {families:?}"));
-        assert_eq!(migrate.get("migrate").map(Vec::as_slice), Some(&["migrate".to_string()][..]), "{env} migrate: {migrate:?}");
-        let roles = families.get(&format!("{PROJECT}-{env}-db-roles")).unwrap_or_else(|| panic!("{env} families: {families:?}"));
-        assert_eq!(roles.get("db-roles").map(Vec::as_slice), Some(&["provision-roles".to_string()][..]), "{env} db-roles: {roles:?}");
-        for output in ["alb_dns_name", "ecs_cluster_name", "ecs_service_name", "api_task_family", "migrate_task_family",
-            "private_subnet_ids", "tasks_security_group_id", "log_group_name"]
-        {
-            assert!(root.outputs.contains(output), "infra/envs/{env} has no output {output}: {:?}", root.outputs);
+        let migrate = families
+            .get(&format!("{PROJECT}-{env}-migrate"))
+            .unwrap_or_else(|| panic!("{env} families: {families:?}"));
+        assert_eq!(
+            migrate.get("migrate").map(Vec::as_slice),
+            Some(&["migrate".to_string()][..]),
+            "{env} migrate: {migrate:?}"
+        );
+        let roles = families
+            .get(&format!("{PROJECT}-{env}-db-roles"))
+            .unwrap_or_else(|| panic!("{env} families: {families:?}"));
+        assert_eq!(
+            roles.get("db-roles").map(Vec::as_slice),
+            Some(&["provision-roles".to_string()][..]),
+            "{env} db-roles: {roles:?}"
+        );
+        for output in [
+            "alb_dns_name",
+            "ecs_cluster_name",
+            "ecs_service_name",
+            "api_task_family",
+            "migrate_task_family",
+            "private_subnet_ids",
+            "tasks_security_group_id",
+            "log_group_name",
+        ] {
+            assert!(
+                root.outputs.contains(output),
+                "infra/envs/{env} has no output {output}: {:?}",
+                root.outputs
+            );
         }
     }
 }
@@ -536,14 +728,25 @@ fn real_workflows_satisfy_the_contract() {
     let workflows = load_workflows(&repo_root().join(".github/workflows"));
     let names: BTreeSet<String> = workflows.iter().map(Workflow::name).collect();
     for required in ["ci.yml", "deploy.yml", "infra.yml"] {
-        assert!(names.contains(required), "missing .github/workflows/{required}; have {names:?}");
+        assert!(
+            names.contains(required),
+            "missing .github/workflows/{required}; have {names:?}"
+        );
     }
     let violations = all_violations(&workflows, &infra_roots());
-    assert!(violations.is_empty(), "workflow contract violations:\n  {}", violations.join("\n  "));
+    assert!(
+        violations.is_empty(),
+        "workflow contract violations:\n  {}",
+        violations.join("\n  ")
+    );
 
     // The rules saw what they are meant to police (a rule that matches nothing proves nothing).
     let deploy = workflows.iter().find(|w| w.name() == "deploy.yml").unwrap();
-    let roles: BTreeSet<String> = workflows.iter().flat_map(assumed_roles).map(|(_, r)| r).collect();
+    let roles: BTreeSet<String> = workflows
+        .iter()
+        .flat_map(assumed_roles)
+        .map(|(_, r)| r)
+        .collect();
     for role in [
         "beer-catalog-github-ecr-push",
         "beer-catalog-staging-github-deploy",
@@ -552,7 +755,10 @@ fn real_workflows_satisfy_the_contract() {
         "beer-catalog-staging-github-terraform-apply",
         "beer-catalog-production-github-terraform-apply",
     ] {
-        assert!(roles.contains(role), "no workflow assumes {role}: {roles:?}");
+        assert!(
+            roles.contains(role),
+            "no workflow assumes {role}: {roles:?}"
+        );
     }
     let deploy_envs: BTreeSet<String> = deploy
         .jobs()
@@ -560,14 +766,26 @@ fn real_workflows_satisfy_the_contract() {
         .filter(|(_, job)| job_env(deploy, job).contains_key("ECS_CLUSTER"))
         .filter_map(|(_, job)| job_environment(job))
         .collect();
-    assert_eq!(deploy_envs, ENVIRONMENTS.iter().map(|e| e.to_string()).collect());
-    let pinned = workflows.iter().flat_map(|w| w.jobs().into_iter().flat_map(|(_, j)| step_uses(j))).count();
-    assert!(pinned >= 10, "expected the workflows to use pinned actions, found {pinned}");
+    assert_eq!(
+        deploy_envs,
+        ENVIRONMENTS.iter().map(|e| e.to_string()).collect()
+    );
+    let pinned = workflows
+        .iter()
+        .flat_map(|w| w.jobs().into_iter().flat_map(|(_, j)| step_uses(j)))
+        .count();
+    assert!(
+        pinned >= 10,
+        "expected the workflows to use pinned actions, found {pinned}"
+    );
 }
 
 #[test]
 fn ci_runs_the_required_checks() {
-    let ci = load_workflows(&repo_root().join(".github/workflows")).into_iter().find(|w| w.name() == "ci.yml").unwrap();
+    let ci = load_workflows(&repo_root().join(".github/workflows"))
+        .into_iter()
+        .find(|w| w.name() == "ci.yml")
+        .unwrap();
     let mut strings = Vec::new();
     strings_in(&ci.doc, &mut strings);
     let text = strings.join("\n");
@@ -591,14 +809,35 @@ fn ci_runs_the_required_checks() {
     let roots: Vec<String> = ci
         .jobs()
         .iter()
-        .filter_map(|(_, job)| get(job, "strategy")?.get("matrix")?.get("root")?.as_sequence().cloned())
+        .filter_map(|(_, job)| {
+            get(job, "strategy")?
+                .get("matrix")?
+                .get("root")?
+                .as_sequence()
+                .cloned()
+        })
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
-    assert_eq!(roots, ["infra/bootstrap", "infra/global", "infra/envs/staging", "infra/envs/production"]);
+    assert_eq!(
+        roots,
+        [
+            "infra/bootstrap",
+            "infra/global",
+            "infra/envs/staging",
+            "infra/envs/production"
+        ]
+    );
     // Scripts the workflows call exist in the repository.
-    for script in ["scripts/check-infra.sh", "scripts/check-workflows.sh", "scripts/tools-venv.sh"] {
-        assert!(repo_root().join(script).is_file(), "ci.yml calls {script}, which does not exist");
+    for script in [
+        "scripts/check-infra.sh",
+        "scripts/check-workflows.sh",
+        "scripts/tools-venv.sh",
+    ] {
+        assert!(
+            repo_root().join(script).is_file(),
+            "ci.yml calls {script}, which does not exist"
+        );
     }
 }
 
@@ -643,5 +882,54 @@ fn broken_workflows_are_caught() {
         "the broken fixture should trip these rules but did not:\n  {}\nviolations found:\n  {}",
         missing.join("\n  "),
         violations.join("\n  ")
+    );
+}
+
+#[test]
+fn no_static_aws_keys_anywhere_under_github() {
+    // Workflows are covered by check_no_static_keys; this also covers the deploy scripts and anything added later.
+    let mut files = Vec::new();
+    let mut dirs = vec![repo_root().join(".github")];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert!(
+        files.len() >= 7,
+        "expected the workflows and scripts under .github, found {files:?}"
+    );
+    let mut offenders = Vec::new();
+    for path in files {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let wf = Workflow {
+            path: path.clone(),
+            text,
+            doc: Value::Null,
+        };
+        offenders.extend(
+            check_no_static_keys(&wf)
+                .into_iter()
+                .map(|v| format!("{}: {v}", path.display())),
+        );
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+
+    // And the rule itself bites (on an in-memory example, so no key-like string is committed).
+    let key_id = format!("AKIA{}", "ABCDEFGHIJKLMNOP");
+    let bad = Workflow {
+        path: PathBuf::from("x.yml"),
+        text: format!("env:\n  KEY: {key_id}\n"),
+        doc: Value::Null,
+    };
+    assert_eq!(
+        check_no_static_keys(&bad).len(),
+        1,
+        "an AKIA... key id must be reported"
     );
 }

@@ -72,8 +72,7 @@ const TASK_DEF: &str = r#"{
   "tags": [{"key": "project", "value": "beer-catalog"}]
 }"#;
 
-const NEW_IMAGE: &str =
-    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/beer-catalog@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const NEW_IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/beer-catalog@sha256:1111111111111111111111111111111111111111111111111111111111111111";
 
 struct Sandbox {
     dir: PathBuf,
@@ -101,15 +100,26 @@ impl Sandbox {
     }
 
     fn run(&self, script: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let path = format!("{}:{}", self.dir.join("bin").display(), std::env::var("PATH").unwrap_or_default());
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/scripts").join(script);
+        let path = format!(
+            "{}:{}",
+            self.dir.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(".github/scripts")
+            .join(script);
         let mut cmd = Command::new("bash");
-        cmd.arg(&script).args(args).env("PATH", path).env("STUB_DIR", &self.dir).env("RUNNER_TEMP", &self.dir);
+        cmd.arg(&script)
+            .args(args)
+            .env("PATH", path)
+            .env("STUB_DIR", &self.dir)
+            .env("RUNNER_TEMP", &self.dir);
         cmd.env("POLL_SECONDS", "0");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().unwrap_or_else(|e| panic!("running {}: {e}", script.display()))
+        cmd.output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()))
     }
 
     fn read(&self, name: &str) -> String {
@@ -124,7 +134,11 @@ impl Drop for Sandbox {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn json(s: &str) -> serde_norway::Value {
@@ -135,7 +149,10 @@ fn json(s: &str) -> serde_norway::Value {
 const MIGRATION_ENV: &[(&str, &str)] = &[
     ("ECS_CLUSTER", "beer-catalog-staging"),
     ("ECS_SERVICE", "beer-catalog-staging-api"),
-    ("TASK_DEFINITION", "arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-migrate:8"),
+    (
+        "TASK_DEFINITION",
+        "arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-migrate:8",
+    ),
     ("MIGRATE_CONTAINER", "migrate"),
     ("MIGRATE_COMMAND", "migrate"),
     ("LOG_GROUP", "/ecs/beer-catalog-staging"),
@@ -144,7 +161,11 @@ const MIGRATION_ENV: &[(&str, &str)] = &[
 #[test]
 fn register_renders_only_the_named_container_and_strips_read_only_fields() {
     let sb = Sandbox::new();
-    let out = sb.run("ecs-register-task-definition.sh", &["beer-catalog-staging-migrate", "migrate", NEW_IMAGE], &[]);
+    let out = sb.run(
+        "ecs-register-task-definition.sh",
+        &["beer-catalog-staging-migrate", "migrate", NEW_IMAGE],
+        &[],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -154,12 +175,34 @@ fn register_renders_only_the_named_container_and_strips_read_only_fields() {
     let containers = registered["containerDefinitions"].as_sequence().unwrap();
     assert_eq!(containers[0]["image"].as_str(), Some(NEW_IMAGE));
     assert_eq!(containers[0]["command"][0].as_str(), Some("migrate"));
-    assert_eq!(containers[1]["image"].as_str(), Some("public.ecr.aws/example/sidecar:1"), "other containers untouched");
-    for field in ["taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt", "registeredBy"] {
-        assert!(registered.get(field).is_none(), "{field} must be dropped before register-task-definition");
+    assert_eq!(
+        containers[1]["image"].as_str(),
+        Some("public.ecr.aws/example/sidecar:1"),
+        "other containers untouched"
+    );
+    for field in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+    ] {
+        assert!(
+            registered.get(field).is_none(),
+            "{field} must be dropped before register-task-definition"
+        );
     }
-    assert_eq!(registered["executionRoleArn"].as_str(), Some("arn:aws:iam::123456789012:role/beer-catalog-staging-execution"));
-    assert_eq!(registered["tags"][0]["key"].as_str(), Some("project"), "tags are kept");
+    assert_eq!(
+        registered["executionRoleArn"].as_str(),
+        Some("arn:aws:iam::123456789012:role/beer-catalog-staging-execution")
+    );
+    assert_eq!(
+        registered["tags"][0]["key"].as_str(),
+        Some("project"),
+        "tags are kept"
+    );
 }
 
 #[test]
@@ -167,16 +210,39 @@ fn register_refuses_a_mutable_tag_and_an_unknown_container() {
     let sb = Sandbox::new();
     let out = sb.run(
         "ecs-register-task-definition.sh",
-        &["beer-catalog-staging-migrate", "migrate", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/beer-catalog:latest"],
+        &[
+            "beer-catalog-staging-migrate",
+            "migrate",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/beer-catalog:latest",
+        ],
         &[],
     );
-    assert!(!out.status.success(), "a :latest reference must be refused: {}", text(&out));
-    assert!(text(&out).contains("mutable image reference"), "{}", text(&out));
+    assert!(
+        !out.status.success(),
+        "a :latest reference must be refused: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("mutable image reference"),
+        "{}",
+        text(&out)
+    );
 
-    let out = sb.run("ecs-register-task-definition.sh", &["beer-catalog-staging-migrate", "api", NEW_IMAGE], &[]);
+    let out = sb.run(
+        "ecs-register-task-definition.sh",
+        &["beer-catalog-staging-migrate", "api", NEW_IMAGE],
+        &[],
+    );
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("no (single) container named api"), "{}", text(&out));
-    assert!(!sb.read("calls.log").contains("register-task-definition"), "nothing may be registered");
+    assert!(
+        text(&out).contains("no (single) container named api"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !sb.read("calls.log").contains("register-task-definition"),
+        "nothing may be registered"
+    );
 }
 
 #[test]
@@ -188,12 +254,27 @@ fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
     let network = json(&sb.read("network.json"));
     let vpc = &network["awsvpcConfiguration"];
     assert_eq!(vpc["assignPublicIp"].as_str(), Some("DISABLED"));
-    assert_eq!(vpc["subnets"][1].as_str(), Some("subnet-b"), "subnets come from the api service");
+    assert_eq!(
+        vpc["subnets"][1].as_str(),
+        Some("subnet-b"),
+        "subnets come from the api service"
+    );
     assert_eq!(vpc["securityGroups"][0].as_str(), Some("sg-tasks"));
     let overrides = json(&sb.read("overrides.json"));
-    assert_eq!(overrides["containerOverrides"][0]["name"].as_str(), Some("migrate"));
-    assert_eq!(overrides["containerOverrides"][0]["command"].as_sequence().map(Vec::len), Some(1));
-    assert_eq!(overrides["containerOverrides"][0]["command"][0].as_str(), Some("migrate"));
+    assert_eq!(
+        overrides["containerOverrides"][0]["name"].as_str(),
+        Some("migrate")
+    );
+    assert_eq!(
+        overrides["containerOverrides"][0]["command"]
+            .as_sequence()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        overrides["containerOverrides"][0]["command"][0].as_str(),
+        Some("migrate")
+    );
     let calls = sb.read("calls.log");
     assert!(calls.contains("--launch-type FARGATE"), "{calls}");
     assert!(calls.contains("--task-definition arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-migrate:8"), "{calls}");
@@ -205,10 +286,22 @@ fn migration_fails_the_deploy_on_a_non_zero_exit_code() {
     let mut env = MIGRATION_ENV.to_vec();
     env.push(("STUB_EXIT_CODE", "1"));
     let out = sb.run("ecs-run-migration.sh", &[], &env);
-    assert!(!out.status.success(), "exit code 1 must fail the deploy: {}", text(&out));
+    assert!(
+        !out.status.success(),
+        "exit code 1 must fail the deploy: {}",
+        text(&out)
+    );
     assert!(text(&out).contains("exit code 1"), "{}", text(&out));
-    assert!(text(&out).contains("stream migrate/migrate/abc123"), "log stream: {}", text(&out));
-    assert!(text(&out).contains("already exists"), "the migration's own log lines are shown: {}", text(&out));
+    assert!(
+        text(&out).contains("stream migrate/migrate/abc123"),
+        "log stream: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("already exists"),
+        "the migration's own log lines are shown: {}",
+        text(&out)
+    );
     assert!(
         sb.read("calls.log").contains("logs get-log-events --log-group-name /ecs/beer-catalog-staging --log-stream-name migrate/migrate/abc123"),
         "{}",
@@ -224,13 +317,20 @@ fn migration_fails_when_the_container_never_ran() {
     let out = sb.run("ecs-run-migration.sh", &[], &env);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("exit code none"), "{}", text(&out));
-    assert!(text(&out).contains("CannotPullContainerError"), "{}", text(&out));
+    assert!(
+        text(&out).contains("CannotPullContainerError"),
+        "{}",
+        text(&out)
+    );
 }
 
 const DEPLOY_ENV: &[(&str, &str)] = &[
     ("ECS_CLUSTER", "beer-catalog-staging"),
     ("ECS_SERVICE", "beer-catalog-staging-api"),
-    ("TASK_DEFINITION", "arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-api:8"),
+    (
+        "TASK_DEFINITION",
+        "arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-api:8",
+    ),
 ];
 
 #[test]
@@ -250,12 +350,18 @@ fn service_deploy_fails_when_the_circuit_breaker_rolls_back() {
     let mut env = DEPLOY_ENV.to_vec();
     env.push(("STUB_ROLLOUT", "FAILED"));
     let out = sb.run("ecs-deploy-service.sh", &[], &env);
-    assert!(!out.status.success(), "a FAILED rollout must fail the job: {}", text(&out));
+    assert!(
+        !out.status.success(),
+        "a FAILED rollout must fail the job: {}",
+        text(&out)
+    );
     assert!(text(&out).contains("circuit breaker"), "{}", text(&out));
 }
 
 /// A tiny HTTP server on 127.0.0.1 answering fixed bodies per path, for the smoke test script.
-fn serve(routes: &'static [(&'static str, u16, &'static str)]) -> (String, std::thread::JoinHandle<()>) {
+fn serve(
+    routes: &'static [(&'static str, u16, &'static str)],
+) -> (String, std::thread::JoinHandle<()>) {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -295,33 +401,80 @@ fn serve(routes: &'static [(&'static str, u16, &'static str)]) -> (String, std::
 }
 
 fn stop(url: &str, handle: std::thread::JoinHandle<()>) {
-    let _ = Command::new("curl").args(["-s", "-o", "/dev/null", &format!("{url}/stop")]).status();
+    let _ = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", &format!("{url}/stop")])
+        .status();
     let _ = handle.join();
 }
 
 #[test]
 fn smoke_test_checks_ready_and_both_catalog_endpoints() {
     let sb = Sandbox::new();
-    let (url, handle) = serve(&[("/ready", 200, "ok"), ("/v2/beers", 200, "[{\"id\":1}]"), ("/beers", 200, "{\"items\":[]}")]);
-    let out = sb.run("smoke-test.sh", &[&url], &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")]);
+    let (url, handle) = serve(&[
+        ("/ready", 200, "ok"),
+        ("/v2/beers", 200, "[{\"id\":1}]"),
+        ("/beers", 200, "{\"items\":[]}"),
+    ]);
+    let out = sb.run(
+        "smoke-test.sh",
+        &[&url],
+        &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")],
+    );
     stop(&url, handle);
     assert!(out.status.success(), "{}", text(&out));
-    for line in ["GET /ready -> 200", "GET /v2/beers -> 200 (1 items)", "GET /beers -> 200", "Smoke test passed"] {
-        assert!(text(&out).contains(line), "missing `{line}`:\n{}", text(&out));
+    for line in [
+        "GET /ready -> 200",
+        "GET /v2/beers -> 200 (1 items)",
+        "GET /beers -> 200",
+        "Smoke test passed",
+    ] {
+        assert!(
+            text(&out).contains(line),
+            "missing `{line}`:\n{}",
+            text(&out)
+        );
     }
 }
 
 #[test]
 fn smoke_test_fails_when_not_ready_or_not_the_punk_shape() {
     let sb = Sandbox::new();
-    let (url, handle) = serve(&[("/ready", 503, "db down"), ("/v2/beers", 200, "[]"), ("/beers", 200, "[]")]);
-    let out = sb.run("smoke-test.sh", &[&url], &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")]);
+    let (url, handle) = serve(&[
+        ("/ready", 503, "db down"),
+        ("/v2/beers", 200, "[]"),
+        ("/beers", 200, "[]"),
+    ]);
+    let out = sb.run(
+        "smoke-test.sh",
+        &[&url],
+        &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")],
+    );
     stop(&url, handle);
-    assert!(!out.status.success(), "a 503 from /ready must fail: {}", text(&out));
+    assert!(
+        !out.status.success(),
+        "a 503 from /ready must fail: {}",
+        text(&out)
+    );
 
-    let (url, handle) = serve(&[("/ready", 200, "ok"), ("/v2/beers", 200, "{\"beers\":[]}"), ("/beers", 200, "[]")]);
-    let out = sb.run("smoke-test.sh", &[&url], &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")]);
+    let (url, handle) = serve(&[
+        ("/ready", 200, "ok"),
+        ("/v2/beers", 200, "{\"beers\":[]}"),
+        ("/beers", 200, "[]"),
+    ]);
+    let out = sb.run(
+        "smoke-test.sh",
+        &[&url],
+        &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")],
+    );
     stop(&url, handle);
-    assert!(!out.status.success(), "an object from /v2/beers must fail: {}", text(&out));
-    assert!(text(&out).contains("not with a JSON array"), "{}", text(&out));
+    assert!(
+        !out.status.success(),
+        "an object from /v2/beers must fail: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("not with a JSON array"),
+        "{}",
+        text(&out)
+    );
 }
