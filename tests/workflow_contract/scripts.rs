@@ -413,7 +413,7 @@ fn smoke_test_checks_ready_and_both_catalog_endpoints() {
     let (url, handle) = serve(&[
         ("/ready", 200, "ok"),
         ("/v2/beers", 200, "[{\"id\":1}]"),
-        ("/beers", 200, "{\"items\":[]}"),
+        ("/beers", 200, "[]"),
     ]);
     let out = sb.run(
         "smoke-test.sh",
@@ -425,7 +425,7 @@ fn smoke_test_checks_ready_and_both_catalog_endpoints() {
     for line in [
         "GET /ready -> 200",
         "GET /v2/beers -> 200 (1 items)",
-        "GET /beers -> 200",
+        "GET /beers -> 200 (0 items)",
         "Smoke test passed",
     ] {
         assert!(
@@ -474,6 +474,28 @@ fn smoke_test_fails_when_not_ready_or_not_the_punk_shape() {
     );
     assert!(
         text(&out).contains("not with a JSON array"),
+        "{}",
+        text(&out)
+    );
+
+    let (url, handle) = serve(&[
+        ("/ready", 200, "ok"),
+        ("/v2/beers", 200, "[]"),
+        ("/beers", 200, "<html>"),
+    ]);
+    let out = sb.run(
+        "smoke-test.sh",
+        &[&url],
+        &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")],
+    );
+    stop(&url, handle);
+    assert!(
+        !out.status.success(),
+        "HTML from /beers must fail: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("GET /beers answered 200 but not with a JSON array"),
         "{}",
         text(&out)
     );
