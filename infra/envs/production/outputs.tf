@@ -5,6 +5,11 @@ output "alb_dns_name" {
   value       = module.load_balancer.alb_dns_name
 }
 
+output "alb_zone_id" {
+  description = "Hosted zone ID of the ALB, for a Route 53 alias record."
+  value       = module.load_balancer.alb_zone_id
+}
+
 output "ecs_cluster_name" {
   description = "ECS cluster (beer-catalog-<env>)."
   value       = module.service.cluster_name
