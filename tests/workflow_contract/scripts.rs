@@ -80,6 +80,16 @@ struct Sandbox {
 
 impl Sandbox {
     fn new() -> Sandbox {
+        for tool in ["bash", "jq", "curl"] {
+            let found = Command::new(tool)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success());
+            assert!(
+                found,
+                "{tool} is required by the deploy scripts and these tests (Debian package `{tool}`)"
+            );
+        }
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "workflow-contract-{}-{}",
