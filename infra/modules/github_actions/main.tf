@@ -300,6 +300,7 @@ data "aws_iam_policy_document" "plan" {
       "kms:ListResourceTags",
       "logs:DescribeLogGroups",
       "logs:ListTagsForResource",
+      "logs:ListTagsLogGroup",
       "rds:Describe*",
       "rds:ListTagsForResource",
       "s3:GetAccelerateConfiguration",
@@ -325,6 +326,27 @@ data "aws_iam_policy_document" "plan" {
     sid       = "RefreshRoleSecretVersions"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = ["arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${var.project}-*/db/*"]
+  }
+
+  # ...which Secrets Manager decrypts with the environment's KMS key on the caller's behalf. The key IDs are not
+  # known here (they are created by the environment roots), so the grant is scoped by the calling service and the
+  # secret in the encryption context instead.
+  statement {
+    sid       = "DecryptRoleSecretVersions"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:${var.aws_region}:${local.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${var.aws_region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:SecretARN"
+      values   = ["arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${var.project}-*/db/*"]
+    }
   }
 
   statement {
@@ -409,6 +431,19 @@ data "aws_iam_policy_document" "apply" {
     resources = [
       "arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${local.env[each.key].prefix}/*",
     ]
+  }
+
+  # manage_master_user_password: RDS creates its master secret (named rds!db-...) with the caller's permissions.
+  statement {
+    sid = "RdsManagedMasterSecret"
+    actions = [
+      "secretsmanager:CreateSecret",
+      "secretsmanager:TagResource",
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:RotateSecret",
+      "secretsmanager:DeleteSecret",
+    ]
+    resources = ["arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:rds!*"]
   }
 
   statement {
