@@ -34,6 +34,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application: routes, fallbacks and middleware, ready to serve.
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
     let (routes, _) = openapi::documented_routes().split_for_parts();
+    with_middleware(routes, request_timeout).with_state(state)
+}
+
+/// JSON fallbacks and the middleware stack around `routes` (public so tests can put it around routes of their
+/// own, e.g. one that panics or never answers).
+pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> Router<AppState> {
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -51,7 +57,6 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
                 .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)),
         )
-        .with_state(state)
 }
 
 fn request_span(request: &Request) -> tracing::Span {

@@ -18,8 +18,13 @@ use super::{Backend, BeerStore, ConnectError, ImportRecord, StoreOptions, StoreR
 use crate::config::DatabaseUrl;
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// A migrator that tolerates migrations newer than the ones it embeds: rolling back to an older image must be
+/// able to run its `migrate` (a no-op then) against a schema a newer release already moved forward, which is why
+/// migrations are written expand/contract (see docs/deployment.md).
+fn migrator(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -98,7 +103,7 @@ macro_rules! impl_beer_store {
             }
 
             async fn migrate(&self) -> StoreResult<()> {
-                Ok($migrator.run(&self.pool).await?)
+                Ok(migrator($migrator).run(&self.pool).await?)
             }
 
             async fn ping(&self) -> StoreResult<()> {
@@ -216,5 +221,5 @@ impl HasDatabase for PostgresStore {
     type Database = sqlx::Postgres;
 }
 
-impl_beer_store!(SqliteStore, Backend::Sqlite, SqliteQueryBuilder, SQLITE_MIGRATIONS);
-impl_beer_store!(PostgresStore, Backend::Postgres, PostgresQueryBuilder, POSTGRES_MIGRATIONS);
+impl_beer_store!(SqliteStore, Backend::Sqlite, SqliteQueryBuilder, sqlx::migrate!("./migrations/sqlite"));
+impl_beer_store!(PostgresStore, Backend::Postgres, PostgresQueryBuilder, sqlx::migrate!("./migrations/postgres"));

@@ -1,0 +1,174 @@
+//! The binary's one-off commands, run as a deploy or an operator would run them.
+
+use std::process::{Command, Output};
+
+use beer_catalog::domain::BeerFilter;
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, TestDatabase, punk_dataset_path};
+
+fn beer_catalog(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        .args(args)
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("LOG_LEVEL", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+backend_tests! {
+    async fn migrate_then_seed_once(backend) {
+        let database = TestDatabase::create(backend).await;
+        let output = beer_catalog(&database.url, &["migrate"]);
+        assert!(output.status.success(), "{output:?}");
+        assert!(stdout(&output).starts_with("migrations applied to "), "{}", stdout(&output));
+        assert!(!stdout(&output).contains("password"));
+
+        let output = beer_catalog(&database.url, &["seed"]);
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(stdout(&output).trim(), "seeded 20 sample beers");
+        let output = beer_catalog(&database.url, &["seed"]);
+        assert_eq!(stdout(&output).trim(), "catalog already holds 20 beers: nothing seeded");
+    }
+
+    async fn import_loads_the_whole_punk_dataset_and_upserts_by_id(backend) {
+        let Some(path) = punk_dataset_path() else { return };
+        let app = TestApp::spawn(backend).await;
+        let path = path.to_str().unwrap();
+
+        let output = beer_catalog(&app.database_url, &["import", "--dry-run", path]);
+        assert!(output.status.success(), "{output:?}");
+        assert!(stdout(&output).starts_with("would import 325, skipped 0"), "{}", stdout(&output));
+        assert_eq!(app.store.count(&BeerFilter::default()).await.unwrap(), 0, "a dry run writes nothing");
+
+        let output = beer_catalog(&app.database_url, &["import", path]);
+        assert!(output.status.success(), "{output:?}");
+        let report = stdout(&output);
+        assert!(report.starts_with("imported 325, skipped 0\n"), "{report}");
+        // The one real data quirk is imported as given, and said so.
+        assert!(report.contains("warning record #317 (id 317, \"Al Adjore!\"): ph: must be between 0 and 14 (got 79)"), "{report}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("import: written 325/325"));
+        assert_eq!(app.store.count(&BeerFilter::default()).await.unwrap(), 325);
+
+        // Again: the same ids are updated, not duplicated.
+        let output = beer_catalog(&app.database_url, &["import", path]);
+        assert!(output.status.success());
+        assert_eq!(app.store.count(&BeerFilter::default()).await.unwrap(), 325);
+        let (_, body) = app.get_json("/v2/beers/106").await;
+        assert_eq!(body[0]["name"], "Punk IPA 2010 - Current");
+
+        // New beers continue after the imported ids.
+        let (status, created) = app.post_beer(&crate::helpers::sample_beer("After Import")).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["id"], 326);
+    }
+
+    async fn import_skips_bad_records_with_reasons_and_exits_2(backend) {
+        let database = TestDatabase::create(backend).await;
+        let file = std::env::temp_dir().join(format!("import-{}.json", uuid::Uuid::new_v4()));
+        std::fs::write(&file, r#"[
+            {"id": 5, "name": "Fine", "abv": 4.5, "food_pairing": ["Fish"]},
+            {"name": "No ABV"},
+            {"id": 6, "name": "Someday", "abv": 5, "first_brewed": "someday"},
+            {"id": 7, "name": "Strong", "abv": 150}
+        ]"#).unwrap();
+        let output = beer_catalog(&database.url, &["import", file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let report = stdout(&output);
+        assert!(report.starts_with("imported 2, skipped 2\n"), "{report}");
+        assert!(report.contains("skipped record #2 (\"No ABV\"): missing field `abv`"), "{report}");
+        assert!(report.contains("skipped record #3 (id 6, \"Someday\"): first_brewed: must be MM/YYYY"), "{report}");
+        // Out of range is imported with a warning (real datasets have such quirks), or skipped with --strict.
+        assert!(report.contains("warning record #4 (id 7, \"Strong\"): abv: must be between 0 and 100 (got 150)"), "{report}");
+
+        let bad = beer_catalog(&database.url, &["import", "/nonexistent/beers.json"]);
+        assert_eq!(bad.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("reading /nonexistent/beers.json"));
+    }
+}
+
+#[test]
+fn import_reads_standard_input() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("stdin-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}/beers.db", dir.display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        .args(["import", "-"])
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(br#"[{"name": "Piped", "abv": 5}]"#).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output).trim(), "imported 1, skipped 0");
+}
+
+#[test]
+fn production_without_a_database_refuses_to_start_and_names_the_variables() {
+    let output = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        .arg("serve")
+        .env_clear()
+        .env("APP_ENV", "production")
+        .env("DB_HOST", "db.internal")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("missing: DB_NAME, DB_USER, DB_PASSWORD"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_database_fails_fast_naming_host_and_port() {
+    let started = std::time::Instant::now();
+    // Nothing listens on port 1: every attempt is refused until the connect timeout gives up.
+    let output = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        .arg("migrate")
+        .env_clear()
+        .env("DATABASE_URL", "postgres://app:secret@127.0.0.1:1/beers")
+        .env("DB_CONNECT_TIMEOUT_SECS", "2")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot connect to postgres database at postgres://app@127.0.0.1:1/beers"), "{stderr}");
+    assert!(!stderr.contains("secret"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn help_never_shows_secret_values() {
+    let output = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        .arg("--help")
+        .env("DB_PASSWORD", "hunter2-secret")
+        .env("API_KEYS", "key-secret")
+        .env("DATABASE_URL", "postgres://u:url-secret@h/d")
+        .output()
+        .unwrap();
+    let help = stdout(&output);
+    assert!(help.contains("DB_PASSWORD") && help.contains("API_KEYS"), "{help}");
+    for secret in ["hunter2-secret", "key-secret", "url-secret"] {
+        assert!(!help.contains(secret), "--help leaked {secret}");
+    }
+}
+
+#[test]
+fn healthcheck_exits_non_zero_when_nothing_answers() {
+    let output = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        .args(["healthcheck", "--url", "http://127.0.0.1:1/health", "--timeout-secs", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("unhealthy: "));
+}

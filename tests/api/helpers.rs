@@ -1,0 +1,292 @@
+//! `TestApp::spawn`: the real application on a random port, over its own fresh database (a temporary SQLite file,
+//! or a PostgreSQL database created for the test and dropped after it).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use beer_catalog::cli::Cli;
+use beer_catalog::config::Config;
+use beer_catalog::startup::Application;
+use beer_catalog::storage::{self, DynStore};
+use clap::Parser;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on. Without it the PostgreSQL half of the suite says it is
+/// not running; under `CI=true` that is a failure, never a silent pass.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests are mandatory in CI")
+        }
+        _ => {
+            eprintln!("NOT RUN: TEST_DATABASE_URL is not set, so this PostgreSQL test did nothing");
+            None
+        }
+    }
+}
+
+/// The Punk API dataset beside the repository (`../shared`), if present; mandatory under `CI=true`.
+pub fn punk_dataset_path() -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/punkapi/beers.json");
+    if path.exists() {
+        Some(path)
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but {} is missing", path.display())
+    } else {
+        eprintln!("NOT RUN: {} is missing", path.display());
+        None
+    }
+}
+
+pub fn punk_dataset() -> Option<Vec<Value>> {
+    let text = std::fs::read_to_string(punk_dataset_path()?).unwrap();
+    Some(serde_json::from_str(&text).unwrap())
+}
+
+/// A database of the test's own, removed when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        let name = format!("beer_test_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join("beer-catalog-tests");
+                std::fs::create_dir_all(&dir).unwrap();
+                let path = dir.join(format!("{name}.db"));
+                TestDatabase { url: format!("sqlite://{}", path.display()), cleanup: Cleanup::File(path) }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url().expect("only called when PostgreSQL is configured");
+                let mut admin = sqlx_connect(&admin_url).await;
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&name);
+                TestDatabase { url: url.to_string(), cleanup: Cleanup::Postgres { admin_url, name } }
+            }
+        }
+    }
+}
+
+async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| panic!("cannot reach TEST_DATABASE_URL: {e}"))
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with its own.
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    runtime.block_on(async {
+                        let mut admin = sqlx_connect(&admin_url).await;
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await;
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: DynStore,
+    pub database_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    // Last: the database goes after the server and store that use it.
+    _database: Arc<TestDatabase>,
+}
+
+/// Command-line style settings for a test app, on top of a fresh database.
+pub fn config_for(database_url: &str, args: &[&str]) -> Config {
+    let mut argv = vec!["beer-catalog", "--database-url", database_url, "--port", "0", "--bind", "127.0.0.1"];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(argv).unwrap();
+    Config::from_settings(&cli.settings).unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, &[], |_| {}).await
+    }
+
+    /// `args` are command-line settings (e.g. `["--api-keys", "k"]`); `adjust` may change the built config.
+    pub async fn spawn_with(backend: Backend, args: &[&str], adjust: impl FnOnce(&mut Config)) -> Self {
+        let database = Arc::new(TestDatabase::create(backend).await);
+        Self::spawn_on(database, args, adjust).await
+    }
+
+    pub async fn spawn_on(database: Arc<TestDatabase>, args: &[&str], adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = config_for(&database.url, args);
+        adjust(&mut config);
+        let store = storage::connect(&config.database, &config.store).await.unwrap();
+        store.migrate().await.unwrap();
+        let app = Application::build(&config).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        TestApp {
+            address,
+            client,
+            store,
+            database_url: database.url.clone(),
+            shutdown: Some(shutdown),
+            server: Some(server),
+            _database: database,
+        }
+    }
+
+    /// Sends the shutdown signal and waits for the server to finish.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await?,
+            None => Ok(()),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self.client.request(method, self.url(path)).json(body);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn post_beer(&self, body: &Value) -> (u16, Value) {
+        let response = self.send_json(reqwest::Method::POST, "/beers", None, body).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Loads the Punk API dataset with its ids; `false` when the dataset is not beside the repository.
+    pub async fn import_punk_dataset(&self) -> bool {
+        let Some(path) = punk_dataset_path() else { return false };
+        let text = std::fs::read_to_string(path).unwrap();
+        let plan = beer_catalog::commands::import::plan(&text, false).unwrap();
+        assert_eq!(plan.records.len(), 325, "skipped: {:?}", plan.skipped);
+        self.store.import(&plan.records, &|_| {}).await.unwrap();
+        true
+    }
+
+    /// Every beer a `/v2/beers` query matches, walking its pages.
+    pub async fn all_pages(&self, base: &str, query: &str) -> Vec<Value> {
+        let mut beers = Vec::new();
+        for page in 1.. {
+            let separator = if query.is_empty() { "" } else { "&" };
+            let (status, body) = self.get_json(&format!("{base}?{query}{separator}per_page=80&page={page}")).await;
+            assert_eq!(status, 200, "{base}?{query}: {body}");
+            let items = body.as_array().unwrap().clone();
+            if items.is_empty() {
+                break;
+            }
+            beers.extend(items);
+        }
+        beers
+    }
+}
+
+/// A small valid beer for write tests.
+pub fn sample_beer(name: &str) -> Value {
+    serde_json::json!({
+        "name": name,
+        "tagline": "A test beer.",
+        "first_brewed": "04/2015",
+        "description": "Brewed by the test suite.",
+        "image_url": "https://example.com/beer.png",
+        "abv": 5.5,
+        "ibu": 35,
+        "ebc": 12,
+        "srm": 6,
+        "ph": 4.4,
+        "volume": {"value": 20, "unit": "litres"},
+        "ingredients": {
+            "malt": [{"name": "Maris Otter", "amount": {"value": 4.5, "unit": "kilograms"}}],
+            "hops": [{"name": "Citra", "amount": {"value": 30, "unit": "grams"}, "add": "end", "attribute": "aroma"}],
+            "yeast": "Wyeast 1056 - American Ale"
+        },
+        "food_pairing": ["Spicy tacos", "Aged cheddar"],
+        "style": "American Pale Ale"
+    })
+}
+
+/// Runs each test body once on SQLite and once on PostgreSQL (`mod sqlite`, `mod postgres`).
+#[macro_export]
+macro_rules! backend_tests {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let $backend = $crate::helpers::Backend::Sqlite;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::postgres_admin_url().is_none() {
+                        return;
+                    }
+                    let $backend = $crate::helpers::Backend::Postgres;
+                    $body
+                }
+            )*
+        }
+    };
+}
