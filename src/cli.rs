@@ -10,7 +10,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const DEFAULT_PORT: u16 = 8080;
 
 #[derive(Parser)]
-#[command(name = "beer-catalog", version, about = "A beer catalog REST API, drop-in compatible with the Punk API v2")]
+#[command(
+    name = "beer-catalog",
+    version,
+    about = "A beer catalog REST API, drop-in compatible with the Punk API v2"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -113,7 +117,13 @@ pub enum SslMode {
 #[derive(Args, Clone)]
 pub struct Settings {
     /// development: SQLite by default, seeded on first start, writes open. production: PostgreSQL required.
-    #[arg(long = "env", env = "APP_ENV", value_enum, default_value = "development", global = true)]
+    #[arg(
+        long = "env",
+        env = "APP_ENV",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
     pub app_env: AppEnv,
 
     /// sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB. Overrides the DB_* variables.

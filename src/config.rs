@@ -68,7 +68,12 @@ impl DatabaseUrl {
                 parsed.to_string()
             }
         };
-        Ok(Self { backend, url: url.into(), postgres: None, redacted })
+        Ok(Self {
+            backend,
+            url: url.into(),
+            postgres: None,
+            redacted,
+        })
     }
 
     fn from_parts(host: &str, port: u16, name: &str, user: &str, password: &str, ssl: SslMode) -> Self {
@@ -88,7 +93,12 @@ impl DatabaseUrl {
             .password(password)
             .ssl_mode(ssl_mode);
         let redacted = format!("postgres://{user}@{host}:{port}/{name}");
-        Self { backend: Backend::Postgres, url: redacted.clone().into(), postgres: Some(options), redacted }
+        Self {
+            backend: Backend::Postgres,
+            url: redacted.clone().into(),
+            postgres: Some(options),
+            redacted,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -136,12 +146,20 @@ impl ApiKeys {
     pub fn accepts(&self, presented: &str) -> bool {
         use subtle::ConstantTimeEq;
         let digest = Self::digest(presented);
-        self.0.iter().fold(subtle::Choice::from(0), |found, known| found | known.ct_eq(&digest)).into()
+        self.0
+            .iter()
+            .fold(subtle::Choice::from(0), |found, known| found | known.ct_eq(&digest))
+            .into()
     }
 
     fn parse(plain: Option<&str>, digests: Option<&str>) -> Result<Self, ConfigError> {
         let entries = |list: Option<&str>| -> Vec<String> {
-            list.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+            list.unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
         };
         let mut keys: Vec<[u8; 32]> = entries(plain).iter().map(|key| Self::digest(key)).collect();
         let hex_digests = entries(digests);
@@ -186,7 +204,9 @@ impl Config {
             bind_address: settings.bind_address.clone(),
             port: settings.port,
             log_level: settings.log_level.clone(),
-            log_format: settings.log_format.unwrap_or(if production { LogFormat::Json } else { LogFormat::Pretty }),
+            log_format: settings
+                .log_format
+                .unwrap_or(if production { LogFormat::Json } else { LogFormat::Pretty }),
             request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
@@ -253,7 +273,10 @@ mod tests {
 
     #[test]
     fn production_refuses_to_start_without_postgres_and_names_what_is_missing() {
-        let error = Config::from_settings(&settings(&["--env", "production"])).err().unwrap().to_string();
+        let error = Config::from_settings(&settings(&["--env", "production"]))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(error.contains("DB_HOST, DB_NAME, DB_USER, DB_PASSWORD"), "{error}");
         let error = Config::from_settings(&settings(&["--env", "production", "--db-host", "rds.internal"]))
             .err()
@@ -270,8 +293,18 @@ mod tests {
     #[test]
     fn db_parts_assemble_a_postgres_target_without_leaking_the_password() {
         let config = Config::from_settings(&settings(&[
-            "--env", "production", "--db-host", "db.example", "--db-port", "6432", "--db-name", "beers",
-            "--db-user", "app", "--db-password", "p@ss/word",
+            "--env",
+            "production",
+            "--db-host",
+            "db.example",
+            "--db-port",
+            "6432",
+            "--db-name",
+            "beers",
+            "--db-user",
+            "app",
+            "--db-password",
+            "p@ss/word",
         ]))
         .unwrap();
         assert_eq!(config.database.backend(), Backend::Postgres);
@@ -282,7 +315,10 @@ mod tests {
 
     #[test]
     fn partial_db_settings_are_an_error_in_development_too() {
-        let error = Config::from_settings(&settings(&["--db-host", "x"])).err().unwrap().to_string();
+        let error = Config::from_settings(&settings(&["--db-host", "x"]))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(error.contains("DB_NAME, DB_USER, DB_PASSWORD"), "{error}");
     }
 

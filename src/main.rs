@@ -16,7 +16,10 @@ async fn main() -> ExitCode {
 
     if let Command::Healthcheck(args) = &command {
         // Silent and quick: it runs every few seconds inside the container.
-        let url = args.url.clone().unwrap_or_else(|| format!("http://127.0.0.1:{}/health", settings.port));
+        let url = args
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}/health", settings.port));
         return match healthcheck::check(&url, Duration::from_secs(args.timeout_secs)).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -27,7 +30,9 @@ async fn main() -> ExitCode {
     }
 
     let production = settings.app_env == AppEnv::Production;
-    let format = settings.log_format.unwrap_or(if production { LogFormat::Json } else { LogFormat::Pretty });
+    let format = settings
+        .log_format
+        .unwrap_or(if production { LogFormat::Json } else { LogFormat::Pretty });
     telemetry::init(&settings.log_level, format);
 
     match run(command, settings).await {
@@ -72,7 +77,9 @@ async fn run(command: Command, settings: &beer_catalog::cli::Settings) -> anyhow
                 return Ok(ExitCode::from(2));
             }
         }
-        Command::ProvisionRoles(args) => provision_roles::run(&config.database, &args, config.store.connect_timeout).await?,
+        Command::ProvisionRoles(args) => {
+            provision_roles::run(&config.database, &args, config.store.connect_timeout).await?
+        }
         Command::Healthcheck(_) => unreachable!("handled before logging is set up"),
     }
     Ok(ExitCode::SUCCESS)

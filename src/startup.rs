@@ -42,9 +42,22 @@ impl Application {
             WritePolicy::Keys(_) => tracing::info!("writes require an API key"),
         }
         let address = format!("{}:{}", config.bind_address, config.port);
-        let listener = TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
-        let router = http::app(AppState { store: store.clone(), write_policy }, config.request_timeout);
-        Ok(Self { listener, store, router, shutdown_grace: config.shutdown_grace })
+        let listener = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        let router = http::app(
+            AppState {
+                store: store.clone(),
+                write_policy,
+            },
+            config.request_timeout,
+        );
+        Ok(Self {
+            listener,
+            store,
+            router,
+            shutdown_grace: config.shutdown_grace,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -52,13 +52,25 @@ pub fn plan(json: &str, strict: bool) -> anyhow::Result<Plan> {
                     && let Some(first) = seen_ids.insert(id, position)
                 {
                     let reason = format!("id {id} appears again (first at record #{first})");
-                    plan.skipped.push(Skipped { position, label, reason });
+                    plan.skipped.push(Skipped {
+                        position,
+                        label,
+                        reason,
+                    });
                     continue;
                 }
-                plan.warnings.extend(warnings.into_iter().map(|reason| Warning { position, label: label.clone(), reason }));
+                plan.warnings.extend(warnings.into_iter().map(|reason| Warning {
+                    position,
+                    label: label.clone(),
+                    reason,
+                }));
                 plan.records.push(record);
             }
-            Err(reason) => plan.skipped.push(Skipped { position, label, reason }),
+            Err(reason) => plan.skipped.push(Skipped {
+                position,
+                label,
+                reason,
+            }),
         }
     }
     Ok(plan)
@@ -78,8 +90,9 @@ fn check(item: Value, strict: bool) -> Result<(ImportRecord, Vec<String>), Strin
     object.remove("updated_at");
     let fields: BeerFields = serde_json::from_value(Value::Object(object)).map_err(|e| e.to_string())?;
     let violations = validate(&fields).err().unwrap_or_default();
-    let (range, invalid): (Vec<FieldError>, Vec<FieldError>) =
-        violations.into_iter().partition(|v| v.kind == ViolationKind::OutOfRange && !strict);
+    let (range, invalid): (Vec<FieldError>, Vec<FieldError>) = violations
+        .into_iter()
+        .partition(|v| v.kind == ViolationKind::OutOfRange && !strict);
     if !invalid.is_empty() {
         return Err(describe(&invalid));
     }
@@ -88,11 +101,19 @@ fn check(item: Value, strict: bool) -> Result<(ImportRecord, Vec<String>), Strin
 }
 
 fn describe(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn label(item: &Value, position: usize) -> String {
-    let id = item.get("id").and_then(Value::as_i64).map(|id| format!("id {id}, ")).unwrap_or_default();
+    let id = item
+        .get("id")
+        .and_then(Value::as_i64)
+        .map(|id| format!("id {id}, "))
+        .unwrap_or_default();
     let name = item.get("name").and_then(Value::as_str).unwrap_or("(no name)");
     format!("record #{position} ({id}{name:?})")
 }
@@ -113,10 +134,15 @@ pub async fn read_source(source: &str) -> anyhow::Result<String> {
     if source == "-" {
         use tokio::io::AsyncReadExt;
         let mut text = String::new();
-        tokio::io::stdin().read_to_string(&mut text).await.context("reading standard input")?;
+        tokio::io::stdin()
+            .read_to_string(&mut text)
+            .await
+            .context("reading standard input")?;
         Ok(text)
     } else {
-        tokio::fs::read_to_string(source).await.with_context(|| format!("reading {source}"))
+        tokio::fs::read_to_string(source)
+            .await
+            .with_context(|| format!("reading {source}"))
     }
 }
 
@@ -136,11 +162,14 @@ pub async fn run(store: &DynStore, plan: Plan, dry_run: bool) -> anyhow::Result<
         let step = total.div_ceil(10).max(1);
         let progress = move |done: usize| {
             bar.set_position(done as u64);
-            if !on_terminal && (done % step == 0 || done == total) {
+            if !on_terminal && (done.is_multiple_of(step) || done == total) {
                 eprintln!("import: written {done}/{total}");
             }
         };
-        store.import(&plan.records, &progress).await.context("writing the beers (nothing was imported)")?;
+        store
+            .import(&plan.records, &progress)
+            .await
+            .context("writing the beers (nothing was imported)")?;
     }
     let verb = if dry_run { "would import" } else { "imported" };
     println!("{verb} {total}, skipped {}", plan.skipped.len());
@@ -148,9 +177,15 @@ pub async fn run(store: &DynStore, plan: Plan, dry_run: bool) -> anyhow::Result<
         println!("skipped {}: {}", skipped.label, skipped.reason);
     }
     for warning in &plan.warnings {
-        println!("warning {}: {} (imported as given; use --strict to skip such records)", warning.label, warning.reason);
+        println!(
+            "warning {}: {} (imported as given; use --strict to skip such records)",
+            warning.label, warning.reason
+        );
     }
-    Ok(Outcome { imported: total, skipped: plan.skipped.len() })
+    Ok(Outcome {
+        imported: total,
+        skipped: plan.skipped.len(),
+    })
 }
 
 #[cfg(test)]

@@ -19,8 +19,13 @@ fn check_identifier(what: &str, name: &str) -> anyhow::Result<()> {
     let valid = !name.is_empty()
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    anyhow::ensure!(valid, "{what} {name:?} must be 1-63 characters of a-z, 0-9 and _, not starting with a digit");
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    anyhow::ensure!(
+        valid,
+        "{what} {name:?} must be 1-63 characters of a-z, 0-9 and _, not starting with a digit"
+    );
     Ok(())
 }
 
@@ -34,7 +39,10 @@ async fn execute_formatted(conn: &mut PgConnection, template: &str, args: &[&str
         query = query.bind(*arg);
     }
     let statement = query.fetch_one(&mut *conn).await?;
-    sqlx::query(&statement).execute(&mut *conn).await.with_context(|| format!("running: {template}"))?;
+    sqlx::query(&statement)
+        .execute(&mut *conn)
+        .await
+        .with_context(|| format!("running: {template}"))?;
     Ok(())
 }
 
@@ -52,12 +60,22 @@ async fn upsert_login_role(conn: &mut PgConnection, name: &str, password: &str) 
     Ok(outcome)
 }
 
-pub async fn run(database: &DatabaseUrl, args: &ProvisionRolesArgs, connect_timeout: std::time::Duration) -> anyhow::Result<()> {
-    anyhow::ensure!(database.backend() == Backend::Postgres, "provision-roles needs a PostgreSQL database");
+pub async fn run(
+    database: &DatabaseUrl,
+    args: &ProvisionRolesArgs,
+    connect_timeout: std::time::Duration,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        database.backend() == Backend::Postgres,
+        "provision-roles needs a PostgreSQL database"
+    );
     check_identifier("DB_SCHEMA", &args.schema)?;
     check_identifier("MIGRATOR_DB_USER", &args.migrator_user)?;
     check_identifier("APP_DB_USER", &args.app_user)?;
-    anyhow::ensure!(args.migrator_user != args.app_user, "MIGRATOR_DB_USER and APP_DB_USER must differ");
+    anyhow::ensure!(
+        args.migrator_user != args.app_user,
+        "MIGRATOR_DB_USER and APP_DB_USER must differ"
+    );
 
     let options = match database.postgres_options() {
         Some(options) => options.clone(),
@@ -67,15 +85,31 @@ pub async fn run(database: &DatabaseUrl, args: &ProvisionRolesArgs, connect_time
         .await
         .map_err(|_| anyhow::anyhow!("timed out connecting to {}", database.redacted()))?
         .with_context(|| format!("connecting to {}", database.redacted()))?;
-    let (schema, owner, app) = (args.schema.as_str(), args.migrator_user.as_str(), args.app_user.as_str());
+    let (schema, owner, app) = (
+        args.schema.as_str(),
+        args.migrator_user.as_str(),
+        args.app_user.as_str(),
+    );
 
     let owner_outcome = upsert_login_role(&mut conn, owner, &args.migrator_password).await?;
     let app_outcome = upsert_login_role(&mut conn, app, &args.app_password).await?;
     // On RDS the master user is not a superuser: it must be a member of the owner role to give it the schema.
     execute_formatted(&mut conn, "GRANT %I TO CURRENT_USER", &[owner]).await?;
-    execute_formatted(&mut conn, "CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I", &[schema, owner]).await?;
-    let database_name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&mut conn).await?;
-    execute_formatted(&mut conn, "GRANT CONNECT ON DATABASE %I TO %I, %I", &[&database_name, owner, app]).await?;
+    execute_formatted(
+        &mut conn,
+        "CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I",
+        &[schema, owner],
+    )
+    .await?;
+    let database_name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut conn)
+        .await?;
+    execute_formatted(
+        &mut conn,
+        "GRANT CONNECT ON DATABASE %I TO %I, %I",
+        &[&database_name, owner, app],
+    )
+    .await?;
     execute_formatted(&mut conn, "GRANT USAGE ON SCHEMA %I TO %I", &[schema, app]).await?;
     // Tables the owner creates later (migrations) get the app's grants automatically; existing ones get them now.
     execute_formatted(
@@ -90,10 +124,18 @@ pub async fn run(database: &DatabaseUrl, args: &ProvisionRolesArgs, connect_time
         &[owner, schema, app],
     )
     .await?;
-    execute_formatted(&mut conn, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I", &[schema, app])
-        .await?;
-    execute_formatted(&mut conn, "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I", &[schema, app])
-        .await?;
+    execute_formatted(
+        &mut conn,
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I",
+        &[schema, app],
+    )
+    .await?;
+    execute_formatted(
+        &mut conn,
+        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I",
+        &[schema, app],
+    )
+    .await?;
     for role in [owner, app] {
         execute_formatted(&mut conn, "ALTER ROLE %I SET search_path = %I", &[role, schema]).await?;
     }

@@ -37,8 +37,10 @@ pub async fn seed_if_empty(store: &DynStore) -> anyhow::Result<SeedOutcome> {
     let outcome = if existing > 0 {
         SeedOutcome::AlreadyPopulated(existing)
     } else {
-        let records: Vec<ImportRecord> =
-            sample_catalog()?.into_iter().map(|fields| ImportRecord { id: None, fields }).collect();
+        let records: Vec<ImportRecord> = sample_catalog()?
+            .into_iter()
+            .map(|fields| ImportRecord { id: None, fields })
+            .collect();
         store.import(&records, &|_| {}).await?;
         SeedOutcome::Seeded(records.len())
     };
@@ -54,6 +56,10 @@ mod tests {
         assert!(beers.len() >= 20, "{}", beers.len());
         let styles: std::collections::HashSet<_> = beers.iter().map(|b| b.style.clone()).collect();
         assert!(styles.len() >= 15, "{styles:?}");
-        assert!(beers.iter().all(|b| !b.ingredients.malt.is_empty() && !b.ingredients.hops.is_empty()));
+        assert!(
+            beers
+                .iter()
+                .all(|b| !b.ingredients.malt.is_empty() && !b.ingredients.hops.is_empty())
+        );
     }
 }

@@ -155,7 +155,10 @@ pub struct PunkBeer {
 
 impl From<Beer> for PunkBeer {
     fn from(beer: Beer) -> Self {
-        PunkBeer { id: beer.id, fields: beer.fields }
+        PunkBeer {
+            id: beer.id,
+            fields: beer.fields,
+        }
     }
 }
 

@@ -54,7 +54,11 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self { page: 1, per_page: DEFAULT_PER_PAGE, filter: BeerFilter::default() }
+        Self {
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+            filter: BeerFilter::default(),
+        }
     }
 }
 
@@ -121,7 +125,11 @@ pub fn parse_list_query(raw: Option<&str>, surface: Surface) -> Result<ListQuery
 
     for (param, value) in pairs {
         let mut reject = |msg: &str| {
-            errors.push(ParamError { param: param.to_string(), msg: msg.to_owned(), value: value.to_string() })
+            errors.push(ParamError {
+                param: param.to_string(),
+                msg: msg.to_owned(),
+                value: value.to_string(),
+            })
         };
         let f = &mut query.filter;
         match param.as_ref() {
@@ -182,7 +190,10 @@ fn text(value: &str, slot: &mut Option<String>, reject: &mut impl FnMut(&str)) {
 }
 
 fn parse_ids(value: &str) -> Option<Vec<i64>> {
-    let ids: Vec<i64> = value.split('|').map(|id| id.trim().parse::<i64>().ok().filter(|id| *id >= 1)).collect::<Option<_>>()?;
+    let ids: Vec<i64> = value
+        .split('|')
+        .map(|id| id.trim().parse::<i64>().ok().filter(|id| *id >= 1))
+        .collect::<Option<_>>()?;
     (ids.len() <= MAX_IDS).then_some(ids)
 }
 
@@ -222,20 +233,32 @@ mod tests {
             Surface::Punk,
         )
         .unwrap_err();
-        assert_eq!(params(errors), ["per_page", "page", "abv_gt", "brewed_before", "ids", "ebc_lt"]);
+        assert_eq!(
+            params(errors),
+            ["per_page", "page", "abv_gt", "brewed_before", "ids", "ebc_lt"]
+        );
         let errors = parse_list_query(Some("per_page=81"), Surface::Punk).unwrap_err();
         assert_eq!(errors[0].value, "81");
     }
 
     #[test]
     fn unknown_parameters_only_fail_the_native_api() {
-        assert!(parse_list_query(Some("per-page=5&style=ipa"), Surface::Punk).unwrap().filter.style.is_none());
+        assert!(
+            parse_list_query(Some("per-page=5&style=ipa"), Surface::Punk)
+                .unwrap()
+                .filter
+                .style
+                .is_none()
+        );
         let errors = parse_list_query(Some("per-page=5&style=ipa"), Surface::Native).unwrap_err();
         assert_eq!(params(errors), ["per-page"]);
     }
 
     #[test]
     fn empty_text_filters_are_ignored() {
-        assert_eq!(parse_list_query(Some("beer_name=&food="), Surface::Punk).unwrap(), ListQuery::default());
+        assert_eq!(
+            parse_list_query(Some("beer_name=&food="), Surface::Punk).unwrap(),
+            ListQuery::default()
+        );
     }
 }

@@ -41,7 +41,11 @@ impl Violations {
     }
 
     fn push_kind(&mut self, field: impl Into<String>, message: impl Into<String>, kind: ViolationKind) {
-        self.0.push(FieldError { field: field.into(), message: message.into(), kind });
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+            kind,
+        });
     }
 
     fn text(&mut self, field: &str, value: &str, max: usize) {
@@ -58,7 +62,9 @@ impl Violations {
 
     /// `min..=max` check on an optional measurement; `None` (unknown) is always allowed.
     fn range(&mut self, field: &str, value: Option<&Number>, min: f64, max: Option<f64>) {
-        let Some(value) = value.and_then(Number::as_f64) else { return };
+        let Some(value) = value.and_then(Number::as_f64) else {
+            return;
+        };
         let in_range = value >= min && max.is_none_or(|max| value <= max);
         if !in_range {
             let message = match max {
@@ -116,14 +122,29 @@ pub fn validate(beer: &BeerFields) -> Result<(), Vec<FieldError>> {
 
     v.quantity("volume", beer.volume.as_ref());
     v.quantity("boil_volume", beer.boil_volume.as_ref());
-    v.range("volume.value", beer.volume.as_ref().and_then(|q| q.value.as_ref()), 0.0, None);
-    v.range("boil_volume.value", beer.boil_volume.as_ref().and_then(|q| q.value.as_ref()), 0.0, None);
+    v.range(
+        "volume.value",
+        beer.volume.as_ref().and_then(|q| q.value.as_ref()),
+        0.0,
+        None,
+    );
+    v.range(
+        "boil_volume.value",
+        beer.boil_volume.as_ref().and_then(|q| q.value.as_ref()),
+        0.0,
+        None,
+    );
 
     let method = &beer.method;
     v.list_len("method.mash_temp", method.mash_temp.len());
     for (i, step) in method.mash_temp.iter().enumerate() {
         v.quantity(&format!("method.mash_temp[{i}].temp"), Some(&step.temp));
-        v.range(&format!("method.mash_temp[{i}].duration"), step.duration.as_ref(), 0.0, None);
+        v.range(
+            &format!("method.mash_temp[{i}].duration"),
+            step.duration.as_ref(),
+            0.0,
+            None,
+        );
     }
     v.quantity("method.fermentation.temp", method.fermentation.temp.as_ref());
     if let Some(twist) = &method.twist {
@@ -176,7 +197,10 @@ mod tests {
 
     #[test]
     fn a_minimal_beer_is_valid() {
-        assert_eq!(validate(&beer(serde_json::json!({"name": "Punk IPA", "abv": 5.6}))), Ok(()));
+        assert_eq!(
+            validate(&beer(serde_json::json!({"name": "Punk IPA", "abv": 5.6}))),
+            Ok(())
+        );
     }
 
     #[test]
@@ -189,9 +213,22 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             fields(&errors),
-            ["name", "first_brewed", "image_url", "abv", "ibu", "ph", "ingredients.hops[0].name", "food_pairing[0]"]
+            [
+                "name",
+                "first_brewed",
+                "image_url",
+                "abv",
+                "ibu",
+                "ph",
+                "ingredients.hops[0].name",
+                "food_pairing[0]"
+            ]
         );
-        let kinds: Vec<_> = errors.iter().filter(|e| e.kind == ViolationKind::OutOfRange).map(|e| &e.field).collect();
+        let kinds: Vec<_> = errors
+            .iter()
+            .filter(|e| e.kind == ViolationKind::OutOfRange)
+            .map(|e| &e.field)
+            .collect();
         assert_eq!(kinds, ["abv", "ibu", "ph"]);
     }
 

@@ -53,7 +53,9 @@ fn pagination_links(raw: Option<&str>, query: &ListQuery, total: u64) -> Option<
         .collect();
     let link = |target: u64, rel: &str| {
         let mut query_string = url::form_urlencoded::Serializer::new(String::new());
-        query_string.append_pair("page", &target.to_string()).append_pair("per_page", &query.per_page.to_string());
+        query_string
+            .append_pair("page", &target.to_string())
+            .append_pair("per_page", &query.per_page.to_string());
         query_string.extend_pairs(&others);
         format!("</beers?{}>; rel=\"{rel}\"", query_string.finish())
     };
@@ -104,7 +106,11 @@ pub async fn create_beer(
     )
 )]
 pub async fn random_beer(State(state): State<AppState>) -> Result<axum::Json<Beer>, ApiError> {
-    let beer = state.store.random().await?.ok_or_else(|| ApiError::NotFound("the catalog is empty".into()))?;
+    let beer = state
+        .store
+        .random()
+        .await?
+        .ok_or_else(|| ApiError::NotFound("the catalog is empty".into()))?;
     Ok(axum::Json(beer))
 }
 
@@ -150,7 +156,12 @@ pub async fn replace_beer(
     AppJson(fields): AppJson<BeerFields>,
 ) -> Result<axum::Json<Beer>, ApiError> {
     validate(&fields).map_err(ApiError::Validation)?;
-    state.store.update(id, &fields).await?.map(axum::Json).ok_or_else(|| not_found(id))
+    state
+        .store
+        .update(id, &fields)
+        .await?
+        .map(axum::Json)
+        .ok_or_else(|| not_found(id))
 }
 
 /// Delete a beer.
@@ -171,5 +182,9 @@ pub async fn delete_beer(
     _access: WriteAccess,
     BeerId(id): BeerId,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.delete(id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(not_found(id)) }
+    if state.store.delete(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(id))
+    }
 }

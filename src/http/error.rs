@@ -76,9 +76,13 @@ impl ApiError {
     /// Field-level details: body fields for validation, parameters for queries and paths.
     fn details(&self) -> Vec<ProblemField> {
         match self {
-            ApiError::Validation(errors) => {
-                errors.iter().map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() }).collect()
-            }
+            ApiError::Validation(errors) => errors
+                .iter()
+                .map(|e| ProblemField {
+                    field: e.field.clone(),
+                    message: e.message.clone(),
+                })
+                .collect(),
             ApiError::InvalidQuery(errors) => errors.iter().map(ProblemField::from).collect(),
             ApiError::InvalidPath(error) => vec![ProblemField::from(error)],
             _ => Vec::new(),
@@ -92,7 +96,10 @@ impl ApiError {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
             }
             ApiError::Unauthorized => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="beer-catalog""#));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="beer-catalog""#),
+                );
             }
             _ => {}
         }
@@ -146,7 +153,10 @@ pub struct ProblemField {
 
 impl From<&ParamError> for ProblemField {
     fn from(error: &ParamError) -> Self {
-        ProblemField { field: error.param.clone(), message: format!("{} (got {:?})", error.msg, error.value) }
+        ProblemField {
+            field: error.param.clone(),
+            message: format!("{} (got {:?})", error.msg, error.value),
+        }
     }
 }
 
@@ -175,7 +185,10 @@ impl IntoResponse for ApiError {
             errors: self.details(),
         };
         let mut response = (status, axum::Json(problem)).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         self.finish(response)
     }
 }

@@ -27,14 +27,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::UnsupportedMediaType("the request body must be JSON: send `Content-Type: application/json`".into())
-        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+            "the request body must be JSON: send `Content-Type: application/json`".into(),
+        ),
         JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(format!("malformed JSON: {}", source_text(&e))),
         JsonRejection::JsonDataError(e) => ApiError::Unprocessable(format!("invalid beer: {}", source_text(&e))),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::PayloadTooLarge(format!("the request body is larger than {} bytes", super::BODY_LIMIT_BYTES))
-        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
+            "the request body is larger than {} bytes",
+            super::BODY_LIMIT_BYTES
+        )),
         other => ApiError::BadRequest(other.body_text()),
     }
 }

@@ -43,7 +43,10 @@ pub struct Readiness {
 /// Liveness: 200 while the process runs.
 #[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, body = Health)))]
 pub async fn health() -> axum::Json<Health> {
-    axum::Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+    axum::Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// Readiness: 200 when the database answers within 2 seconds, 503 with the reason otherwise.
@@ -55,12 +58,26 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Rea
     let reason = match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => None,
         Ok(Err(error)) => Some(error.to_string()),
-        Err(_) => Some(format!("the database did not answer within {} s", READINESS_TIMEOUT.as_secs())),
+        Err(_) => Some(format!(
+            "the database did not answer within {} s",
+            READINESS_TIMEOUT.as_secs()
+        )),
     };
-    let status = if reason.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if reason.is_none() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     if let Some(reason) = &reason {
         tracing::warn!(%reason, "not ready");
     }
     let database = state.store.backend().to_string();
-    (status, axum::Json(Readiness { status: if reason.is_none() { "ready" } else { "unavailable" }, database, reason }))
+    (
+        status,
+        axum::Json(Readiness {
+            status: if reason.is_none() { "ready" } else { "unavailable" },
+            database,
+            reason,
+        }),
+    )
 }

@@ -60,7 +60,10 @@ pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> R
 }
 
 fn request_span(request: &Request) -> tracing::Span {
-    let request_id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok());
     tracing::info_span!("request", request_id = request_id.unwrap_or_default(), method = %request.method())
 }
 
@@ -113,9 +116,15 @@ fn render(error: ApiError, punk: bool) -> Response {
 }
 
 async fn not_found(uri: Uri) -> Response {
-    render(ApiError::NotFound(format!("no route for {}", uri.path())), is_punk_path(&uri))
+    render(
+        ApiError::NotFound(format!("no route for {}", uri.path())),
+        is_punk_path(&uri),
+    )
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    render(ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path())), is_punk_path(&uri))
+    render(
+        ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path())),
+        is_punk_path(&uri),
+    )
 }

@@ -12,7 +12,10 @@ use crate::domain::filter::ListParams;
 use crate::domain::{PunkBeer, Surface, parse_list_query};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_beers)).routes(routes!(random_beer)).routes(routes!(get_beer))
+    OpenApiRouter::new()
+        .routes(routes!(list_beers))
+        .routes(routes!(random_beer))
+        .routes(routes!(get_beer))
 }
 
 type PunkResult = Result<axum::Json<Vec<PunkBeer>>, PunkError>;
@@ -42,7 +45,11 @@ pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) 
     )
 )]
 pub async fn random_beer(State(state): State<AppState>) -> PunkResult {
-    let beer = state.store.random().await?.ok_or_else(|| ApiError::NotFound("No beers found".into()))?;
+    let beer = state
+        .store
+        .random()
+        .await?
+        .ok_or_else(|| ApiError::NotFound("No beers found".into()))?;
     Ok(axum::Json(vec![beer.into()]))
 }
 

@@ -35,7 +35,11 @@ pub struct PostgresStore {
 }
 
 fn connect_error(url: &DatabaseUrl, source: sqlx::Error) -> ConnectError {
-    ConnectError { backend: url.backend(), target: url.redacted(), source }
+    ConnectError {
+        backend: url.backend(),
+        target: url.redacted(),
+        source,
+    }
 }
 
 /// Opens a pool and waits for its first connection, at most `connect_timeout`.
@@ -65,7 +69,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(options.connect_timeout);
-        Ok(Self { pool: open(url, options, connect_options).await? })
+        Ok(Self {
+            pool: open(url, options, connect_options).await?,
+        })
     }
 
     async fn after_import(&self, _tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
@@ -81,7 +87,9 @@ impl PostgresStore {
             None => PgConnectOptions::from_str(url.expose()).map_err(|e| connect_error(url, e))?,
         }
         .application_name("beer-catalog");
-        Ok(Self { pool: open(url, options, connect_options).await? })
+        Ok(Self {
+            pool: open(url, options, connect_options).await?,
+        })
     }
 
     /// Imported rows carry explicit ids, which an identity column's sequence does not see: move it past them so
@@ -113,25 +121,33 @@ macro_rules! impl_beer_store {
 
             async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>> {
                 let (statement, values) = sql::list(query).build_sqlx($builder);
-                let rows: Vec<BeerRow> = sqlx::query_as_with(&statement, values).fetch_all(&self.pool).await?;
+                let rows: Vec<BeerRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_all(&self.pool)
+                    .await?;
                 Ok(rows.into_iter().map(Beer::from).collect())
             }
 
             async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
                 let (statement, values) = sql::count(filter).build_sqlx($builder);
-                let (count,): (i64,) = sqlx::query_as_with(&statement, values).fetch_one(&self.pool).await?;
+                let (count,): (i64,) = sqlx::query_as_with(&statement, values)
+                    .fetch_one(&self.pool)
+                    .await?;
                 Ok(u64::try_from(count).unwrap_or_default())
             }
 
             async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {
                 let (statement, values) = sql::by_id(id).build_sqlx($builder);
-                let row: Option<BeerRow> = sqlx::query_as_with(&statement, values).fetch_optional(&self.pool).await?;
+                let row: Option<BeerRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_optional(&self.pool)
+                    .await?;
                 Ok(row.map(Beer::from))
             }
 
             async fn random(&self) -> StoreResult<Option<Beer>> {
                 let (statement, values) = sql::random().build_sqlx($builder);
-                let row: Option<BeerRow> = sqlx::query_as_with(&statement, values).fetch_optional(&self.pool).await?;
+                let row: Option<BeerRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_optional(&self.pool)
+                    .await?;
                 Ok(row.map(Beer::from))
             }
 
@@ -139,23 +155,37 @@ macro_rules! impl_beer_store {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool.begin().await?;
                 let (statement, values) = sql::insert(None, fields, now).build_sqlx($builder);
-                let (id, created_at) = sqlx::query_as_with(&statement, values).fetch_one(&mut *tx).await?;
+                let (id, created_at) = sqlx::query_as_with(&statement, values)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 self.write_terms(&mut tx, id, fields).await?;
                 tx.commit().await?;
-                Ok(Beer { id, fields: fields.clone(), created_at, updated_at: now })
+                Ok(Beer {
+                    id,
+                    fields: fields.clone(),
+                    created_at,
+                    updated_at: now,
+                })
             }
 
             async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool.begin().await?;
                 let (statement, values) = sql::update(id, fields, now).build_sqlx($builder);
-                let Some((id, created_at)) = sqlx::query_as_with(&statement, values).fetch_optional(&mut *tx).await?
+                let Some((id, created_at)) = sqlx::query_as_with(&statement, values)
+                    .fetch_optional(&mut *tx)
+                    .await?
                 else {
                     return Ok(None);
                 };
                 self.write_terms(&mut tx, id, fields).await?;
                 tx.commit().await?;
-                Ok(Some(Beer { id, fields: fields.clone(), created_at, updated_at: now }))
+                Ok(Some(Beer {
+                    id,
+                    fields: fields.clone(),
+                    created_at,
+                    updated_at: now,
+                }))
             }
 
             async fn delete(&self, id: i64) -> StoreResult<bool> {
@@ -173,8 +203,9 @@ macro_rules! impl_beer_store {
                 let mut tx = self.pool.begin().await?;
                 for (done, record) in records.iter().enumerate() {
                     let (statement, values) = sql::insert(record.id, &record.fields, now).build_sqlx($builder);
-                    let (id, _created_at): (i64, chrono::DateTime<Utc>) =
-                        sqlx::query_as_with(&statement, values).fetch_one(&mut *tx).await?;
+                    let (id, _created_at): (i64, chrono::DateTime<Utc>) = sqlx::query_as_with(&statement, values)
+                        .fetch_one(&mut *tx)
+                        .await?;
                     self.write_terms(&mut tx, id, &record.fields).await?;
                     progress(done + 1);
                 }
@@ -221,5 +252,15 @@ impl HasDatabase for PostgresStore {
     type Database = sqlx::Postgres;
 }
 
-impl_beer_store!(SqliteStore, Backend::Sqlite, SqliteQueryBuilder, sqlx::migrate!("./migrations/sqlite"));
-impl_beer_store!(PostgresStore, Backend::Postgres, PostgresQueryBuilder, sqlx::migrate!("./migrations/postgres"));
+impl_beer_store!(
+    SqliteStore,
+    Backend::Sqlite,
+    SqliteQueryBuilder,
+    sqlx::migrate!("./migrations/sqlite")
+);
+impl_beer_store!(
+    PostgresStore,
+    Backend::Postgres,
+    PostgresQueryBuilder,
+    sqlx::migrate!("./migrations/postgres")
+);

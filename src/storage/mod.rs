@@ -58,12 +58,16 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => true,
             // PostgreSQL's connection exceptions (08xxx) and operator interventions such as a shutdown (57Pxx).
-            sqlx::Error::Database(db) => {
-                db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
-            }
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
             _ => false,
         };
-        if unavailable { StoreError::Unavailable(error) } else { StoreError::Database(error) }
+        if unavailable {
+            StoreError::Unavailable(error)
+        } else {
+            StoreError::Database(error)
+        }
     }
 }
 

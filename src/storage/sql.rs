@@ -45,7 +45,12 @@ pub struct BeerRow {
 
 impl From<BeerRow> for Beer {
     fn from(row: BeerRow) -> Self {
-        Beer { id: row.id, fields: row.document.0, created_at: row.created_at, updated_at: row.updated_at }
+        Beer {
+            id: row.id,
+            fields: row.document.0,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
     }
 }
 
@@ -188,15 +193,24 @@ pub fn list(query: &ListQuery) -> SelectStatement {
 }
 
 pub fn count(filter: &BeerFilter) -> SelectStatement {
-    Query::select().expr(Func::count(Expr::col(Asterisk))).from(Beers::Table).cond_where(condition(filter)).to_owned()
+    Query::select()
+        .expr(Func::count(Expr::col(Asterisk)))
+        .from(Beers::Table)
+        .cond_where(condition(filter))
+        .to_owned()
 }
 
 pub fn by_id(id: i64) -> SelectStatement {
-    select_beers().and_where(Expr::col((Beers::Table, Beers::Id)).eq(id)).to_owned()
+    select_beers()
+        .and_where(Expr::col((Beers::Table, Beers::Id)).eq(id))
+        .to_owned()
 }
 
 pub fn random() -> SelectStatement {
-    select_beers().order_by_expr(Func::random().into(), Order::Asc).limit(1).to_owned()
+    select_beers()
+        .order_by_expr(Func::random().into(), Order::Asc)
+        .limit(1)
+        .to_owned()
 }
 
 /// INSERT, with an explicit id when given; an existing id is replaced (import's upsert), keeping `created_at`.
@@ -210,7 +224,9 @@ pub fn insert(id: Option<i64>, fields: &BeerFields, now: DateTime<Utc>) -> Inser
         values.insert(0, id.into());
     }
     let mut on_conflict = OnConflict::column(Beers::Id);
-    on_conflict.update_columns(WRITTEN_COLUMNS).update_column(Beers::UpdatedAt);
+    on_conflict
+        .update_columns(WRITTEN_COLUMNS)
+        .update_column(Beers::UpdatedAt);
     Query::insert()
         .into_table(Beers::Table)
         .columns(columns)
@@ -232,11 +248,17 @@ pub fn update(id: i64, fields: &BeerFields, now: DateTime<Utc>) -> UpdateStateme
 }
 
 pub fn delete(id: i64) -> sea_query::DeleteStatement {
-    Query::delete().from_table(Beers::Table).and_where(Expr::col(Beers::Id).eq(id)).to_owned()
+    Query::delete()
+        .from_table(Beers::Table)
+        .and_where(Expr::col(Beers::Id).eq(id))
+        .to_owned()
 }
 
 pub fn delete_terms(id: i64) -> sea_query::DeleteStatement {
-    Query::delete().from_table(BeerTerms::Table).and_where(Expr::col(BeerTerms::BeerId).eq(id)).to_owned()
+    Query::delete()
+        .from_table(BeerTerms::Table)
+        .and_where(Expr::col(BeerTerms::BeerId).eq(id))
+        .to_owned()
 }
 
 /// The hop, malt and food rows behind the "any ingredient" filters; `None` when the beer has none.
@@ -244,7 +266,11 @@ pub fn insert_terms(id: i64, fields: &BeerFields) -> Option<InsertStatement> {
     let hops = fields.ingredients.hops.iter().map(|h| ("hop", &h.name));
     let malts = fields.ingredients.malt.iter().map(|m| ("malt", &m.name));
     let foods = fields.food_pairing.iter().map(|f| ("food", f));
-    let mut terms: Vec<(&str, String)> = hops.chain(malts).chain(foods).map(|(k, t)| (k, search_text(t))).collect();
+    let mut terms: Vec<(&str, String)> = hops
+        .chain(malts)
+        .chain(foods)
+        .map(|(k, t)| (k, search_text(t)))
+        .collect();
     // A recipe adds the same hop several times (start, middle, dry hop): one row per name is enough to match.
     terms.sort();
     terms.dedup();
@@ -252,7 +278,9 @@ pub fn insert_terms(id: i64, fields: &BeerFields) -> Option<InsertStatement> {
         return None;
     }
     let mut insert = Query::insert();
-    insert.into_table(BeerTerms::Table).columns([BeerTerms::BeerId, BeerTerms::Kind, BeerTerms::Term]);
+    insert
+        .into_table(BeerTerms::Table)
+        .columns([BeerTerms::BeerId, BeerTerms::Kind, BeerTerms::Term]);
     for (kind, term) in terms {
         insert.values_panic([id.into(), kind.into(), term.into()]);
     }
@@ -274,7 +302,11 @@ mod tests {
     #[test]
     fn both_dialects_render_the_same_filter() {
         let query = ListQuery {
-            filter: BeerFilter { abv_gt: Some(8.0), hops: Some("citra".into()), ..Default::default() },
+            filter: BeerFilter {
+                abv_gt: Some(8.0),
+                hops: Some("citra".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let sqlite = list(&query).to_string(SqliteQueryBuilder);

@@ -5,7 +5,10 @@ use crate::backend_tests;
 use crate::helpers::{TestApp, sample_beer};
 
 fn problem_fields(body: &Value) -> Vec<String> {
-    body["errors"].as_array().map(|e| e.iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+    body["errors"]
+        .as_array()
+        .map(|e| e.iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
 }
 
 backend_tests! {

@@ -108,7 +108,12 @@ fn import_reads_standard_input() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(br#"[{"name": "Piped", "abv": 5}]"#).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"[{"name": "Piped", "abv": 5}]"#)
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     assert!(output.status.success(), "{output:?}");
@@ -142,7 +147,10 @@ fn an_unreachable_database_fails_fast_naming_host_and_port() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot connect to postgres database at postgres://app@127.0.0.1:1/beers"), "{stderr}");
+    assert!(
+        stderr.contains("cannot connect to postgres database at postgres://app@127.0.0.1:1/beers"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("secret"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
@@ -166,7 +174,13 @@ fn help_never_shows_secret_values() {
 #[test]
 fn healthcheck_exits_non_zero_when_nothing_answers() {
     let output = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
-        .args(["healthcheck", "--url", "http://127.0.0.1:1/health", "--timeout-secs", "1"])
+        .args([
+            "healthcheck",
+            "--url",
+            "http://127.0.0.1:1/health",
+            "--timeout-secs",
+            "1",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));

@@ -71,15 +71,24 @@ impl TestDatabase {
                 let dir = std::env::temp_dir().join("beer-catalog-tests");
                 std::fs::create_dir_all(&dir).unwrap();
                 let path = dir.join(format!("{name}.db"));
-                TestDatabase { url: format!("sqlite://{}", path.display()), cleanup: Cleanup::File(path) }
+                TestDatabase {
+                    url: format!("sqlite://{}", path.display()),
+                    cleanup: Cleanup::File(path),
+                }
             }
             Backend::Postgres => {
                 let admin_url = postgres_admin_url().expect("only called when PostgreSQL is configured");
                 let mut admin = sqlx_connect(&admin_url).await;
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
                 let mut url = url::Url::parse(&admin_url).unwrap();
                 url.set_path(&name);
-                TestDatabase { url: url.to_string(), cleanup: Cleanup::Postgres { admin_url, name } }
+                TestDatabase {
+                    url: url.to_string(),
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                }
             }
         }
     }
@@ -87,7 +96,9 @@ impl TestDatabase {
 
 async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
-    sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| panic!("cannot reach TEST_DATABASE_URL: {e}"))
+    sqlx::PgConnection::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach TEST_DATABASE_URL: {e}"))
 }
 
 impl Drop for TestDatabase {
@@ -102,7 +113,10 @@ impl Drop for TestDatabase {
                 // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with its own.
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
                     runtime.block_on(async {
                         let mut admin = sqlx_connect(&admin_url).await;
                         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -129,7 +143,15 @@ pub struct TestApp {
 
 /// Command-line style settings for a test app, on top of a fresh database.
 pub fn config_for(database_url: &str, args: &[&str]) -> Config {
-    let mut argv = vec!["beer-catalog", "--database-url", database_url, "--port", "0", "--bind", "127.0.0.1"];
+    let mut argv = vec![
+        "beer-catalog",
+        "--database-url",
+        database_url,
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+    ];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).unwrap();
     Config::from_settings(&cli.settings).unwrap()
@@ -157,7 +179,10 @@ impl TestApp {
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
         TestApp {
             address,
             client,
@@ -194,7 +219,13 @@ impl TestApp {
         (status, response.json().await.unwrap())
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
         let mut request = self.client.request(method, self.url(path)).json(body);
         if let Some(key) = key {
             request = request.bearer_auth(key);
@@ -223,7 +254,9 @@ impl TestApp {
         let mut beers = Vec::new();
         for page in 1.. {
             let separator = if query.is_empty() { "" } else { "&" };
-            let (status, body) = self.get_json(&format!("{base}?{query}{separator}per_page=80&page={page}")).await;
+            let (status, body) = self
+                .get_json(&format!("{base}?{query}{separator}per_page=80&page={page}"))
+                .await;
             assert_eq!(status, 200, "{base}?{query}: {body}");
             let items = body.as_array().unwrap().clone();
             if items.is_empty() {

@@ -42,7 +42,12 @@ fn month(mm_yyyy: &str) -> i64 {
 }
 
 fn names<'a>(beer: &'a Value, kind: &str) -> Vec<&'a str> {
-    beer["ingredients"][kind].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect()
+    beer["ingredients"][kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect()
 }
 
 type Predicate = Box<dyn Fn(&Value) -> bool>;
@@ -53,29 +58,85 @@ fn filter_cases() -> Vec<(&'static str, Predicate)> {
     vec![
         ("abv_gt=8", gt("abv", 8.0)),
         ("abv_lt=4.5", lt("abv", 4.5)),
-        ("abv_gt=5.5&abv_lt=6.5", Box::new(|b| number(b, "abv").is_some_and(|v| v > 5.5 && v < 6.5))),
+        (
+            "abv_gt=5.5&abv_lt=6.5",
+            Box::new(|b| number(b, "abv").is_some_and(|v| v > 5.5 && v < 6.5)),
+        ),
         ("ibu_gt=100", gt("ibu", 100.0)),
         ("ibu_lt=20", lt("ibu", 20.0)),
         ("ebc_gt=100", gt("ebc", 100.0)),
         ("ebc_lt=10.5", lt("ebc", 10.5)),
         ("brewed_before=11-2012", Box::new(|b| brewed(b) < month("11-2012"))),
         ("brewed_after=12-2015", Box::new(|b| brewed(b) > month("12-2015"))),
-        ("brewed_after=01-2010&brewed_before=01-2011", Box::new(|b| brewed(b) > month("01-2010") && brewed(b) < month("01-2011"))),
-        ("beer_name=punk", Box::new(|b| fuzzy(b["name"].as_str().unwrap(), "punk"))),
+        (
+            "brewed_after=01-2010&brewed_before=01-2011",
+            Box::new(|b| brewed(b) > month("01-2010") && brewed(b) < month("01-2011")),
+        ),
+        (
+            "beer_name=punk",
+            Box::new(|b| fuzzy(b["name"].as_str().unwrap(), "punk")),
+        ),
         ("beer_name=pnk", Box::new(|b| fuzzy(b["name"].as_str().unwrap(), "pnk"))),
-        ("beer_name=Punk_IPA", Box::new(|b| fuzzy(b["name"].as_str().unwrap(), "punk ipa"))),
-        ("yeast=wyeast_1056", Box::new(|b| b["ingredients"]["yeast"].as_str().is_some_and(|y| fuzzy(y, "wyeast 1056")))),
-        ("hops=citra", Box::new(|b| names(b, "hops").iter().any(|h| fuzzy(h, "citra")))),
-        ("hops=nelson_sauvin", Box::new(|b| names(b, "hops").iter().any(|h| fuzzy(h, "nelson sauvin")))),
-        ("malt=munich", Box::new(|b| names(b, "malt").iter().any(|m| fuzzy(m, "munich")))),
-        ("food=cheese", Box::new(|b| b["food_pairing"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().to_lowercase().contains("cheese")))),
-        ("food=spicy_chicken", Box::new(|b| b["food_pairing"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().to_lowercase().contains("spicy chicken")))),
-        ("ids=1|106|325|9999", Box::new(|b| [1, 106, 325].contains(&b["id"].as_i64().unwrap()))),
-        ("abv_gt=6&hops=simcoe&food=cheese", Box::new(|b| {
-            number(b, "abv").is_some_and(|v| v > 6.0)
-                && names(b, "hops").iter().any(|h| fuzzy(h, "simcoe"))
-                && b["food_pairing"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().to_lowercase().contains("cheese"))
-        })),
+        (
+            "beer_name=Punk_IPA",
+            Box::new(|b| fuzzy(b["name"].as_str().unwrap(), "punk ipa")),
+        ),
+        (
+            "yeast=wyeast_1056",
+            Box::new(|b| {
+                b["ingredients"]["yeast"]
+                    .as_str()
+                    .is_some_and(|y| fuzzy(y, "wyeast 1056"))
+            }),
+        ),
+        (
+            "hops=citra",
+            Box::new(|b| names(b, "hops").iter().any(|h| fuzzy(h, "citra"))),
+        ),
+        (
+            "hops=nelson_sauvin",
+            Box::new(|b| names(b, "hops").iter().any(|h| fuzzy(h, "nelson sauvin"))),
+        ),
+        (
+            "malt=munich",
+            Box::new(|b| names(b, "malt").iter().any(|m| fuzzy(m, "munich"))),
+        ),
+        (
+            "food=cheese",
+            Box::new(|b| {
+                b["food_pairing"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f.as_str().unwrap().to_lowercase().contains("cheese"))
+            }),
+        ),
+        (
+            "food=spicy_chicken",
+            Box::new(|b| {
+                b["food_pairing"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f.as_str().unwrap().to_lowercase().contains("spicy chicken"))
+            }),
+        ),
+        (
+            "ids=1|106|325|9999",
+            Box::new(|b| [1, 106, 325].contains(&b["id"].as_i64().unwrap())),
+        ),
+        (
+            "abv_gt=6&hops=simcoe&food=cheese",
+            Box::new(|b| {
+                number(b, "abv").is_some_and(|v| v > 6.0)
+                    && names(b, "hops").iter().any(|h| fuzzy(h, "simcoe"))
+                    && b["food_pairing"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|f| f.as_str().unwrap().to_lowercase().contains("cheese"))
+            }),
+        ),
     ]
 }
 

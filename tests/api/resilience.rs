@@ -32,11 +32,15 @@ impl DbProxy {
         let (up2, delay2) = (up.clone(), delay_ms.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((client, _)) = listener.accept().await else { return };
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
                 if !up2.load(Ordering::SeqCst) {
                     continue; // dropped: the client sees the connection closed
                 }
-                let Ok(server) = TcpStream::connect(&upstream).await else { continue };
+                let Ok(server) = TcpStream::connect(&upstream).await else {
+                    continue;
+                };
                 tokio::spawn(pipe(client, server, up2.clone(), delay2.clone()));
             }
         });
@@ -109,8 +113,16 @@ async fn a_database_outage_is_survived_without_a_restart() {
 
     proxy.set_up(false);
     let started = Instant::now();
-    for (method, path) in [("GET", "/beers"), ("GET", "/v2/beers"), ("GET", "/beers/1"), ("POST", "/beers")] {
-        let request = app.client.request(method.parse().unwrap(), app.url(path)).json(&sample_beer("During"));
+    for (method, path) in [
+        ("GET", "/beers"),
+        ("GET", "/v2/beers"),
+        ("GET", "/beers/1"),
+        ("POST", "/beers"),
+    ] {
+        let request = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .json(&sample_beer("During"));
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 503, "{method} {path}");
         assert_eq!(response.headers()["retry-after"], "5");
@@ -118,12 +130,20 @@ async fn a_database_outage_is_survived_without_a_restart() {
         let message = body["detail"].as_str().or(body["message"].as_str()).unwrap();
         assert_eq!(message, "the database is unavailable; retry shortly");
     }
-    assert!(started.elapsed() < Duration::from_secs(12), "requests fail fast: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "requests fail fast: {:?}",
+        started.elapsed()
+    );
     let (status, ready) = app.get_json("/ready").await;
     assert_eq!(status, 503);
     assert_eq!(ready["status"], "unavailable");
     assert!(ready["reason"].as_str().is_some_and(|r| !r.is_empty()), "{ready}");
-    assert_eq!(app.get("/health").await.status(), 200, "liveness does not depend on the database");
+    assert_eq!(
+        app.get("/health").await.status(),
+        200,
+        "liveness does not depend on the database"
+    );
 
     proxy.set_up(true);
     let mut recovered = false;
@@ -150,7 +170,11 @@ async fn slow_requests_time_out_with_json() {
     let started = Instant::now();
     let response = app.get("/beers").await;
     assert_eq!(response.status(), 503);
-    assert!(started.elapsed() < Duration::from_millis(1450), "answered at the timeout: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1450),
+        "answered at the timeout: {:?}",
+        started.elapsed()
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["detail"], "the request took longer than 1 seconds");
     let (status, body) = app.get_json("/v2/beers").await;
@@ -176,8 +200,15 @@ async fn shutdown_finishes_in_flight_requests() {
     let response = in_flight.await.unwrap();
     assert_eq!(response.status(), 200, "the request in flight was answered");
     assert_eq!(response.json::<Vec<Value>>().await.unwrap().len(), 1);
-    assert!(started.elapsed() < Duration::from_secs(15), "stopped before the grace period ran out: {:?}", started.elapsed());
-    assert!(app.client.get(app.url("/health")).send().await.is_err(), "no new connections after shutdown");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "stopped before the grace period ran out: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        app.client.get(app.url("/health")).send().await.is_err(),
+        "no new connections after shutdown"
+    );
 }
 
 async fn boom() -> &'static str {
