@@ -27,7 +27,10 @@ fn each_container(tree: &Tree, violations: &mut Violations, mut f: impl FnMut(&I
         for td in inst.resources("aws_ecs_task_definition") {
             let td_name = label(td, 1).unwrap_or("?");
             let Some(expr) = attr(&td.body, "container_definitions") else {
-                violations.push(format!("{}: aws_ecs_task_definition.{td_name} has no container_definitions", inst.name));
+                violations.push(format!(
+                    "{}: aws_ecs_task_definition.{td_name} has no container_definitions",
+                    inst.name
+                ));
                 continue;
             };
             let resolved = inst.scope.resolve(expr);
@@ -42,7 +45,10 @@ fn each_container(tree: &Tree, violations: &mut Violations, mut f: impl FnMut(&I
             };
             for c in containers {
                 let Expression::Object(def) = c else {
-                    violations.push(format!("{}: aws_ecs_task_definition.{td_name}: a container is not an object", inst.name));
+                    violations.push(format!(
+                        "{}: aws_ecs_task_definition.{td_name}: a container is not an object",
+                        inst.name
+                    ));
                     continue;
                 };
                 let name = object_get(def, "name").and_then(as_str).unwrap_or("?").to_string();
@@ -70,7 +76,12 @@ fn container_subcommand(c: &Container) -> Result<String, String> {
 }
 
 /// (name, value-or-valueFrom) pairs of `environment` or `secrets`.
-fn name_list<'a>(c: &'a Container, key: &str, value_key: &str, violations: &mut Violations) -> Vec<(String, Option<&'a Expression>)> {
+fn name_list<'a>(
+    c: &'a Container,
+    key: &str,
+    value_key: &str,
+    violations: &mut Violations,
+) -> Vec<(String, Option<&'a Expression>)> {
     let mut out = Vec::new();
     match object_get(c.def, key) {
         None => {}
@@ -97,13 +108,18 @@ pub fn check_ports(tree: &Tree, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
     let mut seen_ports = 0;
     each_container(tree, &mut v, |_, c, v| {
-        let Some(Expression::Array(mappings)) = object_get(c.def, "portMappings") else { return };
+        let Some(Expression::Array(mappings)) = object_get(c.def, "portMappings") else {
+            return;
+        };
         for m in mappings {
             let Expression::Object(m) = m else { continue };
             seen_ports += 1;
             match object_get(m, "containerPort").and_then(as_u64) {
                 Some(p) if p == want => {}
-                Some(p) => v.push(format!("{}: containerPort {p} != service DEFAULT_PORT {want}", c.origin)),
+                Some(p) => v.push(format!(
+                    "{}: containerPort {p} != service DEFAULT_PORT {want}",
+                    c.origin
+                )),
                 None => v.push(format!("{}: containerPort is not a known number", c.origin)),
             }
         }
@@ -127,7 +143,11 @@ pub fn check_ports(tree: &Tree, svc: &ServiceContract) -> Violations {
         }
         for service in inst.resources("aws_ecs_service") {
             for lb in blocks(&service.body, "load_balancer") {
-                match attr(&lb.body, "container_port").map(|e| inst.scope.resolve(e)).as_ref().and_then(as_u64) {
+                match attr(&lb.body, "container_port")
+                    .map(|e| inst.scope.resolve(e))
+                    .as_ref()
+                    .and_then(as_u64)
+                {
                     Some(p) if p == want => {}
                     other => v.push(format!(
                         "{}: aws_ecs_service.{} load_balancer.container_port {:?} != {want}",
@@ -154,7 +174,10 @@ pub fn check_health_checks(tree: &Tree, svc: &ServiceContract) -> Violations {
             let tg_name = label(tg, 1).unwrap_or("?");
             let hc: Vec<_> = blocks(&tg.body, "health_check").collect();
             if hc.is_empty() {
-                v.push(format!("{}: aws_lb_target_group.{tg_name} has no health_check", inst.name));
+                v.push(format!(
+                    "{}: aws_lb_target_group.{tg_name} has no health_check",
+                    inst.name
+                ));
             }
             for block in hc {
                 let path = attr(&block.body, "path").map(|e| inst.scope.resolve(e));
@@ -199,9 +222,10 @@ pub fn check_health_checks(tree: &Tree, svc: &ServiceContract) -> Violations {
         };
         match words.as_deref() {
             Some(["CMD", binary, sub]) if *binary == BINARY && svc.has_subcommand(sub) => {}
-            Some(["CMD", binary, sub]) if *binary == BINARY => {
-                v.push(format!("{}: healthCheck runs `{sub}`, which is not a subcommand of the service", c.origin))
-            }
+            Some(["CMD", binary, sub]) if *binary == BINARY => v.push(format!(
+                "{}: healthCheck runs `{sub}`, which is not a subcommand of the service",
+                c.origin
+            )),
             other => v.push(format!(
                 "{}: healthCheck command must be [\"CMD\", \"{BINARY}\", <subcommand>] (exec form, no shell in the \
                  image), got {other:?}",
@@ -231,7 +255,10 @@ pub fn check_task_environment(tree: &Tree, svc: &ServiceContract) -> Violations 
             }
         };
         let Some(allowed) = svc.env_for(&sub) else {
-            v.push(format!("{}: runs `{sub}`, which is not a subcommand of the service", c.origin));
+            v.push(format!(
+                "{}: runs `{sub}`, which is not a subcommand of the service",
+                c.origin
+            ));
             return;
         };
         let env = name_list(c, "environment", "value", v);
@@ -242,7 +269,10 @@ pub fn check_task_environment(tree: &Tree, svc: &ServiceContract) -> Violations 
                 v.push(format!("{}: {name} is set twice", c.origin));
             }
             if !allowed.contains(name) {
-                v.push(format!("{}: sets {name}, which the service does not read when running `{sub}`", c.origin));
+                v.push(format!(
+                    "{}: sets {name}, which the service does not read when running `{sub}`",
+                    c.origin
+                ));
             }
         }
         for (name, _) in &env {
@@ -275,18 +305,25 @@ pub fn check_task_environment(tree: &Tree, svc: &ServiceContract) -> Violations 
                 required_env.push(("LOG_FORMAT", Some("json")));
                 required_secrets.push("API_KEYS");
             }
-            "provision-roles" => {
-                required_secrets.extend(["MIGRATOR_DB_USER", "MIGRATOR_DB_PASSWORD", "APP_DB_USER", "APP_DB_PASSWORD"])
-            }
+            "provision-roles" => required_secrets.extend([
+                "MIGRATOR_DB_USER",
+                "MIGRATOR_DB_PASSWORD",
+                "APP_DB_USER",
+                "APP_DB_PASSWORD",
+            ]),
             _ => {}
         }
         for (name, want) in required_env {
             match (env_values.get(name), want) {
-                (None, _) => v.push(format!("{}: `{sub}` in production needs {name} in environment", c.origin)),
+                (None, _) => v.push(format!(
+                    "{}: `{sub}` in production needs {name} in environment",
+                    c.origin
+                )),
                 (Some(got), Some(want)) if *got != Some(want) => v.push(format!(
                     "{}: {name} must be {want:?}, got {}",
                     c.origin,
-                    got.map(|g| format!("{g:?}")).unwrap_or_else(|| "an unknown value".into())
+                    got.map(|g| format!("{g:?}"))
+                        .unwrap_or_else(|| "an unknown value".into())
                 )),
                 _ => {}
             }
@@ -317,7 +354,10 @@ pub fn check_container_hardening(tree: &Tree) -> Violations {
         }
         match object_get(c.def, "user").and_then(as_str) {
             Some(NONROOT_UID) => {}
-            other => v.push(format!("{}: user must be {NONROOT_UID:?} (non-root), got {other:?}", c.origin)),
+            other => v.push(format!(
+                "{}: user must be {NONROOT_UID:?} (non-root), got {other:?}",
+                c.origin
+            )),
         }
         if matches!(object_get(c.def, "privileged"), Some(Expression::Bool(true))) {
             v.push(format!("{}: privileged containers are not allowed", c.origin));
@@ -351,7 +391,11 @@ pub fn check_security_groups(tree: &Tree) -> Violations {
             any_group = true;
             let label_name = label(sg, 1).unwrap_or("?").to_string();
             let name = attr(&sg.body, "name").map(|e| inst.scope.resolve(e));
-            let name = name.as_ref().and_then(as_str).map(str::to_string).unwrap_or_else(|| label_name.clone());
+            let name = name
+                .as_ref()
+                .and_then(as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| label_name.clone());
             let role = if name.ends_with("-alb") || name == "alb" {
                 Role::Alb
             } else if name.ends_with("-tasks") || name == "tasks" {
@@ -379,16 +423,28 @@ pub fn check_security_groups(tree: &Tree) -> Violations {
                 label(rule, 1).unwrap_or("?")
             ));
         }
-        for kind in ["aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"] {
+        for kind in [
+            "aws_vpc_security_group_ingress_rule",
+            "aws_vpc_security_group_egress_rule",
+        ] {
             for rule in inst.resources(kind) {
                 if attr(&rule.body, "description").is_none() {
-                    v.push(format!("{}: {kind}.{} has no description", inst.name, label(rule, 1).unwrap_or("?")));
+                    v.push(format!(
+                        "{}: {kind}.{} has no description",
+                        inst.name,
+                        label(rule, 1).unwrap_or("?")
+                    ));
                 }
             }
         }
         for rule in inst.resources("aws_vpc_security_group_ingress_rule") {
-            let rule_name = format!("{}: aws_vpc_security_group_ingress_rule.{}", inst.name, label(rule, 1).unwrap_or("?"));
-            let target = attr(&rule.body, "security_group_id").and_then(|e| referenced_resource(e, "aws_security_group"));
+            let rule_name = format!(
+                "{}: aws_vpc_security_group_ingress_rule.{}",
+                inst.name,
+                label(rule, 1).unwrap_or("?")
+            );
+            let target =
+                attr(&rule.body, "security_group_id").and_then(|e| referenced_resource(e, "aws_security_group"));
             let target_role = target.and_then(|t| roles.get(t)).copied();
             let source = attr(&rule.body, "referenced_security_group_id")
                 .and_then(|e| referenced_resource(e, "aws_security_group"))
@@ -398,11 +454,19 @@ pub fn check_security_groups(tree: &Tree) -> Violations {
                 .iter()
                 .find_map(|k| attr(&rule.body, k).map(|e| (*k, inst.scope.resolve(e))));
             let ports = (
-                attr(&rule.body, "from_port").map(|e| inst.scope.resolve(e)).as_ref().and_then(as_u64),
-                attr(&rule.body, "to_port").map(|e| inst.scope.resolve(e)).as_ref().and_then(as_u64),
+                attr(&rule.body, "from_port")
+                    .map(|e| inst.scope.resolve(e))
+                    .as_ref()
+                    .and_then(as_u64),
+                attr(&rule.body, "to_port")
+                    .map(|e| inst.scope.resolve(e))
+                    .as_ref()
+                    .and_then(as_u64),
             );
             let Some(target_role) = target_role else {
-                v.push(format!("{rule_name}: security_group_id does not reference a security group of this module"));
+                v.push(format!(
+                    "{rule_name}: security_group_id does not reference a security group of this module"
+                ));
                 continue;
             };
             if let Some((key, value)) = &cidr {
@@ -415,7 +479,10 @@ pub fn check_security_groups(tree: &Tree) -> Violations {
                         show(value)
                     ));
                 } else if world && !web_port {
-                    v.push(format!("{rule_name}: {key} = {} on ports {ports:?}; the ALB opens only 80 and 443", show(value)));
+                    v.push(format!(
+                        "{rule_name}: {key} = {} on ports {ports:?}; the ALB opens only 80 and 443",
+                        show(value)
+                    ));
                 }
                 continue;
             }
@@ -423,17 +490,21 @@ pub fn check_security_groups(tree: &Tree) -> Violations {
                 (Role::Tasks, Some(Role::Alb)) => found_chain_alb_tasks = true,
                 (Role::Db, Some(Role::Tasks)) => {
                     if ports != (Some(5432), Some(5432)) {
-                        v.push(format!("{rule_name}: database ingress must be 5432 only, got {ports:?}"));
+                        v.push(format!(
+                            "{rule_name}: database ingress must be 5432 only, got {ports:?}"
+                        ));
                     }
                     found_chain_tasks_db = true;
                 }
                 (Role::Db, other) => v.push(format!(
                     "{rule_name}: the database accepts only the tasks' security group, not {other:?}"
                 )),
-                (Role::Tasks, other) => {
-                    v.push(format!("{rule_name}: the tasks accept only the ALB's security group, not {other:?}"))
-                }
-                (_, None) => v.push(format!("{rule_name}: ingress has neither a referenced security group nor a CIDR")),
+                (Role::Tasks, other) => v.push(format!(
+                    "{rule_name}: the tasks accept only the ALB's security group, not {other:?}"
+                )),
+                (_, None) => v.push(format!(
+                    "{rule_name}: ingress has neither a referenced security group nor a CIDR"
+                )),
                 _ => {}
             }
         }
@@ -443,7 +514,9 @@ pub fn check_security_groups(tree: &Tree) -> Violations {
             v.push("security group chain broken: no ingress rule lets the ALB's group reach the tasks' group".into());
         }
         if !found_chain_tasks_db {
-            v.push("security group chain broken: no ingress rule lets the tasks' group reach the database's group".into());
+            v.push(
+                "security group chain broken: no ingress rule lets the tasks' group reach the database's group".into(),
+            );
         }
     } else {
         v.push("no security groups found".into());
@@ -467,16 +540,24 @@ pub fn check_database(tree: &Tree) -> Violations {
                 v.push(format!("{name}: storage_encrypted must be true"));
             }
             if get("manage_master_user_password") != Some(Expression::Bool(true)) {
-                v.push(format!("{name}: manage_master_user_password must be true (master password never in state)"));
+                v.push(format!(
+                    "{name}: manage_master_user_password must be true (master password never in state)"
+                ));
             }
             if get("password").is_some() || get("password_wo").is_some() {
-                v.push(format!("{name}: sets a master password; let RDS manage it in Secrets Manager"));
+                v.push(format!(
+                    "{name}: sets a master password; let RDS manage it in Secrets Manager"
+                ));
             }
         }
         for pg in inst.resources("aws_db_parameter_group") {
             let force_ssl = blocks(&pg.body, "parameter").any(|p| {
                 attr(&p.body, "name").and_then(as_str) == Some("rds.force_ssl")
-                    && attr(&p.body, "value").map(|e| inst.scope.resolve(e)).as_ref().and_then(as_u64) == Some(1)
+                    && attr(&p.body, "value")
+                        .map(|e| inst.scope.resolve(e))
+                        .as_ref()
+                        .and_then(as_u64)
+                        == Some(1)
             });
             if !force_ssl {
                 v.push(format!(
@@ -504,19 +585,24 @@ pub fn check_ecs_service(tree: &Tree) -> Violations {
             let name = format!("{}: aws_ecs_service.{}", inst.name, label(service, 1).unwrap_or("?"));
             let nets: Vec<_> = blocks(&service.body, "network_configuration").collect();
             if nets.is_empty() {
-                v.push(format!("{name}: no network_configuration (assign_public_ip must be explicitly false)"));
+                v.push(format!(
+                    "{name}: no network_configuration (assign_public_ip must be explicitly false)"
+                ));
             }
             for net in nets {
                 if attr(&net.body, "assign_public_ip").map(|e| inst.scope.resolve(e)) != Some(Expression::Bool(false)) {
                     v.push(format!("{name}: assign_public_ip must be false"));
                 }
             }
-            let ignores_task_definition = blocks(&service.body, "lifecycle").any(|l| match attr(&l.body, "ignore_changes") {
-                Some(Expression::Array(items)) => items.iter().any(|i| show(i).contains("task_definition")),
-                _ => false,
-            });
+            let ignores_task_definition =
+                blocks(&service.body, "lifecycle").any(|l| match attr(&l.body, "ignore_changes") {
+                    Some(Expression::Array(items)) => items.iter().any(|i| show(i).contains("task_definition")),
+                    _ => false,
+                });
             if !ignores_task_definition {
-                v.push(format!("{name}: lifecycle.ignore_changes must include task_definition (CI owns deploys)"));
+                v.push(format!(
+                    "{name}: lifecycle.ignore_changes must include task_definition (CI owns deploys)"
+                ));
             }
         }
     }
@@ -536,16 +622,168 @@ pub fn check_module_sources(tree: &Tree) -> Violations {
                 Some(src) if src.starts_with("./") || src.starts_with("../") => {
                     match dir.path.join(src).canonicalize() {
                         Ok(target) if tree.dirs.contains_key(&target) => {}
-                        _ => v.push(format!("{name}: local source {src} is not a Terraform directory of this tree")),
+                        _ => v.push(format!(
+                            "{name}: local source {src} is not a Terraform directory of this tree"
+                        )),
                     }
                 }
-                Some(src) => v.push(format!("{name}: source {src:?} is not a local path (no third-party modules)")),
+                Some(src) => v.push(format!(
+                    "{name}: source {src:?} is not a local path (no third-party modules)"
+                )),
                 None => v.push(format!("{name}: source is not a literal string")),
             }
             if attr(&module.body, "version").is_some() {
                 v.push(format!("{name}: has a version argument, i.e. a registry module"));
             }
         }
+    }
+    v
+}
+
+/// The deploy role may `iam:PassRole` exactly the roles the service module gives its task definitions: the
+/// suffix list in modules/github_actions must equal the roles modules/service creates in every environment.
+pub fn check_pass_role_targets(tree: &Tree) -> Violations {
+    let mut v = Violations::new();
+    let instances = tree.instances();
+    let mut pass_suffixes: Option<BTreeSet<String>> = None;
+    for inst in &instances {
+        let Some(expr) = inst
+            .dir
+            .body
+            .blocks()
+            .filter(|b| b.identifier() == "locals")
+            .find_map(|b| attr(&b.body, "task_role_suffixes"))
+        else {
+            continue;
+        };
+        match inst.scope.resolve(expr) {
+            Expression::Array(items) => {
+                pass_suffixes = items.iter().map(|i| as_str(i).map(str::to_string)).collect();
+            }
+            other => v.push(format!(
+                "{}: task_role_suffixes is not a literal list: {}",
+                inst.name,
+                show(&other)
+            )),
+        }
+    }
+    let Some(pass_suffixes) = pass_suffixes else {
+        v.push("no local task_role_suffixes (the deploy role's PassRole targets) found".into());
+        return v;
+    };
+    let mut service_instances = 0;
+    for inst in &instances {
+        let task_defs: Vec<_> = inst.resources("aws_ecs_task_definition").collect();
+        if task_defs.is_empty() {
+            continue;
+        }
+        service_instances += 1;
+        // Role resource label -> role names it creates.
+        let mut roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for role in inst.resources("aws_iam_role") {
+            let label_name = label(role, 1).unwrap_or("?").to_string();
+            let Some(name_expr) = attr(&role.body, "name") else {
+                continue;
+            };
+            let Some(keys) = inst.scope.for_each_keys(role) else {
+                v.push(format!(
+                    "{}: aws_iam_role.{label_name} for_each cannot be resolved",
+                    inst.name
+                ));
+                continue;
+            };
+            let names: Vec<Expression> = if keys.is_empty() {
+                vec![inst.scope.resolve(name_expr)]
+            } else {
+                keys.iter()
+                    .map(|(k, val)| inst.scope.resolve_each(name_expr, k, val))
+                    .collect()
+            };
+            for n in names {
+                match as_str(&n) {
+                    Some(n) => roles.entry(label_name.clone()).or_default().push(n.to_string()),
+                    None => v.push(format!(
+                        "{}: aws_iam_role.{label_name} name is not known: {}",
+                        inst.name,
+                        show(&n)
+                    )),
+                }
+            }
+        }
+        // The roles the task definitions actually use.
+        let mut used = BTreeSet::new();
+        for td in &task_defs {
+            for key in ["execution_role_arn", "task_role_arn"] {
+                let Some(Expression::Traversal(t)) = attr(&td.body, key) else {
+                    v.push(format!(
+                        "{}: aws_ecs_task_definition.{} {key} is not a role reference",
+                        inst.name,
+                        label(td, 1).unwrap_or("?")
+                    ));
+                    continue;
+                };
+                let role_label = referenced_resource(&Expression::Traversal(t.clone()), "aws_iam_role")
+                    .unwrap_or("?")
+                    .to_string();
+                let index = t.operators.get(1).and_then(|op| match op {
+                    hcl::expr::TraversalOperator::Index(Expression::String(s)) => Some(s.clone()),
+                    _ => None,
+                });
+                let Some(names) = roles.get(&role_label) else {
+                    v.push(format!(
+                        "{}: {key} references aws_iam_role.{role_label}, not a role of this module",
+                        inst.name
+                    ));
+                    continue;
+                };
+                match index {
+                    // execution["api"] -> the name built from that key
+                    Some(k) => match names
+                        .iter()
+                        .find(|n| n.contains(&format!("-{k}-")) || n.ends_with(&format!("-{k}")))
+                    {
+                        Some(n) => {
+                            used.insert(n.clone());
+                        }
+                        None => v.push(format!(
+                            "{}: no role name for aws_iam_role.{role_label}[{k:?}]",
+                            inst.name
+                        )),
+                    },
+                    None => used.extend(names.iter().cloned()),
+                }
+            }
+        }
+        let prefix = attr(&task_defs[0].body, "family")
+            .map(|e| inst.scope.resolve(e))
+            .and_then(|e| as_str(&e).map(str::to_string))
+            .and_then(|f| f.rsplit_once('-').map(|(p, _)| p.to_string()));
+        let Some(prefix) = prefix else {
+            v.push(format!(
+                "{}: cannot tell the environment prefix from the task family",
+                inst.name
+            ));
+            continue;
+        };
+        let used_suffixes: BTreeSet<String> = used
+            .iter()
+            .filter_map(|n| n.strip_prefix(&format!("{prefix}-")).map(str::to_string))
+            .collect();
+        for missing in used_suffixes.difference(&pass_suffixes) {
+            v.push(format!(
+                "{}: task definitions use role {prefix}-{missing}, which the deploy role cannot pass",
+                inst.name
+            ));
+        }
+        for extra in pass_suffixes.difference(&used_suffixes) {
+            v.push(format!(
+                "{}: the deploy role may pass {prefix}-{extra}, which no task definition uses",
+                inst.name
+            ));
+        }
+    }
+    if service_instances == 0 {
+        v.push("no task definitions found".into());
     }
     v
 }

@@ -31,7 +31,12 @@ fn fixture(name: &str) -> Tree {
 }
 
 fn assert_clean(check: &str, violations: Violations) {
-    assert!(violations.is_empty(), "{check} on infra/ found {} violation(s):\n  {}", violations.len(), violations.join("\n  "));
+    assert!(
+        violations.is_empty(),
+        "{check} on infra/ found {} violation(s):\n  {}",
+        violations.len(),
+        violations.join("\n  ")
+    );
 }
 
 /// The fixture's check must report a violation containing every one of `expected`.
@@ -52,22 +57,51 @@ fn service_contract_is_what_the_checks_rely_on() {
     let svc = ServiceContract::from_service();
     assert_eq!(svc.default_port, 8080);
     for route in ["/health", "/ready"] {
-        assert!(svc.routes.contains(route), "the service no longer serves {route}: {:?}", svc.routes);
+        assert!(
+            svc.routes.contains(route),
+            "the service no longer serves {route}: {:?}",
+            svc.routes
+        );
     }
     for sub in ["serve", "migrate", "healthcheck", "provision-roles"] {
         assert!(svc.has_subcommand(sub), "the service has no `{sub}` subcommand");
     }
-    for name in ["APP_ENV", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSLMODE", "API_KEYS", "PORT"] {
+    for name in [
+        "APP_ENV",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_PASSWORD",
+        "DB_SSLMODE",
+        "API_KEYS",
+        "PORT",
+    ] {
         assert!(svc.global_env.contains(name), "the service no longer reads {name}");
     }
     let roles = svc.env_for("provision-roles").expect("provision-roles");
-    for name in ["DB_SCHEMA", "MIGRATOR_DB_USER", "MIGRATOR_DB_PASSWORD", "APP_DB_USER", "APP_DB_PASSWORD"] {
+    for name in [
+        "DB_SCHEMA",
+        "MIGRATOR_DB_USER",
+        "MIGRATOR_DB_PASSWORD",
+        "APP_DB_USER",
+        "APP_DB_PASSWORD",
+    ] {
         assert!(roles.contains(name), "provision-roles no longer reads {name}");
     }
     // Subcommand-only variables are not accepted for the server.
     assert!(!svc.env_for("serve").expect("serve").contains("MIGRATOR_DB_PASSWORD"));
-    for name in ["DB_PASSWORD", "API_KEYS", "DATABASE_URL", "MIGRATOR_DB_PASSWORD", "APP_DB_PASSWORD"] {
-        assert!(svc.secret_env.contains(name), "{name} should be a hidden (secret) setting");
+    for name in [
+        "DB_PASSWORD",
+        "API_KEYS",
+        "DATABASE_URL",
+        "MIGRATOR_DB_PASSWORD",
+        "APP_DB_PASSWORD",
+    ] {
+        assert!(
+            svc.secret_env.contains(name),
+            "{name} should be a hidden (secret) setting"
+        );
     }
 }
 
@@ -75,17 +109,26 @@ fn service_contract_is_what_the_checks_rely_on() {
 
 #[test]
 fn infra_ports_match_the_service() {
-    assert_clean("check_ports", checks::check_ports(&infra(), &ServiceContract::from_service()));
+    assert_clean(
+        "check_ports",
+        checks::check_ports(&infra(), &ServiceContract::from_service()),
+    );
 }
 
 #[test]
 fn infra_health_checks_use_served_routes_and_subcommands() {
-    assert_clean("check_health_checks", checks::check_health_checks(&infra(), &ServiceContract::from_service()));
+    assert_clean(
+        "check_health_checks",
+        checks::check_health_checks(&infra(), &ServiceContract::from_service()),
+    );
 }
 
 #[test]
 fn infra_task_environment_is_what_the_service_reads() {
-    assert_clean("check_task_environment", checks::check_task_environment(&infra(), &ServiceContract::from_service()));
+    assert_clean(
+        "check_task_environment",
+        checks::check_task_environment(&infra(), &ServiceContract::from_service()),
+    );
 }
 
 #[test]
@@ -113,6 +156,11 @@ fn infra_uses_local_modules_only() {
     assert_clean("check_module_sources", checks::check_module_sources(&infra()));
 }
 
+#[test]
+fn infra_deploy_role_passes_exactly_the_task_roles() {
+    assert_clean("check_pass_role_targets", checks::check_pass_role_targets(&infra()));
+}
+
 /// The checks above are only meaningful if they saw the real thing: the three task families with their
 /// containers and commands, in both environments, and the fixed names the workflows use.
 #[test]
@@ -128,9 +176,17 @@ fn infra_checks_see_every_environment_and_task() {
         let mut families = Vec::new();
         for td in service.resources("aws_ecs_task_definition") {
             let family = tf::attr(&td.body, "family").map(|e| service.scope.resolve(e));
-            let family = family.as_ref().and_then(tf::as_str).expect("family resolves to a string").to_string();
-            let containers = service.scope.resolve(tf::attr(&td.body, "container_definitions").expect("containers"));
-            let hcl::Expression::Array(containers) = containers else { panic!("{family}: containers not a list") };
+            let family = family
+                .as_ref()
+                .and_then(tf::as_str)
+                .expect("family resolves to a string")
+                .to_string();
+            let containers = service
+                .scope
+                .resolve(tf::attr(&td.body, "container_definitions").expect("containers"));
+            let hcl::Expression::Array(containers) = containers else {
+                panic!("{family}: containers not a list")
+            };
             let names: Vec<String> = containers
                 .iter()
                 .filter_map(|c| match c {
@@ -155,9 +211,17 @@ fn infra_checks_see_every_environment_and_task() {
             .expect("log group");
         assert_eq!(tf::as_str(&log_group), Some(format!("/ecs/{prefix}").as_str()));
 
-        let root = tree.dirs.values().find(|d| d.path.ends_with(format!("envs/{env}"))).expect("env root");
-        let outputs: Vec<&str> =
-            root.body.blocks().filter(|b| b.identifier() == "output").filter_map(|b| tf::label(b, 0)).collect();
+        let root = tree
+            .dirs
+            .values()
+            .find(|d| d.path.ends_with(format!("envs/{env}")))
+            .expect("env root");
+        let outputs: Vec<&str> = root
+            .body
+            .blocks()
+            .filter(|b| b.identifier() == "output")
+            .filter_map(|b| tf::label(b, 0))
+            .collect();
         for required in [
             "alb_dns_name",
             "ecs_cluster_name",
@@ -168,7 +232,10 @@ fn infra_checks_see_every_environment_and_task() {
             "tasks_security_group_id",
             "log_group_name",
         ] {
-            assert!(outputs.contains(&required), "infra/envs/{env} does not output {required}");
+            assert!(
+                outputs.contains(&required),
+                "infra/envs/{env} does not output {required}"
+            );
         }
     }
 }
@@ -178,108 +245,168 @@ fn infra_checks_see_every_environment_and_task() {
 #[test]
 fn fixture_unknown_env_var_is_reported() {
     let v = checks::check_task_environment(&fixture("unknown_env_var"), &ServiceContract::from_service());
-    assert_reports("unknown_env_var", &v, &[
-        "sets DATABASE_HOST, which the service does not read",
-        // A subcommand-only variable on the server container.
-        "sets MIGRATOR_DB_PASSWORD, which the service does not read when running `serve`",
-    ]);
+    assert_reports(
+        "unknown_env_var",
+        &v,
+        &[
+            "sets DATABASE_HOST, which the service does not read",
+            // A subcommand-only variable on the server container.
+            "sets MIGRATOR_DB_PASSWORD, which the service does not read when running `serve`",
+        ],
+    );
 }
 
 #[test]
 fn fixture_missing_production_settings_are_reported() {
     let v = checks::check_task_environment(&fixture("missing_production_env"), &ServiceContract::from_service());
-    assert_reports("missing_production_env", &v, &[
-        "API_KEYS from secrets",
-        "DB_SSLMODE must be \"require\"",
-        "APP_ENV must be \"production\"",
-        "needs DB_HOST in environment",
-    ]);
+    assert_reports(
+        "missing_production_env",
+        &v,
+        &[
+            "API_KEYS from secrets",
+            "DB_SSLMODE must be \"require\"",
+            "APP_ENV must be \"production\"",
+            "needs DB_HOST in environment",
+        ],
+    );
 }
 
 #[test]
 fn fixture_secret_in_plain_environment_is_reported() {
     let v = checks::check_task_environment(&fixture("secret_in_environment"), &ServiceContract::from_service());
-    assert_reports("secret_in_environment", &v, &["DB_PASSWORD is a secret setting", "API_KEYS is a secret setting"]);
+    assert_reports(
+        "secret_in_environment",
+        &v,
+        &["DB_PASSWORD is a secret setting", "API_KEYS is a secret setting"],
+    );
 }
 
 #[test]
 fn fixture_wrong_port_is_reported() {
     let v = checks::check_ports(&fixture("wrong_port"), &ServiceContract::from_service());
-    assert_reports("wrong_port", &v, &[
-        "containerPort 3000 != service DEFAULT_PORT 8080",
-        "aws_lb_target_group.api port 3000",
-    ]);
+    assert_reports(
+        "wrong_port",
+        &v,
+        &[
+            "containerPort 3000 != service DEFAULT_PORT 8080",
+            "aws_lb_target_group.api port 3000",
+        ],
+    );
 }
 
 #[test]
 fn fixture_bad_health_checks_are_reported() {
     let v = checks::check_health_checks(&fixture("bad_health_checks"), &ServiceContract::from_service());
-    assert_reports("bad_health_checks", &v, &[
-        "aws_lb_target_group.ready health check uses /ready",
-        "aws_lb_target_group.typo health check path /healthz is not a route",
-        "healthCheck runs `health`, which is not a subcommand",
-        "healthCheck command must be",
-    ]);
+    assert_reports(
+        "bad_health_checks",
+        &v,
+        &[
+            "aws_lb_target_group.ready health check uses /ready",
+            "aws_lb_target_group.typo health check path /healthz is not a route",
+            "healthCheck runs `health`, which is not a subcommand",
+            "healthCheck command must be",
+        ],
+    );
 }
 
 #[test]
 fn fixture_writable_root_is_reported() {
     // readonlyRootFilesystem comes from a variable whose default is false: checkov misses this, we must not.
     let v = checks::check_container_hardening(&fixture("writable_root"));
-    assert_reports("writable_root", &v, &["readonlyRootFilesystem must be true, got false", "user must be \"65532\""]);
+    assert_reports(
+        "writable_root",
+        &v,
+        &[
+            "readonlyRootFilesystem must be true, got false",
+            "user must be \"65532\"",
+        ],
+    );
 }
 
 #[test]
 fn fixture_database_open_to_the_world_is_reported() {
     let v = checks::check_security_groups(&fixture("db_open_to_world"));
-    assert_reports("db_open_to_world", &v, &[
-        "aws_vpc_security_group_ingress_rule.db_from_anywhere: cidr_ipv4 = \"0.0.0.0/0\" ingress into a Db group",
-        "security group chain broken: no ingress rule lets the tasks' group reach the database's group",
-    ]);
+    assert_reports(
+        "db_open_to_world",
+        &v,
+        &[
+            "aws_vpc_security_group_ingress_rule.db_from_anywhere: cidr_ipv4 = \"0.0.0.0/0\" ingress into a Db group",
+            "security group chain broken: no ingress rule lets the tasks' group reach the database's group",
+        ],
+    );
 }
 
 #[test]
 fn fixture_wrong_chain_and_open_ports_are_reported() {
     let v = checks::check_security_groups(&fixture("open_ingress"));
-    assert_reports("open_ingress", &v, &[
-        // SSH open to the world on the ALB.
-        "aws_vpc_security_group_ingress_rule.alb_ssh: cidr_ipv4 = \"0.0.0.0/0\" on ports (Some(22), Some(22))",
-        // The ALB reaching the database directly, skipping the tasks.
-        "aws_vpc_security_group_ingress_rule.db_from_alb: the database accepts only the tasks' security group",
-        // A CIDR into the tasks.
-        "aws_vpc_security_group_ingress_rule.tasks_from_vpc: cidr_ipv4 = \"10.0.0.0/16\" ingress into a Tasks group",
-        "inline ingress blocks",
-        "has no description",
-    ]);
+    assert_reports(
+        "open_ingress",
+        &v,
+        &[
+            // SSH open to the world on the ALB.
+            "aws_vpc_security_group_ingress_rule.alb_ssh: cidr_ipv4 = \"0.0.0.0/0\" on ports (Some(22), Some(22))",
+            // The ALB reaching the database directly, skipping the tasks.
+            "aws_vpc_security_group_ingress_rule.db_from_alb: the database accepts only the tasks' security group",
+            // A CIDR into the tasks.
+            "aws_vpc_security_group_ingress_rule.tasks_from_vpc: cidr_ipv4 = \"10.0.0.0/16\" ingress into a Tasks group",
+            "inline ingress blocks",
+            "has no description",
+        ],
+    );
 }
 
 #[test]
 fn fixture_public_database_is_reported() {
     let v = checks::check_database(&fixture("public_db"));
-    assert_reports("public_db", &v, &[
-        "publicly_accessible must be false",
-        "storage_encrypted must be true",
-        "manage_master_user_password must be true",
-        "sets a master password",
-        "must set rds.force_ssl = 1",
-    ]);
+    assert_reports(
+        "public_db",
+        &v,
+        &[
+            "publicly_accessible must be false",
+            "storage_encrypted must be true",
+            "manage_master_user_password must be true",
+            "sets a master password",
+            "must set rds.force_ssl = 1",
+        ],
+    );
 }
 
 #[test]
 fn fixture_public_ip_service_is_reported() {
     let v = checks::check_ecs_service(&fixture("public_ip_service"));
-    assert_reports("public_ip_service", &v, &[
-        "assign_public_ip must be false",
-        "lifecycle.ignore_changes must include task_definition",
-    ]);
+    assert_reports(
+        "public_ip_service",
+        &v,
+        &[
+            "assign_public_ip must be false",
+            "lifecycle.ignore_changes must include task_definition",
+        ],
+    );
 }
 
 #[test]
 fn fixture_remote_module_is_reported() {
     let v = checks::check_module_sources(&fixture("remote_module"));
-    assert_reports("remote_module", &v, &[
-        "module.vpc: source \"terraform-aws-modules/vpc/aws\" is not a local path",
-        "module.vpc: has a version argument",
-        "module.from_git: source \"git::https://example.com/modules.git//ecs\" is not a local path",
-    ]);
+    assert_reports(
+        "remote_module",
+        &v,
+        &[
+            "module.vpc: source \"terraform-aws-modules/vpc/aws\" is not a local path",
+            "module.vpc: has a version argument",
+            "module.from_git: source \"git::https://example.com/modules.git//ecs\" is not a local path",
+        ],
+    );
+}
+
+#[test]
+fn fixture_pass_role_mismatch_is_reported() {
+    let v = checks::check_pass_role_targets(&fixture("pass_role_mismatch"));
+    assert_reports(
+        "pass_role_mismatch",
+        &v,
+        &[
+            "task definitions use role beer-catalog-staging-migrate-execution, which the deploy role cannot pass",
+            "the deploy role may pass beer-catalog-staging-admin, which no task definition uses",
+        ],
+    );
 }

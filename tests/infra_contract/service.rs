@@ -48,8 +48,19 @@ impl ServiceContract {
             }
             subcommand_env.insert(sub.get_name().to_string(), names);
         }
-        let routes = beer_catalog::http::openapi::api_doc().paths.paths.keys().cloned().collect();
-        ServiceContract { default_port: DEFAULT_PORT, global_env, subcommand_env, secret_env, routes }
+        let routes = beer_catalog::http::openapi::api_doc()
+            .paths
+            .paths
+            .keys()
+            .cloned()
+            .collect();
+        ServiceContract {
+            default_port: DEFAULT_PORT,
+            global_env,
+            subcommand_env,
+            secret_env,
+            routes,
+        }
     }
 
     /// Variables a container running `subcommand` may set: the global ones plus that subcommand's own.

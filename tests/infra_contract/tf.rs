@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// Callers of a module directory: (where the call is, the arguments it passes).
+type Calls = BTreeMap<PathBuf, Vec<(String, hcl::Map<String, Value>)>>;
+
 /// One directory of `.tf` files (a root or a module), all files merged into one body.
 pub struct Dir {
     pub path: PathBuf,
@@ -25,7 +28,9 @@ pub struct Tree {
 
 impl Tree {
     pub fn load(root: &Path) -> Tree {
-        let root = root.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", root.display()));
+        let root = root
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("{}: {e}", root.display()));
         let mut dirs = BTreeMap::new();
         let mut stack = vec![root.clone()];
         while let Some(dir) = stack.pop() {
@@ -47,10 +52,17 @@ impl Tree {
             let mut structures = Vec::new();
             for file in &tf_files {
                 let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-                let body: Body = hcl::from_str(&text).unwrap_or_else(|e| panic!("{}: not valid HCL: {e}", file.display()));
+                let body: Body =
+                    hcl::from_str(&text).unwrap_or_else(|e| panic!("{}: not valid HCL: {e}", file.display()));
                 structures.extend(body);
             }
-            dirs.insert(dir.clone(), Dir { path: dir, body: Body::from_iter(structures) });
+            dirs.insert(
+                dir.clone(),
+                Dir {
+                    path: dir,
+                    body: Body::from_iter(structures),
+                },
+            );
         }
         assert!(!dirs.is_empty(), "{}: no Terraform directories", root.display());
         Tree { root, dirs }
@@ -65,12 +77,16 @@ impl Tree {
     /// Every way a directory is instantiated: once per `module` block that calls it (with the caller's
     /// arguments), or once with its variable defaults when nothing calls it (roots, fixtures).
     pub fn instances(&self) -> Vec<Instance<'_>> {
-        let mut calls: BTreeMap<PathBuf, Vec<(String, hcl::Map<String, Value>)>> = BTreeMap::new();
+        let mut calls = Calls::new();
         for dir in self.dirs.values() {
             let scope = Scope::new(dir, &hcl::Map::new());
             for block in dir.body.blocks().filter(|b| b.identifier() == "module") {
-                let Some(Expression::String(source)) = attr(&block.body, "source") else { continue };
-                let Ok(target) = dir.path.join(source).canonicalize() else { continue };
+                let Some(Expression::String(source)) = attr(&block.body, "source") else {
+                    continue;
+                };
+                let Ok(target) = dir.path.join(source).canonicalize() else {
+                    continue;
+                };
                 let mut inputs = hcl::Map::new();
                 for a in block.body.attributes() {
                     if let Some(value) = to_value(&scope.resolve(&a.expr)) {
@@ -145,9 +161,18 @@ impl Scope {
             .body
             .blocks()
             .filter(|b| b.identifier() == "locals")
-            .flat_map(|b| b.body.attributes().map(|a| (a.key().to_string(), a.expr.clone())).collect::<Vec<_>>())
+            .flat_map(|b| {
+                b.body
+                    .attributes()
+                    .map(|a| (a.key().to_string(), a.expr.clone()))
+                    .collect::<Vec<_>>()
+            })
             .collect();
-        let mut scope = Scope { vars, locals: BTreeMap::new(), ctx: base };
+        let mut scope = Scope {
+            vars,
+            locals: BTreeMap::new(),
+            ctx: base,
+        };
         scope.rebuild_context();
         // Locals may refer to each other in any order: resolve to a fixed point.
         for _ in 0..8 {
@@ -170,8 +195,11 @@ impl Scope {
     fn rebuild_context(&mut self) {
         let mut ctx = base_context();
         ctx.declare_var("var", Value::Object(self.vars.clone()));
-        let locals: hcl::Map<String, Value> =
-            self.locals.iter().filter_map(|(k, e)| to_value(e).map(|v| (k.clone(), v))).collect();
+        let locals: hcl::Map<String, Value> = self
+            .locals
+            .iter()
+            .filter_map(|(k, e)| to_value(e).map(|v| (k.clone(), v)))
+            .collect();
         ctx.declare_var("local", Value::Object(locals));
         self.ctx = ctx;
     }
@@ -183,6 +211,36 @@ impl Scope {
         let _ = expr.evaluate_in_place(&self.ctx);
         flatten_calls(&mut expr);
         expr
+    }
+
+    /// Like [`Scope::resolve`], inside a `for_each` iteration (`each.key`, `each.value`).
+    pub fn resolve_each(&self, expr: &Expression, key: &str, value: &Expression) -> Expression {
+        let mut expr = self.substitute(expr, 0);
+        let mut ctx = self.ctx.clone();
+        let mut each = hcl::Map::new();
+        each.insert("key".to_string(), Value::String(key.to_string()));
+        if let Some(v) = to_value(value) {
+            each.insert("value".to_string(), v);
+        }
+        ctx.declare_var("each", Value::Object(each));
+        let _ = expr.evaluate_in_place(&ctx);
+        flatten_calls(&mut expr);
+        expr
+    }
+
+    /// The (key, value) pairs of a resource's `for_each`, or a single `None` key when it has none.
+    pub fn for_each_keys(&self, block: &Block) -> Option<Vec<(String, Expression)>> {
+        let Some(expr) = attr(&block.body, "for_each") else {
+            return Some(vec![]);
+        };
+        match self.resolve(expr) {
+            Expression::Object(obj) => obj.iter().map(|(k, v)| key_str(k).map(|k| (k, v.clone()))).collect(),
+            Expression::Array(items) => items
+                .iter()
+                .map(|i| as_str(i).map(|s| (s.to_string(), i.clone())))
+                .collect(),
+            _ => None,
+        }
     }
 
     /// Replaces `local.NAME` (and `var.NAME` with a known value) by their resolved expressions, so that
@@ -218,9 +276,13 @@ impl Scope {
                 }
                 expr.clone()
             }
-            Expression::Array(items) => Expression::Array(items.iter().map(|e| self.substitute(e, depth + 1)).collect()),
+            Expression::Array(items) => {
+                Expression::Array(items.iter().map(|e| self.substitute(e, depth + 1)).collect())
+            }
             Expression::Object(obj) => Expression::Object(
-                obj.iter().map(|(k, v)| (k.clone(), self.substitute(v, depth + 1))).collect::<Object<_, _>>(),
+                obj.iter()
+                    .map(|(k, v)| (k.clone(), self.substitute(v, depth + 1)))
+                    .collect::<Object<_, _>>(),
             ),
             Expression::FuncCall(call) => {
                 let mut call = call.clone();
@@ -261,7 +323,10 @@ fn flatten_calls(expr: &mut Expression) {
 }
 
 fn func_identity(args: FuncArgs) -> Result<Value, String> {
-    args.into_values().into_iter().next().ok_or_else(|| "missing argument".to_string())
+    args.into_values()
+        .into_iter()
+        .next()
+        .ok_or_else(|| "missing argument".to_string())
 }
 
 fn func_tostring(args: FuncArgs) -> Result<Value, String> {
@@ -289,8 +354,14 @@ fn base_context() -> Context<'static> {
     for name in ["toset", "tolist", "tomap", "jsonencode"] {
         ctx.declare_func(name, FuncDef::builder().param(ParamType::Any).build(func_identity));
     }
-    ctx.declare_func("tostring", FuncDef::builder().param(ParamType::Any).build(func_tostring));
-    ctx.declare_func("concat", FuncDef::builder().variadic_param(ParamType::Any).build(func_concat));
+    ctx.declare_func(
+        "tostring",
+        FuncDef::builder().param(ParamType::Any).build(func_tostring),
+    );
+    ctx.declare_func(
+        "concat",
+        FuncDef::builder().variadic_param(ParamType::Any).build(func_concat),
+    );
     ctx
 }
 
@@ -323,7 +394,9 @@ pub fn key_str(key: &ObjectKey) -> Option<String> {
 }
 
 pub fn object_get<'a>(obj: &'a Object<ObjectKey, Expression>, key: &str) -> Option<&'a Expression> {
-    obj.iter().find(|(k, _)| key_str(k).as_deref() == Some(key)).map(|(_, v)| v)
+    obj.iter()
+        .find(|(k, _)| key_str(k).as_deref() == Some(key))
+        .map(|(_, v)| v)
 }
 
 pub fn attr<'a>(body: &'a Body, key: &str) -> Option<&'a Expression> {
@@ -357,7 +430,9 @@ pub fn as_u64(expr: &Expression) -> Option<u64> {
 /// `aws_security_group.NAME.id` -> `NAME`.
 pub fn referenced_resource<'a>(expr: &'a Expression, kind: &str) -> Option<&'a str> {
     let Expression::Traversal(t) = expr else { return None };
-    let Expression::Variable(root) = &t.expr else { return None };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
     if root.as_str() != kind {
         return None;
     }

@@ -39,6 +39,10 @@ locals {
   }
 
   state_bucket_arn = "arn:${local.partition}:s3:::${var.state_bucket_name}"
+
+  # The roles modules/service creates per environment (<project>-<env>-<suffix>): the deploy role may pass exactly
+  # these to ECS. tests/infra_contract checks this list against the roles the service module defines.
+  task_role_suffixes = ["api-execution", "migrate-execution", "db-roles-execution", "task"]
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -214,14 +218,9 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid     = "PassOnlyTheTaskRoles"
-    actions = ["iam:PassRole"]
-    resources = [
-      "${local.env[each.key].role_arn}api-execution",
-      "${local.env[each.key].role_arn}migrate-execution",
-      "${local.env[each.key].role_arn}db-roles-execution",
-      "${local.env[each.key].role_arn}task",
-    ]
+    sid       = "PassOnlyTheTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = [for suffix in local.task_role_suffixes : "${local.env[each.key].role_arn}${suffix}"]
 
     condition {
       test     = "StringEquals"
