@@ -59,16 +59,14 @@ async fn run(command: Command, settings: &beer_catalog::cli::Settings) -> anyhow
             println!("migrations applied to {}", config.database.redacted());
         }
         Command::Seed => {
-            let store = storage::connect(&config.database, &config.store).await?;
-            store.migrate().await?;
+            let store = open_store(&config).await?;
             println!("{}", seed::seed_if_empty(&store).await?);
             store.close().await;
         }
         Command::Import(args) => {
             let text = import::read_source(&args.file).await?;
             let plan = import::plan(&text, args.strict)?;
-            let store = storage::connect(&config.database, &config.store).await?;
-            store.migrate().await?;
+            let store = open_store(&config).await?;
             let outcome = import::run(&store, plan, args.dry_run).await;
             store.close().await;
             // Exit 2 when records were skipped: the valid ones are in, but a script must not mistake it for a
@@ -83,4 +81,14 @@ async fn run(command: Command, settings: &beer_catalog::cli::Settings) -> anyhow
         Command::Healthcheck(_) => unreachable!("handled before logging is set up"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store for a data job. In development the schema is migrated first, for convenience; in production the
+/// `migrate` task owns the schema, and data jobs run as the DML-only app role, which could not migrate anyway.
+async fn open_store(config: &Config) -> anyhow::Result<storage::DynStore> {
+    let store = storage::connect(&config.database, &config.store).await?;
+    if !config.is_production() {
+        store.migrate().await?;
+    }
+    Ok(store)
 }

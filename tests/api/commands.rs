@@ -186,3 +186,88 @@ fn healthcheck_exits_non_zero_when_nothing_answers() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).starts_with("unhealthy: "));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioned_roles_separate_schema_ownership_from_data_access() {
+    let Some(admin_url) = crate::helpers::postgres_admin_url() else {
+        return;
+    };
+    let database = TestDatabase::create(crate::helpers::Backend::Postgres).await;
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let (owner, app) = (format!("owner_{suffix}"), format!("app_{suffix}"));
+    let as_role = |role: &str| {
+        let mut url = url::Url::parse(&database.url).unwrap();
+        url.set_username(role).unwrap();
+        url.set_password(Some("pw")).unwrap();
+        url.to_string()
+    };
+    let run = |url: &str, args: &[&str], production: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_beer-catalog"));
+        command
+            .args(args)
+            .env_clear()
+            .env("DATABASE_URL", url)
+            .env("LOG_LEVEL", "warn");
+        command
+            .env("MIGRATOR_DB_USER", &owner)
+            .env("MIGRATOR_DB_PASSWORD", "pw");
+        command.env("APP_DB_USER", &app).env("APP_DB_PASSWORD", "pw");
+        if production {
+            command.env("APP_ENV", "production");
+        }
+        command.output().unwrap()
+    };
+
+    let output = run(&database.url, &["provision-roles"], true);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout(&output).contains(&format!("role {owner}: created; owns schema beer_catalog")));
+    let again = run(&database.url, &["provision-roles"], true);
+    assert!(
+        stdout(&again).contains("password updated"),
+        "re-running is safe: {again:?}"
+    );
+
+    // The owner migrates; the app role reads and writes rows in production mode (no migration attempted).
+    let output = run(&as_role(&owner), &["migrate"], true);
+    assert!(output.status.success(), "{output:?}");
+    let output = run(&as_role(&app), &["seed"], true);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout(&output).trim(), "seeded 20 sample beers");
+
+    use sqlx::Connection;
+    let mut app_conn = sqlx::PgConnection::connect(&as_role(&app)).await.unwrap();
+    let schema: String = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(&mut app_conn)
+        .await
+        .unwrap();
+    assert_eq!(schema, "beer_catalog");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM beers")
+        .fetch_one(&mut app_conn)
+        .await
+        .unwrap();
+    assert_eq!(count, 20);
+    let denied = sqlx::query("CREATE TABLE sneaky (id int)")
+        .execute(&mut app_conn)
+        .await
+        .unwrap_err();
+    assert!(denied.to_string().contains("permission denied"), "{denied}");
+    let denied = sqlx::query("DROP TABLE beers")
+        .execute(&mut app_conn)
+        .await
+        .unwrap_err();
+    assert!(denied.to_string().contains("must be owner"), "{denied}");
+    app_conn.close().await.unwrap();
+
+    let output = run(&database.url, &["provision-roles", "--schema", "Bad-Name"], true);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("DB_SCHEMA \"Bad-Name\" must be"));
+
+    drop(database);
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    for role in [&app, &owner] {
+        sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+}
