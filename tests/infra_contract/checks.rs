@@ -640,35 +640,66 @@ pub fn check_module_sources(tree: &Tree) -> Violations {
     v
 }
 
+/// The role-name suffixes (after `<project>-<env>-`) in the deploy policy's `PassOnlyTheTaskRoles` statement.
+/// The resources are templates like `"${local.env[each.key].role_arn}api-execution"`: the environment part is
+/// built from data sources, the suffix after the last interpolation is literal.
+fn pass_role_suffixes(tree: &Tree, v: &mut Violations) -> Option<BTreeSet<String>> {
+    let mut found = None;
+    for dir in tree.dirs.values() {
+        for doc in dir
+            .body
+            .blocks()
+            .filter(|b| b.identifier() == "data" && label(b, 0) == Some("aws_iam_policy_document"))
+        {
+            for st in blocks(&doc.body, "statement") {
+                if attr(&st.body, "sid").and_then(as_str) != Some("PassOnlyTheTaskRoles") {
+                    continue;
+                }
+                let Some(Expression::Array(items)) = attr(&st.body, "resources") else {
+                    v.push(format!(
+                        "{}: PassOnlyTheTaskRoles resources is not a literal list",
+                        tree.rel(&dir.path)
+                    ));
+                    continue;
+                };
+                let mut suffixes = BTreeSet::new();
+                for item in items {
+                    let raw = match item {
+                        Expression::String(s) => s.clone(),
+                        Expression::TemplateExpr(t) => t.to_string(),
+                        other => {
+                            v.push(format!(
+                                "{}: PassRole resource {} is not a string",
+                                tree.rel(&dir.path),
+                                show(other)
+                            ));
+                            continue;
+                        }
+                    };
+                    let suffix = raw.rsplit_once('}').map(|(_, s)| s).unwrap_or(raw.as_str());
+                    if suffix.is_empty() || suffix.contains('*') {
+                        v.push(format!(
+                            "{}: PassRole resource {raw} is not one named role",
+                            tree.rel(&dir.path)
+                        ));
+                    } else {
+                        suffixes.insert(suffix.to_string());
+                    }
+                }
+                found = Some(suffixes);
+            }
+        }
+    }
+    found
+}
+
 /// The deploy role may `iam:PassRole` exactly the roles the service module gives its task definitions: the
-/// suffix list in modules/github_actions must equal the roles modules/service creates in every environment.
+/// suffixes in modules/github_actions must equal the roles modules/service uses in every environment.
 pub fn check_pass_role_targets(tree: &Tree) -> Violations {
     let mut v = Violations::new();
     let instances = tree.instances();
-    let mut pass_suffixes: Option<BTreeSet<String>> = None;
-    for inst in &instances {
-        let Some(expr) = inst
-            .dir
-            .body
-            .blocks()
-            .filter(|b| b.identifier() == "locals")
-            .find_map(|b| attr(&b.body, "task_role_suffixes"))
-        else {
-            continue;
-        };
-        match inst.scope.resolve(expr) {
-            Expression::Array(items) => {
-                pass_suffixes = items.iter().map(|i| as_str(i).map(str::to_string)).collect();
-            }
-            other => v.push(format!(
-                "{}: task_role_suffixes is not a literal list: {}",
-                inst.name,
-                show(&other)
-            )),
-        }
-    }
-    let Some(pass_suffixes) = pass_suffixes else {
-        v.push("no local task_role_suffixes (the deploy role's PassRole targets) found".into());
+    let Some(pass_suffixes) = pass_role_suffixes(tree, &mut v) else {
+        v.push("no PassOnlyTheTaskRoles statement (the deploy role's PassRole targets) found".into());
         return v;
     };
     let mut service_instances = 0;

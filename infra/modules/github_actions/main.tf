@@ -39,10 +39,6 @@ locals {
   }
 
   state_bucket_arn = "arn:${local.partition}:s3:::${var.state_bucket_name}"
-
-  # The roles modules/service creates per environment (<project>-<env>-<suffix>): the deploy role may pass exactly
-  # these to ECS. tests/infra_contract checks this list against the roles the service module defines.
-  task_role_suffixes = ["api-execution", "migrate-execution", "db-roles-execution", "task"]
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -218,9 +214,15 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid       = "PassOnlyTheTaskRoles"
-    actions   = ["iam:PassRole"]
-    resources = [for suffix in local.task_role_suffixes : "${local.env[each.key].role_arn}${suffix}"]
+    sid     = "PassOnlyTheTaskRoles"
+    actions = ["iam:PassRole"]
+    # Exactly the roles modules/service gives the task definitions (tests/infra_contract checks the two agree).
+    resources = [
+      "${local.env[each.key].role_arn}api-execution",
+      "${local.env[each.key].role_arn}migrate-execution",
+      "${local.env[each.key].role_arn}db-roles-execution",
+      "${local.env[each.key].role_arn}task",
+    ]
 
     condition {
       test     = "StringEquals"
