@@ -104,6 +104,11 @@ variable "max_allocated_storage_gb" {
     condition     = var.max_allocated_storage_gb >= 20 && var.max_allocated_storage_gb <= 65536
     error_message = "max_allocated_storage_gb must be between 20 and 65536."
   }
+
+  validation {
+    condition     = var.max_allocated_storage_gb > var.allocated_storage_gb
+    error_message = "max_allocated_storage_gb must be above allocated_storage_gb (storage autoscaling ceiling)."
+  }
 }
 
 variable "db_subnet_group_name" {

@@ -114,6 +114,12 @@ variable "max_count" {
     condition     = var.max_count >= 1 && var.max_count <= 100
     error_message = "max_count must be between 1 and 100."
   }
+
+  # Cross-variable validation needs Terraform >= 1.9 (this configuration targets >= 1.10).
+  validation {
+    condition     = var.max_count >= var.min_count
+    error_message = "max_count must be at least min_count."
+  }
 }
 
 variable "cpu_target_percent" {
