@@ -2,7 +2,10 @@
 //! violations it finds; the tests expect none on `infra/` and a specific one on each fixture.
 
 use crate::service::ServiceContract;
-use crate::tf::{Instance, Tree, as_str, as_u64, attr, blocks, label, object_get, referenced_resource, show};
+use crate::tf::{
+    Instance, Tree, as_str, as_u64, attr, blocks, body_expressions, label, object_get, referenced_resource, references,
+    show,
+};
 use hcl::Expression;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -815,6 +818,98 @@ pub fn check_pass_role_targets(tree: &Tree) -> Violations {
     }
     if service_instances == 0 {
         v.push("no task definitions found".into());
+    }
+    v
+}
+
+/// An offline stand-in for the part of `terraform validate` that needs no provider: every `var.X` and
+/// `local.X` is declared, every `module.M.O` names a module call of the directory and an output of that
+/// module, every module call passes only variables the module declares and every variable it requires.
+pub fn check_module_interfaces(tree: &Tree) -> Violations {
+    let mut v = Violations::new();
+    struct Interface {
+        variables: BTreeMap<String, bool>, // name -> required (no default)
+        outputs: BTreeSet<String>,
+        locals: BTreeSet<String>,
+    }
+    let interface = |dir: &crate::tf::Dir| Interface {
+        variables: dir
+            .body
+            .blocks()
+            .filter(|b| b.identifier() == "variable")
+            .filter_map(|b| label(b, 0).map(|n| (n.to_string(), attr(&b.body, "default").is_none())))
+            .collect(),
+        outputs: dir
+            .body
+            .blocks()
+            .filter(|b| b.identifier() == "output")
+            .filter_map(|b| label(b, 0).map(str::to_string))
+            .collect(),
+        locals: dir
+            .body
+            .blocks()
+            .filter(|b| b.identifier() == "locals")
+            .flat_map(|b| b.body.attributes().map(|a| a.key().to_string()).collect::<Vec<_>>())
+            .collect(),
+    };
+    const META_ARGS: [&str; 6] = ["source", "version", "providers", "depends_on", "count", "for_each"];
+    for dir in tree.dirs.values() {
+        let here = interface(dir);
+        let rel = tree.rel(&dir.path);
+        // Module calls of this directory: name -> the called module's interface.
+        let mut calls = BTreeMap::new();
+        for call in dir.body.blocks().filter(|b| b.identifier() == "module") {
+            let name = label(call, 0).unwrap_or("?").to_string();
+            let Some(target) = attr(&call.body, "source")
+                .and_then(as_str)
+                .and_then(|s| dir.path.join(s).canonicalize().ok())
+                .and_then(|p| tree.dirs.get(&p))
+            else {
+                continue; // check_module_sources reports non-local or missing sources
+            };
+            let callee = interface(target);
+            let passed: BTreeSet<String> = call.body.attributes().map(|a| a.key().to_string()).collect();
+            for arg in passed.iter().filter(|a| !META_ARGS.contains(&a.as_str())) {
+                if !callee.variables.contains_key(arg) {
+                    v.push(format!(
+                        "{rel}: module.{name} passes {arg}, which {} does not declare",
+                        tree.rel(&target.path)
+                    ));
+                }
+            }
+            for (var, required) in &callee.variables {
+                if *required && !passed.contains(var) {
+                    v.push(format!("{rel}: module.{name} does not pass required variable {var}"));
+                }
+            }
+            calls.insert(name, callee);
+        }
+        let mut exprs = Vec::new();
+        body_expressions(&dir.body, &mut exprs);
+        let mut refs = Vec::new();
+        for e in exprs {
+            references(e, &mut refs);
+        }
+        let mut reported = BTreeSet::new();
+        for (root, first, second) in refs {
+            let problem = match root.as_str() {
+                "var" if !here.variables.contains_key(&first) => Some(format!("var.{first} is not declared")),
+                "local" if !here.locals.contains(&first) => Some(format!("local.{first} is not declared")),
+                "module" => match (calls.get(&first), &second) {
+                    (None, _) => Some(format!("module.{first} is not a module call here")),
+                    (Some(callee), Some(output)) if !callee.outputs.contains(output) => {
+                        Some(format!("module.{first}.{output}: the module has no output {output}"))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(p) = problem
+                && reported.insert(p.clone())
+            {
+                v.push(format!("{rel}: {p}"));
+            }
+        }
     }
     v
 }

@@ -157,6 +157,11 @@ fn infra_uses_local_modules_only() {
 }
 
 #[test]
+fn infra_module_interfaces_are_consistent() {
+    assert_clean("check_module_interfaces", checks::check_module_interfaces(&infra()));
+}
+
+#[test]
 fn infra_deploy_role_passes_exactly_the_task_roles() {
     assert_clean("check_pass_role_targets", checks::check_pass_role_targets(&infra()));
 }
@@ -407,6 +412,23 @@ fn fixture_pass_role_mismatch_is_reported() {
         &[
             "task definitions use role beer-catalog-staging-migrate-execution, which the deploy role cannot pass",
             "the deploy role may pass beer-catalog-staging-admin, which no task definition uses",
+        ],
+    );
+}
+
+#[test]
+fn fixture_module_interface_errors_are_reported() {
+    let v = checks::check_module_interfaces(&fixture("module_interface"));
+    assert_reports(
+        "module_interface",
+        &v,
+        &[
+            "module.app passes instance_size, which child does not declare",
+            "module.app does not pass required variable name_prefix",
+            "module.app.endpoint: the module has no output endpoint",
+            "var.regoin is not declared",
+            "local.missing is not declared",
+            "module.db is not a module call here",
         ],
     );
 }

@@ -454,3 +454,102 @@ pub fn show(expr: &Expression) -> String {
         }
     }
 }
+
+/// Every `var.X`, `local.X` and `module.M.O` reference in an expression, including inside string templates, as
+/// (root, first attribute, second attribute).
+pub fn references(expr: &Expression, out: &mut Vec<(String, String, Option<String>)>) {
+    use hcl::expr::Operation;
+    use hcl::template::{Directive, Element, Template};
+
+    fn template(t: &Template, out: &mut Vec<(String, String, Option<String>)>) {
+        for element in t.elements() {
+            match element {
+                Element::Literal(_) => {}
+                Element::Interpolation(i) => references(&i.expr, out),
+                Element::Directive(d) => match d.as_ref() {
+                    Directive::If(i) => {
+                        references(&i.cond_expr, out);
+                        template(&i.true_template, out);
+                        if let Some(f) = &i.false_template {
+                            template(f, out);
+                        }
+                    }
+                    Directive::For(f) => {
+                        references(&f.collection_expr, out);
+                        template(&f.template, out);
+                    }
+                },
+            }
+        }
+    }
+
+    match expr {
+        Expression::Traversal(t) => {
+            if let Expression::Variable(root) = &t.expr
+                && matches!(root.as_str(), "var" | "local" | "module")
+                && let Some(TraversalOperator::GetAttr(first)) = t.operators.first()
+            {
+                let second = match t.operators.get(1) {
+                    Some(TraversalOperator::GetAttr(s)) => Some(s.as_str().to_string()),
+                    _ => None,
+                };
+                out.push((root.as_str().to_string(), first.as_str().to_string(), second));
+            }
+            references(&t.expr, out);
+            for op in &t.operators {
+                if let TraversalOperator::Index(e) = op {
+                    references(e, out);
+                }
+            }
+        }
+        Expression::Array(items) => items.iter().for_each(|e| references(e, out)),
+        Expression::Object(obj) => {
+            for (k, v) in obj {
+                if let ObjectKey::Expression(k) = k {
+                    references(k, out);
+                }
+                references(v, out);
+            }
+        }
+        Expression::TemplateExpr(t) => {
+            if let Ok(t) = Template::from_expr(t) {
+                template(&t, out);
+            }
+        }
+        Expression::FuncCall(call) => call.args.iter().for_each(|e| references(e, out)),
+        Expression::Parenthesis(e) => references(e, out),
+        Expression::Conditional(c) => {
+            references(&c.cond_expr, out);
+            references(&c.true_expr, out);
+            references(&c.false_expr, out);
+        }
+        Expression::Operation(op) => match op.as_ref() {
+            Operation::Unary(u) => references(&u.expr, out),
+            Operation::Binary(b) => {
+                references(&b.lhs_expr, out);
+                references(&b.rhs_expr, out);
+            }
+        },
+        Expression::ForExpr(f) => {
+            references(&f.collection_expr, out);
+            if let Some(k) = &f.key_expr {
+                references(k, out);
+            }
+            references(&f.value_expr, out);
+            if let Some(c) = &f.cond_expr {
+                references(c, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every attribute expression of a body, nested blocks included.
+pub fn body_expressions<'a>(body: &'a Body, out: &mut Vec<&'a Expression>) {
+    for a in body.attributes() {
+        out.push(&a.expr);
+    }
+    for b in body.blocks() {
+        body_expressions(&b.body, out);
+    }
+}
