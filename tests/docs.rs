@@ -18,10 +18,10 @@ fn troubleshooting_entries(text: &str) -> Vec<(String, Vec<String>)> {
     for line in text.lines() {
         if let Some(title) = line.strip_prefix("### ") {
             entries.push((title.to_owned(), Vec::new()));
-        } else if let (Some(entry), Some(reference)) = (entries.last_mut(), line.strip_prefix("- `")) {
-            if let Some(reference) = reference.strip_suffix('`').filter(|r| r.contains("::")) {
-                entry.1.push(reference.to_owned());
-            }
+        } else if let (Some(entry), Some(reference)) = (entries.last_mut(), line.strip_prefix("- `"))
+            && let Some(reference) = reference.strip_suffix('`').filter(|r| r.contains("::"))
+        {
+            entry.1.push(reference.to_owned());
         }
     }
     entries

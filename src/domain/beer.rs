@@ -13,42 +13,49 @@ use utoipa::ToSchema;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BeerFields {
-    /// Required, 1 to 200 characters.
+    /// Required, 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub tagline: String,
     /// `MM/YYYY` or `YYYY`; empty when unknown.
     #[serde(default)]
-    #[schema(example = "04/2007")]
+    #[schema(example = "04/2007", pattern = r"^(((0?[1-9]|1[0-2])/)?[1-9][0-9]{3})?$")]
     pub first_brewed: String,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub description: String,
     /// An http(s) URL, or null.
     #[serde(default)]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/\S*)?$"
+    )]
     pub image_url: Option<String>,
     /// Alcohol by volume in percent, 0 to 100.
-    #[schema(value_type = f64, example = 5.6)]
+    #[schema(value_type = f64, example = 5.6, minimum = 0.0, maximum = 100.0)]
     pub abv: Number,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0)]
     pub ibu: Option<Number>,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0)]
     pub target_fg: Option<Number>,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0)]
     pub target_og: Option<Number>,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0)]
     pub ebc: Option<Number>,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0)]
     pub srm: Option<Number>,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0, maximum = 14.0)]
     pub ph: Option<Number>,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0)]
     pub attenuation_level: Option<Number>,
     #[serde(default)]
     pub volume: Option<Quantity>,
@@ -58,17 +65,36 @@ pub struct BeerFields {
     pub method: Method,
     #[serde(default)]
     pub ingredients: Ingredients,
+    /// At most 50 pairings of at most 300 characters each.
     #[serde(default)]
+    #[schema(max_items = 50, value_type = Vec<ShortText>)]
     pub food_pairing: Vec<String>,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub brewers_tips: String,
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub contributed_by: String,
     /// Beer style (not in the Punk API); omitted from responses when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "IPA")]
+    #[schema(example = "IPA", max_length = 100)]
     pub style: Option<String>,
 }
+
+/// A string of at most 300 characters: the OpenAPI schema of each food pairing.
+pub struct ShortText;
+
+impl utoipa::PartialSchema for ShortText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(300))
+            .into()
+    }
+}
+
+impl ToSchema for ShortText {}
 
 /// A value with its unit, e.g. `{"value": 20, "unit": "litres"}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -76,6 +102,7 @@ pub struct BeerFields {
 pub struct Quantity {
     #[schema(value_type = Option<f64>)]
     pub value: Option<Number>,
+    #[schema(max_length = 50)]
     pub unit: String,
 }
 
@@ -83,10 +110,12 @@ pub struct Quantity {
 #[serde(deny_unknown_fields)]
 pub struct Method {
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub mash_temp: Vec<MashStep>,
     #[serde(default)]
     pub fermentation: Fermentation,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub twist: Option<String>,
 }
 
@@ -95,7 +124,7 @@ pub struct Method {
 pub struct MashStep {
     pub temp: Quantity,
     #[serde(default)]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0)]
     pub duration: Option<Number>,
 }
 
@@ -110,16 +139,20 @@ pub struct Fermentation {
 #[serde(deny_unknown_fields)]
 pub struct Ingredients {
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub malt: Vec<Malt>,
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub hops: Vec<Hop>,
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub yeast: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Malt {
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub name: String,
     pub amount: Quantity,
 }
@@ -127,11 +160,14 @@ pub struct Malt {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hop {
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     pub name: String,
     pub amount: Quantity,
     #[serde(default)]
+    #[schema(max_length = 50)]
     pub add: String,
     #[serde(default)]
+    #[schema(max_length = 50)]
     pub attribute: String,
 }
 
@@ -139,7 +175,10 @@ pub struct Hop {
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct Beer {
     pub id: i64,
+    // Inlined in the OpenAPI document: BeerFields forbids additional properties (unknown input fields are
+    // rejected), which an `allOf` reference would wrongly apply to `id` and the timestamps.
     #[serde(flatten)]
+    #[schema(inline)]
     pub fields: BeerFields,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -150,6 +189,7 @@ pub struct Beer {
 pub struct PunkBeer {
     pub id: i64,
     #[serde(flatten)]
+    #[schema(inline)]
     pub fields: BeerFields,
 }
 

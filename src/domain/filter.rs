@@ -82,8 +82,10 @@ pub struct ParamError {
 #[allow(dead_code)]
 pub struct ListParams {
     /// Page number, from 1.
-    page: Option<u32>,
+    #[param(minimum = 1)]
+    page: Option<i32>,
     /// Beers per page, 1 to 80 (default 25).
+    #[param(minimum = 1, maximum = 80)]
     per_page: Option<u32>,
     /// ABV strictly greater than this.
     abv_gt: Option<f64>,
@@ -98,23 +100,29 @@ pub struct ListParams {
     /// EBC strictly less than this.
     ebc_lt: Option<f64>,
     /// First brewed strictly before this month, `MM-YYYY`.
+    #[param(pattern = r"^(0?[1-9]|1[0-2])-[1-9][0-9]{3}$")]
     brewed_before: Option<String>,
     /// First brewed strictly after this month, `MM-YYYY`.
+    #[param(pattern = r"^(0?[1-9]|1[0-2])-[1-9][0-9]{3}$")]
     brewed_after: Option<String>,
     /// Fuzzy name match (`pnk` finds `Punk IPA`); underscores mean spaces.
+    #[param(max_length = 200)]
     beer_name: Option<String>,
     /// Fuzzy match on the yeast.
+    #[param(max_length = 200)]
     yeast: Option<String>,
     /// Fuzzy match on any hop.
+    #[param(max_length = 200)]
     hops: Option<String>,
     /// Fuzzy match on any malt.
+    #[param(max_length = 200)]
     malt: Option<String>,
     /// Substring of any food pairing; underscores mean spaces.
+    #[param(max_length = 200)]
     food: Option<String>,
-    /// Ids separated by `|`, e.g. `1|2|3`.
+    /// Ids separated by `|`, e.g. `1|2|3` (at most 80).
+    #[param(pattern = r"^[1-9][0-9]{0,17}(\|[1-9][0-9]{0,17}){0,79}$")]
     ids: Option<String>,
-    /// Substring of the style (native `/beers` only).
-    style: Option<String>,
 }
 
 /// Parses a raw query string (`None` when the URL has none) into a list query, or every problem found.
@@ -133,8 +141,9 @@ pub fn parse_list_query(raw: Option<&str>, surface: Surface) -> Result<ListQuery
         };
         let f = &mut query.filter;
         match param.as_ref() {
-            "page" => match value.parse::<u32>() {
-                Ok(page) if page >= 1 => query.page = page,
+            // At most i32::MAX, the OpenAPI document's int32.
+            "page" => match value.parse::<i32>() {
+                Ok(page) if page >= 1 => query.page = page.unsigned_abs(),
                 _ => reject("must be a whole number greater than 0"),
             },
             "per_page" => match value.parse::<u32>() {

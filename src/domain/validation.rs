@@ -122,18 +122,6 @@ pub fn validate(beer: &BeerFields) -> Result<(), Vec<FieldError>> {
 
     v.quantity("volume", beer.volume.as_ref());
     v.quantity("boil_volume", beer.boil_volume.as_ref());
-    v.range(
-        "volume.value",
-        beer.volume.as_ref().and_then(|q| q.value.as_ref()),
-        0.0,
-        None,
-    );
-    v.range(
-        "boil_volume.value",
-        beer.boil_volume.as_ref().and_then(|q| q.value.as_ref()),
-        0.0,
-        None,
-    );
 
     let method = &beer.method;
     v.list_len("method.mash_temp", method.mash_temp.len());

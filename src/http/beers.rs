@@ -22,7 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// List beers by ascending id, filtered and paginated. The body is a JSON array; `X-Total-Count` and `Link`
 /// (first, prev, next, last) carry the pagination.
 #[utoipa::path(
-    get, path = "/beers", tag = "beers", params(ListParams),
+    get, path = "/beers", tag = "beers",
+    params(ListParams, ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style")),
     responses(
         (status = 200, description = "One page of beers", body = Vec<Beer>, headers(
             ("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"),
@@ -120,7 +121,7 @@ fn not_found(id: i64) -> ApiError {
 
 /// One beer by id.
 #[utoipa::path(
-    get, path = "/beers/{id}", tag = "beers", params(("id" = i64, Path, description = "Beer id, from 1")),
+    get, path = "/beers/{id}", tag = "beers", params(("id" = i64, Path, minimum = 1, description = "Beer id, from 1")),
     responses(
         (status = 200, description = "The beer", body = Beer),
         (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
@@ -135,7 +136,7 @@ pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Resu
 /// Replace a beer with the body given (the same shape as create).
 #[utoipa::path(
     put, path = "/beers/{id}", tag = "beers", request_body = BeerFields,
-    params(("id" = i64, Path, description = "Beer id, from 1")),
+    params(("id" = i64, Path, minimum = 1, description = "Beer id, from 1")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The beer as stored", body = Beer),
@@ -166,7 +167,7 @@ pub async fn replace_beer(
 
 /// Delete a beer.
 #[utoipa::path(
-    delete, path = "/beers/{id}", tag = "beers", params(("id" = i64, Path, description = "Beer id, from 1")),
+    delete, path = "/beers/{id}", tag = "beers", params(("id" = i64, Path, minimum = 1, description = "Beer id, from 1")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),

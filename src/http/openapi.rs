@@ -38,6 +38,29 @@ impl Modify for BearerAuth {
     }
 }
 
+/// `Beer` and `PunkBeer` flatten `BeerFields`, whose schema forbids additional properties (unknown input fields
+/// are rejected). In an `allOf`, that restriction would wrongly reject the response's own `id` and timestamps, so
+/// the response schemas drop it from their inlined copy.
+struct OpenResponseObjects;
+
+impl Modify for OpenResponseObjects {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for name in ["Beer", "PunkBeer"] {
+            if let Some(RefOr::T(Schema::AllOf(all_of))) = components.schemas.get_mut(name) {
+                for item in &mut all_of.items {
+                    if let RefOr::T(Schema::Object(object)) = item {
+                        object.additional_properties = None;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every route of the service with its documentation.
 pub fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -47,9 +70,12 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_json))
 }
 
-/// The generated document.
+/// The generated document. (Modifiers that need the routes' schemas run here: `ApiDoc`'s own run before the
+/// routes add theirs.)
 pub fn api_doc() -> utoipa::openapi::OpenApi {
-    documented_routes().split_for_parts().1
+    let mut document = documented_routes().split_for_parts().1;
+    OpenResponseObjects.modify(&mut document);
+    document
 }
 
 /// This document, as JSON.

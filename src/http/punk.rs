@@ -55,7 +55,7 @@ pub async fn random_beer(State(state): State<AppState>) -> PunkResult {
 
 /// An array holding the beer with this id.
 #[utoipa::path(
-    get, path = "/v2/beers/{id}", tag = "punk-v2", params(("id" = i64, Path, description = "Beer id, from 1")),
+    get, path = "/v2/beers/{id}", tag = "punk-v2", params(("id" = i64, Path, minimum = 1, description = "Beer id, from 1")),
     responses(
         (status = 200, description = "An array of one beer", body = Vec<PunkBeer>),
         (status = 400, description = "The id is not a positive integer", body = PunkErrorBody),

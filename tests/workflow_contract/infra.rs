@@ -27,8 +27,7 @@ pub struct InfraNames {
 
 impl InfraNames {
     pub fn merge(&mut self, other: &InfraNames) {
-        self.ecr_repositories
-            .extend(other.ecr_repositories.iter().cloned());
+        self.ecr_repositories.extend(other.ecr_repositories.iter().cloned());
         self.clusters.extend(other.clusters.iter().cloned());
         self.services.extend(other.services.iter().cloned());
         for (family, containers) in &other.task_families {
@@ -39,8 +38,7 @@ impl InfraNames {
         }
         self.iam_roles.extend(other.iam_roles.iter().cloned());
         self.log_groups.extend(other.log_groups.iter().cloned());
-        self.security_groups
-            .extend(other.security_groups.iter().cloned());
+        self.security_groups.extend(other.security_groups.iter().cloned());
         self.outputs.extend(other.outputs.iter().cloned());
     }
 }
@@ -105,38 +103,22 @@ fn func_concat(args: FuncArgs) -> Result<Value, String> {
 fn base_context() -> Context<'static> {
     let mut ctx = Context::new();
     for name in ["toset", "tolist", "tomap", "jsonencode"] {
-        ctx.declare_func(
-            name,
-            FuncDef::builder()
-                .param(ParamType::Any)
-                .build(func_identity),
-        );
+        ctx.declare_func(name, FuncDef::builder().param(ParamType::Any).build(func_identity));
     }
-    ctx.declare_func(
-        "lower",
-        FuncDef::builder()
-            .param(ParamType::String)
-            .build(func_lower),
-    );
+    ctx.declare_func("lower", FuncDef::builder().param(ParamType::String).build(func_lower));
     ctx.declare_func(
         "merge",
-        FuncDef::builder()
-            .variadic_param(ParamType::Any)
-            .build(func_merge),
+        FuncDef::builder().variadic_param(ParamType::Any).build(func_merge),
     );
     ctx.declare_func(
         "concat",
-        FuncDef::builder()
-            .variadic_param(ParamType::Any)
-            .build(func_concat),
+        FuncDef::builder().variadic_param(ParamType::Any).build(func_concat),
     );
     ctx
 }
 
 fn attr_expr<'a>(body: &'a Body, key: &str) -> Option<&'a Expression> {
-    body.attributes()
-        .find(|attr| attr.key() == key)
-        .map(|attr| &attr.expr)
+    body.attributes().find(|attr| attr.key() == key).map(|attr| &attr.expr)
 }
 
 fn label(block: &Block, index: usize) -> Option<&str> {
@@ -144,11 +126,7 @@ fn label(block: &Block, index: usize) -> Option<&str> {
 }
 
 /// Evaluates a module directory with the given variable values; `depth` guards against cycles.
-pub fn evaluate_module(
-    dir: &Path,
-    inputs: &hcl::Map<String, Value>,
-    depth: usize,
-) -> Result<InfraNames, String> {
+pub fn evaluate_module(dir: &Path, inputs: &hcl::Map<String, Value>, depth: usize) -> Result<InfraNames, String> {
     if depth > 8 {
         return Err(format!("{}: module nesting too deep", dir.display()));
     }
@@ -239,8 +217,7 @@ pub fn evaluate_module(
                 }
             }
             "module" => {
-                let Some(Expression::String(source)) = attr_expr(&block.body, "source").cloned()
-                else {
+                let Some(Expression::String(source)) = attr_expr(&block.body, "source").cloned() else {
                     continue;
                 };
                 if !source.starts_with("./") && !source.starts_with("../") {
@@ -282,14 +259,8 @@ fn for_each_contexts(body: &Body, ctx: &Context) -> Vec<Option<Value>> {
         Some(Value::Object(object))
     };
     match expr.evaluate(ctx) {
-        Ok(Value::Array(items)) => items
-            .into_iter()
-            .map(|item| each(item.clone(), item))
-            .collect(),
-        Ok(Value::Object(object)) => object
-            .into_iter()
-            .map(|(k, v)| each(Value::String(k), v))
-            .collect(),
+        Ok(Value::Array(items)) => items.into_iter().map(|item| each(item.clone(), item)).collect(),
+        Ok(Value::Object(object)) => object.into_iter().map(|(k, v)| each(Value::String(k), v)).collect(),
         _ => Vec::new(),
     }
 }
@@ -301,12 +272,7 @@ fn string_attr(body: &Body, key: &str) -> Option<String> {
     }
 }
 
-fn record_resource(
-    kind: &str,
-    body: &Body,
-    locals: &BTreeMap<String, Expression>,
-    names: &mut InfraNames,
-) {
+fn record_resource(kind: &str, body: &Body, locals: &BTreeMap<String, Expression>, names: &mut InfraNames) {
     let name = string_attr(body, "name");
     match kind {
         "aws_ecr_repository" => names.ecr_repositories.extend(name),
@@ -321,21 +287,14 @@ fn record_resource(
                 if let Some(defs) = attr_expr(body, "container_definitions") {
                     collect_containers(defs, locals, 0, &mut containers);
                 }
-                names
-                    .task_families
-                    .entry(family)
-                    .or_default()
-                    .extend(containers);
+                names.task_families.entry(family).or_default().extend(containers);
             }
         }
         _ => {}
     }
 }
 
-fn object_get<'a>(
-    object: &'a hcl::expr::Object<ObjectKey, Expression>,
-    key: &str,
-) -> Option<&'a Expression> {
+fn object_get<'a>(object: &'a hcl::expr::Object<ObjectKey, Expression>, key: &str) -> Option<&'a Expression> {
     object.iter().find_map(|(k, v)| {
         let matches = match k {
             ObjectKey::Identifier(ident) => ident.as_str() == key,
@@ -357,13 +316,11 @@ fn collect_containers(
     if depth > 16 {
         return;
     }
-    let recurse = |e: &Expression, out: &mut BTreeMap<String, Vec<String>>| {
-        collect_containers(e, locals, depth + 1, out)
-    };
+    let recurse =
+        |e: &Expression, out: &mut BTreeMap<String, Vec<String>>| collect_containers(e, locals, depth + 1, out);
     match expr {
         Expression::Object(object) => {
-            if let (Some(Expression::String(name)), Some(_)) =
-                (object_get(object, "name"), object_get(object, "image"))
+            if let (Some(Expression::String(name)), Some(_)) = (object_get(object, "name"), object_get(object, "image"))
             {
                 let command = match object_get(object, "command") {
                     Some(Expression::Array(items)) => items

@@ -35,11 +35,7 @@ struct Workflow {
 
 impl Workflow {
     fn name(&self) -> String {
-        self.path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned()
+        self.path.file_name().unwrap().to_string_lossy().into_owned()
     }
 
     fn jobs(&self) -> Vec<(String, &Mapping)> {
@@ -59,10 +55,7 @@ fn load_workflows(dir: &Path) -> Vec<Workflow> {
     let mut paths: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|ext| ext == "yml" || ext == "yaml")
-        })
+        .filter(|p| p.extension().is_some_and(|ext| ext == "yml" || ext == "yaml"))
         .collect();
     paths.sort();
     assert!(!paths.is_empty(), "no workflow files in {}", dir.display());
@@ -70,8 +63,7 @@ fn load_workflows(dir: &Path) -> Vec<Workflow> {
         .into_iter()
         .map(|path| {
             let text = fs::read_to_string(&path).unwrap();
-            let doc: Value =
-                serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let doc: Value = serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             Workflow { path, text, doc }
         })
         .collect()
@@ -91,11 +83,7 @@ fn steps(job: &Mapping) -> Vec<&Mapping> {
 fn step_uses(job: &Mapping) -> Vec<String> {
     steps(job)
         .iter()
-        .filter_map(|step| {
-            get(step, "uses")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        .filter_map(|step| get(step, "uses").and_then(Value::as_str).map(str::to_string))
         .collect()
 }
 
@@ -157,8 +145,7 @@ fn check_permissions(wf: &Workflow) -> Vec<String> {
     let mut v = Vec::new();
     match wf.doc.get("permissions") {
         Some(Value::Mapping(m)) if m.is_empty() => {}
-        Some(Value::Mapping(m))
-            if m.len() == 1 && get(m, "contents").and_then(Value::as_str) == Some("read") => {}
+        Some(Value::Mapping(m)) if m.len() == 1 && get(m, "contents").and_then(Value::as_str) == Some("read") => {}
         other => v.push(format!(
             "{}: top-level permissions must be {{}} or {{contents: read}}, found {other:?}",
             wf.name()
@@ -166,14 +153,10 @@ fn check_permissions(wf: &Workflow) -> Vec<String> {
     }
     for (id, job) in wf.jobs() {
         match get(job, "permissions") {
-            None => v.push(format!(
-                "{}: job `{id}` has no explicit permissions",
-                wf.name()
-            )),
-            Some(Value::String(s)) if s == "write-all" => v.push(format!(
-                "{}: job `{id}` has permissions: write-all",
-                wf.name()
-            )),
+            None => v.push(format!("{}: job `{id}` has no explicit permissions", wf.name())),
+            Some(Value::String(s)) if s == "write-all" => {
+                v.push(format!("{}: job `{id}` has permissions: write-all", wf.name()))
+            }
             _ => {}
         }
     }
@@ -184,10 +167,7 @@ fn check_permissions(wf: &Workflow) -> Vec<String> {
 fn check_id_token(wf: &Workflow) -> Vec<String> {
     let mut v = Vec::new();
     if grants_id_token(wf.doc.get("permissions")) {
-        v.push(format!(
-            "{}: id-token: write at the workflow level",
-            wf.name()
-        ));
+        v.push(format!("{}: id-token: write at the workflow level", wf.name()));
     }
     for (id, job) in wf.jobs() {
         let grants = grants_id_token(get(job, "permissions"));
@@ -209,9 +189,7 @@ fn check_id_token(wf: &Workflow) -> Vec<String> {
 }
 
 fn is_full_sha(s: &str) -> bool {
-    s.len() == 40
-        && s.chars()
-            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    s.len() == 40 && s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
 }
 
 /// Third-party actions and reusable workflows are pinned to a full commit SHA, with the version in a comment.
@@ -244,9 +222,7 @@ fn check_pinned(wf: &Workflow) -> Vec<String> {
             if rest.starts_with("./") || rest.starts_with("docker://") {
                 continue;
             }
-            let comment_ok = rest
-                .split_once('#')
-                .is_some_and(|(_, c)| c.trim().starts_with('v'));
+            let comment_ok = rest.split_once('#').is_some_and(|(_, c)| c.trim().starts_with('v'));
             if !comment_ok {
                 v.push(format!(
                     "{}:{}: `{rest}` has no `# vX.Y.Z` version comment",
@@ -283,10 +259,7 @@ fn check_no_static_keys(wf: &Workflow) -> Vec<String> {
                 .iter()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         {
-            v.push(format!(
-                "{}: contains what looks like an AWS access key id",
-                wf.name()
-            ));
+            v.push(format!("{}: contains what looks like an AWS access key id", wf.name()));
             break;
         }
     }
@@ -310,10 +283,7 @@ fn check_deploy_concurrency(wf: &Workflow) -> Vec<String> {
                     ));
                 }
                 if get(c, "cancel-in-progress").and_then(Value::as_bool) != Some(false) {
-                    v.push(format!(
-                        "{}: job `{id}` must set cancel-in-progress: false",
-                        wf.name()
-                    ));
+                    v.push(format!("{}: job `{id}` must set cancel-in-progress: false", wf.name()));
                 }
             }
             _ => v.push(format!(
@@ -381,18 +351,17 @@ fn check_roles(wf: &Workflow, infra_roles: &BTreeSet<String>) -> Vec<String> {
                 .any(|e| name.starts_with(&format!("{PROJECT}-{e}-")))
             && !name.starts_with(&format!("{PROJECT}-{environment}-"))
         {
-            v.push(format!("{}: job `{id}` in environment {environment} assumes another environment's role `{name}`", wf.name()));
+            v.push(format!(
+                "{}: job `{id}` in environment {environment} assumes another environment's role `{name}`",
+                wf.name()
+            ));
         }
     }
     v
 }
 
 /// The ECS/ECR names a deploy job uses are the ones Terraform creates for that environment, and the fixed names.
-fn check_deploy_names(
-    wf: &Workflow,
-    roots: &BTreeMap<String, InfraNames>,
-    all: &InfraNames,
-) -> Vec<String> {
+fn check_deploy_names(wf: &Workflow, roots: &BTreeMap<String, InfraNames>, all: &InfraNames) -> Vec<String> {
     let mut v = Vec::new();
     let name = wf.name();
     if let Some(repo) = job_env(wf, &Mapping::new()).get("ECR_REPOSITORY") {
@@ -419,22 +388,22 @@ fn check_deploy_names(
             continue;
         };
         let Some(root) = roots.get(&format!("envs/{environment}")) else {
-            v.push(format!("{name}: job `{id}` environment `{environment}` has no infra/envs/{environment} root"));
+            v.push(format!(
+                "{name}: job `{id}` environment `{environment}` has no infra/envs/{environment} root"
+            ));
             continue;
         };
         let want = |key: &str| env.get(key).cloned().unwrap_or_default();
         let (cluster, service) = (want("ECS_CLUSTER"), want("ECS_SERVICE"));
         let (api_family, api_container) = (want("API_TASK_FAMILY"), want("API_CONTAINER"));
-        let (migrate_family, migrate_container) =
-            (want("MIGRATE_TASK_FAMILY"), want("MIGRATE_CONTAINER"));
-        let migrate_command: Vec<String> = want("MIGRATE_COMMAND")
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
+        let (migrate_family, migrate_container) = (want("MIGRATE_TASK_FAMILY"), want("MIGRATE_CONTAINER"));
+        let migrate_command: Vec<String> = want("MIGRATE_COMMAND").split_whitespace().map(str::to_string).collect();
 
         let mut expect_in = |what: &str, value: &str, set: &BTreeSet<String>| {
             if !set.contains(value) {
-                v.push(format!("{name}: job `{id}` {what} `{value}` is not created by infra/envs/{environment} {set:?}"));
+                v.push(format!(
+                    "{name}: job `{id}` {what} `{value}` is not created by infra/envs/{environment} {set:?}"
+                ));
             }
         };
         expect_in("ECS cluster", &cluster, &root.clusters);
@@ -452,10 +421,14 @@ fn check_deploy_names(
                 "{name}: job `{id}` container `{api_container}` is not in task family {api_family}"
             ));
         }
-        match root.task_families.get(&migrate_family).and_then(|c| c.get(&migrate_container)) {
-            None if families.contains(&migrate_family) => {
-                v.push(format!("{name}: job `{id}` container `{migrate_container}` is not in task family {migrate_family}"))
-            }
+        match root
+            .task_families
+            .get(&migrate_family)
+            .and_then(|c| c.get(&migrate_container))
+        {
+            None if families.contains(&migrate_family) => v.push(format!(
+                "{name}: job `{id}` container `{migrate_container}` is not in task family {migrate_family}"
+            )),
             Some(command) if *command != migrate_command => v.push(format!(
                 "{name}: job `{id}` migration command {migrate_command:?} differs from infra's {command:?}"
             )),
@@ -463,32 +436,16 @@ fn check_deploy_names(
         }
         // The fixed naming convention, independently of what infra/ says.
         let fixed = [
-            (
-                "ECS cluster",
-                cluster.clone(),
-                format!("{PROJECT}-{environment}"),
-            ),
-            (
-                "ECS service",
-                service,
-                format!("{PROJECT}-{environment}-api"),
-            ),
-            (
-                "API task family",
-                api_family,
-                format!("{PROJECT}-{environment}-api"),
-            ),
+            ("ECS cluster", cluster.clone(), format!("{PROJECT}-{environment}")),
+            ("ECS service", service, format!("{PROJECT}-{environment}-api")),
+            ("API task family", api_family, format!("{PROJECT}-{environment}-api")),
             ("API container", api_container, "api".to_string()),
             (
                 "migrate task family",
                 migrate_family,
                 format!("{PROJECT}-{environment}-migrate"),
             ),
-            (
-                "migrate container",
-                migrate_container,
-                "migrate".to_string(),
-            ),
+            ("migrate container", migrate_container, "migrate".to_string()),
         ];
         for (what, got, want) in fixed {
             if got != want {
@@ -498,13 +455,21 @@ fn check_deploy_names(
             }
         }
         if migrate_command != MIGRATE_COMMAND {
-            v.push(format!("{name}: job `{id}` migration command {migrate_command:?} is not {MIGRATE_COMMAND:?}"));
+            v.push(format!(
+                "{name}: job `{id}` migration command {migrate_command:?} is not {MIGRATE_COMMAND:?}"
+            ));
         }
         // The image is deployed by digest from the one ECR repository.
         let image = want("IMAGE");
-        match image.split_once(".amazonaws.com/").and_then(|(_, rest)| rest.split_once('@')) {
-            Some((repo, digest)) if all.ecr_repositories.contains(repo) && digest.contains("needs.build.outputs.digest") => {}
-            _ => v.push(format!("{name}: job `{id}` IMAGE `{image}` is not <registry>/<infra ECR repo>@<build digest>")),
+        match image
+            .split_once(".amazonaws.com/")
+            .and_then(|(_, rest)| rest.split_once('@'))
+        {
+            Some((repo, digest))
+                if all.ecr_repositories.contains(repo) && digest.contains("needs.build.outputs.digest") => {}
+            _ => v.push(format!(
+                "{name}: job `{id}` IMAGE `{image}` is not <registry>/<infra ECR repo>@<build digest>"
+            )),
         }
     }
     v
@@ -518,21 +483,14 @@ fn check_release_order(wf: &Workflow) -> Vec<String> {
         .filter(|(_, job)| job_env(wf, job).contains_key("ECS_CLUSTER"))
         .filter_map(|(id, job)| Some((job_environment(job)?, id.clone())))
         .collect();
-    let (Some(staging), Some(production)) = (by_env.get("staging"), by_env.get("production"))
-    else {
-        return vec![format!(
-            "{}: no staging and production deploy jobs",
-            wf.name()
-        )];
+    let (Some(staging), Some(production)) = (by_env.get("staging"), by_env.get("production")) else {
+        return vec![format!("{}: no staging and production deploy jobs", wf.name())];
     };
     let needs = |id: &str| -> Vec<String> {
         let job = jobs.iter().find(|(j, _)| j == id).map(|(_, job)| *job);
         match job.and_then(|job| get(job, "needs")) {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Sequence(items)) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect(),
+            Some(Value::Sequence(items)) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
             _ => Vec::new(),
         }
     };
@@ -576,11 +534,7 @@ fn check_resource_tokens(wf: &Workflow, all: &InfraNames) -> Vec<String> {
     known.extend(all.services.iter().cloned());
     known.extend(all.task_families.keys().cloned());
     known.extend(all.iam_roles.iter().cloned());
-    known.extend(
-        all.log_groups
-            .iter()
-            .map(|g| g.trim_start_matches("/ecs/").to_string()),
-    );
+    known.extend(all.log_groups.iter().map(|g| g.trim_start_matches("/ecs/").to_string()));
     known.extend(all.security_groups.iter().cloned());
     let mut strings = Vec::new();
     strings_in(&wf.doc, &mut strings);
@@ -588,10 +542,7 @@ fn check_resource_tokens(wf: &Workflow, all: &InfraNames) -> Vec<String> {
     for s in strings {
         for token in s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
             if token.starts_with(&format!("{PROJECT}-")) && !known.contains(token) {
-                v.insert(format!(
-                    "{}: `{token}` is not a name infra/ creates",
-                    wf.name()
-                ));
+                v.insert(format!("{}: `{token}` is not a name infra/ creates", wf.name()));
             }
         }
     }
@@ -640,10 +591,7 @@ fn infra_creates_the_fixed_names() {
         "ECR repositories: {:?}",
         all.ecr_repositories
     );
-    for role in [
-        "beer-catalog-github-ecr-push",
-        "beer-catalog-github-terraform-plan",
-    ] {
+    for role in ["beer-catalog-github-ecr-push", "beer-catalog-github-terraform-plan"] {
         assert!(
             all.iam_roles.contains(role),
             "missing IAM role {role}; infra has {:?}",
@@ -678,8 +626,7 @@ fn infra_creates_the_fixed_names() {
             root.log_groups
         );
         assert!(
-            root.security_groups
-                .contains(&format!("{PROJECT}-{env}-tasks")),
+            root.security_groups.contains(&format!("{PROJECT}-{env}-tasks")),
             "{env} security groups: {:?}",
             root.security_groups
         );
@@ -742,11 +689,7 @@ fn real_workflows_satisfy_the_contract() {
 
     // The rules saw what they are meant to police (a rule that matches nothing proves nothing).
     let deploy = workflows.iter().find(|w| w.name() == "deploy.yml").unwrap();
-    let roles: BTreeSet<String> = workflows
-        .iter()
-        .flat_map(assumed_roles)
-        .map(|(_, r)| r)
-        .collect();
+    let roles: BTreeSet<String> = workflows.iter().flat_map(assumed_roles).map(|(_, r)| r).collect();
     for role in [
         "beer-catalog-github-ecr-push",
         "beer-catalog-staging-github-deploy",
@@ -755,10 +698,7 @@ fn real_workflows_satisfy_the_contract() {
         "beer-catalog-staging-github-terraform-apply",
         "beer-catalog-production-github-terraform-apply",
     ] {
-        assert!(
-            roles.contains(role),
-            "no workflow assumes {role}: {roles:?}"
-        );
+        assert!(roles.contains(role), "no workflow assumes {role}: {roles:?}");
     }
     let deploy_envs: BTreeSet<String> = deploy
         .jobs()
@@ -766,10 +706,7 @@ fn real_workflows_satisfy_the_contract() {
         .filter(|(_, job)| job_env(deploy, job).contains_key("ECS_CLUSTER"))
         .filter_map(|(_, job)| job_environment(job))
         .collect();
-    assert_eq!(
-        deploy_envs,
-        ENVIRONMENTS.iter().map(|e| e.to_string()).collect()
-    );
+    assert_eq!(deploy_envs, ENVIRONMENTS.iter().map(|e| e.to_string()).collect());
     let pinned = workflows
         .iter()
         .flat_map(|w| w.jobs().into_iter().flat_map(|(_, j)| step_uses(j)))
@@ -809,13 +746,7 @@ fn ci_runs_the_required_checks() {
     let roots: Vec<String> = ci
         .jobs()
         .iter()
-        .filter_map(|(_, job)| {
-            get(job, "strategy")?
-                .get("matrix")?
-                .get("root")?
-                .as_sequence()
-                .cloned()
-        })
+        .filter_map(|(_, job)| get(job, "strategy")?.get("matrix")?.get("root")?.as_sequence().cloned())
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();

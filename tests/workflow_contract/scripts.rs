@@ -208,11 +208,7 @@ fn register_renders_only_the_named_container_and_strips_read_only_fields() {
         registered["executionRoleArn"].as_str(),
         Some("arn:aws:iam::123456789012:role/beer-catalog-staging-execution")
     );
-    assert_eq!(
-        registered["tags"][0]["key"].as_str(),
-        Some("project"),
-        "tags are kept"
-    );
+    assert_eq!(registered["tags"][0]["key"].as_str(), Some("project"), "tags are kept");
 }
 
 #[test]
@@ -232,11 +228,7 @@ fn register_refuses_a_mutable_tag_and_an_unknown_container() {
         "a :latest reference must be refused: {}",
         text(&out)
     );
-    assert!(
-        text(&out).contains("mutable image reference"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("mutable image reference"), "{}", text(&out));
 
     let out = sb.run(
         "ecs-register-task-definition.sh",
@@ -244,11 +236,7 @@ fn register_refuses_a_mutable_tag_and_an_unknown_container() {
         &[],
     );
     assert!(!out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains("no (single) container named api"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("no (single) container named api"), "{}", text(&out));
     assert!(
         !sb.read("calls.log").contains("register-task-definition"),
         "nothing may be registered"
@@ -271,10 +259,7 @@ fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
     );
     assert_eq!(vpc["securityGroups"][0].as_str(), Some("sg-tasks"));
     let overrides = json(&sb.read("overrides.json"));
-    assert_eq!(
-        overrides["containerOverrides"][0]["name"].as_str(),
-        Some("migrate")
-    );
+    assert_eq!(overrides["containerOverrides"][0]["name"].as_str(), Some("migrate"));
     assert_eq!(
         overrides["containerOverrides"][0]["command"]
             .as_sequence()
@@ -287,7 +272,12 @@ fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
     );
     let calls = sb.read("calls.log");
     assert!(calls.contains("--launch-type FARGATE"), "{calls}");
-    assert!(calls.contains("--task-definition arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-migrate:8"), "{calls}");
+    assert!(
+        calls.contains(
+            "--task-definition arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-migrate:8"
+        ),
+        "{calls}"
+    );
 }
 
 #[test]
@@ -313,7 +303,9 @@ fn migration_fails_the_deploy_on_a_non_zero_exit_code() {
         text(&out)
     );
     assert!(
-        sb.read("calls.log").contains("logs get-log-events --log-group-name /ecs/beer-catalog-staging --log-stream-name migrate/migrate/abc123"),
+        sb.read("calls.log").contains(
+            "logs get-log-events --log-group-name /ecs/beer-catalog-staging --log-stream-name migrate/migrate/abc123"
+        ),
         "{}",
         sb.read("calls.log")
     );
@@ -327,11 +319,7 @@ fn migration_fails_when_the_container_never_ran() {
     let out = sb.run("ecs-run-migration.sh", &[], &env);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("exit code none"), "{}", text(&out));
-    assert!(
-        text(&out).contains("CannotPullContainerError"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("CannotPullContainerError"), "{}", text(&out));
 }
 
 const DEPLOY_ENV: &[(&str, &str)] = &[
@@ -369,9 +357,7 @@ fn service_deploy_fails_when_the_circuit_breaker_rolls_back() {
 }
 
 /// A tiny HTTP server on 127.0.0.1 answering fixed bodies per path, for the smoke test script.
-fn serve(
-    routes: &'static [(&'static str, u16, &'static str)],
-) -> (String, std::thread::JoinHandle<()>) {
+fn serve(routes: &'static [(&'static str, u16, &'static str)]) -> (String, std::thread::JoinHandle<()>) {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -438,11 +424,7 @@ fn smoke_test_checks_ready_and_both_catalog_endpoints() {
         "GET /beers -> 200 (0 items)",
         "Smoke test passed",
     ] {
-        assert!(
-            text(&out).contains(line),
-            "missing `{line}`:\n{}",
-            text(&out)
-        );
+        assert!(text(&out).contains(line), "missing `{line}`:\n{}", text(&out));
     }
 }
 
@@ -460,11 +442,7 @@ fn smoke_test_fails_when_not_ready_or_not_the_punk_shape() {
         &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")],
     );
     stop(&url, handle);
-    assert!(
-        !out.status.success(),
-        "a 503 from /ready must fail: {}",
-        text(&out)
-    );
+    assert!(!out.status.success(), "a 503 from /ready must fail: {}", text(&out));
 
     let (url, handle) = serve(&[
         ("/ready", 200, "ok"),
@@ -482,11 +460,7 @@ fn smoke_test_fails_when_not_ready_or_not_the_punk_shape() {
         "an object from /v2/beers must fail: {}",
         text(&out)
     );
-    assert!(
-        text(&out).contains("not with a JSON array"),
-        "{}",
-        text(&out)
-    );
+    assert!(text(&out).contains("not with a JSON array"), "{}", text(&out));
 
     let (url, handle) = serve(&[
         ("/ready", 200, "ok"),
@@ -499,11 +473,7 @@ fn smoke_test_fails_when_not_ready_or_not_the_punk_shape() {
         &[("SMOKE_RETRIES", "1"), ("SMOKE_RETRY_DELAY_SECONDS", "1")],
     );
     stop(&url, handle);
-    assert!(
-        !out.status.success(),
-        "HTML from /beers must fail: {}",
-        text(&out)
-    );
+    assert!(!out.status.success(), "HTML from /beers must fail: {}", text(&out));
     assert!(
         text(&out).contains("GET /beers answered 200 but not with a JSON array"),
         "{}",
