@@ -198,7 +198,14 @@ for task in migrate seed; do
   fi
 done
 
-podman run -d --name "$run_id-prod" --network host "${hardening[@]}" "${prod_env[@]}" "$image" >/dev/null
+# (podman logs an error on stderr that it cannot set a systemd timer for the health check: there is no systemd
+# here, and this script runs the check itself with `podman healthcheck run`.)
+start_detached() { # NAME ARGS...: podman run -d, stderr shown only when it fails
+  local name=$1
+  shift
+  podman run -d --name "$name" "$@" >/dev/null 2>"$state/$name.run.err" || { cat "$state/$name.run.err" >&2; return 1; }
+}
+start_detached "$run_id-prod" --network host "${hardening[@]}" "${prod_env[@]}" "$image"
 base=http://127.0.0.1:$prod_port
 
 wait_healthy() { # URL NAME: waits up to 30 s for 200 from URL/health while the container runs
@@ -277,7 +284,7 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]; then pass "healthcheck with no server e
 # ---- 8. demo mode --------------------------------------------------------------------------------------------------
 phase "demo mode (docker run -p 8080:8080 IMAGE, no environment)"
 demo_port=$(free_port)
-podman run -d --name "$run_id-demo" -p "127.0.0.1:$demo_port:8080" "${hardening[@]}" "$image" >/dev/null
+start_detached "$run_id-demo" -p "127.0.0.1:$demo_port:8080" "${hardening[@]}" "$image"
 demo=http://127.0.0.1:$demo_port
 if wait_healthy "$demo" "$run_id-demo"; then
   pass "demo server healthy (container port 8080 published on :$demo_port)"
@@ -286,7 +293,7 @@ if wait_healthy "$demo" "$run_id-demo"; then
   volume_dir=$(podman inspect --format '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Source}}{{end}}{{end}}' "$run_id-demo")
   db_owner=$(stat -c %u:%g "$volume_dir/beer-catalog.db" 2>/dev/null || echo none)
   if [ "$db_owner" = 65532:65532 ]; then pass "seeded SQLite at /data/beer-catalog.db in the volume, owned by 65532"; else check_fail "/data/beer-catalog.db in the volume: owner '$db_owner' (volume $volume_dir)"; fi
-  podman stop -t 30 "$run_id-demo" >/dev/null
+  podman stop -t 30 "$run_id-demo" >/dev/null 2>&1
   rc=$(podman inspect --format '{{.State.ExitCode}}' "$run_id-demo")
   if [ "$rc" = 0 ]; then pass "demo server stopped by SIGTERM with exit 0"; else check_fail "demo server exit code $rc after SIGTERM"; fi
 else

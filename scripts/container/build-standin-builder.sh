@@ -7,7 +7,7 @@
 #
 # It is NOT the upstream image; it lets the unmodified Dockerfile build here. The toolchain version must equal
 # the tag's version, else this fails rather than pretend. The image is cached in podman's storage under a key
-# (this script + toolchain version) and rebuilt only when that changes.
+# (recipe version + toolchain) and rebuilt only when that changes.
 #
 # Usage: build-standin-builder.sh IMAGE_NAME        (needs root, podman, debootstrap; CONTAINERS_CONF set)
 set -euo pipefail
@@ -31,12 +31,17 @@ case "$have_version" in
   *) die "the Dockerfile's builder is $image but this machine's rustc is $have_version: a stand-in would misrepresent it" ;;
 esac
 
-key=$(cat "$0" "$here/lib.sh" | sha256sum | cut -c1-16)-$(rustc -vV | sha256sum | cut -c1-16)
+# Bump recipe when this script changes what goes into the image; the toolchain is part of the key too. (Not a
+# hash of this file: a comment edit must not throw away the image and, with it, every cached cargo layer.)
+recipe=1
+key=builder-$recipe-$suite-$(rustc -vV | sha256sum | cut -c1-16)
 if standin_current "$image" "$key"; then
   log "builder stand-in $image is current (key $key)"
   exit 0
 fi
 
+# A stand-in this replaces is removed afterwards when nothing uses it any more (best effort).
+previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 log "building builder stand-in $image (debootstrap $suite + rustc $have_version); about a minute"
 work=$(mktemp -d /var/tmp/standin-builder.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -75,3 +80,5 @@ tar -C "$root" -c . | podman import --quiet \
 podman run --rm --network none "$image" sh -c 'cargo --version && rustc --version && cc --version' >/dev/null \
   || { podman rmi "$image" >/dev/null 2>&1 || true; die "the toolchain does not run in the builder stand-in"; }
 log "builder stand-in $image built ($(podman image inspect --format '{{.Size}}' "$image" | numfmt --to=iec))"
+current=$(podman image inspect --format '{{.Id}}' "$image")
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then podman rmi "$previous" >/dev/null 2>&1 || true; fi

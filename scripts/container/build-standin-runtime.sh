@@ -18,12 +18,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 image=${1:?usage: build-standin-runtime.sh IMAGE_NAME}
 packages=(base-files netbase tzdata ca-certificates libc6 libgcc-s1 libstdc++6 libssl3)
 
-key=$(cat "$0" "$here/lib.sh" | sha256sum | cut -c1-16)
+# Bump recipe when this script changes what goes into the image (not a hash of this file: a comment edit must
+# not invalidate every layer built on it).
+recipe=1
+key=runtime-$recipe-$(printf '%s\n' "${packages[@]}" | sha256sum | cut -c1-16)
 if standin_current "$image" "$key"; then
   log "runtime stand-in $image is current (key $key)"
   exit 0
 fi
 
+# A stand-in this replaces is removed afterwards when nothing uses it any more (best effort).
+previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 log "building runtime stand-in $image from Debian packages: ${packages[*]}"
 work=$(mktemp -d /var/tmp/standin-runtime.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -67,3 +72,5 @@ LABEL beer-catalog.standin-key=$key beer-catalog.standin-of=$image
 CONTAINERFILE
 podman build --quiet --format docker --pull=never -t "$image" -f "$work/Containerfile" "$work" >/dev/null
 log "runtime stand-in $image built ($(podman image inspect --format '{{.Size}}' "$image" | numfmt --to=iec))"
+current=$(podman image inspect --format '{{.Id}}' "$image")
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then podman rmi "$previous" >/dev/null 2>&1 || true; fi

@@ -10,8 +10,9 @@ How a request is held in flight deterministically (the API has no slow endpoint)
      and waiting for the rest of its body: it is in flight by any definition.
   2. Meanwhile a few workers fire GETs at /v2/beers in a loop (new connection each), so SIGTERM also lands
      among ordinary concurrent traffic.
-  3. Run `podman stop -t TIMEOUT` (SIGTERM). After HOLD seconds the container must still be running: the server
-     is waiting for the held request, not dropping it.
+  3. Run `podman stop -t TIMEOUT` (SIGTERM). After HOLD seconds the container's process must still be alive
+     (the server is waiting for the held request, not dropping it) and new connections must be refused (it
+     stopped accepting, so the signal did arrive).
   4. Send the rest of the body. The held request must get a complete response (status line, headers, a body
      of exactly Content-Length bytes) and not a 5xx.
   5. `podman stop` must return with the container's exit code 0, in less than the grace period.
@@ -36,9 +37,24 @@ def podman(*args):
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=False)
 
 
-def container_running(name):
-    out = podman("inspect", "--format", "{{.State.Running}}", name)
-    return out.returncode == 0 and out.stdout.strip() == "true"
+def process_alive(pid):
+    """The container's main process still exists and is not a zombie (podman reports a container that is being
+    stopped as not running, so its state cannot tell whether the process is still draining)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except OSError:
+        return False
+
+
+def refuses_new_connections(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
 
 
 def read_http_response(sock, deadline):
@@ -121,6 +137,10 @@ def main():
         }
     ).encode()
     half = len(body) // 2
+    pid = int(podman("inspect", "--format", "{{.State.Pid}}", args.container).stdout.strip() or 0)
+    if pid <= 0 or not process_alive(pid):
+        print(f"sigterm_probe: container {args.container} has no running process", file=sys.stderr)
+        return 1
     held = socket.create_connection(("127.0.0.1", args.port), timeout=10)
     held.sendall(
         (
@@ -152,9 +172,12 @@ def main():
         text=True,
     )
     time.sleep(args.hold)
-    still_running = container_running(args.container)
+    still_running = process_alive(pid)
+    refusing = refuses_new_connections(args.port)
     if not still_running:
-        failures.append(f"container exited within {args.hold}s of SIGTERM although a request was still in flight")
+        failures.append(f"the server exited within {args.hold}s of SIGTERM although a request was still in flight")
+    if not refusing:
+        failures.append(f"the server still accepted new connections {args.hold}s after SIGTERM")
 
     held.sendall(body[half:])
     try:
@@ -198,7 +221,8 @@ def main():
     summary = {
         "held_request_status": status,
         "held_request_complete": complete,
-        "running_after_hold": still_running,
+        "alive_after_hold": still_running,
+        "refusing_new_connections_after_hold": refusing,
         "exit_code": exit_code,
         "stop_seconds": round(stopped_after, 2),
         "grace_seconds": args.grace,
