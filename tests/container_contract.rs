@@ -38,11 +38,7 @@ fn env_default(env: &str) -> Option<String> {
     Cli::command()
         .get_arguments()
         .find(|a| a.get_env().is_some_and(|e| e == env))
-        .and_then(|a| {
-            a.get_default_values()
-                .first()
-                .map(|v| v.to_string_lossy().into_owned())
-        })
+        .and_then(|a| a.get_default_values().first().map(|v| v.to_string_lossy().into_owned()))
 }
 
 struct Contract {
@@ -176,10 +172,7 @@ fn compose_violations(yaml: &str, c: &Contract) -> Vec<String> {
 
     // db: PostgreSQL, a pinned major version, health-checked, data on a named volume.
     let db_image = db["image"].as_str().unwrap_or_default();
-    let tag = db_image
-        .rsplit_once(':')
-        .map(|(_, t)| t)
-        .unwrap_or_default();
+    let tag = db_image.rsplit_once(':').map(|(_, t)| t).unwrap_or_default();
     if !db_image.contains("postgres") || !tag.starts_with(|ch: char| ch.is_ascii_digit()) {
         v.push(format!(
             "compose: db image `{db_image}` is not PostgreSQL pinned to a major version"
@@ -196,10 +189,7 @@ fn compose_violations(yaml: &str, c: &Contract) -> Vec<String> {
     let data_on_named_volume = db["volumes"].as_sequence().is_some_and(|vols| {
         vols.iter().filter_map(|m| m.as_str()).any(|m| {
             let mut parts = m.split(':');
-            let (src, dst) = (
-                parts.next().unwrap_or_default(),
-                parts.next().unwrap_or_default(),
-            );
+            let (src, dst) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
             named_volumes.contains(src) && dst.starts_with("/var/lib/postgresql")
         })
     });
@@ -221,11 +211,7 @@ fn compose_violations(yaml: &str, c: &Contract) -> Vec<String> {
             words(&migrate["command"])
         ));
     }
-    let condition = |svc: &Value, dep: &str| {
-        svc["depends_on"][dep]["condition"]
-            .as_str()
-            .map(str::to_owned)
-    };
+    let condition = |svc: &Value, dep: &str| svc["depends_on"][dep]["condition"].as_str().map(str::to_owned);
     if condition(migrate, "db").as_deref() != Some("service_healthy") {
         v.push("compose: migrate does not wait for db service_healthy".into());
     }
@@ -241,16 +227,13 @@ fn compose_violations(yaml: &str, c: &Contract) -> Vec<String> {
         let env = environment(svc);
         for key in env.keys() {
             if !c.env_names.contains(key) {
-                v.push(format!(
-                    "compose: {name} sets {key}, which the service does not read"
-                ));
+                v.push(format!("compose: {name} sets {key}, which the service does not read"));
             }
         }
         if env.get("APP_ENV").map(String::as_str) != Some("production") {
             v.push(format!("compose: {name} does not set APP_ENV=production"));
         }
-        let has_db =
-            env.contains_key("DATABASE_URL") || env.get("DB_HOST").is_some_and(|h| h == "db");
+        let has_db = env.contains_key("DATABASE_URL") || env.get("DB_HOST").is_some_and(|h| h == "db");
         if !has_db {
             v.push(format!(
                 "compose: {name} does not point DB_HOST (or DATABASE_URL) at the db service"
@@ -261,10 +244,7 @@ fn compose_violations(yaml: &str, c: &Contract) -> Vec<String> {
     if !app_env.contains_key("API_KEYS") && !app_env.contains_key("API_KEY_SHA256") {
         v.push("compose: app sets no API_KEYS (production refuses writes without them)".into());
     }
-    let port = app_env
-        .get("PORT")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(c.port);
+    let port = app_env.get("PORT").and_then(|p| p.parse().ok()).unwrap_or(c.port);
     if port != c.port {
         v.push(format!(
             "compose: app PORT {port} differs from the service default {}",
@@ -272,18 +252,12 @@ fn compose_violations(yaml: &str, c: &Contract) -> Vec<String> {
         ));
     }
     if !container_ports(app).contains(&c.port) {
-        v.push(format!(
-            "compose: app does not publish container port {}",
-            c.port
-        ));
+        v.push(format!("compose: app does not publish container port {}", c.port));
     }
     if app["read_only"].as_bool() != Some(true) {
         v.push("compose: app is not read_only: true".into());
     }
-    if !words(&app["healthcheck"]["test"])
-        .iter()
-        .any(|w| w == "healthcheck")
-    {
+    if !words(&app["healthcheck"]["test"]).iter().any(|w| w == "healthcheck") {
         v.push("compose: app healthcheck does not run `beer-catalog healthcheck`".into());
     }
     if let Some(sig) = app["stop_signal"].as_str()
@@ -379,14 +353,9 @@ fn dockerfile_violations(text: &str, c: &Contract) -> Vec<String> {
     }
 
     // Builder: the official Rust image pinned to a full version.
-    let tag = builder
-        .from
-        .rsplit_once(':')
-        .map(|(_, t)| t)
-        .unwrap_or_default();
+    let tag = builder.from.rsplit_once(':').map(|(_, t)| t).unwrap_or_default();
     let version = tag.split('-').next().unwrap_or_default();
-    let pinned =
-        version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok());
+    let pinned = version.split('.').count() == 3 && version.split('.').all(|p| p.parse::<u32>().is_ok());
     if !builder.from.contains("rust") || !pinned {
         v.push(format!(
             "Dockerfile: builder `{}` is not the Rust image pinned to a full version",
@@ -421,15 +390,13 @@ fn dockerfile_violations(text: &str, c: &Contract) -> Vec<String> {
     }
     match last("USER") {
         Some("65532" | "65532:65532" | "nonroot" | "nonroot:nonroot") => {}
-        other => v.push(format!(
-            "Dockerfile: final USER is {other:?}, not 65532/nonroot"
-        )),
+        other => v.push(format!("Dockerfile: final USER is {other:?}, not 65532/nonroot")),
     }
-    let binary = last("ENTRYPOINT")
-        .and_then(exec_form)
-        .and_then(|e| e.first().cloned());
+    let binary = last("ENTRYPOINT").and_then(exec_form).and_then(|e| e.first().cloned());
     if binary.as_deref() != Some("/usr/local/bin/beer-catalog") {
-        v.push(format!("Dockerfile: ENTRYPOINT runs {binary:?}, not [\"/usr/local/bin/beer-catalog\"] in exec form"));
+        v.push(format!(
+            "Dockerfile: ENTRYPOINT runs {binary:?}, not [\"/usr/local/bin/beer-catalog\"] in exec form"
+        ));
     }
     let health = last("HEALTHCHECK").unwrap_or_default();
     let health_cmd = health
@@ -438,7 +405,9 @@ fn dockerfile_violations(text: &str, c: &Contract) -> Vec<String> {
         .or_else(|| health.strip_prefix("CMD "));
     match health_cmd.and_then(exec_form) {
         Some(cmd) if cmd.first() == binary.as_ref() && cmd.get(1).map(String::as_str) == Some("healthcheck") => {}
-        _ => v.push(format!("Dockerfile: HEALTHCHECK `{health}` does not run `beer-catalog healthcheck` in exec form")),
+        _ => v.push(format!(
+            "Dockerfile: HEALTHCHECK `{health}` does not run `beer-catalog healthcheck` in exec form"
+        )),
     }
     if last("STOPSIGNAL") != Some("SIGTERM") {
         v.push(format!(
@@ -466,15 +435,8 @@ fn dockerfile_violations(text: &str, c: &Contract) -> Vec<String> {
         let key = format!("org.opencontainers.image.{key}=");
         match labels.find(&key) {
             None => v.push(format!("Dockerfile: no LABEL {key}")),
-            Some(at)
-                if from_arg
-                    && !labels[at + key.len()..]
-                        .trim_start_matches('"')
-                        .starts_with("${") =>
-            {
-                v.push(format!(
-                    "Dockerfile: LABEL {key} is not taken from a build arg"
-                ))
+            Some(at) if from_arg && !labels[at + key.len()..].trim_start_matches('"').starts_with("${") => {
+                v.push(format!("Dockerfile: LABEL {key} is not taken from a build arg"))
             }
             Some(_) => {}
         }
@@ -487,8 +449,7 @@ fn dockerfile_violations(text: &str, c: &Contract) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------------------------
 
 fn read(file: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file))
-        .unwrap_or_else(|e| panic!("{file}: {e}"))
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 #[test]
@@ -513,21 +474,13 @@ fn the_service_reads_the_variables_the_container_files_use() {
 #[test]
 fn compose_yaml_keeps_the_contract() {
     let violations = compose_violations(&read("compose.yaml"), &contract());
-    assert!(
-        violations.is_empty(),
-        "compose.yaml:\n{}",
-        violations.join("\n")
-    );
+    assert!(violations.is_empty(), "compose.yaml:\n{}", violations.join("\n"));
 }
 
 #[test]
 fn dockerfile_keeps_the_contract() {
     let violations = dockerfile_violations(&read("Dockerfile"), &contract());
-    assert!(
-        violations.is_empty(),
-        "Dockerfile:\n{}",
-        violations.join("\n")
-    );
+    assert!(violations.is_empty(), "Dockerfile:\n{}", violations.join("\n"));
 }
 
 const GOOD_COMPOSE: &str = r#"
@@ -589,10 +542,7 @@ fn assert_fires(violations: Vec<String>, expected: &str) {
 
 #[test]
 fn good_fixtures_have_no_violations() {
-    assert_eq!(
-        compose_violations(GOOD_COMPOSE, &contract()),
-        Vec::<String>::new()
-    );
+    assert_eq!(compose_violations(GOOD_COMPOSE, &contract()), Vec::<String>::new());
     assert_eq!(
         dockerfile_violations(GOOD_DOCKERFILE, &contract()),
         Vec::<String>::new()
@@ -628,19 +578,11 @@ fn each_compose_check_fires_on_a_broken_fixture() {
             "is not app's image",
         ),
         (
-            broken(
-                GOOD_COMPOSE,
-                r#"command: ["migrate"]"#,
-                r#"command: ["serve"]"#,
-            ),
+            broken(GOOD_COMPOSE, r#"command: ["migrate"]"#, r#"command: ["serve"]"#),
             "migrate command",
         ),
         (
-            broken(
-                GOOD_COMPOSE,
-                "{ db: { condition: service_healthy } }",
-                "[db]",
-            ),
+            broken(GOOD_COMPOSE, "{ db: { condition: service_healthy } }", "[db]"),
             "migrate does not wait for db",
         ),
         (
@@ -652,11 +594,7 @@ fn each_compose_check_fires_on_a_broken_fixture() {
             "app does not depend on db service_healthy",
         ),
         (
-            broken(
-                GOOD_COMPOSE,
-                "service_completed_successfully",
-                "service_started",
-            ),
+            broken(GOOD_COMPOSE, "service_completed_successfully", "service_started"),
             "migrate service_completed",
         ),
         (
@@ -693,11 +631,7 @@ fn each_compose_check_fires_on_a_broken_fixture() {
             "app healthcheck",
         ),
         (
-            broken(
-                GOOD_COMPOSE,
-                "stop_grace_period: 1m",
-                "stop_grace_period: 15s",
-            ),
+            broken(GOOD_COMPOSE, "stop_grace_period: 1m", "stop_grace_period: 15s"),
             "stop_grace_period",
         ),
         (
@@ -724,11 +658,7 @@ fn each_dockerfile_check_fires_on_a_broken_fixture() {
             "not the Rust image pinned",
         ),
         (
-            broken(
-                GOOD_DOCKERFILE,
-                "rust:1.95.0-slim-bookworm",
-                "rust:1.95-slim-bookworm",
-            ),
+            broken(GOOD_DOCKERFILE, "rust:1.95.0-slim-bookworm", "rust:1.95-slim-bookworm"),
             "not the Rust image pinned",
         ),
         (
@@ -751,14 +681,8 @@ fn each_dockerfile_check_fires_on_a_broken_fixture() {
             ),
             "not a distroless",
         ),
-        (
-            broken(GOOD_DOCKERFILE, "USER 65532:65532", "USER root"),
-            "final USER",
-        ),
-        (
-            broken(GOOD_DOCKERFILE, "USER 65532:65532\n", ""),
-            "final USER is None",
-        ),
+        (broken(GOOD_DOCKERFILE, "USER 65532:65532", "USER root"), "final USER"),
+        (broken(GOOD_DOCKERFILE, "USER 65532:65532\n", ""), "final USER is None"),
         (
             broken(GOOD_DOCKERFILE, r#""healthcheck"]"#, r#""--version"]"#),
             "HEALTHCHECK",
@@ -796,11 +720,7 @@ fn each_dockerfile_check_fires_on_a_broken_fixture() {
             "revision= is not taken",
         ),
         (
-            broken(
-                GOOD_DOCKERFILE,
-                "org.opencontainers.image.created=",
-                "created=",
-            ),
+            broken(GOOD_DOCKERFILE, "org.opencontainers.image.created=", "created="),
             "no LABEL org.opencontainers.image.created",
         ),
         (
