@@ -2,7 +2,7 @@
 //! violations it finds; the tests expect none on `infra/` and a specific one on each fixture.
 
 use crate::service::ServiceContract;
-use crate::tf::{
+use crate::terraform::{
     Instance, Tree, as_str, as_u64, attr, blocks, body_expressions, label, object_get, referenced_resource, references,
     show,
 };
@@ -832,7 +832,7 @@ pub fn check_module_interfaces(tree: &Tree) -> Violations {
         outputs: BTreeSet<String>,
         locals: BTreeSet<String>,
     }
-    let interface = |dir: &crate::tf::Dir| Interface {
+    let interface = |dir: &crate::terraform::Dir| Interface {
         variables: dir
             .body
             .blocks()
@@ -860,11 +860,7 @@ pub fn check_module_interfaces(tree: &Tree) -> Violations {
         let mut calls = BTreeMap::new();
         for call in dir.body.blocks().filter(|b| b.identifier() == "module") {
             let name = label(call, 0).unwrap_or("?").to_string();
-            let Some(target) = attr(&call.body, "source")
-                .and_then(as_str)
-                .and_then(|s| dir.path.join(s).canonicalize().ok())
-                .and_then(|p| tree.dirs.get(&p))
-            else {
+            let Some(target) = tree.module_target(dir, call) else {
                 continue; // check_module_sources reports non-local or missing sources
             };
             let callee = interface(target);

@@ -1,21 +1,23 @@
 //! Contract between the Terraform under `infra/` and the service it deploys.
 //!
-//! The Terraform files are parsed with `hcl-rs` (see `tf.rs`); the service's side comes from the crate itself:
-//! `Cli::command()` (every environment variable it reads, per subcommand, and which are secrets), `DEFAULT_PORT`
-//! and the OpenAPI document (every route it serves). Each check returns a list of violations: the real `infra/`
-//! must have none, and each broken copy under `tests/fixtures/infra_broken/` must make its check report the
-//! specific violation, which proves the check can fail.
+//! The Terraform files are parsed with `hcl-rs` (see `tests/support/terraform.rs`, shared with the workflow
+//! contract); the service's side comes from the crate itself: `Cli::command()` (every environment variable it
+//! reads, per subcommand, and which are secrets), `DEFAULT_PORT` and the OpenAPI document (every route it
+//! serves). Each check returns a list of violations: the real `infra/` must have none, and each broken copy under
+//! `tests/fixtures/infra_broken/` must make its check report the specific violation, which proves the check can
+//! fail.
 //!
 //! Run: `cargo test --test infra_contract`.
 
 mod checks;
 mod service;
-mod tf;
+#[path = "../support/terraform.rs"]
+mod terraform;
 
 use checks::Violations;
 use service::ServiceContract;
 use std::path::{Path, PathBuf};
-use tf::Tree;
+use terraform::{Tree, as_str, attr, object_get};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -180,22 +182,22 @@ fn infra_checks_see_every_environment_and_task() {
         let prefix = format!("beer-catalog-{env}");
         let mut families = Vec::new();
         for td in service.resources("aws_ecs_task_definition") {
-            let family = tf::attr(&td.body, "family").map(|e| service.scope.resolve(e));
+            let family = attr(&td.body, "family").map(|e| service.scope.resolve(e));
             let family = family
                 .as_ref()
-                .and_then(tf::as_str)
+                .and_then(as_str)
                 .expect("family resolves to a string")
                 .to_string();
             let containers = service
                 .scope
-                .resolve(tf::attr(&td.body, "container_definitions").expect("containers"));
+                .resolve(attr(&td.body, "container_definitions").expect("containers"));
             let hcl::Expression::Array(containers) = containers else {
                 panic!("{family}: containers not a list")
             };
             let names: Vec<String> = containers
                 .iter()
                 .filter_map(|c| match c {
-                    hcl::Expression::Object(o) => tf::object_get(o, "name").and_then(tf::as_str).map(str::to_string),
+                    hcl::Expression::Object(o) => object_get(o, "name").and_then(as_str).map(str::to_string),
                     _ => None,
                 })
                 .collect();
@@ -212,31 +214,17 @@ fn infra_checks_see_every_environment_and_task() {
         );
         let log_group = service
             .resources("aws_cloudwatch_log_group")
-            .find_map(|lg| tf::attr(&lg.body, "name").map(|e| service.scope.resolve(e)))
+            .find_map(|lg| attr(&lg.body, "name").map(|e| service.scope.resolve(e)))
             .expect("log group");
-        assert_eq!(tf::as_str(&log_group), Some(format!("/ecs/{prefix}").as_str()));
+        assert_eq!(as_str(&log_group), Some(format!("/ecs/{prefix}").as_str()));
 
         let root = tree
             .dirs
             .values()
             .find(|d| d.path.ends_with(format!("envs/{env}")))
             .expect("env root");
-        let outputs: Vec<&str> = root
-            .body
-            .blocks()
-            .filter(|b| b.identifier() == "output")
-            .filter_map(|b| tf::label(b, 0))
-            .collect();
-        for required in [
-            "alb_dns_name",
-            "ecs_cluster_name",
-            "ecs_service_name",
-            "api_task_family",
-            "migrate_task_family",
-            "private_subnet_ids",
-            "tasks_security_group_id",
-            "log_group_name",
-        ] {
+        let outputs: Vec<&str> = root.outputs().collect();
+        for required in terraform::ENV_ROOT_OUTPUTS {
             assert!(
                 outputs.contains(&required),
                 "infra/envs/{env} does not output {required}"

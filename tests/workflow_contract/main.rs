@@ -9,6 +9,8 @@
 
 mod infra;
 mod scripts;
+#[path = "../support/terraform.rs"]
+mod terraform;
 
 use infra::InfraNames;
 use serde_norway::{Mapping, Value};
@@ -651,16 +653,7 @@ fn infra_creates_the_fixed_names() {
             Some(&["provision-roles".to_string()][..]),
             "{env} db-roles: {roles:?}"
         );
-        for output in [
-            "alb_dns_name",
-            "ecs_cluster_name",
-            "ecs_service_name",
-            "api_task_family",
-            "migrate_task_family",
-            "private_subnet_ids",
-            "tasks_security_group_id",
-            "log_group_name",
-        ] {
+        for output in terraform::ENV_ROOT_OUTPUTS {
             assert!(
                 root.outputs.contains(output),
                 "infra/envs/{env} has no output {output}: {:?}",

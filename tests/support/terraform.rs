@@ -1,23 +1,50 @@
+//! The Terraform evaluator shared by the contract tests (`tests/infra_contract`, `tests/workflow_contract`); each
+//! includes it with `#[path = "../support/terraform.rs"] mod terraform;`.
+//!
 //! Loads a tree of Terraform directories with `hcl-rs` and resolves expressions as far as the configuration
-//! itself allows: variable defaults, the arguments a caller passes to a module, and locals. Whatever depends on
-//! apply-time values (resource attributes, data sources) stays an unevaluated expression, and the checks treat
-//! "not provably right" as a violation where it matters (e.g. `readonlyRootFilesystem = var.x` without a known
-//! value fails the check).
+//! itself allows: variable defaults, a root's `terraform.tfvars`, the arguments a caller passes to a module
+//! (recursively, module calls inside modules included), locals and `for_each` over known collections. Whatever
+//! depends on apply-time values (resource attributes, data sources) stays an unevaluated expression; the checks
+//! treat "not provably right" as a violation where it matters (e.g. `readonlyRootFilesystem = var.x` without a
+//! known value fails the check).
+
+// Each test crate uses a different part of this module.
+#![allow(dead_code)]
 
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::expr::{Object, ObjectKey, TraversalOperator};
 use hcl::{Block, Body, Expression, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Callers of a module directory: (where the call is, the arguments it passes).
-type Calls = BTreeMap<PathBuf, Vec<(String, hcl::Map<String, Value>)>>;
+/// The outputs every `infra/envs/<env>` root must declare: what a deploy works with (the ECS cluster, service and
+/// task families, the subnets and security group of a one-off migration task, the log group, the ALB address).
+pub const ENV_ROOT_OUTPUTS: [&str; 8] = [
+    "alb_dns_name",
+    "ecs_cluster_name",
+    "ecs_service_name",
+    "api_task_family",
+    "migrate_task_family",
+    "private_subnet_ids",
+    "tasks_security_group_id",
+    "log_group_name",
+];
+
+/// How deep module calls may nest (guards against cycles).
+const MAX_MODULE_DEPTH: usize = 8;
 
 /// One directory of `.tf` files (a root or a module), all files merged into one body.
 pub struct Dir {
     pub path: PathBuf,
     pub body: Body,
+}
+
+impl Dir {
+    /// `output "<name>"` labels.
+    pub fn outputs(&self) -> impl Iterator<Item = &str> + '_ {
+        blocks(&self.body, "output").filter_map(|b| label(b, 0))
+    }
 }
 
 /// Every Terraform directory under a root path.
@@ -51,10 +78,7 @@ impl Tree {
             tf_files.sort();
             let mut structures = Vec::new();
             for file in &tf_files {
-                let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-                let body: Body =
-                    hcl::from_str(&text).unwrap_or_else(|e| panic!("{}: not valid HCL: {e}", file.display()));
-                structures.extend(body);
+                structures.extend(parse_file(file));
             }
             dirs.insert(
                 dir.clone(),
@@ -74,50 +98,73 @@ impl Tree {
         if rel.is_empty() { ".".into() } else { rel }
     }
 
-    /// Every way a directory is instantiated: once per `module` block that calls it (with the caller's
-    /// arguments), or once with its variable defaults when nothing calls it (roots, fixtures).
+    /// The directory of this tree a `module` block of `dir` calls, if its source is a literal path to one.
+    pub fn module_target(&self, dir: &Dir, module: &Block) -> Option<&Dir> {
+        let source = attr(&module.body, "source").and_then(as_str)?;
+        let target = dir.path.join(source).canonicalize().ok()?;
+        self.dirs.get(&target)
+    }
+
+    /// Every way a directory is instantiated: each root (a directory no `module` block calls) with its variable
+    /// defaults and `terraform.tfvars`, and each module once per chain of `module` blocks that leads to it from a
+    /// root, with the arguments its caller passes. Grouped by directory, in the order the calls are found.
     pub fn instances(&self) -> Vec<Instance<'_>> {
-        let mut calls = Calls::new();
-        for dir in self.dirs.values() {
-            let scope = Scope::new(dir, &hcl::Map::new());
-            for block in dir.body.blocks().filter(|b| b.identifier() == "module") {
-                let Some(Expression::String(source)) = attr(&block.body, "source") else {
-                    continue;
-                };
-                let Ok(target) = dir.path.join(source).canonicalize() else {
+        let called: BTreeSet<&Path> = self
+            .dirs
+            .values()
+            .flat_map(|dir| blocks(&dir.body, "module").filter_map(|m| self.module_target(dir, m)))
+            .map(|target| target.path.as_path())
+            .collect();
+        let mut out = Vec::new();
+        for dir in self.dirs.values().filter(|d| !called.contains(d.path.as_path())) {
+            let instance = Instance {
+                dir,
+                scope: Scope::new(dir, &hcl::Map::new(), true),
+                name: self.rel(&dir.path),
+                root: dir.path.clone(),
+                depth: 0,
+            };
+            self.instantiate(instance, &mut out);
+        }
+        out.sort_by(|a, b| a.dir.path.cmp(&b.dir.path));
+        out
+    }
+
+    /// Adds `instance` and, recursively, the modules it calls.
+    fn instantiate<'a>(&'a self, instance: Instance<'a>, out: &mut Vec<Instance<'a>>) {
+        if instance.depth < MAX_MODULE_DEPTH {
+            for block in blocks(&instance.dir.body, "module") {
+                let Some(target) = self.module_target(instance.dir, block) else {
                     continue;
                 };
                 let mut inputs = hcl::Map::new();
                 for a in block.body.attributes() {
-                    if let Some(value) = to_value(&scope.resolve(&a.expr)) {
+                    if let Some(value) = to_value(&instance.scope.resolve(&a.expr)) {
                         inputs.insert(a.key().to_string(), value);
                     }
                 }
-                let origin = format!("module.{} in {}", label(block, 0).unwrap_or("?"), self.rel(&dir.path));
-                calls.entry(target).or_default().push((origin, inputs));
+                let origin = format!(
+                    "module.{} in {}",
+                    label(block, 0).unwrap_or("?"),
+                    self.rel(&instance.dir.path)
+                );
+                let child = Instance {
+                    dir: target,
+                    scope: Scope::new(target, &inputs, false),
+                    name: format!("{} (as {origin})", self.rel(&target.path)),
+                    root: instance.root.clone(),
+                    depth: instance.depth + 1,
+                };
+                self.instantiate(child, out);
             }
         }
-        let mut out = Vec::new();
-        for dir in self.dirs.values() {
-            match calls.get(&dir.path) {
-                Some(callers) => {
-                    for (origin, inputs) in callers {
-                        out.push(Instance {
-                            dir,
-                            scope: Scope::new(dir, inputs),
-                            name: format!("{} (as {origin})", self.rel(&dir.path)),
-                        });
-                    }
-                }
-                None => out.push(Instance {
-                    dir,
-                    scope: Scope::new(dir, &hcl::Map::new()),
-                    name: self.rel(&dir.path),
-                }),
-            }
-        }
-        out
+        out.push(instance);
     }
+}
+
+fn parse_file(file: &Path) -> Body {
+    let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    hcl::from_str(&text).unwrap_or_else(|e| panic!("{}: not valid HCL: {e}", file.display()))
 }
 
 /// One instantiation of a directory with its evaluation scope.
@@ -125,6 +172,10 @@ pub struct Instance<'a> {
     pub dir: &'a Dir,
     pub scope: Scope,
     pub name: String,
+    /// The root directory whose module calls lead here (the directory itself for a root).
+    pub root: PathBuf,
+    /// How many `module` blocks lead here from the root (0 for a root).
+    pub depth: usize,
 }
 
 impl Instance<'_> {
@@ -145,22 +196,28 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn new(dir: &Dir, inputs: &hcl::Map<String, Value>) -> Scope {
+    /// Variables: defaults, then `terraform.tfvars` (`tfvars`, for roots), then `inputs` (a caller's arguments).
+    fn new(dir: &Dir, inputs: &hcl::Map<String, Value>, tfvars: bool) -> Scope {
         let base = base_context();
         let mut vars = hcl::Map::new();
-        for block in dir.body.blocks().filter(|b| b.identifier() == "variable") {
+        for block in blocks(&dir.body, "variable") {
             if let (Some(name), Some(default)) = (label(block, 0), attr(&block.body, "default"))
                 && let Ok(value) = default.evaluate(&base)
             {
                 vars.insert(name.to_string(), value);
             }
         }
+        let tfvars_file = dir.path.join("terraform.tfvars");
+        if tfvars && tfvars_file.is_file() {
+            for a in parse_file(&tfvars_file).attributes() {
+                if let Ok(value) = a.expr.evaluate(&base) {
+                    vars.insert(a.key().to_string(), value);
+                }
+            }
+        }
         vars.extend(inputs.clone());
 
-        let exprs: Vec<(String, Expression)> = dir
-            .body
-            .blocks()
-            .filter(|b| b.identifier() == "locals")
+        let exprs: Vec<(String, Expression)> = blocks(&dir.body, "locals")
             .flat_map(|b| {
                 b.body
                     .attributes()
@@ -175,7 +232,7 @@ impl Scope {
         };
         scope.rebuild_context();
         // Locals may refer to each other in any order: resolve to a fixed point.
-        for _ in 0..8 {
+        for _ in 0..exprs.len().max(8) {
             let mut changed = false;
             for (name, expr) in &exprs {
                 let resolved = scope.resolve(expr);
@@ -204,6 +261,11 @@ impl Scope {
         self.ctx = ctx;
     }
 
+    /// A local as far as it resolves.
+    pub fn local(&self, name: &str) -> Option<&Expression> {
+        self.locals.get(name)
+    }
+
     /// Resolves `expr` as far as known values allow; what cannot be resolved stays an expression.
     pub fn resolve(&self, expr: &Expression) -> Expression {
         let mut expr = self.substitute(expr, 0);
@@ -228,7 +290,8 @@ impl Scope {
         expr
     }
 
-    /// The (key, value) pairs of a resource's `for_each`, or a single `None` key when it has none.
+    /// The (key, value) pairs of a resource's `for_each`, or no pairs when it has none; `None` when the
+    /// `for_each` cannot be resolved.
     pub fn for_each_keys(&self, block: &Block) -> Option<Vec<(String, Expression)>> {
         let Some(expr) = attr(&block.body, "for_each") else {
             return Some(vec![]);
@@ -241,6 +304,20 @@ impl Scope {
                 .collect(),
             _ => None,
         }
+    }
+
+    /// `attr` of a resource resolved once per instance the resource creates: once without `for_each`, once per
+    /// element with it, not at all when its `for_each` cannot be resolved. `None` where the attribute is unset.
+    pub fn resolve_per_instance(&self, block: &Block, attr_name: &str) -> Vec<Option<Expression>> {
+        let expr = attr(&block.body, attr_name);
+        if attr(&block.body, "for_each").is_none() {
+            return vec![expr.map(|e| self.resolve(e))];
+        }
+        self.for_each_keys(block)
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, v)| expr.map(|e| self.resolve_each(e, k, v)))
+            .collect()
     }
 
     /// Replaces `local.NAME` (and `var.NAME` with a known value) by their resolved expressions, so that
@@ -322,6 +399,8 @@ fn flatten_calls(expr: &mut Expression) {
     }
 }
 
+// --- the Terraform functions the configuration uses ----------------------------------------------------------------
+
 fn func_identity(args: FuncArgs) -> Result<Value, String> {
     args.into_values()
         .into_iter()
@@ -336,6 +415,25 @@ fn func_tostring(args: FuncArgs) -> Result<Value, String> {
         Some(Value::Bool(b)) => Ok(Value::String(b.to_string())),
         _ => Err("tostring: want a primitive".into()),
     }
+}
+
+fn func_lower(args: FuncArgs) -> Result<Value, String> {
+    match args.into_values().into_iter().next() {
+        Some(Value::String(s)) => Ok(Value::String(s.to_lowercase())),
+        _ => Err("lower: want a string".into()),
+    }
+}
+
+fn func_merge(args: FuncArgs) -> Result<Value, String> {
+    let mut merged = hcl::Map::new();
+    for value in args.into_values() {
+        match value {
+            Value::Object(object) => merged.extend(object),
+            Value::Null => {}
+            _ => return Err("merge: want objects".into()),
+        }
+    }
+    Ok(Value::Object(merged))
 }
 
 fn func_concat(args: FuncArgs) -> Result<Value, String> {
@@ -358,12 +456,19 @@ fn base_context() -> Context<'static> {
         "tostring",
         FuncDef::builder().param(ParamType::Any).build(func_tostring),
     );
+    ctx.declare_func("lower", FuncDef::builder().param(ParamType::String).build(func_lower));
+    ctx.declare_func(
+        "merge",
+        FuncDef::builder().variadic_param(ParamType::Any).build(func_merge),
+    );
     ctx.declare_func(
         "concat",
         FuncDef::builder().variadic_param(ParamType::Any).build(func_concat),
     );
     ctx
 }
+
+// --- reading expressions -------------------------------------------------------------------------------------------
 
 /// The value of a fully literal expression.
 pub fn to_value(expr: &Expression) -> Option<Value> {
