@@ -151,7 +151,7 @@ done
 
 podman create --name "$run_id-fs" "$image" >/dev/null
 podman export "$run_id-fs" | tar -t >"$state/image-files.txt"
-podman rm -f "$run_id-fs" >/dev/null
+podman rm -f "$run_id-fs" >/dev/null 2>&1
 forbidden=$(grep -E '^(\./)?(usr/)?(s?bin|local/bin)/(sh|bash|dash|ash|busybox|apt|apt-get|dpkg|rpm|gcc|cc|ld|rustc|cargo|curl|wget)$' \
   "$state/image-files.txt" || true)
 if [ -z "$forbidden" ]; then
