@@ -37,18 +37,6 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 # ---- runtime: distroless (glibc, libgcc, CA certificates; no shell, no package manager), uid/gid 65532 ---------------
 FROM gcr.io/distroless/cc-debian12:nonroot
 
-ARG VERSION=unknown
-ARG REVISION=unknown
-ARG CREATED=unknown
-ARG SOURCE=https://github.com/beer-catalog/beer-catalog
-LABEL org.opencontainers.image.title="beer-catalog" \
-      org.opencontainers.image.description="A beer catalog REST API, drop-in compatible with the Punk API v2" \
-      org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}"
-
 COPY --from=builder /out/usr/local/bin/beer-catalog /usr/local/bin/beer-catalog
 # /data: the demo SQLite database (development mode, no database configured, uses ./beer-catalog.db). A volume
 # owned by the runtime user, so it stays writable with a read-only root filesystem. Production (PostgreSQL)
@@ -64,3 +52,16 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["/usr/local/bin/beer-catalog", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/beer-catalog"]
 CMD ["serve"]
+
+# Build metadata last: a new revision or build date then changes only these metadata steps.
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=https://github.com/beer-catalog/beer-catalog
+LABEL org.opencontainers.image.title="beer-catalog" \
+      org.opencontainers.image.description="A beer catalog REST API, drop-in compatible with the Punk API v2" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"

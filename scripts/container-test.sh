@@ -117,6 +117,10 @@ revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ca_mount=()
 [ -f /etc/ssl/certs/ca-certificates.crt ] && ca_mount=(-v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro)
+# Drop the previous test image first. buildah 1.28 reuses a cached LABEL step even when the build args it expands
+# changed (BuildKit does not), so without this the OCI labels could be a previous run's. This removes only the
+# final stage's layers (seconds to redo); the builder stage's layers, the expensive ones, stay cached.
+podman rmi "$image" >/dev/null 2>&1 || true
 t_build=$SECONDS
 if podman build --format docker --pull=never "${ca_mount[@]}" \
   --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg CREATED="$created" \
