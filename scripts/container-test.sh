@@ -77,11 +77,16 @@ write_containers_conf "$state/containers.conf"
 podman info >/dev/null 2>&1 || die "podman does not work here: $(podman info 2>&1 | tail -3)"
 log "podman $(podman version --format '{{.Client.Version}}'), runtime $(podman info --format '{{.Host.OCIRuntime.Name}}')"
 
+volumes_before=$(podman volume ls -q | sort)
 cleanup() {
   local rc=$?
   set +e
   for c in $(podman ps -a --filter "name=^${run_id}-" --format '{{.Names}}' 2>/dev/null); do
     podman rm -f -v "$c" >/dev/null 2>&1
+  done
+  # Anonymous /data volumes of this run's containers (one whose start failed keeps its volume despite --rm).
+  comm -13 <(echo "$volumes_before") <(podman volume ls -q | sort) | while read -r volume; do
+    podman volume rm "$volume" >/dev/null 2>&1
   done
   if [ -n "${created_db:-}" ]; then
     psql -h "$pg_host" -p "$pg_port" -U "$pg_user" -d postgres -qAtc "DROP DATABASE IF EXISTS $test_db WITH (FORCE)" \
@@ -130,6 +135,14 @@ else
   tail -40 "$state/build.log" >&2
   die "podman build failed (full log: target/container-test/build.log)"
 fi
+
+# Dangling images this build neither used nor made are earlier generations of it (an old dependency layer after a
+# Cargo.lock change, layers of a replaced stand-in): remove them so a long-lived machine does not fill its disk.
+# This build's own cache (every layer named in its log) is kept.
+used=$(grep -oE '^--> (Using cache )?[0-9a-f]{12,64}' "$state/build.log" | awk '{ print substr($NF, 1, 12) }' | sort -u)
+for id in $(podman images -a --filter dangling=true --format '{{.ID}}'); do
+  grep -qx "${id:0:12}" <<<"$used" || podman rmi "$id" >/dev/null 2>&1 || true
+done
 
 # ---- 5. image checks -----------------------------------------------------------------------------------------------
 phase "image checks"
