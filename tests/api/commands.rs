@@ -271,3 +271,51 @@ async fn provisioned_roles_separate_schema_ownership_from_data_access() {
             .unwrap();
     }
 }
+
+/// What `cargo run` does on a fresh clone: no configuration at all -> a SQLite file in the working directory,
+/// created, migrated and seeded, served on PORT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nothing_configured_the_server_serves_a_seeded_local_catalog() {
+    let dir = std::env::temp_dir().join(format!("fresh-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        .current_dir(&dir)
+        .env_clear()
+        .env("PORT", port.to_string())
+        .env("BIND_ADDRESS", "127.0.0.1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/beers");
+    let mut beers: Option<Vec<serde_json::Value>> = None;
+    for _ in 0..100 {
+        if let Ok(response) = client.get(&url).send().await {
+            beers = Some(response.json().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let output = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    let database_created = dir.join("beer-catalog.db").exists();
+    let _ = std::fs::remove_dir_all(&dir);
+    let beers = beers.unwrap_or_else(|| panic!("the server never answered: {log}"));
+    assert_eq!(beers.len(), 20, "the first page holds the 20 sample beers");
+    assert_eq!(beers[0]["name"], "Pilsner Urquell");
+    assert!(database_created, "beer-catalog.db in the working directory");
+    assert!(log.contains("DEVELOPMENT MODE"), "said loudly: {log}");
+    assert!(log.contains("seeded 20 sample beers"), "{log}");
+    assert!(
+        output.status.success(),
+        "SIGTERM ends it with exit 0: {:?}",
+        output.status
+    );
+}
