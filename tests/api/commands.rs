@@ -283,7 +283,7 @@ async fn with_nothing_configured_the_server_serves_a_seeded_local_catalog() {
         .local_addr()
         .unwrap()
         .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+    let server = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
         .current_dir(&dir)
         .env_clear()
         .env("PORT", port.to_string())
