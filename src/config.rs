@@ -105,7 +105,8 @@ impl DatabaseUrl {
         self.backend
     }
 
-    /// The URL with its password; only for handing to the driver.
+    /// The URL as given, password included, only for handing to the driver. (A target assembled from DB_* parts
+    /// is connected through [`Self::postgres_options`]; its URL here is the redacted one.)
     pub fn expose(&self) -> &str {
         self.url.expose_secret()
     }
