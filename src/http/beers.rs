@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, Problem};
+use super::error::{AccessErrors, ApiError, BodyErrors, DatabaseErrors, Problem};
 use super::extract::{AppJson, BeerId, WriteAccess};
 use super::state::AppState;
 use crate::domain::filter::ListParams;
@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             ("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"),
         )),
         (status = 400, description = "An invalid or unknown query parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        DatabaseErrors,
     )
 )]
 pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
@@ -78,12 +78,7 @@ fn pagination_links(raw: Option<&str>, query: &ListQuery, total: u64) -> Option<
     responses(
         (status = 201, description = "Created; `Location` names the new beer", body = Beer),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Writes are disabled on this server", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body larger than 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid beer, field by field", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AccessErrors, BodyErrors, DatabaseErrors,
     )
 )]
 pub async fn create_beer(
@@ -103,7 +98,7 @@ pub async fn create_beer(
     responses(
         (status = 200, description = "A random beer", body = Beer),
         (status = 404, description = "The catalog is empty", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        DatabaseErrors,
     )
 )]
 pub async fn random_beer(State(state): State<AppState>) -> Result<axum::Json<Beer>, ApiError> {
@@ -126,7 +121,7 @@ fn not_found(id: i64) -> ApiError {
         (status = 200, description = "The beer", body = Beer),
         (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such beer", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        DatabaseErrors,
     )
 )]
 pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Result<axum::Json<Beer>, ApiError> {
@@ -141,13 +136,8 @@ pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Resu
     responses(
         (status = 200, description = "The beer as stored", body = Beer),
         (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Writes are disabled on this server", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such beer", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body larger than 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid beer, field by field", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AccessErrors, BodyErrors, DatabaseErrors,
     )
 )]
 pub async fn replace_beer(
@@ -172,10 +162,8 @@ pub async fn replace_beer(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or wrong API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Writes are disabled on this server", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such beer", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json"),
+        AccessErrors, DatabaseErrors,
     )
 )]
 pub async fn delete_beer(

@@ -5,7 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 
 use crate::domain::{FieldError, ParamError};
 use crate::storage::StoreError;
@@ -206,4 +206,40 @@ impl IntoResponse for PunkError {
     fn into_response(self) -> Response {
         self.0.into_punk()
     }
+}
+
+/// Documented once, listed by every native operation that touches the database.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum DatabaseErrors {
+    /// The database is unavailable; retry after `Retry-After` seconds.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(Problem),
+}
+
+/// The answers of a write that is not allowed.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum AccessErrors {
+    /// Missing or wrong API key (`WWW-Authenticate: Bearer`).
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// Writes are disabled on this server (production without API keys).
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+}
+
+/// The answers to a request body that cannot be taken.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyErrors {
+    /// Body larger than 64 KiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// Body is not JSON (`Content-Type: application/json` expected).
+    #[response(status = 415, content_type = "application/problem+json")]
+    NotJson(Problem),
+    /// Invalid beer: wrong shape, unknown field, or broken rules, field by field.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Invalid(Problem),
 }
