@@ -143,11 +143,8 @@ impl Tree {
                         inputs.insert(a.key().to_string(), value);
                     }
                 }
-                let origin = format!(
-                    "module.{} in {}",
-                    label(block, 0).unwrap_or("?"),
-                    self.rel(&instance.dir.path)
-                );
+                // The caller's full name, so that a module called from a module still names its root.
+                let origin = format!("module.{} in {}", label(block, 0).unwrap_or("?"), instance.name);
                 let child = Instance {
                     dir: target,
                     scope: Scope::new(target, &inputs, false),

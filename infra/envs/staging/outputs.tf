@@ -1,71 +1,16 @@
-# The deploy workflow reads these by name.
+# The deploy workflow reads these by name. Descriptions: infra/modules/environment/outputs.tf.
 
-output "alb_dns_name" {
-  description = "DNS name of the ALB."
-  value       = module.load_balancer.alb_dns_name
-}
-
-output "alb_zone_id" {
-  description = "Hosted zone ID of the ALB, for a Route 53 alias record."
-  value       = module.load_balancer.alb_zone_id
-}
-
-output "ecs_cluster_name" {
-  description = "ECS cluster (beer-catalog-<env>)."
-  value       = module.service.cluster_name
-}
-
-output "ecs_service_name" {
-  description = "ECS service (beer-catalog-<env>-api)."
-  value       = module.service.service_name
-}
-
-output "api_task_family" {
-  description = "Task family of the service (beer-catalog-<env>-api, container api)."
-  value       = module.service.api_task_family
-}
-
-output "migrate_task_family" {
-  description = "Task family of the migration (beer-catalog-<env>-migrate, container migrate, command migrate)."
-  value       = module.service.migrate_task_family
-}
-
-output "db_roles_task_family" {
-  description = "Task family of the role provisioning (beer-catalog-<env>-db-roles, container db-roles, command provision-roles)."
-  value       = module.service.db_roles_task_family
-}
-
-output "private_subnet_ids" {
-  description = "Private subnets for one-off tasks (run-task --network-configuration)."
-  value       = module.network.private_subnet_ids
-}
-
-output "tasks_security_group_id" {
-  description = "Security group for one-off tasks (beer-catalog-<env>-tasks)."
-  value       = module.security_groups.tasks_security_group_id
-}
-
-output "log_group_name" {
-  description = "Log group of every task (/ecs/beer-catalog-<env>)."
-  value       = module.service.log_group_name
-}
-
-output "api_keys_secret_arn" {
-  description = "Secret to put the API keys into (out of band) before the first deploy."
-  value       = module.service.api_keys_secret_arn
-}
-
-output "dashboard_name" {
-  description = "CloudWatch dashboard of the environment."
-  value       = module.observability.dashboard_name
-}
-
-output "alarm_topic_arn" {
-  description = "SNS topic receiving the alarms."
-  value       = module.observability.sns_topic_arn
-}
-
-output "db_instance_identifier" {
-  description = "RDS instance identifier."
-  value       = module.database.instance_identifier
-}
+output "alb_dns_name" { value = module.environment.alb_dns_name }
+output "alb_zone_id" { value = module.environment.alb_zone_id }
+output "ecs_cluster_name" { value = module.environment.ecs_cluster_name }
+output "ecs_service_name" { value = module.environment.ecs_service_name }
+output "api_task_family" { value = module.environment.api_task_family }
+output "migrate_task_family" { value = module.environment.migrate_task_family }
+output "db_roles_task_family" { value = module.environment.db_roles_task_family }
+output "private_subnet_ids" { value = module.environment.private_subnet_ids }
+output "tasks_security_group_id" { value = module.environment.tasks_security_group_id }
+output "log_group_name" { value = module.environment.log_group_name }
+output "api_keys_secret_arn" { value = module.environment.api_keys_secret_arn }
+output "dashboard_name" { value = module.environment.dashboard_name }
+output "alarm_topic_arn" { value = module.environment.alarm_topic_arn }
+output "db_instance_identifier" { value = module.environment.db_instance_identifier }

@@ -20,57 +20,34 @@ variable "github_repository" {
   }
 }
 
+# The inputs below are validated by infra/modules/environment, which receives them unchanged.
+
 variable "image_tag" {
   description = "Image tag (git SHA, already in ECR) for the first apply only; null (default) keeps the image the service runs."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.image_tag == null || (can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", coalesce(var.image_tag, "x"))) && var.image_tag != "latest")
-    error_message = "image_tag must be a valid, immutable Docker tag (not \"latest\")."
-  }
 }
 
 variable "certificate_arn" {
   description = "ACM certificate for HTTPS on the ALB; null: HTTP only."
   type        = string
   default     = null
-
-  validation {
-    condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
-    error_message = "certificate_arn must be null or an ACM certificate ARN."
-  }
 }
 
 variable "alarm_emails" {
   description = "E-mail addresses subscribed to the alarm topic."
   type        = list(string)
   default     = []
-
-  validation {
-    condition     = alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+$", e))])
-    error_message = "alarm_emails must be e-mail addresses."
-  }
 }
 
 variable "vpc_cidr" {
   description = "CIDR of the environment's VPC."
   type        = string
   default     = "10.10.0.0/16"
-
-  validation {
-    condition     = can(cidrnetmask(var.vpc_cidr))
-    error_message = "vpc_cidr must be a valid IPv4 CIDR."
-  }
 }
 
 variable "db_role_password_version" {
   description = "Bump to generate new passwords for the migrator and app DB roles (then run the db-roles task)."
   type        = number
   default     = 1
-
-  validation {
-    condition     = var.db_role_password_version >= 1
-    error_message = "db_role_password_version must be at least 1."
-  }
 }
