@@ -12,26 +12,12 @@ use beer_catalog::cli::{Cli, DEFAULT_PORT};
 use clap::CommandFactory;
 use serde_norway::Value;
 
+#[path = "support/service.rs"]
+mod service;
+
 // ---------------------------------------------------------------------------------------------------------------
 // What the service reads
 // ---------------------------------------------------------------------------------------------------------------
-
-/// Every environment variable the service reads: the `env` of every argument of the CLI and of its subcommands.
-fn service_env_names() -> BTreeSet<String> {
-    fn walk(cmd: &clap::Command, names: &mut BTreeSet<String>) {
-        for arg in cmd.get_arguments() {
-            if let Some(env) = arg.get_env() {
-                names.insert(env.to_string_lossy().into_owned());
-            }
-        }
-        for sub in cmd.get_subcommands() {
-            walk(sub, names);
-        }
-    }
-    let mut names = BTreeSet::new();
-    walk(&Cli::command(), &mut names);
-    names
-}
 
 /// The default of the argument read from `env`, as the CLI declares it.
 fn env_default(env: &str) -> Option<String> {
@@ -49,7 +35,7 @@ struct Contract {
 
 fn contract() -> Contract {
     Contract {
-        env_names: service_env_names(),
+        env_names: service::ServiceContract::from_service().all_env(),
         port: DEFAULT_PORT,
         shutdown_grace_secs: env_default("SHUTDOWN_GRACE_SECS")
             .expect("SHUTDOWN_GRACE_SECS has a default")
@@ -454,7 +440,7 @@ fn read(file: &str) -> String {
 
 #[test]
 fn the_service_reads_the_variables_the_container_files_use() {
-    let names = service_env_names();
+    let names = service::ServiceContract::from_service().all_env();
     for name in [
         "APP_ENV",
         "DB_HOST",

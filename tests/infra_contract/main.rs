@@ -10,6 +10,7 @@
 //! Run: `cargo test --test infra_contract`.
 
 mod checks;
+#[path = "../support/service.rs"]
 mod service;
 #[path = "../support/terraform.rs"]
 mod terraform;

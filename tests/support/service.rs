@@ -2,6 +2,8 @@
 //! subcommand), which of them hold secrets (`hide_env_values`), its subcommands, its default port and the routes
 //! it serves (from the generated OpenAPI document).
 
+#![allow(dead_code)] // each test crate uses part of it
+
 use beer_catalog::cli::{Cli, DEFAULT_PORT};
 use clap::CommandFactory;
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,6 +70,16 @@ impl ServiceContract {
     pub fn env_for(&self, subcommand: &str) -> Option<BTreeSet<String>> {
         let own = self.subcommand_env.get(subcommand)?;
         Some(self.global_env.iter().chain(own.iter()).cloned().collect())
+    }
+
+    /// Every variable the service reads, under any subcommand.
+    pub fn all_env(&self) -> BTreeSet<String> {
+        self.subcommand_env
+            .values()
+            .flatten()
+            .chain(&self.global_env)
+            .cloned()
+            .collect()
     }
 
     pub fn has_subcommand(&self, name: &str) -> bool {
