@@ -193,4 +193,39 @@ pub struct Settings {
     /// Comma-separated hex SHA-256 digests of API keys, for keeping the keys themselves out of the environment.
     #[arg(long, env = "API_KEY_SHA256", hide_env_values = true, global = true)]
     pub api_key_sha256: Option<String>,
+
+    /// Absolute URL clients reach this service at (e.g. https://beers.example.com), used to build `image_url`
+    /// links. Development default: http://localhost:$PORT. Production: required once the catalog holds images.
+    #[arg(long, env = "PUBLIC_BASE_URL", global = true)]
+    pub public_base_url: Option<String>,
+
+    /// Largest accepted image upload, in bytes.
+    #[arg(long, env = "IMAGE_MAX_BYTES", default_value_t = 2 * 1024 * 1024, global = true)]
+    pub image_max_bytes: usize,
+
+    /// Largest accepted image width or height, in pixels (a small file must not decode into gigabytes).
+    #[arg(long, env = "IMAGE_MAX_DIMENSION", default_value_t = 4096, global = true)]
+    pub image_max_dimension: u32,
+
+    /// Requests per client IP per hour (one fixed window, as the Punk API did); health checks are exempt; 0
+    /// disables. Per instance: the edge (WAF) holds the global limit.
+    #[arg(long, env = "RATE_LIMIT_PER_HOUR", default_value_t = 3600, global = true)]
+    pub rate_limit_per_hour: u32,
+
+    /// Comma-separated CIDRs of proxies whose `X-Forwarded-For` is believed (behind the ALB: the VPC's). Unset:
+    /// the header is never trusted and the client is the TCP peer.
+    #[arg(long, env = "TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+
+    /// Read replica as a URL (postgres://...); catalog reads go there, writes to the primary.
+    #[arg(long, env = "DB_READ_URL", hide_env_values = true, global = true)]
+    pub db_read_url: Option<String>,
+
+    /// Read replica host; port, name, user, password and TLS as for DB_HOST (how ECS injects the RDS replica).
+    #[arg(long, env = "DB_READ_HOST", global = true)]
+    pub db_read_host: Option<String>,
+
+    /// Replica lag, in seconds, beyond which reads fall back to the primary until it catches up.
+    #[arg(long, env = "DB_READ_MAX_LAG_SECS", default_value_t = 5, global = true)]
+    pub db_read_max_lag_secs: u64,
 }
