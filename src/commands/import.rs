@@ -97,7 +97,7 @@ fn check(item: Value, strict: bool) -> Result<(ImportRecord, Vec<String>), Strin
         return Err(describe(&invalid));
     }
     let warnings = range.iter().map(|v| format!("{}: {}", v.field, v.message)).collect();
-    Ok((ImportRecord { id, fields }, warnings))
+    Ok((ImportRecord { id, fields, image: None }, warnings))
 }
 
 fn describe(errors: &[FieldError]) -> String {
