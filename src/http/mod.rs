@@ -16,17 +16,19 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 pub mod beers;
+pub mod drain;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod images;
 pub mod openapi;
 pub mod punk;
 pub mod state;
 
 use error::ApiError;
-pub use state::{AppState, WritePolicy};
+pub use state::{AppState, ImageSettings, WritePolicy};
 
-/// Largest request body accepted (a beer is a few KiB).
+/// Largest request body accepted (a beer is a few KiB); image uploads have their own limit, IMAGE_MAX_BYTES.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -51,6 +53,8 @@ pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> R
                 .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn(log_request))
+                // Outside everything that may answer before reading the body, so that answer reaches the client.
+                .layer(middleware::from_fn(drain::finish_reading_body))
                 .layer(CatchPanicLayer::custom(panic_response))
                 // A public catalog, as the Punk API was: any origin may read; writes still need a key.
                 .layer(CorsLayer::permissive())
