@@ -404,20 +404,37 @@ mod tests {
         let url = |text: &str| PublicBaseUrl::parse(text).map(|u| u.as_str().to_owned());
         assert_eq!(url("https://beers.example.com/").unwrap(), "https://beers.example.com");
         assert_eq!(url("http://localhost:8080").unwrap(), "http://localhost:8080");
-        assert_eq!(url("https://example.com/catalog/").unwrap(), "https://example.com/catalog");
-        for bad in ["beers.example.com", "/images", "ftp://example.com", "https://example.com/?a=1", "https://example.com/#x", "https://u:p@example.com"] {
+        assert_eq!(
+            url("https://example.com/catalog/").unwrap(),
+            "https://example.com/catalog"
+        );
+        for bad in [
+            "beers.example.com",
+            "/images",
+            "ftp://example.com",
+            "https://example.com/?a=1",
+            "https://example.com/#x",
+            "https://u:p@example.com",
+        ] {
             let error = url(bad).unwrap_err().to_string();
             assert!(error.starts_with("PUBLIC_BASE_URL must be"), "{bad}: {error}");
         }
         let config = Config::from_settings(&settings(&["--public-base-url", "https://beers.example.com/"])).unwrap();
         assert_eq!(config.public_base_url.unwrap().as_str(), "https://beers.example.com");
-        let error = Config::from_settings(&settings(&["--public-base-url", "nope"])).err().unwrap().to_string();
+        let error = Config::from_settings(&settings(&["--public-base-url", "nope"]))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(error.contains("PUBLIC_BASE_URL"), "{error}");
     }
 
     #[test]
     fn the_development_default_base_url_is_the_listening_address() {
-        let url = |address: &str| PublicBaseUrl::for_listener(address.parse().unwrap()).as_str().to_owned();
+        let url = |address: &str| {
+            PublicBaseUrl::for_listener(address.parse().unwrap())
+                .as_str()
+                .to_owned()
+        };
         assert_eq!(url("0.0.0.0:8080"), "http://localhost:8080");
         assert_eq!(url("127.0.0.1:4000"), "http://127.0.0.1:4000");
         assert_eq!(url("[::1]:4000"), "http://[::1]:4000");
@@ -428,7 +445,10 @@ mod tests {
         let config = Config::from_settings(&settings(&[])).unwrap();
         assert_eq!(config.image_limits.max_bytes, 2 * 1024 * 1024);
         assert_eq!(config.image_limits.max_dimension, 4096);
-        let error = Config::from_settings(&settings(&["--image-max-bytes", "0"])).err().unwrap().to_string();
+        let error = Config::from_settings(&settings(&["--image-max-bytes", "0"]))
+            .err()
+            .unwrap()
+            .to_string();
         assert_eq!(error, "IMAGE_MAX_BYTES must be at least 1");
     }
 

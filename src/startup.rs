@@ -110,10 +110,17 @@ async fn public_base_url(
     }
     if !config.is_production() {
         let url = PublicBaseUrl::for_listener(listener.local_addr()?);
-        tracing::info!(public_base_url = url.as_str(), "image links use the listening address (set PUBLIC_BASE_URL to change)");
+        tracing::info!(
+            public_base_url = url.as_str(),
+            "image links use the listening address (set PUBLIC_BASE_URL to change)"
+        );
         return Ok(Some(url));
     }
-    if store.has_images().await.context("checking whether the catalog holds images")? {
+    if store
+        .has_images()
+        .await
+        .context("checking whether the catalog holds images")?
+    {
         anyhow::bail!(
             "APP_ENV=production needs PUBLIC_BASE_URL (the URL clients reach this service at, e.g. \
              https://beers.example.com) because the catalog holds images and image_url links must be absolute"

@@ -121,7 +121,14 @@ fn check(item: Value, strict: bool) -> Result<(ImportRecord, Vec<String>), Strin
         return Err(describe(&invalid));
     }
     let warnings = range.iter().map(|v| format!("{}: {}", v.field, v.message)).collect();
-    Ok((ImportRecord { id, fields, image: None }, warnings))
+    Ok((
+        ImportRecord {
+            id,
+            fields,
+            image: None,
+        },
+        warnings,
+    ))
 }
 
 /// Loads the label image of every record whose `image_url` names a file in `dir` (the URL's last path segment).
@@ -139,7 +146,9 @@ pub async fn load_images(plan: &mut Plan, dir: &Path, limits: ImageLimits) -> an
         distinct: 0,
     };
     for (record, (position, label)) in plan.records.iter_mut().zip(&plan.sources) {
-        let Some(url) = record.fields.image_url.as_deref() else { continue };
+        let Some(url) = record.fields.image_url.as_deref() else {
+            continue;
+        };
         let loaded = match file_name(url) {
             Some(name) => match files.get(&name) {
                 Some(loaded) => loaded.clone(),
@@ -164,7 +173,11 @@ pub async fn load_images(plan: &mut Plan, dir: &Path, limits: ImageLimits) -> an
             }),
         }
     }
-    let mut distinct: Vec<&str> = files.values().flatten().map(|image| image.meta.image.sha256.as_str()).collect();
+    let mut distinct: Vec<&str> = files
+        .values()
+        .flatten()
+        .map(|image| image.meta.image.sha256.as_str())
+        .collect();
     distinct.sort_unstable();
     distinct.dedup();
     summary.distinct = distinct.len();
@@ -334,13 +347,22 @@ mod tests {
 
     #[test]
     fn image_file_names_come_from_the_url_and_stay_in_the_directory() {
-        assert_eq!(file_name("https://images.punkapi.com/v2/keg.png").as_deref(), Some("keg.png"));
-        assert_eq!(file_name("https://example.com/a/b/12.png?size=large").as_deref(), Some("12.png"));
+        assert_eq!(
+            file_name("https://images.punkapi.com/v2/keg.png").as_deref(),
+            Some("keg.png")
+        );
+        assert_eq!(
+            file_name("https://example.com/a/b/12.png?size=large").as_deref(),
+            Some("12.png")
+        );
         assert_eq!(file_name("https://example.com/v2/"), None);
         assert_eq!(file_name("https://example.com/v2/%2E%2E"), None);
         assert_eq!(file_name("https://example.com/..%5Csecret"), None);
         assert_eq!(file_name("https://example.com/a%2F..%2Fb.png"), None);
-        assert_eq!(file_name("https://example.com/My%20Beer.png").as_deref(), Some("My Beer.png"));
+        assert_eq!(
+            file_name("https://example.com/My%20Beer.png").as_deref(),
+            Some("My Beer.png")
+        );
     }
 
     #[tokio::test]
@@ -367,19 +389,37 @@ mod tests {
         load_images(&mut plan, &dir, limits).await.unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
 
-        assert_eq!(plan.images, Some(ImageSummary { records: 2, distinct: 1 }));
-        let (first, second) = (plan.records[0].image.as_ref().unwrap(), plan.records[1].image.as_ref().unwrap());
+        assert_eq!(
+            plan.images,
+            Some(ImageSummary {
+                records: 2,
+                distinct: 1
+            })
+        );
+        let (first, second) = (
+            plan.records[0].image.as_ref().unwrap(),
+            plan.records[1].image.as_ref().unwrap(),
+        );
         assert!(Arc::ptr_eq(first, second), "one file, loaded once");
         assert!(plan.records[2..].iter().all(|record| record.image.is_none()));
-        let warnings: Vec<_> = plan.warnings.iter().map(|w| (w.position, w.reason.as_str(), w.outcome)).collect();
+        let warnings: Vec<_> = plan
+            .warnings
+            .iter()
+            .map(|w| (w.position, w.reason.as_str(), w.outcome))
+            .collect();
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert_eq!(warnings[0].0, 3);
         assert!(warnings[0].1.contains("missing.png is not in"), "{warnings:?}");
         assert_eq!(warnings[1].0, 4);
-        assert!(warnings[1].1.contains("notes.png is not accepted") && warnings[1].1.contains("PNG, JPEG or WebP"), "{warnings:?}");
+        assert!(
+            warnings[1].1.contains("notes.png is not accepted") && warnings[1].1.contains("PNG, JPEG or WebP"),
+            "{warnings:?}"
+        );
         assert_eq!(warnings[1].2, IMAGE_OUTCOME);
 
-        let error = load_images(&mut plan, Path::new("/no/such/dir"), limits).await.unwrap_err();
+        let error = load_images(&mut plan, Path::new("/no/such/dir"), limits)
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("--images /no/such/dir"), "{error}");
     }
 

@@ -85,7 +85,9 @@ pub struct NewImage {
 impl std::fmt::Debug for NewImage {
     // Not the bytes: a debug print of an import plan would otherwise dump megabytes.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewImage").field("meta", &self.meta).finish_non_exhaustive()
+        f.debug_struct("NewImage")
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,9 +108,7 @@ pub enum ImageRejection {
     UnsupportedType { found: String },
     #[error("the image's header cannot be read ({0}); send a complete PNG, JPEG or WebP file")]
     Unreadable(String),
-    #[error(
-        "the image is {width} x {height} pixels; each side may be at most {limit} pixels (IMAGE_MAX_DIMENSION)"
-    )]
+    #[error("the image is {width} x {height} pixels; each side may be at most {limit} pixels (IMAGE_MAX_DIMENSION)")]
     TooManyPixels { width: u64, height: u64, limit: u32 },
 }
 
@@ -141,9 +141,7 @@ pub fn inspect(bytes: Vec<u8>, limits: ImageLimits) -> Result<NewImage, ImageRej
             });
         }
         Err(_) if bytes.is_empty() => {
-            return Err(ImageRejection::UnsupportedType {
-                found: "empty".into(),
-            });
+            return Err(ImageRejection::UnsupportedType { found: "empty".into() });
         }
         Err(_) => {
             return Err(ImageRejection::UnsupportedType {
@@ -162,7 +160,9 @@ pub fn inspect(bytes: Vec<u8>, limits: ImageLimits) -> Result<NewImage, ImageRej
         });
     }
     if width == 0 || height == 0 {
-        return Err(ImageRejection::Unreadable(format!("it claims {width} x {height} pixels")));
+        return Err(ImageRejection::Unreadable(format!(
+            "it claims {width} x {height} pixels"
+        )));
     }
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(NewImage {
@@ -228,7 +228,13 @@ mod tests {
             kind: ImageKind::Webp,
         };
         assert_eq!(ImageRef::parse_file_name(&image.file_name()), Some(image));
-        for bad in ["x.png", &format!("{}.gif", "a".repeat(64)), &format!("{}.png", "A".repeat(64)), "", "a.b.c"] {
+        for bad in [
+            "x.png",
+            &format!("{}.gif", "a".repeat(64)),
+            &format!("{}.png", "A".repeat(64)),
+            "",
+            "a.b.c",
+        ] {
             assert_eq!(ImageRef::parse_file_name(bad), None, "{bad}");
         }
     }

@@ -90,7 +90,12 @@ pub async fn create_beer(
     validate(&fields).map_err(ApiError::Validation)?;
     let beer = state.store.create(&fields).await?;
     let location = HeaderValue::from_str(&format!("/beers/{}", beer.id)).expect("a path is a valid header");
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(state.present(beer))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(state.present(beer)),
+    )
+        .into_response())
 }
 
 /// One beer, chosen at random.

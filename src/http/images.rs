@@ -68,7 +68,10 @@ fn not_modified(headers: &HeaderMap, image: &ImageRef) -> bool {
 /// Headers every image answer carries (200, 304 and HEAD).
 fn image_headers(meta: &ImageMeta) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(meta.image.kind.content_type()));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(meta.image.kind.content_type()),
+    );
     headers.insert(header::ETAG, etag(&meta.image));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_FOREVER));
     // Uploaded content: browsers must not second-guess the type.

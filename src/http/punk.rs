@@ -32,7 +32,9 @@ type PunkResult = Result<axum::Json<Vec<PunkBeer>>, PunkError>;
 pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PunkResult {
     let query = parse_list_query(raw.as_deref(), Surface::Punk).map_err(ApiError::InvalidQuery)?;
     let beers = state.store.list(&query).await?;
-    Ok(axum::Json(beers.into_iter().map(|beer| state.present(beer).into()).collect()))
+    Ok(axum::Json(
+        beers.into_iter().map(|beer| state.present(beer).into()).collect(),
+    ))
 }
 
 /// An array holding one beer chosen at random.

@@ -60,13 +60,16 @@ pub struct BeerRow {
 
 impl From<BeerRow> for Beer {
     fn from(row: BeerRow) -> Self {
-        let image = row.image_sha256.zip(row.image_content_type).and_then(|(sha256, content_type)| {
-            Some(ImageRef {
-                sha256,
-                // The table's CHECK admits only the types ImageKind knows.
-                kind: ImageKind::from_content_type(&content_type)?,
-            })
-        });
+        let image = row
+            .image_sha256
+            .zip(row.image_content_type)
+            .and_then(|(sha256, content_type)| {
+                Some(ImageRef {
+                    sha256,
+                    // The table's CHECK admits only the types ImageKind knows.
+                    kind: ImageKind::from_content_type(&content_type)?,
+                })
+            });
         Beer {
             id: row.id,
             fields: row.document.0,
@@ -203,10 +206,19 @@ fn condition(filter: &BeerFilter) -> Condition {
 fn select_beers() -> SelectStatement {
     Query::select()
         .columns(
-            [Beers::Id, Beers::Document, Beers::CreatedAt, Beers::UpdatedAt, Beers::ImageSha256]
-                .map(|c| (Beers::Table, c)),
+            [
+                Beers::Id,
+                Beers::Document,
+                Beers::CreatedAt,
+                Beers::UpdatedAt,
+                Beers::ImageSha256,
+            ]
+            .map(|c| (Beers::Table, c)),
         )
-        .expr_as(Expr::col((Images::Table, Images::ContentType)), Alias::new("image_content_type"))
+        .expr_as(
+            Expr::col((Images::Table, Images::ContentType)),
+            Alias::new("image_content_type"),
+        )
         .from(Beers::Table)
         .join(
             JoinType::LeftJoin,
@@ -313,13 +325,17 @@ pub fn insert_image(image: &NewImage, now: DateTime<Utc>) -> InsertStatement {
         .values_panic([
             meta.image.sha256.clone().into(),
             meta.image.kind.content_type().into(),
-            i64::from(meta.width).into(),
-            i64::from(meta.height).into(),
+            i32::try_from(meta.width).unwrap_or(i32::MAX).into(),
+            i32::try_from(meta.height).unwrap_or(i32::MAX).into(),
             i64::try_from(meta.byte_length).unwrap_or(i64::MAX).into(),
             image.bytes.clone().into(),
             now.into(),
         ])
-        .on_conflict(OnConflict::column(Images::Sha256).update_column(Images::ByteLength).to_owned())
+        .on_conflict(
+            OnConflict::column(Images::Sha256)
+                .update_column(Images::ByteLength)
+                .to_owned(),
+        )
         .to_owned()
 }
 
@@ -341,8 +357,9 @@ pub fn set_beer_image(id: i64, sha256: Option<&str>, now: DateTime<Utc>) -> Upda
 pub struct ImageMetaRow {
     pub sha256: String,
     pub content_type: String,
-    pub width: i64,
-    pub height: i64,
+    // INTEGER: i32 on PostgreSQL, and SQLite decodes its integers as i32 too.
+    pub width: i32,
+    pub height: i32,
     pub byte_length: i64,
 }
 
@@ -383,7 +400,11 @@ pub fn image_by_sha256(sha256: &str, content: bool) -> SelectStatement {
 
 /// Whether the catalog holds any image.
 pub fn any_image() -> SelectStatement {
-    Query::select().expr(Expr::val(1)).from(Images::Table).limit(1).to_owned()
+    Query::select()
+        .expr(Expr::val(1))
+        .from(Images::Table)
+        .limit(1)
+        .to_owned()
 }
 
 /// Removes every image no beer refers to (after a beer's image was replaced or removed, or the beer deleted).

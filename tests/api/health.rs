@@ -73,15 +73,16 @@ backend_tests! {
         }
         documented.sort();
         let expected = [
-            ("DELETE", "/beers/{id}"), ("GET", "/beers"), ("GET", "/beers/random"), ("GET", "/beers/{id}"),
-            ("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/ready"), ("GET", "/v2/beers"),
-            ("GET", "/v2/beers/random"), ("GET", "/v2/beers/{id}"), ("POST", "/beers"), ("PUT", "/beers/{id}"),
+            ("DELETE", "/beers/{id}"), ("DELETE", "/beers/{id}/image"), ("GET", "/beers"), ("GET", "/beers/random"),
+            ("GET", "/beers/{id}"), ("GET", "/health"), ("GET", "/images/{file}"), ("GET", "/openapi.json"),
+            ("GET", "/ready"), ("GET", "/v2/beers"), ("GET", "/v2/beers/random"), ("GET", "/v2/beers/{id}"),
+            ("HEAD", "/images/{file}"), ("POST", "/beers"), ("PUT", "/beers/{id}"), ("PUT", "/beers/{id}/image"),
         ];
         let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
         assert_eq!(documented, expected);
         // Every documented operation is routed: the router's own fallbacks (no route, wrong method) never answer.
         for (method, path) in &documented {
-            let concrete = path.replace("{id}", "1");
+            let concrete = path.replace("{id}", "1").replace("{file}", &format!("{}.png", "0".repeat(64)));
             let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
             let response = app.client.request(method.clone(), app.url(&concrete)).json(&serde_json::json!({})).send().await.unwrap();
             let status = response.status().as_u16();

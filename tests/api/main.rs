@@ -7,5 +7,6 @@ mod auth;
 mod beers;
 mod commands;
 mod health;
+mod images;
 mod punk;
 mod resilience;
