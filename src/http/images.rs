@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::WriteAccess;
 use super::error::{ApiError, DatabaseErrors, Problem};
-use super::extract::{BeerId, WriteAccess};
+use super::extract::BeerId;
 use super::state::AppState;
 use crate::domain::image::inspect;
 use crate::domain::{Beer, ImageMeta, ImageRef, ImageRejection};
@@ -79,8 +80,10 @@ fn image_headers(meta: &ImageMeta) -> HeaderMap {
     headers
 }
 
-/// A label image. The URL is content-addressed (the SHA-256 of the bytes), so the answer is cacheable forever;
-/// `If-None-Match` with the `ETag` gets 304.
+/// A label image.
+///
+/// The URL is content-addressed (the SHA-256 of the bytes), so the answer is cacheable forever; `If-None-Match`
+/// with the `ETag` gets 304.
 #[utoipa::path(
     get, path = "/images/{file}", tag = "images",
     params(
@@ -148,10 +151,12 @@ pub async fn head_image(State(state): State<AppState>, Path(file): Path<String>)
     Ok((headers, Body::empty()).into_response())
 }
 
-/// Set or replace the label image of a beer: the raw bytes of a PNG, JPEG or WebP file as the body. The type is
-/// judged by the content (any declared `Content-Type` is ignored); at most `IMAGE_MAX_BYTES` (2 MiB by default)
-/// and `IMAGE_MAX_DIMENSION` pixels a side (4096 by default). The beer's `image_url` then points at
-/// `/images/{sha256}.{ext}` on this service.
+/// Set or replace the label image of a beer.
+///
+/// The body is the raw bytes of a PNG, JPEG or WebP file. The type is judged by the content (any declared
+/// `Content-Type` is ignored); at most `IMAGE_MAX_BYTES` (2 MiB by default) and `IMAGE_MAX_DIMENSION` pixels a
+/// side (4096 by default). The beer's `image_url` then points at `/images/{sha256}.{ext}` on this service; an
+/// image no beer uses any more is removed.
 #[utoipa::path(
     put, path = "/beers/{id}/image", tag = "beers",
     params(("id" = i64, Path, minimum = 1, description = "Beer id, from 1")),
@@ -235,7 +240,9 @@ async fn read_limited(headers: &HeaderMap, mut body: Body, limit: usize) -> Resu
     Ok(bytes)
 }
 
-/// Remove the image of a beer: afterwards it has no stored image and `image_url` is null.
+/// Remove the image of a beer.
+///
+/// Afterwards the beer has no stored image and `image_url` is null (a link it was written with is cleared too).
 #[utoipa::path(
     delete, path = "/beers/{id}/image", tag = "beers",
     params(("id" = i64, Path, minimum = 1, description = "Beer id, from 1")),
