@@ -225,3 +225,35 @@ variable "secret_recovery_window_days" {
     error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
   }
 }
+
+variable "replica_count" {
+  description = "Read replicas of the primary (0: none, the service reads from the primary)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.replica_count >= 0 && var.replica_count <= 5 && floor(var.replica_count) == var.replica_count
+    error_message = "replica_count must be a whole number from 0 to 5 (RDS PostgreSQL allows up to 15; more is an Aurora question, see infra/README.md)."
+  }
+}
+
+variable "replica_instance_class" {
+  description = "Instance class of the read replicas; null: the primary's class (a smaller replica falls behind under write bursts)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.replica_instance_class == null || startswith(coalesce(var.replica_instance_class, "db."), "db.")
+    error_message = "replica_instance_class must be null or an RDS instance class (db.*)."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the database: the private hosted zone holding the read endpoint name is associated with it."
+  type        = string
+
+  validation {
+    condition     = startswith(var.vpc_id, "vpc-")
+    error_message = "vpc_id must be a VPC ID (vpc-...)."
+  }
+}

@@ -127,3 +127,31 @@ variable "access_logs_retention_days" {
     error_message = "access_logs_retention_days must be at least 1."
   }
 }
+
+variable "origin_header_name" {
+  description = "Header CloudFront adds to every origin request with the origin secret; the listener forwards only requests bearing it."
+  type        = string
+  default     = "X-Origin-Verify"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,40}$", var.origin_header_name))
+    error_message = "origin_header_name must be a header name (letters, digits, dashes)."
+  }
+}
+
+variable "origin_secret_version" {
+  description = "Bump to generate a new origin secret (CloudFront and the listener rules take it in the same apply)."
+  type        = number
+  default     = 1
+}
+
+variable "test_traffic_header_name" {
+  description = "Header (value green) that sends a request to the new colour through the test listener rule during a blue/green deployment."
+  type        = string
+  default     = "X-Deployment-Test"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,40}$", var.test_traffic_header_name))
+    error_message = "test_traffic_header_name must be a header name (letters, digits, dashes)."
+  }
+}

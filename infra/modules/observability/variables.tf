@@ -39,13 +39,13 @@ variable "alb_arn_suffix" {
   }
 }
 
-variable "target_group_arn_suffix" {
-  description = "ARN suffix of the api target group (TargetGroup dimension)."
-  type        = string
+variable "target_group_arn_suffixes" {
+  description = "ARN suffixes of both api target groups (TargetGroup dimension): blue/green moves the live tasks between them."
+  type        = list(string)
 
   validation {
-    condition     = startswith(var.target_group_arn_suffix, "targetgroup/")
-    error_message = "target_group_arn_suffix must look like targetgroup/<name>/<id>."
+    condition     = length(var.target_group_arn_suffixes) == 2 && alltrue([for t in var.target_group_arn_suffixes : startswith(t, "targetgroup/")])
+    error_message = "target_group_arn_suffixes must be two ARN suffixes like targetgroup/<name>/<id>."
   }
 }
 
@@ -121,4 +121,25 @@ variable "rds_free_storage_threshold_gb" {
     condition     = var.rds_free_storage_threshold_gb > 0
     error_message = "rds_free_storage_threshold_gb must be positive."
   }
+}
+
+variable "replica_identifiers" {
+  description = "RDS read replica identifiers (a ReplicaLag alarm and dashboard line each); empty without replicas."
+  type        = list(string)
+  default     = []
+}
+
+variable "replica_lag_threshold_seconds" {
+  description = "ReplicaLag (s) above which the replica alarm fires; keep it at or below the service's DB_READ_MAX_LAG_SECS, beyond which reads already go to the primary."
+  type        = number
+  default     = 5
+}
+
+variable "edge" {
+  description = "The edge of the environment (modules/edge, us-east-1): distribution ID, web ACL name and the edge alarm ARNs, for the dashboard."
+  type = object({
+    distribution_id = string
+    web_acl_name    = string
+    alarm_arns      = list(string)
+  })
 }

@@ -34,3 +34,14 @@ variable "tasks_internet_egress" {
   type        = bool
   default     = false
 }
+
+variable "alb_listener_port" {
+  description = "Port of the ALB listener CloudFront connects to (443 with a certificate, 80 in HTTP-only mode)."
+  type        = number
+  default     = 443
+
+  validation {
+    condition     = contains([80, 443], var.alb_listener_port)
+    error_message = "alb_listener_port must be 80 or 443."
+  }
+}
