@@ -6,6 +6,12 @@
 locals {
   nonroot_uid = "65532" # the distroless "nonroot" user the image runs as
 
+  # Stopping a task: the ALB drains it (25 s, modules/load_balancer), ECS sends SIGTERM, the service finishes
+  # in-flight requests within SHUTDOWN_GRACE_SECS and exits, ECS sends SIGKILL after stopTimeout. Both come from
+  # this one value, so the kill never cuts the service's own drain short (Fargate allows a stopTimeout up to 120 s).
+  shutdown_grace_seconds = 20
+  stop_timeout_seconds   = local.shutdown_grace_seconds + 10
+
   # Settings every task needs to reach the database (names are the service's environment contract, src/cli.rs).
   # RDS has rds.force_ssl = 1, so the connection must use TLS: DB_SSLMODE=require.
   db_environment = [
@@ -26,15 +32,14 @@ locals {
       memory = var.memory
       # No command: the image's default is `serve`.
       container = {
-        # SIGTERM, then SIGKILL after 30 s: above the service's 20 s SHUTDOWN_GRACE_SECS and the ALB's 25 s drain.
-        stopTimeout = 30
+        stopTimeout = local.stop_timeout_seconds
         portMappings = [
           { containerPort = var.container_port, hostPort = var.container_port, protocol = "tcp", name = "http" },
         ]
         environment = concat(local.db_environment, [
           { name = "PORT", value = tostring(var.container_port) },
           { name = "DB_MAX_CONNECTIONS", value = tostring(var.db_max_connections) },
-          { name = "SHUTDOWN_GRACE_SECS", value = "20" },
+          { name = "SHUTDOWN_GRACE_SECS", value = tostring(local.shutdown_grace_seconds) },
           { name = "REQUEST_TIMEOUT_SECS", value = tostring(var.request_timeout_seconds) },
         ])
         secrets = [
@@ -58,7 +63,7 @@ locals {
       memory = 512
       container = {
         command     = ["migrate"]
-        stopTimeout = 30
+        stopTimeout = local.stop_timeout_seconds
         environment = local.db_environment
         # Connects as the schema owner role.
         secrets = [
@@ -74,7 +79,7 @@ locals {
       memory = 512
       container = {
         command     = ["provision-roles"]
-        stopTimeout = 30
+        stopTimeout = local.stop_timeout_seconds
         environment = concat(local.db_environment, [
           { name = "DB_SCHEMA", value = var.db_schema },
         ])
