@@ -145,7 +145,6 @@ module "service" {
   tasks_security_group_id = module.security_groups.tasks_security_group_id
   target_group_arn        = module.load_balancer.target_group_arn
   alb_arn_suffix          = module.load_balancer.alb_arn_suffix
-  target_group_arn_suffix = module.load_balancer.target_group_arn_suffix
   db_host                 = module.database.address
   db_port                 = module.database.port
   db_name                 = module.database.db_name
@@ -154,7 +153,21 @@ module "service" {
   app_secret_arn          = module.database.app_secret_arn
   kms_key_arn             = module.kms.key_arn
   log_retention_days      = var.settings.log_retention_days
-  deployment_alarm_names  = module.observability.deployment_alarm_names
-  # A failed deployment (target 5xx rate, unhealthy hosts) rolls back on these alarms as well as on the circuit breaker.
+  # A failed deployment (target 5xx rate, p99 latency, unhealthy hosts) rolls back on these alarms as well as on
+  # the circuit breaker, during the blue/green bake too.
+  deployment_alarm_names      = module.observability.deployment_alarm_names
   secret_recovery_window_days = var.settings.secret_recovery_days
+
+  blue_green = {
+    alternate_target_group_arn   = module.load_balancer.alternate_target_group_arn
+    production_listener_rule_arn = module.load_balancer.production_listener_rule_arn
+    test_listener_rule_arn       = module.load_balancer.test_listener_rule_arn
+  }
+  bake_time_minutes = var.settings.deployment_bake_minutes
+
+  public_base_url = module.edge.public_base_url
+  db_read_host    = module.database.read_host
+  # The ALB (inside the VPC) and CloudFront are the two proxies in front of the service.
+  trusted_proxies     = concat([var.vpc_cidr], module.security_groups.cloudfront_origin_cidrs)
+  rate_limit_per_hour = var.settings.api_rate_limit_per_hour
 }

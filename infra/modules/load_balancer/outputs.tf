@@ -23,11 +23,6 @@ output "target_group_arn" {
   value       = aws_lb_target_group.api["primary"].arn
 }
 
-output "target_group_arn_suffix" {
-  description = "ARN suffix of the primary target group (TargetGroup dimension); see target_group_arn_suffixes for both."
-  value       = aws_lb_target_group.api["primary"].arn_suffix
-}
-
 output "alternate_target_group_arn" {
   description = "ARN of the alternate api target group (blue/green advanced_configuration.alternate_target_group_arn)."
   value       = aws_lb_target_group.api["alternate"].arn
