@@ -1,5 +1,5 @@
 variable "name_prefix" {
-  description = "Name prefix, <project>-<env>: names of the distribution's policies, web ACL, log groups and alarms."
+  description = "Name prefix, <project>-<env>: names of the distribution's policies, web ACL, log groups and alarms. Its rule (at most 28 characters) is checked once, in modules/environment."
   type        = string
 }
 

@@ -14,7 +14,7 @@ variable "public_subnet_ids" {
 }
 
 variable "security_group_id" {
-  description = "ALB security group (80/443 from the internet, egress to the tasks only)."
+  description = "ALB security group (the listener port from CloudFront only, egress to the tasks only)."
   type        = string
 }
 
