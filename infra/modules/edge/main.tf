@@ -404,6 +404,29 @@ resource "aws_wafv2_web_acl_logging_configuration" "this" {
       name = "authorization"
     }
   }
+
+  # Only what the WAF acted on (blocked, or counted by an overridden rule): the requests worth reading. Logging every
+  # allowed request too would cost about as much as the web ACL itself; CloudFront's access logs have them.
+  logging_filter {
+    default_behavior = "DROP"
+
+    filter {
+      behavior    = "KEEP"
+      requirement = "MEETS_ANY"
+
+      condition {
+        action_condition {
+          action = "BLOCK"
+        }
+      }
+
+      condition {
+        action_condition {
+          action = "COUNT"
+        }
+      }
+    }
+  }
 }
 
 # --- Alarms (us-east-1, where CloudFront and WAF publish) --------------------------------------------------------
