@@ -10,6 +10,7 @@
 //! Run: `cargo test --test infra_contract`.
 
 mod checks;
+mod scale;
 #[path = "../support/service.rs"]
 mod service;
 #[path = "../support/terraform.rs"]
@@ -418,6 +419,70 @@ fn fixture_module_interface_errors_are_reported() {
             "var.regoin is not declared",
             "local.missing is not declared",
             "module.db is not a module call here",
+        ],
+    );
+}
+
+// --- issue 13: read replicas, CloudFront in front of the ALB, blue/green (tests/infra_contract/scale.rs) -----------
+
+#[test]
+fn infra_read_endpoint_reaches_the_task_as_db_read_host() {
+    assert_clean(
+        "check_read_endpoint",
+        scale::check_read_endpoint(&infra(), &ServiceContract::from_service()),
+    );
+}
+
+#[test]
+fn infra_alb_trusts_only_cloudfront() {
+    assert_clean("check_alb_trusts_only_cloudfront", scale::check_alb_trusts_only_cloudfront(&infra()));
+}
+
+#[test]
+fn infra_blue_green_rules_lead_to_the_service_port_and_health_path() {
+    assert_clean(
+        "check_blue_green",
+        scale::check_blue_green(&infra(), &ServiceContract::from_service()),
+    );
+}
+
+#[test]
+fn broken_read_endpoint_is_reported() {
+    let name = "read_endpoint_on_primary";
+    let v = scale::check_read_endpoint(&fixture(name), &ServiceContract::from_service());
+    assert_reports(name, &v, &["DB_READ_HOST", "is not the read replicas' endpoint"]);
+    let name = "replicas_unused";
+    let v = scale::check_read_endpoint(&fixture(name), &ServiceContract::from_service());
+    assert_reports(name, &v, &["does not set DB_READ_HOST"]);
+}
+
+#[test]
+fn broken_alb_open_to_all_is_reported() {
+    let name = "alb_bypasses_cloudfront";
+    let v = scale::check_alb_trusts_only_cloudfront(&fixture(name));
+    assert_reports(
+        name,
+        &v,
+        &[
+            "the ALB admits cidr_ipv4",
+            "must be the com.amazonaws.global.cloudfront.origin-facing prefix list",
+            "forwards by default",
+            "forwards without requiring the header CloudFront sends",
+        ],
+    );
+}
+
+#[test]
+fn broken_blue_green_rules_are_reported() {
+    let name = "blue_green_wrong_target";
+    let v = scale::check_blue_green(&fixture(name), &ServiceContract::from_service());
+    assert_reports(
+        name,
+        &v,
+        &[
+            "(alternate_target_group_arn): port Some(9090)",
+            "(test_listener_rule target): health check path Some(\"/ready\")",
+            "no bake_time_in_minutes",
         ],
     );
 }

@@ -369,9 +369,15 @@ impl Scope {
     }
 }
 
-/// `concat(...)` of literal lists becomes one list and `jsonencode(x)` becomes `x`, even when the lists hold
-/// unresolved elements (which the evaluator cannot pass to a function).
+/// `concat(...)` of literal lists becomes one list, `merge(...)` of literal objects one object and `jsonencode(x)`
+/// becomes `x`, even when they hold unresolved elements (which the evaluator cannot pass to a function); a conditional whose condition is known
+/// becomes the branch it takes (the evaluator keeps it whole when that branch holds an unresolved value).
 fn flatten_calls(expr: &mut Expression) {
+    if let Expression::Conditional(c) = expr {
+        if let Expression::Bool(taken) = c.cond_expr {
+            *expr = if taken { c.true_expr.clone() } else { c.false_expr.clone() };
+        }
+    }
     match expr {
         Expression::Array(items) => items.iter_mut().for_each(flatten_calls),
         Expression::Object(obj) => obj.values_mut().for_each(flatten_calls),
@@ -380,6 +386,17 @@ fn flatten_calls(expr: &mut Expression) {
             let name = call.name.name.as_str();
             if name == "jsonencode" && call.args.len() == 1 {
                 *expr = call.args[0].clone();
+            } else if name == "merge" && call.args.iter().all(|a| matches!(a, Expression::Object(_))) {
+                // Later arguments win, as in Terraform.
+                let mut merged = Object::new();
+                for arg in &call.args {
+                    if let Expression::Object(obj) = arg {
+                        for (k, v) in obj.iter() {
+                            merged.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+                *expr = Expression::Object(merged);
             } else if name == "concat" && call.args.iter().all(|a| matches!(a, Expression::Array(_))) {
                 let merged = call
                     .args
