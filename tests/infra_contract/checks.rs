@@ -36,31 +36,39 @@ fn each_container(tree: &Tree, violations: &mut Violations, mut f: impl FnMut(&I
                 ));
                 continue;
             };
-            let resolved = inst.scope.resolve(expr);
-            let Expression::Array(containers) = &resolved else {
-                violations.push(format!(
-                    "{}: aws_ecs_task_definition.{td_name}: container_definitions must be jsonencode([...]) of \
-                     statically readable containers, got {}",
-                    inst.name,
-                    show(&resolved)
-                ));
-                continue;
-            };
-            for c in containers {
-                let Expression::Object(def) = c else {
+            // Once per for_each instance (the three task definitions are one resource).
+            let _ = expr;
+            for resolved in inst
+                .scope
+                .resolve_per_instance(td, "container_definitions")
+                .into_iter()
+                .flatten()
+            {
+                let Expression::Array(containers) = &resolved else {
                     violations.push(format!(
-                        "{}: aws_ecs_task_definition.{td_name}: a container is not an object",
-                        inst.name
+                        "{}: aws_ecs_task_definition.{td_name}: container_definitions must be jsonencode([...]) of \
+                     statically readable containers, got {}",
+                        inst.name,
+                        show(&resolved)
                     ));
                     continue;
                 };
-                let name = object_get(def, "name").and_then(as_str).unwrap_or("?").to_string();
-                let container = Container {
-                    origin: format!("{}: aws_ecs_task_definition.{td_name} container {name:?}", inst.name),
-                    name,
-                    def,
-                };
-                f(&inst, &container, violations);
+                for c in containers {
+                    let Expression::Object(def) = c else {
+                        violations.push(format!(
+                            "{}: aws_ecs_task_definition.{td_name}: a container is not an object",
+                            inst.name
+                        ));
+                        continue;
+                    };
+                    let name = object_get(def, "name").and_then(as_str).unwrap_or("?").to_string();
+                    let container = Container {
+                        origin: format!("{}: aws_ecs_task_definition.{td_name} container {name:?}", inst.name),
+                        name,
+                        def,
+                    };
+                    f(&inst, &container, violations);
+                }
             }
         }
     }
@@ -542,7 +550,16 @@ pub fn check_database(tree: &Tree) -> Violations {
             if get("storage_encrypted") != Some(Expression::Bool(true)) {
                 v.push(format!("{name}: storage_encrypted must be true"));
             }
-            if get("manage_master_user_password") != Some(Expression::Bool(true)) {
+            // A read replica has no master user of its own (it replicates the primary's); it must take a
+            // parameter group of this configuration, whose TLS rule is checked below.
+            if get("replicate_source_db").is_some() {
+                let group = attr(&db.body, "parameter_group_name").map(|e| inst.scope.resolve(e));
+                if !group.is_some_and(|g| show(&g).contains("aws_db_parameter_group.")) {
+                    v.push(format!(
+                        "{name}: a read replica must use this configuration's parameter group (rds.force_ssl)"
+                    ));
+                }
+            } else if get("manage_master_user_password") != Some(Expression::Bool(true)) {
                 v.push(format!(
                     "{name}: manage_master_user_password must be true (master password never in state)"
                 ));
@@ -788,9 +805,12 @@ pub fn check_pass_role_targets(tree: &Tree) -> Violations {
                 }
             }
         }
-        let prefix = attr(&task_defs[0].body, "family")
-            .map(|e| inst.scope.resolve(e))
-            .and_then(|e| as_str(&e).map(str::to_string))
+        let prefix = inst
+            .scope
+            .resolve_per_instance(task_defs[0], "family")
+            .into_iter()
+            .flatten()
+            .find_map(|e| as_str(&e).map(str::to_string))
             .and_then(|f| f.rsplit_once('-').map(|(p, _)| p.to_string()));
         let Some(prefix) = prefix else {
             v.push(format!(

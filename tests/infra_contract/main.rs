@@ -183,27 +183,28 @@ fn infra_checks_see_every_environment_and_task() {
             .unwrap_or_else(|| panic!("modules/service is not instantiated by infra/envs/{env}"));
         let prefix = format!("beer-catalog-{env}");
         let mut families = Vec::new();
+        // One resource with for_each over the task families: one (family, containers) per instance.
         for td in service.resources("aws_ecs_task_definition") {
-            let family = attr(&td.body, "family").map(|e| service.scope.resolve(e));
-            let family = family
-                .as_ref()
-                .and_then(as_str)
-                .expect("family resolves to a string")
-                .to_string();
-            let containers = service
-                .scope
-                .resolve(attr(&td.body, "container_definitions").expect("containers"));
-            let hcl::Expression::Array(containers) = containers else {
-                panic!("{family}: containers not a list")
-            };
-            let names: Vec<String> = containers
-                .iter()
-                .filter_map(|c| match c {
-                    hcl::Expression::Object(o) => object_get(o, "name").and_then(as_str).map(str::to_string),
-                    _ => None,
-                })
-                .collect();
-            families.push((family, names));
+            let per_family = service.scope.resolve_per_instance(td, "family");
+            let per_containers = service.scope.resolve_per_instance(td, "container_definitions");
+            for (family, containers) in per_family.into_iter().zip(per_containers) {
+                let family = family
+                    .as_ref()
+                    .and_then(as_str)
+                    .expect("family resolves to a string")
+                    .to_string();
+                let Some(hcl::Expression::Array(containers)) = containers else {
+                    panic!("{family}: containers not a list")
+                };
+                let names: Vec<String> = containers
+                    .iter()
+                    .filter_map(|c| match c {
+                        hcl::Expression::Object(o) => object_get(o, "name").and_then(as_str).map(str::to_string),
+                        _ => None,
+                    })
+                    .collect();
+                families.push((family, names));
+            }
         }
         families.sort();
         assert_eq!(
@@ -435,7 +436,10 @@ fn infra_read_endpoint_reaches_the_task_as_db_read_host() {
 
 #[test]
 fn infra_alb_trusts_only_cloudfront() {
-    assert_clean("check_alb_trusts_only_cloudfront", scale::check_alb_trusts_only_cloudfront(&infra()));
+    assert_clean(
+        "check_alb_trusts_only_cloudfront",
+        scale::check_alb_trusts_only_cloudfront(&infra()),
+    );
 }
 
 #[test]

@@ -16,7 +16,9 @@ use hcl::{Block, Expression};
 /// A `root.a["b"].c` traversal as `("root", ["a", "b", "c"])`.
 fn path(expr: &Expression) -> Option<(String, Vec<String>)> {
     let Expression::Traversal(t) = expr else { return None };
-    let Expression::Variable(root) = &t.expr else { return None };
+    let Expression::Variable(root) = &t.expr else {
+        return None;
+    };
     let mut parts = Vec::new();
     for op in &t.operators {
         match op {
@@ -37,7 +39,10 @@ struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     fn new(tree: &'a Tree) -> Resolver<'a> {
-        Resolver { tree, insts: tree.instances() }
+        Resolver {
+            tree,
+            insts: tree.instances(),
+        }
     }
 
     /// The instance of the module a `module "<name>"` block of `parent` calls.
@@ -125,19 +130,21 @@ impl<'a> Resolver<'a> {
     fn resource(&self, inst: &Instance<'a>, reference: &Expression) -> Option<(&'a Block, Vec<String>)> {
         let (kind, parts) = path(reference)?;
         let name = parts.first()?;
-        let block = inst
-            .dir
-            .body
-            .blocks()
-            .find(|b| b.identifier() == "resource" && label(b, 0) == Some(kind.as_str()) && label(b, 1) == Some(name))?;
+        let block = inst.dir.body.blocks().find(|b| {
+            b.identifier() == "resource" && label(b, 0) == Some(kind.as_str()) && label(b, 1) == Some(name)
+        })?;
         Some((block, parts[1..].to_vec()))
     }
 }
 
 /// Names and values of a container's `environment`.
 fn environment(container: &Expression) -> Vec<(String, Expression)> {
-    let Expression::Object(def) = container else { return vec![] };
-    let Some(Expression::Array(entries)) = object_get(def, "environment") else { return vec![] };
+    let Expression::Object(def) = container else {
+        return vec![];
+    };
+    let Some(Expression::Array(entries)) = object_get(def, "environment") else {
+        return vec![];
+    };
     entries
         .iter()
         .filter_map(|e| {
@@ -153,11 +160,18 @@ fn environment(container: &Expression) -> Vec<(String, Expression)> {
 fn served_containers(inst: &Instance) -> Vec<Expression> {
     let mut out = Vec::new();
     for td in inst.resources("aws_ecs_task_definition") {
-        for defs in inst.scope.resolve_per_instance(td, "container_definitions").into_iter().flatten() {
+        for defs in inst
+            .scope
+            .resolve_per_instance(td, "container_definitions")
+            .into_iter()
+            .flatten()
+        {
             let Expression::Array(containers) = defs else { continue };
-            out.extend(containers.into_iter().filter(|c| {
-                matches!(c, Expression::Object(def) if object_get(def, "portMappings").is_some())
-            }));
+            out.extend(
+                containers
+                    .into_iter()
+                    .filter(|c| matches!(c, Expression::Object(def) if object_get(def, "portMappings").is_some())),
+            );
         }
     }
     out
@@ -197,10 +211,15 @@ pub fn check_read_endpoint(tree: &Tree, svc: &ServiceContract) -> Violations {
                 .collect();
             for record in inst.resources("aws_route53_record") {
                 let records = attr(&record.body, "records").map(|e| inst.scope.resolve(e));
-                let points_at_replica = records
-                    .as_ref()
-                    .is_some_and(|e| replica_labels.iter().any(|l| mentions(e, &format!("aws_db_instance.{l}"))));
-                if let (true, Some(name)) = (points_at_replica, attr(&record.body, "name").map(|e| inst.scope.resolve(e))) {
+                let points_at_replica = records.as_ref().is_some_and(|e| {
+                    replica_labels
+                        .iter()
+                        .any(|l| mentions(e, &format!("aws_db_instance.{l}")))
+                });
+                if let (true, Some(name)) = (
+                    points_at_replica,
+                    attr(&record.body, "name").map(|e| inst.scope.resolve(e)),
+                ) {
                     replica_names.extend(as_str(&name).map(str::to_string));
                 }
             }
@@ -286,10 +305,16 @@ pub fn check_alb_trusts_only_cloudfront(tree: &Tree) -> Violations {
                     continue;
                 }
                 ingress += 1;
-                let rule_name = format!("{}: aws_vpc_security_group_ingress_rule.{}", inst.name, label(rule, 1).unwrap_or("?"));
+                let rule_name = format!(
+                    "{}: aws_vpc_security_group_ingress_rule.{}",
+                    inst.name,
+                    label(rule, 1).unwrap_or("?")
+                );
                 for other in ["cidr_ipv4", "cidr_ipv6", "referenced_security_group_id"] {
                     if attr(&rule.body, other).is_some() {
-                        v.push(format!("{rule_name}: the ALB admits {other}; only CloudFront may reach it"));
+                        v.push(format!(
+                            "{rule_name}: the ALB admits {other}; only CloudFront may reach it"
+                        ));
                     }
                 }
                 let list = attr(&rule.body, "prefix_list_id").and_then(|e| path(&inst.scope.resolve(e)));
@@ -300,16 +325,24 @@ pub fn check_alb_trusts_only_cloudfront(tree: &Tree) -> Violations {
                             b.identifier() == "data"
                                 && label(b, 0) == Some("aws_ec2_managed_prefix_list")
                                 && label(b, 1) == parts.get(1).map(String::as_str)
-                                && attr(&b.body, "name").map(|e| inst.scope.resolve(e)).as_ref().and_then(as_str)
+                                && attr(&b.body, "name")
+                                    .map(|e| inst.scope.resolve(e))
+                                    .as_ref()
+                                    .and_then(as_str)
                                     == Some(CLOUDFRONT_PREFIX_LIST)
                         })
                 });
                 if !is_cloudfront {
-                    v.push(format!("{rule_name}: the ALB's ingress must be the {CLOUDFRONT_PREFIX_LIST} prefix list"));
+                    v.push(format!(
+                        "{rule_name}: the ALB's ingress must be the {CLOUDFRONT_PREFIX_LIST} prefix list"
+                    ));
                 }
             }
             if ingress == 0 {
-                v.push(format!("{}: aws_security_group.{group} has no ingress from CloudFront", inst.name));
+                v.push(format!(
+                    "{}: aws_security_group.{group} has no ingress from CloudFront",
+                    inst.name
+                ));
             }
         }
 
@@ -347,7 +380,11 @@ pub fn check_alb_trusts_only_cloudfront(tree: &Tree) -> Violations {
         for rule in inst.resources("aws_lb_listener_rule") {
             let rule_name = format!("{}: aws_lb_listener_rule.{}", inst.name, label(rule, 1).unwrap_or("?"));
             let forwards = blocks(&rule.body, "action").any(|a| {
-                attr(&a.body, "type").map(|e| inst.scope.resolve(e)).as_ref().and_then(as_str) == Some("forward")
+                attr(&a.body, "type")
+                    .map(|e| inst.scope.resolve(e))
+                    .as_ref()
+                    .and_then(as_str)
+                    == Some("forward")
             });
             if !forwards {
                 continue;
@@ -387,22 +424,35 @@ pub fn check_blue_green(tree: &Tree, svc: &ServiceContract) -> Violations {
             services += 1;
             let name = format!("{}: aws_ecs_service.{}", inst.name, label(service, 1).unwrap_or("?"));
             let config = blocks(&service.body, "deployment_configuration").next();
-            let strategy = config.and_then(|c| attr(&c.body, "strategy")).map(|e| inst.scope.resolve(e));
+            let strategy = config
+                .and_then(|c| attr(&c.body, "strategy"))
+                .map(|e| inst.scope.resolve(e));
             if strategy.as_ref().and_then(as_str) != Some("BLUE_GREEN") {
                 v.push(format!("{name}: deployment_configuration.strategy must be BLUE_GREEN"));
             }
             if config.and_then(|c| attr(&c.body, "bake_time_in_minutes")).is_none() {
-                v.push(format!("{name}: no bake_time_in_minutes: blue would be gone before an alarm can roll back"));
+                v.push(format!(
+                    "{name}: no bake_time_in_minutes: blue would be gone before an alarm can roll back"
+                ));
             }
             let Some(lb) = blocks(&service.body, "load_balancer").next() else {
                 v.push(format!("{name}: no load_balancer block"));
                 continue;
             };
-            if attr(&lb.body, "container_port").map(|e| inst.scope.resolve(e)).as_ref().and_then(as_u64) != Some(port) {
-                v.push(format!("{name}: load_balancer.container_port is not the service's port {port}"));
+            if attr(&lb.body, "container_port")
+                .map(|e| inst.scope.resolve(e))
+                .as_ref()
+                .and_then(as_u64)
+                != Some(port)
+            {
+                v.push(format!(
+                    "{name}: load_balancer.container_port is not the service's port {port}"
+                ));
             }
             let Some(advanced) = blocks(&lb.body, "advanced_configuration").next() else {
-                v.push(format!("{name}: load_balancer has no advanced_configuration (alternate target group, listener rules)"));
+                v.push(format!(
+                    "{name}: load_balancer has no advanced_configuration (alternate target group, listener rules)"
+                ));
                 continue;
             };
             if attr(&advanced.body, "role_arn").is_none() {
@@ -411,7 +461,10 @@ pub fn check_blue_green(tree: &Tree, svc: &ServiceContract) -> Violations {
             let mut groups = Vec::new();
             for (what, expr) in [
                 ("target_group_arn", attr(&lb.body, "target_group_arn")),
-                ("alternate_target_group_arn", attr(&advanced.body, "alternate_target_group_arn")),
+                (
+                    "alternate_target_group_arn",
+                    attr(&advanced.body, "alternate_target_group_arn"),
+                ),
             ] {
                 match expr {
                     Some(e) => groups.push((what.to_string(), r.deep(inst, e))),
@@ -424,9 +477,14 @@ pub fn check_blue_green(tree: &Tree, svc: &ServiceContract) -> Violations {
                     continue;
                 };
                 let (at, reference) = r.deep(inst, e);
-                let Some((rule, _)) = r.resource(at, &reference).filter(|(b, _)| label(b, 0) == Some("aws_lb_listener_rule"))
+                let Some((rule, _)) = r
+                    .resource(at, &reference)
+                    .filter(|(b, _)| label(b, 0) == Some("aws_lb_listener_rule"))
                 else {
-                    v.push(format!("{name}: {what} = {} is not a listener rule of this configuration", show(&reference)));
+                    v.push(format!(
+                        "{name}: {what} = {} is not a listener rule of this configuration",
+                        show(&reference)
+                    ));
                     continue;
                 };
                 let forwarded: Vec<Expression> = blocks(&rule.body, "action")
@@ -442,12 +500,26 @@ pub fn check_blue_green(tree: &Tree, svc: &ServiceContract) -> Violations {
                 }
             }
             for (what, (at, reference)) in groups {
-                let Some((tg, _)) = r.resource(at, &reference).filter(|(b, _)| label(b, 0) == Some("aws_lb_target_group")) else {
-                    v.push(format!("{name}: {what} = {} is not a target group of this configuration", show(&reference)));
+                let Some((tg, _)) = r
+                    .resource(at, &reference)
+                    .filter(|(b, _)| label(b, 0) == Some("aws_lb_target_group"))
+                else {
+                    v.push(format!(
+                        "{name}: {what} = {} is not a target group of this configuration",
+                        show(&reference)
+                    ));
                     continue;
                 };
-                let tg_name = format!("{}: aws_lb_target_group.{} ({what})", at.name, label(tg, 1).unwrap_or("?"));
-                match attr(&tg.body, "port").map(|e| at.scope.resolve(e)).as_ref().and_then(as_u64) {
+                let tg_name = format!(
+                    "{}: aws_lb_target_group.{} ({what})",
+                    at.name,
+                    label(tg, 1).unwrap_or("?")
+                );
+                match attr(&tg.body, "port")
+                    .map(|e| at.scope.resolve(e))
+                    .as_ref()
+                    .and_then(as_u64)
+                {
                     Some(p) if p == port => {}
                     other => v.push(format!("{tg_name}: port {other:?}, not the service's port {port}")),
                 }
@@ -462,7 +534,10 @@ pub fn check_blue_green(tree: &Tree, svc: &ServiceContract) -> Violations {
                 let hc_port = health.and_then(|h| attr(&h.body, "port")).map(|e| at.scope.resolve(e));
                 if let Some(p) = hc_port.as_ref() {
                     if as_str(p) != Some("traffic-port") && as_u64(p) != Some(port) {
-                        v.push(format!("{tg_name}: health check port {} is not the traffic port", show(p)));
+                        v.push(format!(
+                            "{tg_name}: health check port {} is not the traffic port",
+                            show(p)
+                        ));
                     }
                 }
             }
@@ -473,4 +548,3 @@ pub fn check_blue_green(tree: &Tree, svc: &ServiceContract) -> Violations {
     }
     v
 }
-

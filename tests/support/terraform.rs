@@ -274,7 +274,10 @@ impl Scope {
 
     /// Like [`Scope::resolve`], inside a `for_each` iteration (`each.key`, `each.value`).
     pub fn resolve_each(&self, expr: &Expression, key: &str, value: &Expression) -> Expression {
-        let mut expr = self.substitute(expr, 0);
+        // each.value.<field> is replaced by the expression itself, so a for_each value that holds unresolved parts
+        // (apply-time attributes) still yields its known fields.
+        let expr = substitute_each_value(expr, value);
+        let mut expr = self.substitute(&expr, 0);
         let mut ctx = self.ctx.clone();
         let mut each = hcl::Map::new();
         each.insert("key".to_string(), Value::String(key.to_string()));
@@ -369,13 +372,56 @@ impl Scope {
     }
 }
 
+/// `expr` with every `each.value[.field...]` replaced by that part of `value` (left as is where a field is missing).
+fn substitute_each_value(expr: &Expression, value: &Expression) -> Expression {
+    match expr {
+        Expression::Traversal(t) if matches!(&t.expr, Expression::Variable(v) if v.as_str() == "each") => {
+            let mut ops = t.operators.iter();
+            if !matches!(ops.next(), Some(TraversalOperator::GetAttr(a)) if a.as_str() == "value") {
+                return expr.clone();
+            }
+            let mut current = value.clone();
+            for op in ops {
+                let next = match (op, &current) {
+                    (TraversalOperator::GetAttr(key), Expression::Object(obj)) => {
+                        object_get(obj, key.as_str()).cloned()
+                    }
+                    _ => None,
+                };
+                match next {
+                    Some(e) => current = e,
+                    None => return expr.clone(),
+                }
+            }
+            current
+        }
+        Expression::Array(items) => Expression::Array(items.iter().map(|e| substitute_each_value(e, value)).collect()),
+        Expression::Object(obj) => Expression::Object(
+            obj.iter()
+                .map(|(k, v)| (k.clone(), substitute_each_value(v, value)))
+                .collect::<Object<_, _>>(),
+        ),
+        Expression::FuncCall(call) => {
+            let mut call = call.clone();
+            call.args = call.args.iter().map(|e| substitute_each_value(e, value)).collect();
+            Expression::FuncCall(call)
+        }
+        Expression::Parenthesis(inner) => substitute_each_value(inner, value),
+        other => other.clone(),
+    }
+}
+
 /// `concat(...)` of literal lists becomes one list, `merge(...)` of literal objects one object and `jsonencode(x)`
 /// becomes `x`, even when they hold unresolved elements (which the evaluator cannot pass to a function); a conditional whose condition is known
 /// becomes the branch it takes (the evaluator keeps it whole when that branch holds an unresolved value).
 fn flatten_calls(expr: &mut Expression) {
     if let Expression::Conditional(c) = expr {
         if let Expression::Bool(taken) = c.cond_expr {
-            *expr = if taken { c.true_expr.clone() } else { c.false_expr.clone() };
+            *expr = if taken {
+                c.true_expr.clone()
+            } else {
+                c.false_expr.clone()
+            };
         }
     }
     match expr {

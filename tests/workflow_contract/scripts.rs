@@ -357,7 +357,8 @@ const DEPLOY_ENV: &[(&str, &str)] = &[
     ),
 ];
 
-const NEW_DEPLOYMENT: &str = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/beer-catalog-staging/beer-catalog-staging-api/new";
+const NEW_DEPLOYMENT: &str =
+    "arn:aws:ecs:eu-west-1:123456789012:service-deployment/beer-catalog-staging/beer-catalog-staging-api/new";
 
 /// Runs the deploy script with GitHub's output files; returns (output, step summary, step outputs).
 fn deploy(sb: &Sandbox, extra_env: &[(&str, &str)]) -> (Output, String, String) {
@@ -387,7 +388,11 @@ fn service_deploy_follows_the_blue_green_deployment_to_successful() {
     ));
     // It followed the deployment of the new revision to its end, not the older one the list also holds.
     assert_eq!(
-        calls.matches(&format!("ecs describe-service-deployments --service-deployment-arns {NEW_DEPLOYMENT}")).count(),
+        calls
+            .matches(&format!(
+                "ecs describe-service-deployments --service-deployment-arns {NEW_DEPLOYMENT}"
+            ))
+            .count(),
         4,
         "{calls}"
     );
@@ -400,13 +405,24 @@ fn service_deploy_reports_an_alarm_rollback_and_fails_the_job() {
     let (out, summary, outputs) = deploy(
         &sb,
         &[
-            ("STUB_STATUSES", "IN_PROGRESS,ROLLBACK_REQUESTED,ROLLBACK_IN_PROGRESS,ROLLBACK_SUCCESSFUL"),
+            (
+                "STUB_STATUSES",
+                "IN_PROGRESS,ROLLBACK_REQUESTED,ROLLBACK_IN_PROGRESS,ROLLBACK_SUCCESSFUL",
+            ),
             ("STUB_TRIGGERED_ALARM", "beer-catalog-staging-api-5xx-rate"),
         ],
     );
-    assert_eq!(out.status.code(), Some(2), "a rollback must fail the job with its own code: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a rollback must fail the job with its own code: {}",
+        text(&out)
+    );
     assert!(summary.contains("ROLLBACK_SUCCESSFUL"), "job summary: {summary}");
-    assert!(summary.contains("beer-catalog-staging-api-5xx-rate"), "the summary names the alarm: {summary}");
+    assert!(
+        summary.contains("beer-catalog-staging-api-5xx-rate"),
+        "the summary names the alarm: {summary}"
+    );
     assert!(summary.contains("previous revision"), "job summary: {summary}");
     assert!(outputs.contains("outcome=rolled-back"), "step outputs: {outputs}");
 }
@@ -414,7 +430,10 @@ fn service_deploy_reports_an_alarm_rollback_and_fails_the_job() {
 #[test]
 fn service_deploy_fails_loudly_when_the_rollback_fails() {
     let sb = Sandbox::new();
-    let (out, summary, outputs) = deploy(&sb, &[("STUB_STATUSES", "IN_PROGRESS,ROLLBACK_IN_PROGRESS,ROLLBACK_FAILED")]);
+    let (out, summary, outputs) = deploy(
+        &sb,
+        &[("STUB_STATUSES", "IN_PROGRESS,ROLLBACK_IN_PROGRESS,ROLLBACK_FAILED")],
+    );
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(summary.contains("ROLLBACK_FAILED"), "job summary: {summary}");
     assert!(outputs.contains("outcome=rollback-failed"), "step outputs: {outputs}");

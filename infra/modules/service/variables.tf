@@ -126,9 +126,8 @@ variable "read_replicas" {
 }
 
 variable "db_read_host" {
-  description = "Read endpoint of the replicas (DB_READ_HOST) when read_replicas is true; null otherwise."
+  description = "Read endpoint of the replicas (DB_READ_HOST) when read_replicas is true; null otherwise. Required, so that it is always wired."
   type        = string
-  default     = null
 }
 
 variable "trusted_proxies" {
