@@ -9,7 +9,8 @@
 //! - the ALB health check path is a route the service serves (and not `/ready`); the container health check runs
 //!   a real subcommand;
 //! - the deploy role may `iam:PassRole` exactly the roles the task definitions use;
-//! - each task's `stopTimeout` exceeds its shutdown grace (`SHUTDOWN_GRACE_SECS`, or the CLI's default).
+//! - each task's `stopTimeout` exceeds its shutdown grace (`SHUTDOWN_GRACE_SECS`, or the CLI's default);
+//! - and, because checkov misses it inside the container definitions, read-only root and the non-root user.
 //!
 //! Each check returns violations: the real `infra/` has none, and a broken copy (the real files with one edit,
 //! `Dir::load_broken`) makes it report the specific one, which proves it can fail. What standard tools check is
@@ -449,6 +450,23 @@ fn check_stop_timeout(infra: &Infra, svc: &ServiceContract) -> Violations {
     v
 }
 
+/// Every container runs as the image's non-root user on a read-only root filesystem. checkov has a rule for this
+/// (CKV_AWS_336) but misses it here: it does not look inside `jsonencode([merge(...)])`, and passes a task
+/// definition whose containers set `readonlyRootFilesystem = false`.
+fn check_container_hardening(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    for task in tasks(infra, &mut v) {
+        for (field, want) in [("readonlyRootFilesystem", "true"), ("user", "65532")] {
+            let got = task.field(field).ok_or_else(|| "not set".to_string());
+            match got.and_then(|e| literal(e, &infra.service, None)) {
+                Ok(got) if got == want => {}
+                got => v.push(format!("task {}: {field} must be {want}, got {got:?}", task.key)),
+            }
+        }
+    }
+    v
+}
+
 // --- the real infra/ satisfies every check ---------------------------------------------------------------------
 
 fn assert_clean(check: &str, violations: Violations) {
@@ -504,6 +522,11 @@ fn infra_health_checks_use_served_routes_and_subcommands() {
 #[test]
 fn infra_deploy_role_passes_exactly_the_task_roles() {
     assert_clean("check_pass_role_targets", check_pass_role_targets(&Infra::real()));
+}
+
+#[test]
+fn infra_containers_are_read_only_and_non_root() {
+    assert_clean("check_container_hardening", check_container_hardening(&Infra::real()));
 }
 
 #[test]
@@ -652,5 +675,29 @@ fn a_stop_timeout_within_the_grace_is_reported() {
             // migrate sets no SHUTDOWN_GRACE_SECS: the CLI's default applies.
             "task migrate: stopTimeout 20 s does not exceed its shutdown grace 20 s",
         ],
+    );
+}
+
+#[test]
+fn a_writable_or_root_container_is_reported() {
+    let writable = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        "readonlyRootFilesystem = true",
+        "readonlyRootFilesystem = false",
+    );
+    assert_reports(
+        check_container_hardening(&writable),
+        &["task db-roles: readonlyRootFilesystem must be true, got Ok(\"false\")"],
+    );
+    let root = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        r#"nonroot_uid = "65532""#,
+        r#"nonroot_uid = "0""#,
+    );
+    assert_reports(
+        check_container_hardening(&root),
+        &["task api: user must be 65532, got Ok(\"0\")"],
     );
 }
