@@ -1,20 +1,125 @@
-//! The contract checks of the scale-out (issue 13) that only this project can make: the replicas' read endpoint
-//! reaches the api task as `DB_READ_HOST` (the read database the service reads), the ALB trusts nothing but
-//! CloudFront, and the blue/green listener rules lead to target groups on the service's port and health path.
+//! The scale-out (issue 13), where only this project can check it:
 //!
-//! Values cross module boundaries here (the task's `DB_READ_HOST` is `module.database.read_host` two modules up),
-//! so [`Resolver::deep`] follows `var.X` to the caller's argument and `module.M.O` to the callee's output, each
-//! resolved in its own instance's scope, until it reaches a literal or something only AWS knows (a resource
-//! attribute), and says in which instance it ended.
+//! - the read replicas' endpoint reaches the api task as `DB_READ_HOST`, the read database the service reads, and
+//!   production has a replica to read from;
+//! - the ALB trusts only CloudFront: its security group admits nothing but the CloudFront origin-facing prefix list,
+//!   its listeners forward nothing by default, and every forwarding rule requires the header name and value that
+//!   the distribution adds to origin requests;
+//! - the blue/green service's target groups, and those its production and test listener rules forward to, are on
+//!   the service's port and health-check its liveness route.
+//!
+//! Same narrow reads as the other contract checks (`tests/support/terraform.rs`): a value is followed from a
+//! module's `var.X` to the argument `modules/environment` passes, and from `module.M.O` to that module's output,
+//! by name, one explicit step at a time; anything else is reported as unreadable.
 
-use crate::checks::Violations;
 use crate::service::ServiceContract;
-use crate::terraform::{Instance, Tree, as_str, as_u64, attr, blocks, label, object_get, show};
+use crate::terraform::{Dir, attr, label, literal, nested, object_get, show};
+use crate::{Infra, Violations, task_entries, tasks};
+use hcl::Expression;
 use hcl::expr::TraversalOperator;
-use hcl::{Block, Expression};
 
-/// A `root.a["b"].c` traversal as `("root", ["a", "b", "c"])`.
-fn path(expr: &Expression) -> Option<(String, Vec<String>)> {
+/// The directories these checks read besides [`Infra`]'s.
+struct Scale {
+    infra: Infra,
+    database: Dir,
+    edge: Dir,
+    security_groups: Dir,
+    production: Dir,
+}
+
+impl Scale {
+    fn real() -> Scale {
+        Scale {
+            infra: Infra::real(),
+            database: Dir::load("modules/database"),
+            edge: Dir::load("modules/edge"),
+            security_groups: Dir::load("modules/security_groups"),
+            production: Dir::load("envs/production"),
+        }
+    }
+
+    /// The real configuration with one edit in `infra/<rel>/<file>`.
+    fn broken(rel: &str, file: &str, from: &str, to: &str) -> Scale {
+        let mut s = Scale::real();
+        let dir = Dir::load_broken(rel, file, from, to);
+        match rel {
+            "modules/environment" | "modules/service" | "modules/load_balancer" => {
+                let module = rel.trim_start_matches("modules/");
+                s.infra = Infra::broken(module, file, from, to);
+            }
+            "modules/database" => s.database = dir,
+            "modules/edge" => s.edge = dir,
+            "modules/security_groups" => s.security_groups = dir,
+            "envs/production" => s.production = dir,
+            other => panic!("no {other} in the scale contract"),
+        }
+        s
+    }
+
+    fn environment(&self) -> &Dir {
+        &self.infra.environment
+    }
+
+    /// The directory of the module `modules/environment` calls `name`.
+    fn module(&self, name: &str) -> Option<&Dir> {
+        match name {
+            "service" => Some(&self.infra.service),
+            "load_balancer" => Some(&self.infra.load_balancer),
+            "database" => Some(&self.database),
+            "edge" => Some(&self.edge),
+            "security_groups" => Some(&self.security_groups),
+            _ => None,
+        }
+    }
+
+    /// `var.X` / `var.X.field` of module `module`: the argument `modules/environment` passes (into an object
+    /// argument's field). Other expressions are returned as they are.
+    fn argument<'a>(&'a self, module: &str, expr: &'a Expression) -> Result<&'a Expression, String> {
+        let Some(("var", parts)) = path(expr) else {
+            return Ok(expr);
+        };
+        let call = self
+            .environment()
+            .block("module", &[module])
+            .ok_or_else(|| format!("modules/environment does not call module {module}"))?;
+        let mut value =
+            attr(&call.body, &parts[0]).ok_or_else(|| format!("module {module} is not passed {}", parts[0]))?;
+        for field in &parts[1..] {
+            value = match value {
+                Expression::Object(o) => object_get(o, field),
+                _ => None,
+            }
+            .ok_or_else(|| format!("module {module}: {} has no field {field}", show(value)))?;
+        }
+        Ok(value)
+    }
+
+    /// `module.M.O` (as `modules/environment` writes it): module M's directory and the value of its output O.
+    fn output<'a>(&'a self, expr: &Expression) -> Result<(&'a Dir, &'a Expression), String> {
+        let Some(("module", parts)) = path(expr) else {
+            return Err(format!("{} is not a module output", show(expr)));
+        };
+        let [module, output] = parts.as_slice() else {
+            return Err(format!("{} is not module.M.O", show(expr)));
+        };
+        let dir = self
+            .module(module)
+            .ok_or_else(|| format!("module.{module} is not read here"))?;
+        let value = dir
+            .block("output", &[output])
+            .and_then(|o| attr(&o.body, "value"))
+            .ok_or_else(|| format!("{} has no output {output}", dir.name))?;
+        Ok((dir, value))
+    }
+
+    /// A module's `var.X[.field]` followed to the module output it is wired to: (that module, the output's value).
+    fn wired<'a>(&'a self, module: &str, expr: &'a Expression) -> Result<(&'a Dir, &'a Expression), String> {
+        self.output(self.argument(module, expr)?)
+    }
+}
+
+/// `root.a["b"].c` -> `("root", ["a", "b", "c"])`.
+fn path(expr: &Expression) -> Option<(&str, Vec<String>)> {
     let Expression::Traversal(t) = expr else { return None };
     let Expression::Variable(root) = &t.expr else {
         return None;
@@ -24,527 +129,502 @@ fn path(expr: &Expression) -> Option<(String, Vec<String>)> {
         match op {
             TraversalOperator::GetAttr(id) => parts.push(id.as_str().to_string()),
             TraversalOperator::Index(Expression::String(s)) => parts.push(s.clone()),
-            TraversalOperator::LegacyIndex(i) => parts.push(i.to_string()),
             _ => return None,
         }
     }
-    Some((root.as_str().to_string(), parts))
+    Some((root.as_str(), parts))
 }
 
-/// Every instance of a tree, and how values travel between them.
-struct Resolver<'a> {
-    tree: &'a Tree,
-    insts: Vec<Instance<'a>>,
+/// `TYPE.NAME...` -> `(TYPE, NAME)` for a resource reference.
+fn resource_ref(expr: &Expression) -> Option<(String, String)> {
+    let (kind, parts) = path(expr)?;
+    Some((kind.to_string(), parts.first()?.clone()))
 }
 
-impl<'a> Resolver<'a> {
-    fn new(tree: &'a Tree) -> Resolver<'a> {
-        Resolver {
-            tree,
-            insts: tree.instances(),
-        }
-    }
+// --- the read endpoint ------------------------------------------------------------------------------------------
 
-    /// The instance of the module a `module "<name>"` block of `parent` calls.
-    fn child<'s>(&'s self, parent: &Instance, name: &str) -> Option<&'s Instance<'a>> {
-        let block = blocks(&parent.dir.body, "module").find(|b| label(b, 0) == Some(name))?;
-        let target = self.tree.module_target(parent.dir, block)?;
-        let want = format!("{} (as module.{name} in {})", self.tree.rel(&target.path), parent.name);
-        self.insts.iter().find(|i| i.name == want)
-    }
-
-    /// The instance whose `module` block created `inst`, and that block.
-    fn caller<'s>(&'s self, inst: &Instance) -> Option<(&'s Instance<'a>, &'a Block)> {
-        self.insts.iter().find_map(|parent| {
-            blocks(&parent.dir.body, "module").find_map(|b| {
-                let target = self.tree.module_target(parent.dir, b)?;
-                let want = format!(
-                    "{} (as module.{} in {})",
-                    self.tree.rel(&target.path),
-                    label(b, 0)?,
-                    parent.name
-                );
-                (target.path == inst.dir.path && want == inst.name).then_some((parent, b))
-            })
-        })
-    }
-
-    /// `expr` of `inst` resolved across module boundaries: (the instance it ended in, the value).
-    fn deep<'s>(&'s self, inst: &'s Instance<'a>, expr: &Expression) -> (&'s Instance<'a>, Expression) {
-        self.deep_from(inst, inst.scope.resolve(expr), 0)
-    }
-
-    fn deep_from<'s>(
-        &'s self,
-        inst: &'s Instance<'a>,
-        value: Expression,
-        depth: usize,
-    ) -> (&'s Instance<'a>, Expression) {
-        if depth > 16 {
-            return (inst, value);
-        }
-        match path(&value) {
-            // var.X (or var.X.field of an object argument): the caller's argument X.
-            Some((root, parts)) if root == "var" && !parts.is_empty() => {
-                if let Some((parent, block)) = self.caller(inst) {
-                    if let Some(arg) = attr(&block.body, &parts[0]) {
-                        let mut current = parent.scope.resolve(arg);
-                        for field in &parts[1..] {
-                            let next = match &current {
-                                Expression::Object(obj) => object_get(obj, field).cloned(),
-                                _ => None,
-                            };
-                            match next {
-                                Some(e) => current = e,
-                                None => return (inst, value),
-                            }
-                        }
-                        return self.deep_from(parent, current, depth + 1);
-                    }
-                }
-                (inst, value)
-            }
-            Some((root, parts)) if root == "module" && parts.len() == 2 => {
-                if let Some(child) = self.child(inst, &parts[0]) {
-                    let output = blocks(&child.dir.body, "output").find(|o| label(o, 0) == Some(parts[1].as_str()));
-                    if let Some(v) = output.and_then(|o| attr(&o.body, "value")) {
-                        return self.deep_from(child, child.scope.resolve(v), depth + 1);
-                    }
-                }
-                (inst, value)
-            }
-            _ => (inst, value),
-        }
-    }
-
-    /// Instances created from the root `root` (the root itself included).
-    fn under<'s>(&'s self, root: &'s Instance) -> impl Iterator<Item = &'s Instance<'a>> + 's {
-        self.insts.iter().filter(move |i| i.root == root.root)
-    }
-
-    fn roots(&self) -> impl Iterator<Item = &Instance<'a>> {
-        self.insts.iter().filter(|i| i.depth == 0)
-    }
-
-    /// The resource block a `TYPE.NAME[...]...` reference points at, in `inst`.
-    fn resource(&self, inst: &Instance<'a>, reference: &Expression) -> Option<(&'a Block, Vec<String>)> {
-        let (kind, parts) = path(reference)?;
-        let name = parts.first()?;
-        let block = inst.dir.body.blocks().find(|b| {
-            b.identifier() == "resource" && label(b, 0) == Some(kind.as_str()) && label(b, 1) == Some(name)
-        })?;
-        Some((block, parts[1..].to_vec()))
-    }
-}
-
-/// Names and values of a container's `environment`.
-fn environment(container: &Expression) -> Vec<(String, Expression)> {
-    let Expression::Object(def) = container else {
-        return vec![];
-    };
-    let Some(Expression::Array(entries)) = object_get(def, "environment") else {
-        return vec![];
-    };
-    entries
-        .iter()
-        .filter_map(|e| {
-            let Expression::Object(e) = e else { return None };
-            let name = object_get(e, "name").and_then(as_str)?.to_string();
-            Some((name, object_get(e, "value")?.clone()))
-        })
-        .collect()
-}
-
-/// The containers of every task definition of `inst` that publish a port (the api service), once per `for_each`
-/// instance of the task definition.
-fn served_containers(inst: &Instance) -> Vec<Expression> {
-    let mut out = Vec::new();
-    for td in inst.resources("aws_ecs_task_definition") {
-        for defs in inst
-            .scope
-            .resolve_per_instance(td, "container_definitions")
-            .into_iter()
-            .flatten()
-        {
-            let Expression::Array(containers) = defs else { continue };
-            out.extend(
-                containers
-                    .into_iter()
-                    .filter(|c| matches!(c, Expression::Object(def) if object_get(def, "portMappings").is_some())),
-            );
-        }
-    }
-    out
-}
-
-/// The number of instances a resource creates: its resolved `count`, or 1 without one.
-fn count(inst: &Instance, block: &Block) -> Option<u64> {
-    match attr(&block.body, "count") {
-        None => Some(1),
-        Some(e) => as_u64(&inst.scope.resolve(e)),
-    }
-}
-
-fn mentions(expr: &Expression, needle: &str) -> bool {
-    show(expr).contains(needle)
-}
-
-/// Per environment root: with read replicas, the api task sets `DB_READ_HOST`, the service reads that variable, and
-/// its value is the name whose DNS records point at the replicas (not the primary); without replicas it is unset.
-pub fn check_read_endpoint(tree: &Tree, svc: &ServiceContract) -> Violations {
+/// Production has a read replica, and the api task's `DB_READ_HOST` (a variable the service reads) is the name
+/// whose DNS records point at the replicas: `modules/service` takes it from `var.db_read_host`, which
+/// `modules/environment` wires to an output of `modules/database` naming an `aws_route53_record` whose records are
+/// an `aws_db_instance` with `replicate_source_db`.
+fn check_read_endpoint(s: &Scale, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
     if !svc.global_env.contains("DB_READ_HOST") {
         v.push("the service no longer reads DB_READ_HOST".into());
     }
-    let r = Resolver::new(tree);
-    let mut roots_with_replicas = 0;
-    for root in r.roots() {
-        // The replicas of this environment and the DNS records naming them.
-        let mut replicas = 0;
-        let mut replica_names: Vec<String> = Vec::new();
-        for inst in r.under(root) {
-            let replica_labels: Vec<&str> = inst
-                .resources("aws_db_instance")
-                .filter(|b| attr(&b.body, "replicate_source_db").is_some())
-                .inspect(|b| replicas += count(inst, b).unwrap_or(0))
-                .filter_map(|b| label(b, 1))
-                .collect();
-            for record in inst.resources("aws_route53_record") {
-                let records = attr(&record.body, "records").map(|e| inst.scope.resolve(e));
-                let points_at_replica = records.as_ref().is_some_and(|e| {
-                    replica_labels
-                        .iter()
-                        .any(|l| mentions(e, &format!("aws_db_instance.{l}")))
-                });
-                if let (true, Some(name)) = (
-                    points_at_replica,
-                    attr(&record.body, "name").map(|e| inst.scope.resolve(e)),
-                ) {
-                    replica_names.extend(as_str(&name).map(str::to_string));
-                }
+    let replicas = s
+        .production
+        .block("module", &["environment"])
+        .and_then(|m| attr(&m.body, "settings"))
+        .and_then(|settings| match settings {
+            Expression::Object(o) => object_get(o, "db_replica_count"),
+            _ => None,
+        })
+        .map(|n| literal(n, &s.production, None));
+    match replicas {
+        Some(Ok(n)) if n.parse::<u64>().is_ok_and(|n| n >= 1) => {}
+        other => v.push(format!(
+            "envs/production: settings.db_replica_count is {other:?}: production reads from at least one replica"
+        )),
+    }
+
+    let mut found = 0;
+    for task in tasks(&s.infra, &mut v) {
+        for (name, value) in task_entries(&s.infra, &task, "environment", &mut v) {
+            if name != "DB_READ_HOST" {
+                continue;
             }
-        }
-        let mut read_hosts = Vec::new();
-        for inst in r.under(root) {
-            for c in served_containers(inst) {
-                for (name, value) in environment(&c) {
-                    if name == "DB_READ_HOST" {
-                        read_hosts.push((inst, value));
-                    }
-                }
-            }
-        }
-        if replicas == 0 {
-            for (inst, value) in &read_hosts {
-                v.push(format!(
-                    "{}: DB_READ_HOST = {} although the environment has no read replica",
-                    inst.name,
-                    show(value)
-                ));
-            }
-            continue;
-        }
-        roots_with_replicas += 1;
-        if read_hosts.is_empty() {
-            v.push(format!(
-                "{}: {replicas} read replica(s) but the api task does not set DB_READ_HOST: the service would never read from them",
-                root.name
-            ));
-        }
-        for (inst, value) in read_hosts {
-            let (ended, resolved) = r.deep_from(inst, value, 0);
-            let ok = as_str(&resolved).is_some_and(|h| replica_names.iter().any(|n| n == h))
-                || (path(&resolved).is_some_and(|(root, _)| root == "aws_db_instance")
-                    && ended.resources("aws_db_instance").any(|b| {
-                        attr(&b.body, "replicate_source_db").is_some()
-                            && label(b, 1).is_some_and(|l| mentions(&resolved, &format!("aws_db_instance.{l}")))
-                    }));
-            if !ok {
-                v.push(format!(
-                    "{}: DB_READ_HOST = {} (resolved in {}) is not the read replicas' endpoint (names pointing at them: {replica_names:?})",
-                    inst.name,
-                    show(&resolved),
-                    ended.name
-                ));
+            found += 1;
+            if let Err(e) = read_host_is_the_replicas(s, value) {
+                v.push(format!("task {}: DB_READ_HOST {e}", task.key));
             }
         }
     }
-    if roots_with_replicas == 0 {
-        v.push("no environment has a read replica (aws_db_instance with replicate_source_db)".into());
+    if found == 0 {
+        v.push("no task sets DB_READ_HOST: the service would never read from the replicas".into());
     }
     v
 }
 
-/// The origin-facing prefix list CloudFront connects to origins from.
+fn read_host_is_the_replicas(s: &Scale, value: &Expression) -> Result<(), String> {
+    let (db, output) = s.wired("service", value)?;
+    if db.name != "infra/modules/database" {
+        return Err(format!("comes from {}, not from modules/database", db.name));
+    }
+    // The output names the read endpoint: `local.X` (or `cond ? local.X : null`), X being a record's name.
+    let output_text = show(output);
+    let records = db.blocks("resource", &["aws_route53_record"]);
+    let record = records
+        .iter()
+        .find(|r| attr(&r.body, "name").is_some_and(|n| output_text.contains(&show(n))))
+        .ok_or_else(|| format!("is {output_text}, which names no aws_route53_record of modules/database"))?;
+    let records_text = attr(&record.body, "records").map(show).unwrap_or_default();
+    let replica = db
+        .blocks("resource", &["aws_db_instance"])
+        .into_iter()
+        .filter(|i| attr(&i.body, "replicate_source_db").is_some())
+        .filter_map(|i| label(i, 1))
+        .find(|l| {
+            records_text.contains(&format!("aws_db_instance.{l}["))
+                || records_text.contains(&format!("aws_db_instance.{l}."))
+        });
+    match replica {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "is the record {:?}, whose records {records_text} are no read replica (aws_db_instance with replicate_source_db)",
+            label(record, 1).unwrap_or("?")
+        )),
+    }
+}
+
+// --- only CloudFront reaches the ALB ----------------------------------------------------------------------------
+
 const CLOUDFRONT_PREFIX_LIST: &str = "com.amazonaws.global.cloudfront.origin-facing";
 
-/// The ALB admits only CloudFront: its security group's only ingress is the CloudFront origin-facing prefix list;
-/// its listeners forward nothing by default; every forwarding listener rule requires the header CloudFront adds to
-/// origin requests, with the very value CloudFront sends.
-pub fn check_alb_trusts_only_cloudfront(tree: &Tree) -> Violations {
+fn check_alb_trusts_only_cloudfront(s: &Scale) -> Violations {
     let mut v = Violations::new();
-    let r = Resolver::new(tree);
-    let mut albs = 0;
-    for inst in &r.insts {
-        let alb_groups: Vec<&str> = inst
-            .resources("aws_security_group")
-            .filter(|sg| {
-                attr(&sg.body, "name")
-                    .map(|e| inst.scope.resolve(e))
-                    .as_ref()
-                    .and_then(as_str)
-                    .is_some_and(|n| n.ends_with("-alb"))
-            })
-            .filter_map(|sg| label(sg, 1))
-            .collect();
-        for group in &alb_groups {
-            let mut ingress = 0;
-            for rule in inst.resources("aws_vpc_security_group_ingress_rule") {
-                let target = attr(&rule.body, "security_group_id").map(|e| inst.scope.resolve(e));
-                if !target.is_some_and(|t| mentions(&t, &format!("aws_security_group.{group}."))) {
-                    continue;
-                }
-                ingress += 1;
-                let rule_name = format!(
-                    "{}: aws_vpc_security_group_ingress_rule.{}",
-                    inst.name,
-                    label(rule, 1).unwrap_or("?")
-                );
-                for other in ["cidr_ipv4", "cidr_ipv6", "referenced_security_group_id"] {
-                    if attr(&rule.body, other).is_some() {
-                        v.push(format!(
-                            "{rule_name}: the ALB admits {other}; only CloudFront may reach it"
-                        ));
-                    }
-                }
-                let list = attr(&rule.body, "prefix_list_id").and_then(|e| path(&inst.scope.resolve(e)));
-                let is_cloudfront = list.is_some_and(|(root, parts)| {
-                    root == "data"
-                        && parts.first().map(String::as_str) == Some("aws_ec2_managed_prefix_list")
-                        && inst.dir.body.blocks().any(|b| {
-                            b.identifier() == "data"
-                                && label(b, 0) == Some("aws_ec2_managed_prefix_list")
-                                && label(b, 1) == parts.get(1).map(String::as_str)
-                                && attr(&b.body, "name")
-                                    .map(|e| inst.scope.resolve(e))
-                                    .as_ref()
-                                    .and_then(as_str)
-                                    == Some(CLOUDFRONT_PREFIX_LIST)
-                        })
-                });
-                if !is_cloudfront {
-                    v.push(format!(
-                        "{rule_name}: the ALB's ingress must be the {CLOUDFRONT_PREFIX_LIST} prefix list"
-                    ));
-                }
-            }
-            if ingress == 0 {
-                v.push(format!(
-                    "{}: aws_security_group.{group} has no ingress from CloudFront",
-                    inst.name
-                ));
+    let sg = &s.security_groups;
+
+    // The ALB's ingress: only the CloudFront origin-facing prefix list.
+    let mut ingress = 0;
+    for rule in sg.blocks("resource", &["aws_vpc_security_group_ingress_rule"]) {
+        let target = attr(&rule.body, "security_group_id").map(show).unwrap_or_default();
+        if target != "aws_security_group.alb.id" {
+            continue;
+        }
+        ingress += 1;
+        let name = format!("aws_vpc_security_group_ingress_rule.{}", label(rule, 1).unwrap_or("?"));
+        for other in ["cidr_ipv4", "cidr_ipv6", "referenced_security_group_id"] {
+            if attr(&rule.body, other).is_some() {
+                v.push(format!("{name}: the ALB admits {other}; only CloudFront may reach it"));
             }
         }
-
-        // The header and value CloudFront adds to origin requests, wherever the distribution is.
-        let sent: Vec<(String, String)> = r
-            .insts
-            .iter()
-            .filter(|i| i.root == inst.root)
-            .flat_map(|i| {
-                i.resources("aws_cloudfront_distribution")
-                    .flat_map(|d| blocks(&d.body, "origin"))
-                    .flat_map(|o| blocks(&o.body, "custom_header"))
-                    .filter_map(|h| {
-                        let (_, name) = r.deep(i, attr(&h.body, "name")?);
-                        let (at, value) = r.deep(i, attr(&h.body, "value")?);
-                        Some((as_str(&name)?.to_lowercase(), format!("{} @ {}", show(&value), at.name)))
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-
-        albs += inst.resources("aws_lb").count();
-        for listener in inst.resources("aws_lb_listener") {
-            for action in blocks(&listener.body, "default_action") {
-                let kind = attr(&action.body, "type").map(|e| inst.scope.resolve(e));
-                if kind.as_ref().and_then(as_str) == Some("forward") {
-                    v.push(format!(
-                        "{}: aws_lb_listener.{} forwards by default: a request without CloudFront's origin header would reach the tasks",
-                        inst.name,
-                        label(listener, 1).unwrap_or("?")
-                    ));
-                }
-            }
+        let list = attr(&rule.body, "prefix_list_id").and_then(path);
+        let list_name = match list.as_ref().map(|(root, parts)| (*root, parts.as_slice())) {
+            Some(("data", [kind, name, _])) if kind == "aws_ec2_managed_prefix_list" => sg
+                .block("data", &["aws_ec2_managed_prefix_list", name])
+                .and_then(|d| attr(&d.body, "name"))
+                .map(|n| literal(n, sg, None)),
+            _ => None,
+        };
+        if !matches!(list_name, Some(Ok(ref n)) if n == CLOUDFRONT_PREFIX_LIST) {
+            v.push(format!(
+                "{name}: the ALB's ingress must be the {CLOUDFRONT_PREFIX_LIST} prefix list, got {list_name:?}"
+            ));
         }
-        for rule in inst.resources("aws_lb_listener_rule") {
-            let rule_name = format!("{}: aws_lb_listener_rule.{}", inst.name, label(rule, 1).unwrap_or("?"));
-            let forwards = blocks(&rule.body, "action").any(|a| {
-                attr(&a.body, "type")
-                    .map(|e| inst.scope.resolve(e))
-                    .as_ref()
-                    .and_then(as_str)
-                    == Some("forward")
-            });
-            if !forwards {
-                continue;
+    }
+    if ingress == 0 {
+        v.push("the ALB security group has no ingress rule at all (CloudFront could not reach it)".into());
+    }
+
+    // What CloudFront adds to every origin request: the header name and the value's source.
+    let lb = &s.infra.load_balancer;
+    let sent: Vec<(String, String)> = s
+        .edge
+        .blocks("resource", &["aws_cloudfront_distribution"])
+        .into_iter()
+        .flat_map(|d| nested(&d.body, "origin").collect::<Vec<_>>())
+        .flat_map(|o| nested(&o.body, "custom_header").collect::<Vec<_>>())
+        .filter_map(|h| {
+            let name = s.wired("edge", attr(&h.body, "name")?).ok()?;
+            let value = s.wired("edge", attr(&h.body, "value")?).ok()?;
+            if name.0.name != lb.name || value.0.name != lb.name {
+                return None;
             }
-            let required: Vec<(String, String)> = blocks(&rule.body, "condition")
-                .flat_map(|c| blocks(&c.body, "http_header"))
-                .filter_map(|h| {
-                    let (_, name) = r.deep(inst, attr(&h.body, "http_header_name")?);
-                    let (at, values) = r.deep(inst, attr(&h.body, "values")?);
-                    let Expression::Array(values) = values else { return None };
-                    let value = values.first()?;
-                    Some((as_str(&name)?.to_lowercase(), format!("{} @ {}", show(value), at.name)))
-                })
-                .collect();
-            if !required.iter().any(|req| sent.contains(req)) {
+            let name = literal(name.1, lb, s.infra.caller("load_balancer")).ok()?;
+            Some((name.to_lowercase(), show(value.1)))
+        })
+        .collect();
+    if sent.is_empty() {
+        v.push(
+            "the CloudFront distribution adds no origin header wired to modules/load_balancer's name and secret".into(),
+        );
+    }
+
+    for listener in lb.blocks("resource", &["aws_lb_listener"]) {
+        for action in nested(&listener.body, "default_action") {
+            if attr(&action.body, "type").map(|t| literal(t, lb, None)) == Some(Ok("forward".into())) {
                 v.push(format!(
-                    "{rule_name}: forwards without requiring the header CloudFront sends (required: {required:?}; CloudFront sends: {sent:?})"
+                    "aws_lb_listener.{} forwards by default: a request without CloudFront's header would reach the tasks",
+                    label(listener, 1).unwrap_or("?")
                 ));
             }
         }
     }
-    if albs == 0 {
-        v.push("no aws_lb found".into());
+    let mut rules = 0;
+    for rule in lb.blocks("resource", &["aws_lb_listener_rule"]) {
+        let forwards = nested(&rule.body, "action")
+            .any(|a| attr(&a.body, "type").map(|t| literal(t, lb, None)) == Some(Ok("forward".into())));
+        if !forwards {
+            continue;
+        }
+        rules += 1;
+        let required: Vec<(String, String)> = nested(&rule.body, "condition")
+            .flat_map(|c| nested(&c.body, "http_header").collect::<Vec<_>>())
+            .filter_map(|h| {
+                let name = literal(attr(&h.body, "http_header_name")?, lb, s.infra.caller("load_balancer")).ok()?;
+                let Some(Expression::Array(values)) = attr(&h.body, "values") else {
+                    return None;
+                };
+                Some((name.to_lowercase(), show(values.first()?)))
+            })
+            .collect();
+        if !required.iter().any(|r| sent.contains(r)) {
+            v.push(format!(
+                "aws_lb_listener_rule.{} forwards without requiring what CloudFront sends (requires {required:?}, CloudFront sends {sent:?})",
+                label(rule, 1).unwrap_or("?")
+            ));
+        }
+    }
+    if rules == 0 {
+        v.push("no listener rule forwards to the service".into());
     }
     v
 }
 
-/// Every ECS service deploys blue/green, and the target groups behind its production and test listener rules (and
-/// its primary and alternate groups) listen on the service's port and health-check its liveness route.
-pub fn check_blue_green(tree: &Tree, svc: &ServiceContract) -> Violations {
+// --- blue/green -------------------------------------------------------------------------------------------------
+
+fn check_blue_green(s: &Scale, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
-    let r = Resolver::new(tree);
-    let port = u64::from(svc.default_port);
-    let mut services = 0;
-    for inst in &r.insts {
-        for service in inst.resources("aws_ecs_service") {
-            services += 1;
-            let name = format!("{}: aws_ecs_service.{}", inst.name, label(service, 1).unwrap_or("?"));
-            let config = blocks(&service.body, "deployment_configuration").next();
-            let strategy = config
-                .and_then(|c| attr(&c.body, "strategy"))
-                .map(|e| inst.scope.resolve(e));
-            if strategy.as_ref().and_then(as_str) != Some("BLUE_GREEN") {
-                v.push(format!("{name}: deployment_configuration.strategy must be BLUE_GREEN"));
-            }
-            if config.and_then(|c| attr(&c.body, "bake_time_in_minutes")).is_none() {
-                v.push(format!(
-                    "{name}: no bake_time_in_minutes: blue would be gone before an alarm can roll back"
-                ));
-            }
-            let Some(lb) = blocks(&service.body, "load_balancer").next() else {
-                v.push(format!("{name}: no load_balancer block"));
-                continue;
-            };
-            if attr(&lb.body, "container_port")
-                .map(|e| inst.scope.resolve(e))
-                .as_ref()
-                .and_then(as_u64)
-                != Some(port)
-            {
-                v.push(format!(
-                    "{name}: load_balancer.container_port is not the service's port {port}"
-                ));
-            }
-            let Some(advanced) = blocks(&lb.body, "advanced_configuration").next() else {
-                v.push(format!(
-                    "{name}: load_balancer has no advanced_configuration (alternate target group, listener rules)"
-                ));
-                continue;
-            };
-            if attr(&advanced.body, "role_arn").is_none() {
-                v.push(format!("{name}: advanced_configuration has no role_arn"));
-            }
-            let mut groups = Vec::new();
-            for (what, expr) in [
-                ("target_group_arn", attr(&lb.body, "target_group_arn")),
-                (
-                    "alternate_target_group_arn",
-                    attr(&advanced.body, "alternate_target_group_arn"),
-                ),
-            ] {
-                match expr {
-                    Some(e) => groups.push((what.to_string(), r.deep(inst, e))),
-                    None => v.push(format!("{name}: no {what}")),
-                }
-            }
-            for what in ["production_listener_rule", "test_listener_rule"] {
-                let Some(e) = attr(&advanced.body, what) else {
-                    v.push(format!("{name}: advanced_configuration has no {what}"));
-                    continue;
-                };
-                let (at, reference) = r.deep(inst, e);
-                let Some((rule, _)) = r
-                    .resource(at, &reference)
-                    .filter(|(b, _)| label(b, 0) == Some("aws_lb_listener_rule"))
-                else {
-                    v.push(format!(
-                        "{name}: {what} = {} is not a listener rule of this configuration",
-                        show(&reference)
-                    ));
-                    continue;
-                };
-                let forwarded: Vec<Expression> = blocks(&rule.body, "action")
-                    .flat_map(|a| blocks(&a.body, "forward"))
-                    .flat_map(|f| blocks(&f.body, "target_group"))
-                    .filter_map(|tg| attr(&tg.body, "arn").map(|e| at.scope.resolve(e)))
-                    .collect();
-                if forwarded.is_empty() {
-                    v.push(format!("{name}: {what} forwards to no target group"));
-                }
-                for tg in forwarded {
-                    groups.push((format!("{what} target"), (at, tg)));
-                }
-            }
-            for (what, (at, reference)) in groups {
-                let Some((tg, _)) = r
-                    .resource(at, &reference)
-                    .filter(|(b, _)| label(b, 0) == Some("aws_lb_target_group"))
-                else {
-                    v.push(format!(
-                        "{name}: {what} = {} is not a target group of this configuration",
-                        show(&reference)
-                    ));
-                    continue;
-                };
-                let tg_name = format!(
-                    "{}: aws_lb_target_group.{} ({what})",
-                    at.name,
-                    label(tg, 1).unwrap_or("?")
-                );
-                match attr(&tg.body, "port")
-                    .map(|e| at.scope.resolve(e))
-                    .as_ref()
-                    .and_then(as_u64)
-                {
-                    Some(p) if p == port => {}
-                    other => v.push(format!("{tg_name}: port {other:?}, not the service's port {port}")),
-                }
-                let health = blocks(&tg.body, "health_check").next();
-                let path = health.and_then(|h| attr(&h.body, "path")).map(|e| at.scope.resolve(e));
-                match path.as_ref().and_then(as_str) {
-                    Some("/health") if svc.routes.contains("/health") => {}
-                    other => v.push(format!(
-                        "{tg_name}: health check path {other:?}, not the service's liveness route /health"
-                    )),
-                }
-                let hc_port = health.and_then(|h| attr(&h.body, "port")).map(|e| at.scope.resolve(e));
-                if let Some(p) = hc_port.as_ref() {
-                    if as_str(p) != Some("traffic-port") && as_u64(p) != Some(port) {
-                        v.push(format!(
-                            "{tg_name}: health check port {} is not the traffic port",
-                            show(p)
-                        ));
-                    }
-                }
-            }
+    let service_dir = &s.infra.service;
+    let lb = &s.infra.load_balancer;
+    let port = svc.default_port.to_string();
+    let Some(service) = service_dir.block("resource", &["aws_ecs_service", "api"]) else {
+        return vec!["modules/service has no aws_ecs_service.api".into()];
+    };
+    let config = nested(&service.body, "deployment_configuration").next();
+    match config
+        .and_then(|c| attr(&c.body, "strategy"))
+        .map(|e| literal(e, service_dir, None))
+    {
+        Some(Ok(strategy)) if strategy == "BLUE_GREEN" => {}
+        other => v.push(format!(
+            "aws_ecs_service.api: deployment strategy {other:?}, not BLUE_GREEN"
+        )),
+    }
+    if config.and_then(|c| attr(&c.body, "bake_time_in_minutes")).is_none() {
+        v.push("aws_ecs_service.api: no bake_time_in_minutes: blue is gone before an alarm can roll back".into());
+    }
+    let Some(lb_block) = nested(&service.body, "load_balancer").next() else {
+        v.push("aws_ecs_service.api has no load_balancer".into());
+        return v;
+    };
+    match attr(&lb_block.body, "container_port").map(|p| literal(p, service_dir, s.infra.caller("service"))) {
+        Some(Ok(p)) if p == port => {}
+        other => v.push(format!(
+            "aws_ecs_service.api load_balancer.container_port {other:?}, not {port}"
+        )),
+    }
+    let advanced = nested(&lb_block.body, "advanced_configuration").next();
+    if advanced.is_none() {
+        v.push("aws_ecs_service.api: no load_balancer.advanced_configuration (alternate group, listener rules)".into());
+    }
+    fn get<'b>(block: Option<&'b hcl::Block>, key: &str) -> Option<&'b Expression> {
+        block.and_then(|b| attr(&b.body, key))
+    }
+
+    // The two target groups ECS moves the tasks between, and the ones the two rules forward to.
+    let mut groups: Vec<(String, String)> = Vec::new();
+    for (what, expr) in [
+        ("target_group_arn", get(Some(lb_block), "target_group_arn")),
+        (
+            "alternate_target_group_arn",
+            get(advanced, "alternate_target_group_arn"),
+        ),
+    ] {
+        match expr.map(|e| s.wired("service", e)) {
+            Some(Ok((dir, value))) if dir.name == lb.name => groups.push((what.into(), show(value))),
+            Some(Ok((dir, value))) => v.push(format!(
+                "{what} is {} of {}, not a target group of modules/load_balancer",
+                show(value),
+                dir.name
+            )),
+            Some(Err(e)) => v.push(format!("{what}: {e}")),
+            None => v.push(format!("aws_ecs_service.api: no {what}")),
         }
     }
-    if services == 0 {
-        v.push("no aws_ecs_service found".into());
+    for what in ["production_listener_rule", "test_listener_rule"] {
+        let reference = match get(advanced, what).map(|e| s.wired("service", e)) {
+            Some(Ok((dir, value))) if dir.name == lb.name => value,
+            Some(Ok((dir, value))) => {
+                v.push(format!("{what} is {} of {}", show(value), dir.name));
+                continue;
+            }
+            Some(Err(e)) => {
+                v.push(format!("{what}: {e}"));
+                continue;
+            }
+            None => {
+                v.push(format!("aws_ecs_service.api: no {what}"));
+                continue;
+            }
+        };
+        let rule = resource_ref(reference)
+            .filter(|(kind, _)| kind == "aws_lb_listener_rule")
+            .and_then(|(_, name)| lb.block("resource", &["aws_lb_listener_rule", &name]));
+        let Some(rule) = rule else {
+            v.push(format!(
+                "{what} {} is not a listener rule of modules/load_balancer",
+                show(reference)
+            ));
+            continue;
+        };
+        let targets: Vec<String> = nested(&rule.body, "action")
+            .flat_map(|a| nested(&a.body, "forward").collect::<Vec<_>>())
+            .flat_map(|f| nested(&f.body, "target_group").collect::<Vec<_>>())
+            .filter_map(|tg| attr(&tg.body, "arn").map(show))
+            .collect();
+        if targets.is_empty() {
+            v.push(format!(
+                "{what}: aws_lb_listener_rule.{} forwards to no target group",
+                label(rule, 1).unwrap_or("?")
+            ));
+        }
+        for t in targets {
+            if !groups.iter().any(|(w, g)| w.ends_with("target_group_arn") && *g == t) {
+                v.push(format!(
+                    "{what}: aws_lb_listener_rule.{} forwards to {t}, not one of the service's two target groups",
+                    label(rule, 1).unwrap_or("?")
+                ));
+            }
+            groups.push((format!("{what} target"), t));
+        }
+    }
+
+    // Each of those groups: on the service's port, health-checking /health (a route the service serves).
+    for (what, reference) in groups {
+        let expr = hcl::parse(&format!("x = {reference}")).ok();
+        let tg = expr
+            .as_ref()
+            .and_then(|b| attr(b, "x"))
+            .and_then(resource_ref)
+            .filter(|(kind, _)| kind == "aws_lb_target_group")
+            .and_then(|(_, name)| lb.block("resource", &["aws_lb_target_group", &name]));
+        let Some(tg) = tg else {
+            v.push(format!(
+                "{what} {reference} is not an aws_lb_target_group of modules/load_balancer"
+            ));
+            continue;
+        };
+        let name = format!("aws_lb_target_group.{} ({what})", label(tg, 1).unwrap_or("?"));
+        match attr(&tg.body, "port").map(|p| literal(p, lb, s.infra.caller("load_balancer"))) {
+            Some(Ok(p)) if p == port => {}
+            other => v.push(format!("{name}: port {other:?}, not the service's {port}")),
+        }
+        let hc = nested(&tg.body, "health_check").next();
+        match hc
+            .and_then(|h| attr(&h.body, "path"))
+            .map(|p| literal(p, lb, s.infra.caller("load_balancer")))
+        {
+            Some(Ok(p)) if p == "/health" && svc.routes.contains("/health") => {}
+            other => v.push(format!(
+                "{name}: health check path {other:?}, not the service's liveness route /health"
+            )),
+        }
+        match hc
+            .and_then(|h| attr(&h.body, "port"))
+            .map(|p| literal(p, lb, s.infra.caller("load_balancer")))
+        {
+            None => {}
+            Some(Ok(p)) if p == "traffic-port" || p == port => {}
+            other => v.push(format!("{name}: health check port {other:?}, not the traffic port")),
+        }
     }
     v
+}
+
+// --- the real infra/ and a broken copy of it --------------------------------------------------------------------
+
+fn assert_clean(check: &str, violations: Violations) {
+    assert!(
+        violations.is_empty(),
+        "{check} on infra/:\n  {}",
+        violations.join("\n  ")
+    );
+}
+
+fn assert_reports(violations: Violations, expected: &[&str]) {
+    for needle in expected {
+        assert!(
+            violations.iter().any(|v| v.contains(needle)),
+            "expected a violation mentioning {needle:?}, got:\n  {}",
+            violations.join("\n  ")
+        );
+    }
+}
+
+#[test]
+fn infra_read_endpoint_reaches_the_task_as_db_read_host() {
+    assert_clean(
+        "check_read_endpoint",
+        check_read_endpoint(&Scale::real(), &ServiceContract::from_service()),
+    );
+}
+
+#[test]
+fn infra_alb_trusts_only_cloudfront() {
+    assert_clean(
+        "check_alb_trusts_only_cloudfront",
+        check_alb_trusts_only_cloudfront(&Scale::real()),
+    );
+}
+
+#[test]
+fn infra_blue_green_rules_lead_to_the_service_port_and_health_path() {
+    assert_clean(
+        "check_blue_green",
+        check_blue_green(&Scale::real(), &ServiceContract::from_service()),
+    );
+}
+
+#[test]
+fn a_read_endpoint_that_is_not_the_replicas_is_reported() {
+    let svc = ServiceContract::from_service();
+    let wiring = "db_read_host    = module.database.read_host";
+    let primary = Scale::broken(
+        "modules/environment",
+        "main.tf",
+        wiring,
+        "db_read_host    = module.database.address",
+    );
+    assert_reports(
+        check_read_endpoint(&primary, &svc),
+        &["task api: DB_READ_HOST is aws_db_instance.this.address, which names no aws_route53_record"],
+    );
+    let records = "records        = [aws_db_instance.replica[count.index].address]";
+    let to_primary = Scale::broken(
+        "modules/database",
+        "main.tf",
+        records,
+        "records        = [aws_db_instance.this.address]",
+    );
+    assert_reports(check_read_endpoint(&to_primary, &svc), &["are no read replica"]);
+    let renamed = Scale::broken(
+        "modules/service",
+        "task_definitions.tf",
+        r#"{ name = "DB_READ_HOST", value"#,
+        r#"{ name = "DB_REPLICA_HOST", value"#,
+    );
+    assert_reports(check_read_endpoint(&renamed, &svc), &["no task sets DB_READ_HOST"]);
+    let none = Scale::broken(
+        "envs/production",
+        "main.tf",
+        "db_replica_count             = 1",
+        "db_replica_count             = 0",
+    );
+    assert_reports(
+        check_read_endpoint(&none, &svc),
+        &["production reads from at least one replica"],
+    );
+}
+
+#[test]
+fn an_alb_reachable_without_cloudfront_is_reported() {
+    let open = Scale::broken(
+        "modules/security_groups",
+        "main.tf",
+        "prefix_list_id    = data.aws_ec2_managed_prefix_list.cloudfront.id",
+        r#"cidr_ipv4         = "0.0.0.0/0""#,
+    );
+    assert_reports(
+        check_alb_trusts_only_cloudfront(&open),
+        &[
+            "the ALB admits cidr_ipv4",
+            "must be the com.amazonaws.global.cloudfront.origin-facing prefix list",
+        ],
+    );
+    let default_forward = Scale::broken(
+        "modules/load_balancer",
+        "main.tf",
+        r#"type = "fixed-response""#,
+        r#"type = "forward""#,
+    );
+    assert_reports(
+        check_alb_trusts_only_cloudfront(&default_forward),
+        &["forwards by default"],
+    );
+    let guessable = Scale::broken(
+        "modules/load_balancer",
+        "main.tf",
+        "values           = [random_password.origin_secret.result]",
+        r#"values           = ["letmein"]"#,
+    );
+    assert_reports(
+        check_alb_trusts_only_cloudfront(&guessable),
+        &["aws_lb_listener_rule.production forwards without requiring what CloudFront sends"],
+    );
+}
+
+#[test]
+fn blue_green_rules_off_the_service_are_reported() {
+    let svc = ServiceContract::from_service();
+    let rolling = Scale::broken(
+        "modules/service",
+        "service.tf",
+        r#"strategy             = "BLUE_GREEN""#,
+        r#"strategy             = "ROLLING""#,
+    );
+    assert_reports(check_blue_green(&rolling, &svc), &["not BLUE_GREEN"]);
+    let elsewhere = Scale::broken(
+        "modules/load_balancer",
+        "main.tf",
+        r#"arn    = aws_lb_target_group.api["alternate"].arn"#,
+        "arn    = aws_lb_target_group.preview.arn",
+    );
+    assert_reports(
+        check_blue_green(&elsewhere, &svc),
+        &[
+            "production_listener_rule: aws_lb_listener_rule.production forwards to aws_lb_target_group.preview.arn, not one of the service's two target groups",
+        ],
+    );
+    let ready = Scale::broken(
+        "modules/environment",
+        "main.tf",
+        r#"health_check_path   = "/health""#,
+        r#"health_check_path   = "/ready""#,
+    );
+    assert_reports(
+        check_blue_green(&ready, &svc),
+        &["(alternate_target_group_arn): health check path Some(Ok(\"/ready\"))"],
+    );
 }

@@ -1,6 +1,7 @@
 //! The deploy helper scripts (.github/scripts/*.sh) run against a stub `aws` on PATH, so the decisions
 //! that stop a bad release (migration exit code, blue/green rollback, mutable image references) are
-//! exercised offline. Needs bash and jq, as the GitHub runner has.
+//! exercised offline. They need bash, jq and curl, as the GitHub runner has, so they are ignored by a plain
+//! `cargo test` (which needs nothing beyond the toolchain) and run by `.ci/run` with `--include-ignored`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -195,6 +196,7 @@ const MIGRATION_ENV: &[(&str, &str)] = &[
 ];
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn register_renders_only_the_named_container_and_strips_read_only_fields() {
     let sb = Sandbox::new();
     let out = sb.run(
@@ -238,6 +240,7 @@ fn register_renders_only_the_named_container_and_strips_read_only_fields() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn register_refuses_a_mutable_tag_and_an_unknown_container() {
     let sb = Sandbox::new();
     let out = sb.run(
@@ -270,6 +273,7 @@ fn register_refuses_a_mutable_tag_and_an_unknown_container() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
     let sb = Sandbox::new();
     let out = sb.run("ecs-run-migration.sh", &[], MIGRATION_ENV);
@@ -307,6 +311,7 @@ fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn migration_fails_the_deploy_on_a_non_zero_exit_code() {
     let sb = Sandbox::new();
     let mut env = MIGRATION_ENV.to_vec();
@@ -338,6 +343,7 @@ fn migration_fails_the_deploy_on_a_non_zero_exit_code() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn migration_fails_when_the_container_never_ran() {
     let sb = Sandbox::new();
     let mut env = MIGRATION_ENV.to_vec();
@@ -376,6 +382,7 @@ fn deploy(sb: &Sandbox, extra_env: &[(&str, &str)]) -> (Output, String, String) 
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_follows_the_blue_green_deployment_to_successful() {
     let sb = Sandbox::new();
     let (out, summary, outputs) = deploy(&sb, &[("STUB_STATUSES", "PENDING,IN_PROGRESS,IN_PROGRESS,SUCCESSFUL")]);
@@ -400,6 +407,7 @@ fn service_deploy_follows_the_blue_green_deployment_to_successful() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_reports_an_alarm_rollback_and_fails_the_job() {
     let sb = Sandbox::new();
     let (out, summary, outputs) = deploy(
@@ -428,6 +436,7 @@ fn service_deploy_reports_an_alarm_rollback_and_fails_the_job() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_fails_loudly_when_the_rollback_fails() {
     let sb = Sandbox::new();
     let (out, summary, outputs) = deploy(
@@ -440,6 +449,7 @@ fn service_deploy_fails_loudly_when_the_rollback_fails() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_fails_when_no_deployment_of_the_revision_appears() {
     let sb = Sandbox::new();
     let (out, summary, _) = deploy(&sb, &[("STUB_NO_NEW_DEPLOYMENT", "1"), ("DEPLOY_TIMEOUT_SECONDS", "0")]);
@@ -497,6 +507,7 @@ fn stop(url: &str, handle: std::thread::JoinHandle<()>) {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn smoke_test_checks_ready_and_both_catalog_endpoints() {
     let sb = Sandbox::new();
     let (url, handle) = serve(&[
@@ -522,6 +533,7 @@ fn smoke_test_checks_ready_and_both_catalog_endpoints() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn smoke_test_fails_when_not_ready_or_not_the_punk_shape() {
     let sb = Sandbox::new();
     let (url, handle) = serve(&[

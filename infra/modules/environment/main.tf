@@ -166,7 +166,6 @@ module "service" {
   bake_time_minutes = var.settings.deployment_bake_minutes
 
   public_base_url = module.edge.public_base_url
-  read_replicas   = var.settings.db_replica_count > 0
   db_read_host    = module.database.read_host
   # The ALB (inside the VPC) and CloudFront are the two proxies in front of the service.
   trusted_proxies     = concat([var.vpc_cidr], module.security_groups.cloudfront_origin_cidrs)

@@ -50,7 +50,7 @@ locals {
           ],
           # Catalog reads go to the replicas when there are any (the service falls back to the primary on lag or
           # failure); without replicas DB_READ_HOST is absent and everything uses DB_HOST.
-          var.read_replicas ? [{ name = "DB_READ_HOST", value = var.db_read_host }] : [],
+          var.db_read_host == null ? [] : [{ name = "DB_READ_HOST", value = var.db_read_host }],
         )
         secrets = [
           { name = "DB_USER", valueFrom = "${var.app_secret_arn}:username::" },

@@ -119,14 +119,8 @@ variable "public_base_url" {
   type        = string
 }
 
-variable "read_replicas" {
-  description = "Whether the environment has read replicas: then the api task gets DB_READ_HOST = db_read_host. Decided from the settings, so the container definition's shape is plain at plan time (and to the contract tests)."
-  type        = bool
-  default     = false
-}
-
 variable "db_read_host" {
-  description = "Read endpoint of the replicas (DB_READ_HOST) when read_replicas is true; null otherwise. Required, so that it is always wired."
+  description = "Read endpoint of the replicas (DB_READ_HOST); null without replicas: DB_READ_HOST is then not set and reads go to the primary. Required, so that it is always wired."
   type        = string
 }
 
