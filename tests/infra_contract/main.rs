@@ -10,7 +10,9 @@
 //!   a real subcommand;
 //! - the deploy role may `iam:PassRole` exactly the roles the task definitions use;
 //! - each task's `stopTimeout` exceeds its shutdown grace (`SHUTDOWN_GRACE_SECS`, or the CLI's default);
-//! - and, because checkov misses it inside the container definitions, read-only root and the non-root user.
+//! - and, because checkov misses it inside the container definitions, read-only root and the non-root user;
+//! - the scale-out (`scale.rs`): the replicas' endpoint reaches the api task as `DB_READ_HOST`, the ALB trusts only
+//!   CloudFront, the blue/green listener rules lead to target groups on the service's port and health path.
 //!
 //! Each check returns violations: the real `infra/` has none, and a broken copy (the real files with one edit,
 //! `Dir::load_broken`) makes it report the specific one, which proves it can fail. What standard tools check is
