@@ -27,9 +27,12 @@ case "$1 $2" in
     td=$(arg --task-definition "$@"); echo "$td" > "$STUB_DIR/deployed_td"
     jq -n --arg td "$td" '{service:{taskDefinition:$td}}' ;;
   # Service deployments (blue/green): an older deployment of revision 7 and, unless STUB_NO_NEW_DEPLOYMENT is set,
-  # the new one of whatever update-service was given. Its status walks through STUB_STATUSES (comma-separated),
+  # the new one of whatever update-service was given, from the (STUB_LISTS_BEFORE_NEW + 1)-th list call on (ECS
+  # creates it asynchronously). Its status walks through STUB_STATUSES (comma-separated),
   # one per describe call, the last one repeating.
   "ecs list-service-deployments")
+    lists=$(cat "$STUB_DIR/lists" 2>/dev/null || echo 0); echo $((lists + 1)) > "$STUB_DIR/lists"
+    [ "$lists" -lt "${STUB_LISTS_BEFORE_NEW:-0}" ] && STUB_NO_NEW_DEPLOYMENT=1
     d=arn:aws:ecs:eu-west-1:123456789012
     jq -n --arg d "$d" --arg new "${STUB_NO_NEW_DEPLOYMENT:-}" '{serviceDeployments: ([
       {serviceDeploymentArn: "\($d):service-deployment/beer-catalog-staging/beer-catalog-staging-api/old",
@@ -446,6 +449,24 @@ fn service_deploy_fails_loudly_when_the_rollback_fails() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(summary.contains("ROLLBACK_FAILED"), "job summary: {summary}");
     assert!(outputs.contains("outcome=rollback-failed"), "step outputs: {outputs}");
+}
+
+#[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
+fn service_deploy_waits_for_the_deployment_ecs_creates_asynchronously() {
+    let sb = Sandbox::new();
+    let (out, summary, _) = deploy(
+        &sb,
+        &[
+            ("STUB_LISTS_BEFORE_NEW", "3"),
+            ("STUB_STATUSES", "IN_PROGRESS,SUCCESSFUL"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(summary.contains("SUCCESSFUL"), "job summary: {summary}");
+    let calls = sb.read("calls.log");
+    assert_eq!(calls.matches("ecs list-service-deployments").count(), 4, "{calls}");
+    assert!(!calls.contains("beer-catalog-staging-api/old --output"), "{calls}");
 }
 
 #[test]
