@@ -70,6 +70,7 @@ pub fn parse_beer_id(raw: String) -> Result<i64, ApiError> {
             param: "id".into(),
             msg: "must be a whole number greater than 0".into(),
             value: raw,
+            location: "params",
         })),
     }
 }
