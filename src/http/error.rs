@@ -13,6 +13,17 @@ use crate::storage::StoreError;
 /// Seconds a client should wait before retrying while the database is unavailable.
 const RETRY_AFTER_SECS: &str = "5";
 
+/// The Punk API's 429 message.
+pub const PUNK_RATE_LIMIT_MESSAGE: &str = "You have reached your limit on this ip address please wait an hour";
+
+fn window_text(secs: u64) -> String {
+    match secs {
+        3600 => "hour".to_owned(),
+        1 => "second".to_owned(),
+        secs => format!("{secs} seconds"),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -37,6 +48,16 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    #[error(
+        "too many requests from this IP address: the limit is {limit} requests per {}; retry in {retry_after_secs} \
+         seconds",
+        window_text(*window_secs)
+    )]
+    TooManyRequests {
+        retry_after_secs: u64,
+        limit: u32,
+        window_secs: u64,
+    },
     #[error("the request took longer than {0} seconds")]
     Timeout(u64),
     #[error("the database is unavailable; retry shortly")]
@@ -68,6 +89,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -95,6 +117,9 @@ impl ApiError {
             ApiError::Unavailable | ApiError::Timeout(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
             }
+            ApiError::TooManyRequests { retry_after_secs, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
             ApiError::Unauthorized => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
@@ -112,6 +137,8 @@ impl ApiError {
         let (message, data) = match &self {
             ApiError::InvalidQuery(errors) => ("Invalid query params".to_owned(), Some(errors.clone())),
             ApiError::InvalidPath(error) => ("Invalid params".to_owned(), Some(vec![error.clone()])),
+            // Word for word what Punk answered: clients match on it.
+            ApiError::TooManyRequests { .. } => (PUNK_RATE_LIMIT_MESSAGE.to_owned(), None),
             other => (other.to_string(), None),
         };
         let body = PunkErrorBody {

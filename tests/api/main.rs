@@ -8,4 +8,6 @@ mod beers;
 mod commands;
 mod health;
 mod punk;
+mod punk_compat;
+mod rate_limit;
 mod resilience;
