@@ -75,6 +75,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
 pub fn api_doc() -> utoipa::openapi::OpenApi {
     let mut document = documented_routes().split_for_parts().1;
     OpenResponseObjects.modify(&mut document);
+    super::rate_limit::DocumentRateLimit.modify(&mut document);
     document
 }
 

@@ -263,6 +263,81 @@ pub async fn limit_rate(State(limiter): State<RateLimiter>, request: Request, ne
     response
 }
 
+/// Documents the limiter on every limited operation of the OpenAPI document: the three headers on each response
+/// and the 429 (written once here rather than in each handler's annotation, so a new route cannot miss it).
+pub struct DocumentRateLimit;
+
+impl utoipa::Modify for DocumentRateLimit {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if EXEMPT_PATHS.contains(&path.as_str()) {
+                continue;
+            }
+            let punk = path == "/v2" || path.starts_with("/v2/");
+            let (content_type, body) = if punk {
+                ("application/json", "PunkErrorBody")
+            } else {
+                ("application/problem+json", "Problem")
+            };
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    if let utoipa::openapi::RefOr::T(response) = response {
+                        response.headers.extend(limit_headers());
+                    }
+                }
+                let mut too_many = ResponseBuilder::new()
+                    .description(
+                        "Too many requests from this client IP in the current window (`RATE_LIMIT_PER_HOUR`); \
+                         retry after `Retry-After` seconds. Under `/v2` the body is Punk's own.",
+                    )
+                    .header("Retry-After", integer_header("Seconds until the current window ends"))
+                    .content(
+                        content_type,
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name(body))).build(),
+                    );
+                for (name, header) in limit_headers() {
+                    too_many = too_many.header(name, header);
+                }
+                operation
+                    .responses
+                    .responses
+                    .insert("429".to_owned(), too_many.build().into());
+            }
+        }
+    }
+}
+
+fn integer_header(description: &str) -> utoipa::openapi::header::Header {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    utoipa::openapi::header::HeaderBuilder::new()
+        .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0)))
+        .description(Some(description))
+        .build()
+}
+
+/// Sent on every answer while limiting is enabled (absent when `RATE_LIMIT_PER_HOUR=0`).
+fn limit_headers() -> [(String, utoipa::openapi::header::Header); 3] {
+    [
+        ("X-RateLimit-Limit", "Requests allowed per client IP in each window"),
+        (
+            "X-RateLimit-Remaining",
+            "Requests left to this client IP in the current window",
+        ),
+        ("X-RateLimit-Reset", "When the current window ends, in unix seconds"),
+    ]
+    .map(|(name, description)| (name.to_owned(), integer_header(description)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

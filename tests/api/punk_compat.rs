@@ -204,3 +204,76 @@ backend_tests! {
         assert_eq!((status, body["data"][0]["param"].as_str()), (400, Some("food")));
     }
 }
+
+/// The OpenAPI document describes what this issue added: the new parameters, the pagination headers on `/v2`,
+/// the rate-limit headers and the 429 on every limited operation (in each API's error shape), none on health.
+#[tokio::test]
+async fn the_openapi_document_describes_the_new_parameters_headers_and_429s() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    let (status, document) = app.get_json("/openapi.json").await;
+    assert_eq!(status, 200);
+    let parameters = |path: &str| -> Vec<String> {
+        document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for name in ["ph_gt", "ph_lt", "sort"] {
+        assert!(parameters("/beers").iter().any(|p| p == name), "/beers lacks {name}");
+    }
+    for name in ["ph_gt", "ph_lt"] {
+        assert!(
+            parameters("/v2/beers").iter().any(|p| p == name),
+            "/v2/beers lacks {name}"
+        );
+    }
+    let v2_list = &document["paths"]["/v2/beers"]["get"]["responses"];
+    for header in [
+        "X-Total-Count",
+        "Link",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+    ] {
+        assert!(
+            v2_list["200"]["headers"][header].is_object(),
+            "/v2/beers 200 lacks {header}"
+        );
+    }
+    assert_eq!(
+        document["components"]["schemas"]["ParamError"]["properties"]["location"]["type"],
+        "string"
+    );
+
+    let mut limited = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = &operation["responses"];
+            if path == "/health" || path == "/ready" {
+                assert!(responses["429"].is_null(), "{method} {path} is never limited");
+                continue;
+            }
+            limited += 1;
+            let too_many = &responses["429"];
+            assert!(too_many["headers"]["Retry-After"].is_object(), "{method} {path}");
+            let (content_type, schema) = if path.starts_with("/v2/") {
+                ("application/json", "#/components/schemas/PunkErrorBody")
+            } else {
+                ("application/problem+json", "#/components/schemas/Problem")
+            };
+            assert_eq!(
+                too_many["content"][content_type]["schema"]["$ref"], schema,
+                "{method} {path}"
+            );
+            for (code, response) in responses.as_object().unwrap() {
+                assert!(
+                    response["headers"]["X-RateLimit-Remaining"].is_object(),
+                    "{method} {path} {code}"
+                );
+            }
+        }
+    }
+    assert!(limited >= 9, "{limited} limited operations");
+}
