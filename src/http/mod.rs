@@ -26,6 +26,7 @@ pub mod pagination;
 pub mod punk;
 pub mod rate_limit;
 pub mod state;
+pub mod text_schema;
 
 use error::ApiError;
 pub use state::{AppState, WritePolicy};

@@ -246,6 +246,24 @@ async fn the_openapi_document_describes_the_new_parameters_headers_and_429s() {
         document["components"]["schemas"]["ParamError"]["properties"]["location"]["type"],
         "string"
     );
+    // Text the service refuses is outside the documented schema too: written beers and text filters.
+    let no_controls = |schema: &Value| schema["pattern"].as_str().is_some_and(|p| p.contains(r"\u0000-\u0008"));
+    let schemas = &document["components"]["schemas"];
+    for (schema, field) in [
+        ("BeerFields", "description"),
+        ("BeerFields", "name"),
+        ("Hop", "add"),
+        ("Quantity", "unit"),
+    ] {
+        assert!(no_controls(&schemas[schema]["properties"][field]), "{schema}.{field}");
+    }
+    let beer_name = document["paths"]["/v2/beers"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "beer_name")
+        .unwrap();
+    assert!(no_controls(&beer_name["schema"]));
 
     let mut limited = 0;
     for (path, item) in document["paths"].as_object().unwrap() {
