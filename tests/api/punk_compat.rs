@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, punk_dataset, sample_beer};
+use crate::helpers::{TestApp, call, get_request, in_process, punk_dataset, sample_beer};
 
 fn ids(beers: &[Value]) -> Vec<i64> {
     beers.iter().map(|b| b["id"].as_i64().unwrap()).collect()
@@ -209,9 +209,10 @@ backend_tests! {
 /// the rate-limit headers and the 429 on every limited operation (in each API's error shape), none on health.
 #[tokio::test]
 async fn the_openapi_document_describes_the_new_parameters_headers_and_429s() {
-    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
-    let (status, document) = app.get_json("/openapi.json").await;
-    assert_eq!(status, 200);
+    let (app, _database) = in_process(&[]).await;
+    let answer = call(&app, get_request("/openapi.json")).await;
+    assert_eq!(answer.status, 200);
+    let document = answer.body;
     let parameters = |path: &str| -> Vec<String> {
         document["paths"][path]["get"]["parameters"]
             .as_array()
@@ -243,7 +244,7 @@ async fn the_openapi_document_describes_the_new_parameters_headers_and_429s() {
         );
     }
     assert_eq!(
-        document["components"]["schemas"]["ParamError"]["properties"]["location"]["type"],
+        document["components"]["schemas"]["PunkParamError"]["properties"]["location"]["type"],
         "string"
     );
     // Text the service refuses is outside the documented schema too: written beers and text filters.
