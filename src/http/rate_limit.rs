@@ -98,6 +98,8 @@ pub struct Decision {
     pub reset_unix: u64,
     /// Whole seconds until then, at least 1.
     pub retry_after_secs: u64,
+    /// This is the client's first refused request in the window (the one worth a log line).
+    pub first_refusal: bool,
 }
 
 impl RateLimiter {
@@ -168,6 +170,7 @@ impl Limiter {
         let until_reset = window.ends_at.saturating_duration_since(now);
         Decision {
             allowed: count.is_none_or(|count| count <= self.limit),
+            first_refusal: count == Some(self.limit.saturating_add(1)),
             limit: self.limit,
             remaining: self.limit.saturating_sub(count.unwrap_or(0)),
             reset_unix: ceil_secs(window.ends_at_unix),
@@ -248,7 +251,11 @@ pub async fn limit_rate(State(limiter): State<RateLimiter>, request: Request, ne
     let mut response = if decision.allowed {
         next.run(request).await
     } else {
-        tracing::info!(%client, limit = decision.limit, "rate limit reached");
+        // Once per client and window: a client hammering on after its 429 must not flood the log (each request
+        // still has its own request line).
+        if decision.first_refusal {
+            tracing::info!(%client, limit = decision.limit, "rate limit reached");
+        }
         let error = ApiError::TooManyRequests {
             retry_after_secs: decision.retry_after_secs,
             limit: decision.limit,
@@ -372,8 +379,9 @@ mod tests {
         assert!(first.retry_after_secs <= 3600 && first.retry_after_secs > 3590);
         assert_eq!(limiter.check(ip("192.0.2.1"), now).remaining, 0);
         let third = limiter.check(ip("192.0.2.1"), now);
-        assert!(!third.allowed);
+        assert!(!third.allowed && third.first_refusal);
         assert_eq!(third.remaining, 0);
+        assert!(!limiter.check(ip("192.0.2.1"), now).first_refusal);
         assert!(
             limiter.check(ip("192.0.2.2"), now).allowed,
             "another client is not affected"
