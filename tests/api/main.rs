@@ -9,4 +9,6 @@ mod commands;
 mod health;
 mod openapi;
 mod punk;
+mod punk_compat;
+mod rate_limit;
 mod resilience;
