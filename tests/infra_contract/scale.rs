@@ -473,6 +473,43 @@ fn check_blue_green(s: &Scale, svc: &ServiceContract) -> Violations {
     v
 }
 
+/// The database admits only the tasks: every ingress rule of its security group references the tasks' group (no
+/// CIDR, no prefix list), on PostgreSQL's port. checkov sees "no ingress open to the world" but not which of our
+/// groups may reach which; that chain is the service's own.
+fn check_database_admits_only_the_tasks(s: &Scale) -> Violations {
+    let mut v = Violations::new();
+    let mut ingress = 0;
+    for rule in s
+        .security_groups
+        .blocks("resource", &["aws_vpc_security_group_ingress_rule"])
+    {
+        if attr(&rule.body, "security_group_id").map(show).as_deref() != Some("aws_security_group.db.id") {
+            continue;
+        }
+        ingress += 1;
+        let name = format!("aws_vpc_security_group_ingress_rule.{}", label(rule, 1).unwrap_or("?"));
+        for other in ["cidr_ipv4", "cidr_ipv6", "prefix_list_id"] {
+            if attr(&rule.body, other).is_some() {
+                v.push(format!(
+                    "{name}: the database admits {other}; only the tasks' group may reach it"
+                ));
+            }
+        }
+        let source = attr(&rule.body, "referenced_security_group_id").map(show);
+        if source.as_deref() != Some("aws_security_group.tasks.id") {
+            v.push(format!("{name}: the database admits {source:?}, not the tasks' group"));
+        }
+        let port = attr(&rule.body, "from_port").map(show);
+        if port.as_deref() != Some("5432") {
+            v.push(format!("{name}: the database is opened on port {port:?}, not 5432"));
+        }
+    }
+    if ingress == 0 {
+        v.push("the database security group has no ingress rule (the tasks could not reach it)".into());
+    }
+    v
+}
+
 // --- the real infra/ and a broken copy of it --------------------------------------------------------------------
 
 fn assert_clean(check: &str, violations: Violations) {
@@ -506,6 +543,28 @@ fn infra_alb_trusts_only_cloudfront() {
     assert_clean(
         "check_alb_trusts_only_cloudfront",
         check_alb_trusts_only_cloudfront(&Scale::real()),
+    );
+}
+
+#[test]
+fn infra_database_admits_only_the_tasks() {
+    assert_clean(
+        "check_database_admits_only_the_tasks",
+        check_database_admits_only_the_tasks(&Scale::real()),
+    );
+}
+
+#[test]
+fn a_database_reachable_from_elsewhere_is_reported() {
+    let from_alb = Scale::broken(
+        "modules/security_groups",
+        "main.tf",
+        "to_port                      = 5432\n  referenced_security_group_id = aws_security_group.tasks.id",
+        "to_port                      = 5432\n  referenced_security_group_id = aws_security_group.alb.id",
+    );
+    assert_reports(
+        check_database_admits_only_the_tasks(&from_alb),
+        &["aws_security_group.alb.id\"), not the tasks' group"],
     );
 }
 
