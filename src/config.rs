@@ -9,6 +9,7 @@ use sqlx::postgres::PgSslMode;
 use crate::cli::{AppEnv, LogFormat, Settings, SslMode};
 use crate::domain::ImageLimits;
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
+use crate::http::rate_limit::RateLimitConfig;
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// The SQLite file used in development when no database is configured.
@@ -29,6 +30,8 @@ pub enum ConfigError {
     DatabaseUrl(#[from] DatabaseUrlError),
     #[error(transparent)]
     ApiKeys(#[from] InvalidKeyDigest),
+    #[error("TRUSTED_PROXIES entries must be CIDRs (10.0.0.0/16) or addresses (10.0.0.7); {0:?} is neither")]
+    InvalidTrustedProxy(String),
     #[error(
         "PUBLIC_BASE_URL must be an absolute http:// or https:// URL without query, fragment or credentials, \
          such as https://beers.example.com ({0})"
@@ -102,6 +105,8 @@ pub struct Config {
     /// `None`: development derives it from the listening address; production requires it once images exist.
     pub public_base_url: Option<PublicBaseUrl>,
     pub image_limits: ImageLimits,
+    /// Per-client request limit; tests shorten its window.
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Config {
@@ -137,6 +142,12 @@ impl Config {
             image_limits: ImageLimits {
                 max_bytes: nonzero(settings.image_max_bytes, "IMAGE_MAX_BYTES")?,
                 max_dimension: nonzero(settings.image_max_dimension, "IMAGE_MAX_DIMENSION")?,
+            },
+            rate_limit: RateLimitConfig {
+                requests_per_window: settings.rate_limit_per_hour,
+                window: RateLimitConfig::HOUR,
+                trusted_proxies: RateLimitConfig::parse_trusted_proxies(settings.trusted_proxies.as_deref())
+                    .map_err(ConfigError::InvalidTrustedProxy)?,
             },
         })
     }
@@ -219,6 +230,34 @@ mod tests {
         let mut argv = vec!["beer-catalog"];
         argv.extend_from_slice(args);
         crate::cli::Cli::try_parse_from(argv).unwrap().settings
+    }
+
+    #[test]
+    fn rate_limit_settings_are_read_and_bad_proxies_named() {
+        let config = Config::from_settings(&settings(&[])).unwrap();
+        assert_eq!(config.rate_limit.requests_per_window, 3600);
+        assert_eq!(config.rate_limit.window, RateLimitConfig::HOUR);
+        assert!(
+            config.rate_limit.trusted_proxies.is_empty(),
+            "X-Forwarded-For is never trusted by default"
+        );
+        let config = Config::from_settings(&settings(&[
+            "--rate-limit-per-hour",
+            "0",
+            "--trusted-proxies",
+            "10.0.0.0/16",
+        ]))
+        .unwrap();
+        assert_eq!(config.rate_limit.requests_per_window, 0);
+        assert_eq!(config.rate_limit.trusted_proxies.len(), 1);
+        let error = Config::from_settings(&settings(&["--trusted-proxies", "10.0.0.0/16,alb"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("TRUSTED_PROXIES") && error.contains("\"alb\""),
+            "{error}"
+        );
     }
 
     #[test]

@@ -305,7 +305,12 @@ pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
             limits: config.image_limits,
         },
     };
-    (beer_catalog::http::app(state, config.request_timeout), database)
+    // No socket, so no peer address to limit by: the limiter is tested through a real server (rate_limit.rs).
+    let limiter = beer_catalog::http::rate_limit::RateLimiter::disabled();
+    (
+        beer_catalog::http::app(state, config.request_timeout, limiter),
+        database,
+    )
 }
 
 /// An answer from [`call`]: status, headers and the body as JSON (`Null` when empty or not JSON).

@@ -10,4 +10,6 @@ mod health;
 mod images;
 mod openapi;
 mod punk;
+mod punk_compat;
+mod rate_limit;
 mod resilience;
