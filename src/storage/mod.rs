@@ -10,9 +10,11 @@ use async_trait::async_trait;
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
 mod backends;
+pub mod replicated;
 pub mod sql;
 
 pub use backends::{PostgresStore, SqliteStore};
+pub use replicated::{ReplicaStatus, ReplicatedStore};
 
 /// A beer to write during an import, with the id it must keep when it has one.
 #[derive(Clone, Debug)]
@@ -99,6 +101,10 @@ pub trait BeerStore: Send + Sync + 'static {
     async fn delete(&self, id: i64) -> StoreResult<bool>;
     /// Writes every record in one transaction (all or nothing), calling `progress` with the count written so far.
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()>;
+    /// The read replica's state, when reads are served by one ([`ReplicatedStore`]).
+    fn read_replica(&self) -> Option<ReplicaStatus> {
+        None
+    }
     async fn close(&self);
 }
 
