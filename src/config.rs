@@ -2,6 +2,7 @@
 //! to a local database. "The app connected to localhost instead of RDS" is the failure this module makes
 //! impossible; a missing setting is an error that names the variable.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -29,6 +30,17 @@ pub enum ConfigError {
     UnsupportedDatabaseUrl(String),
     #[error("DATABASE_URL is not a valid URL: {0}")]
     InvalidDatabaseUrl(String),
+    #[error("DB_READ_URL must be a postgres:// URL (a read replica is a PostgreSQL standby), got {0}")]
+    ReadUrlNotPostgres(String),
+    #[error("DB_READ_URL is not a valid URL: {0}")]
+    InvalidReadUrl(String),
+    #[error(
+        "DB_READ_URL and DB_READ_HOST are both set: set one (DB_READ_HOST takes the primary's port, name, user, \
+         password and TLS mode)"
+    )]
+    ReadReplicaTwice,
+    #[error("a read replica (DB_READ_URL or DB_READ_HOST) needs a PostgreSQL primary, but the database is {0}")]
+    ReadReplicaWithoutPostgres(Backend),
     #[error("API_KEY_SHA256 entries must be 64 hex characters (a SHA-256 digest); entry {0} is not")]
     InvalidKeyDigest(usize),
 }
@@ -115,6 +127,30 @@ impl DatabaseUrl {
         self.postgres.as_ref()
     }
 
+    /// The same PostgreSQL target on another host: a read replica shares its primary's port, database, user,
+    /// password and TLS mode (as RDS replicas do).
+    pub fn with_host(&self, host: &str) -> Result<Self, ConfigError> {
+        let options = match &self.postgres {
+            Some(options) => options.clone(),
+            None => {
+                PgConnectOptions::from_str(self.expose()).map_err(|e| ConfigError::InvalidDatabaseUrl(e.to_string()))?
+            }
+        }
+        .host(host);
+        let redacted = format!(
+            "postgres://{}@{host}:{}/{}",
+            options.get_username(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        Ok(Self {
+            backend: Backend::Postgres,
+            url: redacted.clone().into(),
+            postgres: Some(options),
+            redacted,
+        })
+    }
+
     /// Scheme, user, host, port and database: what to print when something goes wrong.
     pub fn redacted(&self) -> String {
         self.redacted.clone()
@@ -172,11 +208,20 @@ impl ApiKeys {
     }
 }
 
+/// Where catalog reads go when a read replica is configured, and how far behind it may fall.
+#[derive(Clone, Debug)]
+pub struct ReadReplica {
+    pub database: DatabaseUrl,
+    /// Beyond this lag, reads go to the primary until the replica catches up.
+    pub max_lag: Duration,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub app_env: AppEnv,
     pub database: DatabaseUrl,
     pub database_source: DatabaseSource,
+    pub read_replica: Option<ReadReplica>,
     pub store: StoreOptions,
     pub bind_address: String,
     pub port: u16,
@@ -194,10 +239,12 @@ impl Config {
         if production && database.backend() != Backend::Postgres {
             return Err(ConfigError::ProductionWithoutPostgres(database.backend()));
         }
+        let read_replica = read_replica(settings, &database)?;
         Ok(Self {
             app_env: settings.app_env,
             database,
             database_source,
+            read_replica,
             store: StoreOptions {
                 max_connections: settings.db_max_connections.max(1),
                 connect_timeout: Duration::from_secs(settings.db_connect_timeout_secs.max(1)),
@@ -217,6 +264,44 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
+}
+
+/// The read replica, from DB_READ_URL or DB_READ_HOST (blank counts as unset: an environment with no replica may
+/// pass an empty value).
+fn read_replica(settings: &Settings, primary: &DatabaseUrl) -> Result<Option<ReadReplica>, ConfigError> {
+    let given = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let (url, host) = (given(&settings.db_read_url), given(&settings.db_read_host));
+    if url.is_none() && host.is_none() {
+        return Ok(None);
+    }
+    if primary.backend() != Backend::Postgres {
+        return Err(ConfigError::ReadReplicaWithoutPostgres(primary.backend()));
+    }
+    let database = match (url, host) {
+        (Some(_), Some(_)) => return Err(ConfigError::ReadReplicaTwice),
+        (Some(url), None) => {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                let scheme = url.split(':').next().unwrap_or_default();
+                return Err(ConfigError::ReadUrlNotPostgres(format!("{scheme}:...")));
+            }
+            DatabaseUrl::parse(&url).map_err(|e| match e {
+                ConfigError::InvalidDatabaseUrl(reason) => ConfigError::InvalidReadUrl(reason),
+                other => other,
+            })?
+        }
+        (None, Some(host)) => primary.with_host(&host)?,
+        (None, None) => unreachable!("returned above"),
+    };
+    Ok(Some(ReadReplica {
+        database,
+        max_lag: Duration::from_secs(settings.db_read_max_lag_secs),
+    }))
 }
 
 fn database(settings: &Settings) -> Result<(DatabaseUrl, DatabaseSource), ConfigError> {
@@ -328,6 +413,107 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://u:secret@h:5432/d?sslmode=require").unwrap();
         assert_eq!(url.redacted(), "postgres://u@h:5432/d");
         assert!(DatabaseUrl::parse("mysql://x").is_err());
+    }
+
+    fn config_error(args: &[&str]) -> String {
+        Config::from_settings(&settings(args)).err().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_read_replica_host_reuses_the_primary_settings() {
+        let config = Config::from_settings(&settings(&[
+            "--db-host",
+            "primary.example",
+            "--db-port",
+            "6432",
+            "--db-name",
+            "beers",
+            "--db-user",
+            "app",
+            "--db-password",
+            "p@ss/word",
+            "--db-sslmode",
+            "require",
+            "--db-read-host",
+            "replica.example",
+        ]))
+        .unwrap();
+        let replica = config.read_replica.unwrap();
+        assert_eq!(replica.database.redacted(), "postgres://app@replica.example:6432/beers");
+        assert_eq!(replica.max_lag, Duration::from_secs(5));
+        let options = replica.database.postgres_options().unwrap();
+        assert_eq!(options.get_host(), "replica.example");
+        assert!(matches!(options.get_ssl_mode(), PgSslMode::Require));
+        assert!(!format!("{:?}", replica.database).contains("p@ss"));
+        // With the primary as a URL, the host replaces the URL's.
+        let config = Config::from_settings(&settings(&[
+            "--database-url",
+            "postgres://u:secret@primary:5433/d",
+            "--db-read-host",
+            "replica",
+            "--db-read-max-lag-secs",
+            "30",
+        ]))
+        .unwrap();
+        let replica = config.read_replica.unwrap();
+        assert_eq!(replica.database.redacted(), "postgres://u@replica:5433/d");
+        assert_eq!(replica.max_lag, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_read_replica_url_is_taken_as_given_and_blank_settings_mean_none() {
+        let config = Config::from_settings(&settings(&[
+            "--database-url",
+            "postgres://u@primary/d",
+            "--db-read-url",
+            "postgresql://r:secret@replica:5432/d",
+            "--db-read-host",
+            " ",
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.read_replica.unwrap().database.redacted(),
+            "postgresql://r@replica:5432/d"
+        );
+        let config = Config::from_settings(&settings(&["--database-url", "postgres://u@p/d", "--db-read-url", ""]));
+        assert!(config.unwrap().read_replica.is_none());
+    }
+
+    #[test]
+    fn read_replica_misconfigurations_are_errors_that_say_what_to_fix() {
+        let error = config_error(&["--db-read-host", "replica"]);
+        assert!(
+            error.contains("needs a PostgreSQL primary, but the database is sqlite"),
+            "{error}"
+        );
+        let error = config_error(&["--database-url", "sqlite://x.db", "--db-read-url", "postgres://r/d"]);
+        assert!(error.contains("needs a PostgreSQL primary"), "{error}");
+        let error = config_error(&[
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "sqlite://replica.db",
+        ]);
+        assert!(
+            error.contains("DB_READ_URL must be a postgres:// URL") && error.contains("sqlite:"),
+            "{error}"
+        );
+        let both = [
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "postgres://r/d",
+            "--db-read-host",
+            "r",
+        ];
+        assert!(config_error(&both).contains("set one"));
+        let error = config_error(&[
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "postgres://r:99999/d",
+        ]);
+        assert!(error.starts_with("DB_READ_URL is not a valid URL"), "{error}");
     }
 
     #[test]
