@@ -2,6 +2,7 @@
 //! shutdown signal, drain in-flight requests within the grace period, close the pool.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, DatabaseSource};
 use crate::http::{self, AppState, WritePolicy};
-use crate::storage::{self, DynStore};
+use crate::storage::{self, DynStore, ReplicatedStore};
 
 pub struct Application {
     listener: TcpListener,
@@ -22,8 +23,16 @@ impl Application {
     /// Connects to the database and binds the port. In development the schema is migrated on start, and the local
     /// default SQLite file is seeded when empty, so `cargo run` serves a populated catalog at once.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let store = storage::connect(&config.database, &config.store).await?;
+        let mut store = storage::connect(&config.database, &config.store).await?;
         tracing::info!(database = %config.database.redacted(), backend = %store.backend(), "connected to the database");
+        if let Some(replica) = &config.read_replica {
+            store = Arc::new(ReplicatedStore::start(store, &replica.database, &config.store, replica.max_lag).await?);
+            tracing::info!(
+                replica = %replica.database.redacted(),
+                max_lag_secs = replica.max_lag.as_secs(),
+                "catalog reads go to the read replica while it is within the lag bound"
+            );
+        }
         if !config.is_production() {
             store.migrate().await.context("migrating the database")?;
         }

@@ -16,6 +16,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 pub mod beers;
+mod consistency;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -55,7 +56,8 @@ pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> R
                 // A public catalog, as the Punk API was: any origin may read; writes still need a key.
                 .layer(CorsLayer::permissive())
                 .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
-                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)),
+                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+                .layer(middleware::from_fn(consistency::writes_read_their_writes)),
         )
 }
 

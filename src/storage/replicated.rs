@@ -24,9 +24,7 @@ use async_trait::async_trait;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
-use super::{
-    Backend, BeerStore, ConnectError, DynStore, ImportRecord, PostgresStore, StoreError, StoreOptions, StoreResult,
-};
+use super::{Backend, BeerStore, ConnectError, DynStore, ImportRecord, PostgresStore, StoreOptions, StoreResult};
 use crate::config::DatabaseUrl;
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
@@ -415,6 +413,7 @@ impl BeerStore for ReplicatedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::StoreError;
 
     /// A store that records which calls reach it and can fail its reads.
     struct Recording {

@@ -8,4 +8,5 @@ mod beers;
 mod commands;
 mod health;
 mod punk;
+mod replica;
 mod resilience;
