@@ -24,8 +24,8 @@ use async_trait::async_trait;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
+use super::DatabaseUrl;
 use super::{Backend, BeerStore, ConnectError, DynStore, ImportRecord, PostgresStore, StoreOptions, StoreResult};
-use crate::config::DatabaseUrl;
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
 /// How often the monitor probes the replica.
@@ -116,12 +116,18 @@ impl ReplicaHealth {
     }
 
     /// Sends reads to the primary. Logged and counted on the switch only; while already falling back, only the
-    /// reason is brought up to date (a growing lag, a different error).
-    pub fn fall_back(&self, reason: String) {
+    /// reason is brought up to date (a growing lag). `reason` is public (it is shown by `/ready`), so it names the
+    /// kind of failure; the driver's error, which may name hosts and addresses, goes to the log line only.
+    pub fn fall_back(&self, reason: String, error: Option<&dyn std::fmt::Display>) {
         let mut observed = self.observed();
         if observed.fallback_reason.is_none() {
             self.fallbacks.fetch_add(1, Ordering::SeqCst);
-            tracing::warn!(%reason, "read replica not usable: reads fall back to the primary");
+            match error {
+                Some(error) => {
+                    tracing::warn!(%reason, %error, "read replica not usable: reads fall back to the primary")
+                }
+                None => tracing::warn!(%reason, "read replica not usable: reads fall back to the primary"),
+            }
         }
         observed.fallback_reason = Some(reason);
         self.in_use.store(false, Ordering::SeqCst);
@@ -222,13 +228,13 @@ impl Monitor {
             Ok(Ok(probe)) => probe,
             Ok(Err(error)) => {
                 self.connection = None;
-                self.health.fall_back(format!("unreachable: {error}"));
+                self.health.fall_back("unreachable".into(), Some(&error));
                 return;
             }
             Err(_) => {
                 self.connection = None;
-                self.health
-                    .fall_back(format!("unreachable: no answer within {} s", PROBE_TIMEOUT.as_secs()));
+                let reason = format!("unreachable: no answer within {} s", PROBE_TIMEOUT.as_secs());
+                self.health.fall_back(reason, None);
                 return;
             }
         };
@@ -240,11 +246,12 @@ impl Monitor {
         self.health.record_probe(probe.in_recovery, lag);
         let max_lag = self.health.max_lag;
         if lag > max_lag {
-            self.health.fall_back(format!(
+            let reason = format!(
                 "lagging {:.1} s behind the primary, more than DB_READ_MAX_LAG_SECS={}",
                 lag.as_secs_f64(),
                 max_lag.as_secs()
-            ));
+            );
+            self.health.fall_back(reason, None);
         } else {
             self.health.back_in_use();
         }
@@ -330,7 +337,7 @@ impl ReplicatedStore {
             }
             Err(error) => {
                 if error.is_unavailable() {
-                    self.health.fall_back(format!("unreachable: {error}"));
+                    self.health.fall_back("unreachable".into(), Some(&error));
                 } else {
                     // E.g. a query cancelled by a conflict with recovery (SQLSTATE 40001), which only a standby
                     // raises: the primary can answer it.
@@ -550,8 +557,8 @@ mod tests {
     #[tokio::test]
     async fn a_fallback_sends_reads_to_the_primary_until_the_replica_is_back() {
         let (store, primary, replica) = replicated();
-        store.health.fall_back("lagging".into());
-        store.health.fall_back("lagging more".into());
+        store.health.fall_back("lagging".into(), None);
+        store.health.fall_back("lagging more".into(), None);
         store.get(1).await.unwrap();
         assert_eq!(primary.calls(), ["get"]);
         let status = store.read_replica().unwrap();
@@ -576,7 +583,7 @@ mod tests {
         );
         assert_eq!(primary.calls(), ["get", "get"]);
         let status = store.read_replica().unwrap();
-        assert!(status.fallback_reason.unwrap().starts_with("unreachable"));
+        assert_eq!(status.fallback_reason.as_deref(), Some("unreachable"));
         assert_eq!(
             (status.fallbacks, status.retried_on_primary, status.reads_on_primary),
             (1, 1, 2)
