@@ -141,7 +141,6 @@ max_connections = 60
 shared_buffers = '32MB'
 fsync = off
 full_page_writes = off
-synchronous_commit = off
 log_min_messages = warning
 EOF
   as_postgres tee "$primary/pg_hba.conf" >/dev/null <<EOF

@@ -16,7 +16,7 @@
 //! "fallback" is logged once and counted; [`ReplicaStatus`] reports both (it is shown in `/ready`).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -78,7 +78,8 @@ pub struct ReplicaStatus {
 #[derive(Debug)]
 pub struct ReplicaHealth {
     max_lag: Duration,
-    in_use: AtomicBool,
+    /// Watched, so that reads waiting on a replica that just went away give up at once (see `read`).
+    in_use: tokio::sync::watch::Sender<bool>,
     observed: Mutex<Observed>,
     fallbacks: AtomicU64,
     reads_on_replica: AtomicU64,
@@ -97,7 +98,7 @@ impl ReplicaHealth {
     pub fn new(max_lag: Duration) -> Self {
         Self {
             max_lag,
-            in_use: AtomicBool::new(true),
+            in_use: tokio::sync::watch::Sender::new(true),
             observed: Mutex::new(Observed::default()),
             fallbacks: AtomicU64::new(0),
             reads_on_replica: AtomicU64::new(0),
@@ -112,7 +113,7 @@ impl ReplicaHealth {
     }
 
     pub fn in_use(&self) -> bool {
-        self.in_use.load(Ordering::SeqCst)
+        *self.in_use.borrow()
     }
 
     /// Sends reads to the primary. Logged and counted on the switch only; while already falling back, only the
@@ -130,7 +131,7 @@ impl ReplicaHealth {
             }
         }
         observed.fallback_reason = Some(reason);
-        self.in_use.store(false, Ordering::SeqCst);
+        self.in_use.send_replace(false);
     }
 
     /// Sends reads to the replica again, logging the return once.
@@ -139,7 +140,7 @@ impl ReplicaHealth {
         if let Some(reason) = observed.fallback_reason.take() {
             tracing::info!(after = %reason, "read replica healthy again: reads go to it");
         }
-        self.in_use.store(true, Ordering::SeqCst);
+        self.in_use.send_replace(true);
     }
 
     fn record_probe(&self, in_recovery: bool, lag: Duration) {
@@ -330,7 +331,19 @@ impl ReplicatedStore {
             self.health.reads_on_primary.fetch_add(1, Ordering::Relaxed);
             return operation(self.primary.clone()).await;
         }
-        match operation(self.replica.clone()).await {
+        // A read on a replica that has just gone away can wait out the whole connect timeout (the pool retries a
+        // refused connection until then); as soon as the monitor declares a fallback, it goes to the primary.
+        let mut in_use = self.health.in_use.subscribe();
+        let on_replica = tokio::select! {
+            result = operation(self.replica.clone()) => Some(result),
+            _ = in_use.wait_for(|in_use| !in_use) => None,
+        };
+        let Some(on_replica) = on_replica else {
+            self.health.retried_on_primary.fetch_add(1, Ordering::Relaxed);
+            self.health.reads_on_primary.fetch_add(1, Ordering::Relaxed);
+            return operation(self.primary.clone()).await;
+        };
+        match on_replica {
             Ok(value) => {
                 self.health.reads_on_replica.fetch_add(1, Ordering::Relaxed);
                 Ok(value)
@@ -426,6 +439,8 @@ mod tests {
     struct Recording {
         calls: Mutex<Vec<&'static str>>,
         failure: Mutex<Option<fn() -> StoreError>>,
+        /// `get` never answers (a replica whose connections hang).
+        hang: std::sync::atomic::AtomicBool,
     }
 
     impl Recording {
@@ -433,6 +448,7 @@ mod tests {
             Arc::new(Self {
                 calls: Mutex::new(Vec::new()),
                 failure: Mutex::new(None),
+                hang: std::sync::atomic::AtomicBool::new(false),
             })
         }
 
@@ -477,6 +493,10 @@ mod tests {
             self.read("count").map(|()| 0)
         }
         async fn get(&self, _id: i64) -> StoreResult<Option<Beer>> {
+            if self.hang.load(Ordering::SeqCst) {
+                self.calls.lock().unwrap().push("get (hangs)");
+                std::future::pending::<()>().await;
+            }
             self.read("get").map(|()| None)
         }
         async fn random(&self) -> StoreResult<Option<Beer>> {
@@ -588,6 +608,24 @@ mod tests {
             (status.fallbacks, status.retried_on_primary, status.reads_on_primary),
             (1, 1, 2)
         );
+    }
+
+    #[tokio::test]
+    async fn a_read_waiting_on_the_replica_goes_to_the_primary_as_soon_as_the_replica_is_given_up() {
+        let (store, primary, replica) = replicated();
+        replica.hang.store(true, Ordering::SeqCst);
+        let store = Arc::new(store);
+        let read = tokio::spawn({
+            let store = store.clone();
+            async move { store.get(1).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!read.is_finished(), "the read waits on the replica");
+        store.health.fall_back("unreachable".into(), None);
+        let answer = tokio::time::timeout(Duration::from_secs(5), read).await;
+        assert!(answer.expect("answered once the replica was given up").unwrap().is_ok());
+        assert_eq!((replica.calls(), primary.calls()), (vec!["get (hangs)"], vec!["get"]));
+        assert_eq!(store.read_replica().unwrap().retried_on_primary, 1);
     }
 
     #[tokio::test]
