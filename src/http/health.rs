@@ -59,6 +59,7 @@ pub struct ReadReplicaStats {
     pub in_recovery: Option<bool>,
     /// Switches from the replica to the primary.
     pub fallbacks: u64,
+    /// Catalog reads the replica served.
     pub reads_on_replica: u64,
     /// Reads the primary served: during a fallback, within a write, or after failing on the replica.
     pub reads_on_primary: u64,
