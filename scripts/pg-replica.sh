@@ -78,7 +78,7 @@ port_free() {
   if command -v ss >/dev/null; then
     [ -z "$(ss -Hltn "sport = :$1")" ]
   else
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 1; fi
   fi
 }
 
@@ -113,9 +113,12 @@ start_standby() {
 }
 
 start() {
-  if read_ports 2>/dev/null && running "$primary" && running "$standby" && streaming; then
-    print_env
-    return 0
+  if read_ports 2>/dev/null && running "$primary"; then
+    # A healthy pair is reused; a stopped standby is started again, so URLs already exported stay right.
+    if (running "$standby" && streaming) || (start_standby); then
+      print_env
+      return 0
+    fi
   fi
   # Anything half-made (a crash, an interrupted start) is thrown away and built again.
   stop_all
