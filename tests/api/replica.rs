@@ -11,7 +11,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use beer_catalog::storage::{self, BeerStore, ReplicatedStore};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use beer_catalog::http::{AppState, WritePolicy, with_middleware};
+use beer_catalog::storage;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -288,24 +292,38 @@ async fn catalog_reads_are_served_by_the_standby_and_writes_by_the_primary() {
         (Some("Renamed While Replay Is Paused"), Some(7.5))
     );
 
-    // Reads inside a write (what a write handler reads back) are served by the primary.
-    let args = ["--db-read-url", &replica.standby_url, "--db-read-max-lag-secs", "3600"];
-    let config = config_for(&replica.app.database_url, &args);
-    let read_replica = config.read_replica.unwrap();
-    let replicated = ReplicatedStore::start(
-        primary.clone(),
-        &read_replica.database,
-        &config.store,
-        read_replica.max_lag,
-    )
-    .await
-    .unwrap();
-    assert!(
-        replicated.get(id).await.unwrap().is_none(),
-        "outside a write: the standby"
-    );
-    let within_write = storage::replicated::reads_on_primary(replicated.get(id)).await.unwrap();
-    assert_eq!(within_write.unwrap().fields.name, "Renamed While Replay Is Paused");
+    // Anything a writing request reads (e.g. a handler reading back what it wrote) is served by the primary:
+    // the same read-back route, behind the service's middleware, finds the beer when POSTed to and not on GET.
+    async fn read_back(State(state): State<AppState>, Path(id): Path<i64>) -> &'static str {
+        match state.store.get(id).await.unwrap() {
+            Some(_) => "found",
+            None => "missing",
+        }
+    }
+    let routes = Router::new().route("/read-back/{id}", get(read_back).post(read_back));
+    let state = AppState {
+        store: replica.app.store.clone(), // the server's own store: reads on the replica, writes on the primary
+        write_policy: WritePolicy::Open,
+    };
+    let router = with_middleware(routes, Duration::from_secs(10)).with_state(state);
+    let read_back_with = |method: &str| {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(format!("/read-back/{id}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let router = router.clone();
+        async move {
+            let response = tower::ServiceExt::oneshot(router, request).await.unwrap();
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            String::from_utf8(body.to_vec()).unwrap()
+        }
+    };
+    assert_eq!(read_back_with("GET").await, "missing", "a reading request: the standby");
+    assert_eq!(read_back_with("POST").await, "found", "a writing request: the primary");
 
     // Replay resumes: the standby catches up and serves the beer as last written.
     paused.resume().await;
