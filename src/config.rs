@@ -8,6 +8,7 @@ use sqlx::postgres::PgSslMode;
 
 use crate::cli::{AppEnv, LogFormat, Settings, SslMode};
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
+use crate::http::rate_limit::RateLimitConfig;
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// The SQLite file used in development when no database is configured.
@@ -41,6 +42,8 @@ pub enum ConfigError {
     ReadReplicaWithoutPostgres(Backend),
     #[error(transparent)]
     ApiKeys(#[from] InvalidKeyDigest),
+    #[error("TRUSTED_PROXIES entries must be CIDRs (10.0.0.0/16) or addresses (10.0.0.7); {0:?} is neither")]
+    InvalidTrustedProxy(String),
 }
 
 /// Where the database setting came from.
@@ -73,6 +76,8 @@ pub struct Config {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub api_keys: ApiKeys,
+    /// Per-client request limit; tests shorten its window.
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Config {
@@ -101,6 +106,12 @@ impl Config {
             request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
+            rate_limit: RateLimitConfig {
+                requests_per_window: settings.rate_limit_per_hour,
+                window: RateLimitConfig::HOUR,
+                trusted_proxies: RateLimitConfig::parse_trusted_proxies(settings.trusted_proxies.as_deref())
+                    .map_err(ConfigError::InvalidTrustedProxy)?,
+            },
         })
     }
 
@@ -209,6 +220,34 @@ mod tests {
         let mut argv = vec!["beer-catalog"];
         argv.extend_from_slice(args);
         crate::cli::Cli::try_parse_from(argv).unwrap().settings
+    }
+
+    #[test]
+    fn rate_limit_settings_are_read_and_bad_proxies_named() {
+        let config = Config::from_settings(&settings(&[])).unwrap();
+        assert_eq!(config.rate_limit.requests_per_window, 3600);
+        assert_eq!(config.rate_limit.window, RateLimitConfig::HOUR);
+        assert!(
+            config.rate_limit.trusted_proxies.is_empty(),
+            "X-Forwarded-For is never trusted by default"
+        );
+        let config = Config::from_settings(&settings(&[
+            "--rate-limit-per-hour",
+            "0",
+            "--trusted-proxies",
+            "10.0.0.0/16",
+        ]))
+        .unwrap();
+        assert_eq!(config.rate_limit.requests_per_window, 0);
+        assert_eq!(config.rate_limit.trusted_proxies.len(), 1);
+        let error = Config::from_settings(&settings(&["--trusted-proxies", "10.0.0.0/16,alb"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("TRUSTED_PROXIES") && error.contains("\"alb\""),
+            "{error}"
+        );
     }
 
     #[test]

@@ -5,5 +5,5 @@ pub mod filter;
 pub mod validation;
 
 pub use beer::{Beer, BeerFields, PunkBeer, YearMonth};
-pub use filter::{BeerFilter, ListQuery, ParamError, Surface, parse_list_query};
+pub use filter::{BeerFilter, ListQuery, ParamError, SortField, SortKey, Surface, parse_list_query};
 pub use validation::{FieldError, ViolationKind, validate};

@@ -301,7 +301,12 @@ pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
         store,
         write_policy: beer_catalog::http::WritePolicy::new(config.api_keys.clone(), config.is_production()),
     };
-    (beer_catalog::http::app(state, config.request_timeout), database)
+    // No socket, so no peer address to limit by: the limiter is tested through a real server (rate_limit.rs).
+    let limiter = beer_catalog::http::rate_limit::RateLimiter::disabled();
+    (
+        beer_catalog::http::app(state, config.request_timeout, limiter),
+        database,
+    )
 }
 
 /// An answer from [`call`]: status, headers and the body as JSON (`Null` when empty or not JSON).

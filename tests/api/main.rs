@@ -9,5 +9,7 @@ mod commands;
 mod health;
 mod openapi;
 mod punk;
+mod punk_compat;
+mod rate_limit;
 mod replica;
 mod resilience;

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
+use beer_catalog::http::rate_limit::RateLimiter;
 use beer_catalog::http::{AppState, WritePolicy, with_middleware};
 use beer_catalog::storage;
 use serde_json::{Value, json};
@@ -305,7 +306,7 @@ async fn catalog_reads_are_served_by_the_standby_and_writes_by_the_primary() {
         store: replica.app.store.clone(), // the server's own store: reads on the replica, writes on the primary
         write_policy: WritePolicy::Open,
     };
-    let router = with_middleware(routes, Duration::from_secs(10)).with_state(state);
+    let router = with_middleware(routes, Duration::from_secs(10), RateLimiter::disabled()).with_state(state);
     let read_back_with = |method: &str| {
         let request = axum::http::Request::builder()
             .method(method)

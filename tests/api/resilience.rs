@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
+use beer_catalog::http::rate_limit::RateLimiter;
 use beer_catalog::http::{AppState, WritePolicy, with_middleware};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -216,7 +217,7 @@ backend_independent_tests! {
             .route("/boom", get(boom))
             .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(3)).await; "late" }));
         let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open };
-        let router = with_middleware(routes, Duration::from_secs(1)).with_state(state);
+        let router = with_middleware(routes, Duration::from_secs(1), RateLimiter::disabled()).with_state(state);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
