@@ -41,7 +41,16 @@ impl Application {
         let mut store = open_store(config).await?;
         tracing::info!(database = %config.database.redacted(), backend = %store.backend(), "connected to the database");
         if let Some(replica) = &config.read_replica {
-            store = Arc::new(ReplicatedStore::start(store, &replica.database, &config.store, replica.max_lag).await?);
+            store = Arc::new(
+                ReplicatedStore::start(
+                    store,
+                    &config.database,
+                    &replica.database,
+                    &config.store,
+                    replica.max_lag,
+                )
+                .await?,
+            );
             tracing::info!(
                 replica = %replica.database.redacted(),
                 max_lag_secs = replica.max_lag.as_secs(),

@@ -91,17 +91,13 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
-    fn connect_options(url: &DatabaseUrl) -> Result<PgConnectOptions, ConnectError> {
+    /// The driver's options for `url` (the replica monitor opens its own connections with them).
+    pub(super) fn connect_options(url: &DatabaseUrl) -> Result<PgConnectOptions, ConnectError> {
         Ok(match url.postgres_options() {
             Some(options) => options.clone(),
             None => PgConnectOptions::from_str(url.expose()).map_err(|e| connect_error(url, e))?,
         }
         .application_name("beer-catalog"))
-    }
-
-    /// What this store's connections connect with (the replica monitor opens its own connection with them).
-    pub fn pg_connect_options(&self) -> PgConnectOptions {
-        (*self.pool.connect_options()).clone()
     }
 }
 
