@@ -13,7 +13,7 @@
 //!
 //! A background monitor probes every second, on connections of its own, the primary's WAL position and the
 //! standby's replay, and decides whether the replica is healthy: reachable, and no more than
-//! `DB_READ_MAX_LAG_SECS` behind (see [`LagTracker`] for how the lag is measured). Each switch between "in use"
+//! `DB_READ_MAX_LAG_SECS` behind (`LagTracker` says how the lag is measured). Each switch between "in use"
 //! and "fallback" is logged once and counted; [`ReplicaStatus`] reports both (it is shown in `/ready`). The
 //! functions it calls need no privilege: the DML-only app role can run them.
 
