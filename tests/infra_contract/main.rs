@@ -10,7 +10,9 @@
 //!   a real subcommand;
 //! - the deploy role may `iam:PassRole` exactly the roles the task definitions use;
 //! - each task's `stopTimeout` exceeds its shutdown grace (`SHUTDOWN_GRACE_SECS`, or the CLI's default);
-//! - and, because checkov misses it inside the container definitions, read-only root and the non-root user.
+//! - and, because checkov misses it inside the container definitions, read-only root and the non-root user;
+//! - the scale-out (`scale.rs`): the replicas' endpoint reaches the api task as `DB_READ_HOST`, the ALB trusts only
+//!   CloudFront, the blue/green listener rules lead to target groups on the service's port and health path.
 //!
 //! Each check returns violations: the real `infra/` has none, and a broken copy (the real files with one edit,
 //! `Dir::load_broken`) makes it report the specific one, which proves it can fail. What standard tools check is
@@ -19,6 +21,7 @@
 //!
 //! Run: `cargo test --test infra_contract`.
 
+mod scale;
 #[path = "../support/service.rs"]
 mod service;
 #[path = "../support/terraform.rs"]
@@ -143,7 +146,7 @@ fn tasks<'a>(infra: &'a Infra, v: &mut Violations) -> Vec<Task<'a>> {
 }
 
 /// The `(name, value)` pairs of a container's `environment` or `secrets` (`value_key` = `value` / `valueFrom`):
-/// a list of objects, `concat(...)` of such lists, or `local.X` naming one.
+/// a list of objects, `concat(...)` of such lists, a conditional between such lists, or `local.X` naming one.
 fn entries<'a>(
     expr: &'a Expression,
     value_key: &str,
@@ -166,6 +169,11 @@ fn entries<'a>(
         }
         Expression::FuncCall(call) if call.name.name.as_str() == "concat" => {
             call.args.iter().try_for_each(|a| entries(a, value_key, dir, out))
+        }
+        // `cond ? [...] : []`: either branch may be what the task gets, so both are read.
+        Expression::Conditional(c) => {
+            entries(&c.true_expr, value_key, dir, out)?;
+            entries(&c.false_expr, value_key, dir, out)
         }
         _ => match reference(expr) {
             Some(("local", name)) => entries(dir.local(name).ok_or(format!("no local.{name}"))?, value_key, dir, out),
@@ -191,6 +199,30 @@ fn task_entries<'a>(
 }
 
 // --- the checks ------------------------------------------------------------------------------------------------
+
+/// Every task runs as production (so it never falls back to a local SQLite file) and reaches RDS over TLS: RDS
+/// refuses plain connections (`rds.force_ssl`), and a missing `DB_SSLMODE` defaults to `prefer`. What the values
+/// must be is the service's own rule, which no generic checker knows.
+fn check_production_settings(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    for task in tasks(infra, &mut v) {
+        let env = task_entries(infra, &task, "environment", &mut v);
+        let value = |name: &str| {
+            env.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, e)| literal(e, &infra.service, None))
+        };
+        match value("APP_ENV") {
+            Some(Ok(env)) if env == "production" => {}
+            other => v.push(format!("task {}: APP_ENV must be production, got {other:?}", task.key)),
+        }
+        match value("DB_SSLMODE") {
+            Some(Ok(mode)) if ["require", "verify-ca", "verify-full"].contains(&mode.as_str()) => {}
+            other => v.push(format!("task {}: DB_SSLMODE must require TLS, got {other:?}", task.key)),
+        }
+    }
+    v
+}
 
 /// Every variable a task sets is read by the CLI for its subcommand, and hidden settings come only from secrets.
 fn check_task_environment(infra: &Infra, svc: &ServiceContract) -> Violations {
@@ -501,6 +533,22 @@ fn infra_task_environment_is_what_the_service_reads() {
         "check_task_environment",
         check_task_environment(&Infra::real(), &ServiceContract::from_service()),
     );
+}
+
+#[test]
+fn infra_tasks_run_as_production_over_tls() {
+    assert_clean("check_production_settings", check_production_settings(&Infra::real()));
+}
+
+#[test]
+fn a_task_without_tls_to_the_database_is_reported() {
+    let plain = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        DB_ENV_LINE,
+        r#"{ name = "DB_SSLMODE", value = "prefer" },"#,
+    );
+    assert_reports(check_production_settings(&plain), &["DB_SSLMODE must require TLS"]);
 }
 
 #[test]

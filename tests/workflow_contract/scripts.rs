@@ -1,5 +1,5 @@
 //! The deploy helper scripts (.github/scripts/*.sh) run against a stub `aws` on PATH, so the decisions
-//! that stop a bad release (migration exit code, circuit-breaker rollback, mutable image references) are
+//! that stop a bad release (migration exit code, blue/green rollback, mutable image references) are
 //! exercised offline. They need bash, jq and curl, as the GitHub runner has, so they are ignored by a plain
 //! `cargo test` (which needs nothing beyond the toolchain) and run by `.ci/run` with `--include-ignored`.
 
@@ -22,16 +22,45 @@ case "$1 $2" in
     fam=$(jq -r .family "$STUB_DIR/registered.json")
     echo "arn:aws:ecs:eu-west-1:123456789012:task-definition/$fam:8" ;;
   "ecs describe-services")
-    if has --query "$@"; then
-      echo '{"subnets":["subnet-a","subnet-b"],"securityGroups":["sg-tasks"],"assignPublicIp":"DISABLED"}'
-    else
-      jq -n --arg state "${STUB_ROLLOUT:-COMPLETED}" --arg td "$(cat "$STUB_DIR/deployed_td" 2>/dev/null || echo none)" \
-        '{services:[{taskDefinition:(if $state == "FAILED" then "arn:old:1" else $td end),
-          deployments:[{id:"ecs-svc/1",status:"PRIMARY",taskDefinition:$td,rolloutState:$state,rolloutStateReason:"stub"}]}]}'
-    fi ;;
+    echo '{"subnets":["subnet-a","subnet-b"],"securityGroups":["sg-tasks"],"assignPublicIp":"DISABLED"}' ;;
   "ecs update-service")
     td=$(arg --task-definition "$@"); echo "$td" > "$STUB_DIR/deployed_td"
-    jq -n --arg td "$td" '{service:{deployments:[{id:"ecs-svc/1",status:"PRIMARY",taskDefinition:$td,rolloutState:"IN_PROGRESS"}]}}' ;;
+    jq -n --arg td "$td" '{service:{taskDefinition:$td}}' ;;
+  # Service deployments (blue/green): an older deployment of revision 7 and, unless STUB_NO_NEW_DEPLOYMENT is set,
+  # the new one of whatever update-service was given, from the (STUB_LISTS_BEFORE_NEW + 1)-th list call on (ECS
+  # creates it asynchronously). Its status walks through STUB_STATUSES (comma-separated),
+  # one per describe call, the last one repeating.
+  "ecs list-service-deployments")
+    lists=$(cat "$STUB_DIR/lists" 2>/dev/null || echo 0); echo $((lists + 1)) > "$STUB_DIR/lists"
+    [ "$lists" -lt "${STUB_LISTS_BEFORE_NEW:-0}" ] && STUB_NO_NEW_DEPLOYMENT=1
+    d=arn:aws:ecs:eu-west-1:123456789012
+    jq -n --arg d "$d" --arg new "${STUB_NO_NEW_DEPLOYMENT:-}" '{serviceDeployments: ([
+      {serviceDeploymentArn: "\($d):service-deployment/beer-catalog-staging/beer-catalog-staging-api/old",
+       targetServiceRevisionArn: "\($d):service-revision/beer-catalog-staging/beer-catalog-staging-api/rev-old",
+       status: "SUCCESSFUL", createdAt: "2026-11-30T09:00:00Z"}]
+      + (if $new == "" then [
+      {serviceDeploymentArn: "\($d):service-deployment/beer-catalog-staging/beer-catalog-staging-api/new",
+       targetServiceRevisionArn: "\($d):service-revision/beer-catalog-staging/beer-catalog-staging-api/rev-new",
+       status: "PENDING", createdAt: "2026-11-30T10:00:00Z"}] else [] end))}' ;;
+  "ecs describe-service-revisions")
+    rev=$(arg --service-revision-arns "$@")
+    case "$rev" in
+      */rev-new) td=$(cat "$STUB_DIR/deployed_td") ;;
+      *) td=arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-api:7 ;;
+    esac
+    jq -n --arg td "$td" --arg rev "$rev" '{serviceRevisions:[{serviceRevisionArn:$rev,taskDefinition:$td}]}' ;;
+  "ecs describe-service-deployments")
+    n=$(cat "$STUB_DIR/describes" 2>/dev/null || echo 0); echo $((n + 1)) > "$STUB_DIR/describes"
+    IFS=, read -r -a statuses <<< "${STUB_STATUSES:-SUCCESSFUL}"
+    i=$(( n < ${#statuses[@]} ? n : ${#statuses[@]} - 1 ))
+    jq -n --arg arn "$(arg --service-deployment-arns "$@")" --arg status "${statuses[$i]}" \
+       --arg alarm "${STUB_TRIGGERED_ALARM:-}" '{serviceDeployments:[{serviceDeploymentArn:$arn,status:$status,
+       lifecycleStage:(if $status == "IN_PROGRESS" then "BAKE_TIME" else "CLEAN_UP" end),
+       alarms:{status:(if $alarm == "" then "MONITORING" else "TRIGGERED" end),
+               triggeredAlarmNames:(if $alarm == "" then [] else [$alarm] end)},
+       deploymentCircuitBreaker:{status:"MONITORING",failureCount:0,threshold:10}}
+       + (if ($status | startswith("ROLLBACK")) then {rollback:{reason:"Service deployment rolled back because of alarm(s) in ALARM state"}} else {} end)],
+       failures:[]}' ;;
   "ecs run-task")
     arg --network-configuration "$@" > "$STUB_DIR/network.json"
     arg --overrides "$@" > "$STUB_DIR/overrides.json"
@@ -337,31 +366,118 @@ const DEPLOY_ENV: &[(&str, &str)] = &[
     ),
 ];
 
-#[test]
-#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
-fn service_deploy_passes_when_the_rollout_completes() {
-    let sb = Sandbox::new();
-    let out = sb.run("ecs-deploy-service.sh", &[], DEPLOY_ENV);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("COMPLETED"), "{}", text(&out));
-    assert!(sb.read("calls.log").contains(
-        "ecs update-service --cluster beer-catalog-staging --service beer-catalog-staging-api --task-definition arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-api:8"
-    ));
+const NEW_DEPLOYMENT: &str =
+    "arn:aws:ecs:eu-west-1:123456789012:service-deployment/beer-catalog-staging/beer-catalog-staging-api/new";
+
+/// Runs the deploy script with GitHub's output files; returns (output, step summary, step outputs).
+fn deploy(sb: &Sandbox, extra_env: &[(&str, &str)]) -> (Output, String, String) {
+    let summary = sb.dir.join("summary.md");
+    let outputs = sb.dir.join("outputs.txt");
+    let (summary_path, outputs_path) = (summary.display().to_string(), outputs.display().to_string());
+    let mut env = DEPLOY_ENV.to_vec();
+    env.push(("GITHUB_STEP_SUMMARY", &summary_path));
+    env.push(("GITHUB_OUTPUT", &outputs_path));
+    env.extend_from_slice(extra_env);
+    let out = sb.run("ecs-deploy-service.sh", &[], &env);
+    let summary = fs::read_to_string(summary).unwrap_or_default();
+    let outputs = fs::read_to_string(outputs).unwrap_or_default();
+    (out, summary, outputs)
 }
 
 #[test]
 #[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
-fn service_deploy_fails_when_the_circuit_breaker_rolls_back() {
+fn service_deploy_follows_the_blue_green_deployment_to_successful() {
     let sb = Sandbox::new();
-    let mut env = DEPLOY_ENV.to_vec();
-    env.push(("STUB_ROLLOUT", "FAILED"));
-    let out = sb.run("ecs-deploy-service.sh", &[], &env);
-    assert!(
-        !out.status.success(),
-        "a FAILED rollout must fail the job: {}",
+    let (out, summary, outputs) = deploy(&sb, &[("STUB_STATUSES", "PENDING,IN_PROGRESS,IN_PROGRESS,SUCCESSFUL")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(summary.contains("SUCCESSFUL"), "job summary: {summary}");
+    assert!(outputs.contains("outcome=succeeded"), "step outputs: {outputs}");
+    let calls = sb.read("calls.log");
+    assert!(calls.contains(
+        "ecs update-service --cluster beer-catalog-staging --service beer-catalog-staging-api --task-definition arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-api:8"
+    ));
+    // It followed the deployment of the new revision to its end, not the older one the list also holds.
+    assert_eq!(
+        calls
+            .matches(&format!(
+                "ecs describe-service-deployments --service-deployment-arns {NEW_DEPLOYMENT}"
+            ))
+            .count(),
+        4,
+        "{calls}"
+    );
+    assert!(!calls.contains("beer-catalog-staging-api/old --output"), "{calls}");
+}
+
+#[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
+fn service_deploy_reports_an_alarm_rollback_and_fails_the_job() {
+    let sb = Sandbox::new();
+    let (out, summary, outputs) = deploy(
+        &sb,
+        &[
+            (
+                "STUB_STATUSES",
+                "IN_PROGRESS,ROLLBACK_REQUESTED,ROLLBACK_IN_PROGRESS,ROLLBACK_SUCCESSFUL",
+            ),
+            ("STUB_TRIGGERED_ALARM", "beer-catalog-staging-api-5xx-rate"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a rollback must fail the job with its own code: {}",
         text(&out)
     );
-    assert!(text(&out).contains("circuit breaker"), "{}", text(&out));
+    assert!(summary.contains("ROLLBACK_SUCCESSFUL"), "job summary: {summary}");
+    assert!(
+        summary.contains("beer-catalog-staging-api-5xx-rate"),
+        "the summary names the alarm: {summary}"
+    );
+    assert!(summary.contains("previous revision"), "job summary: {summary}");
+    assert!(outputs.contains("outcome=rolled-back"), "step outputs: {outputs}");
+}
+
+#[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
+fn service_deploy_fails_loudly_when_the_rollback_fails() {
+    let sb = Sandbox::new();
+    let (out, summary, outputs) = deploy(
+        &sb,
+        &[("STUB_STATUSES", "IN_PROGRESS,ROLLBACK_IN_PROGRESS,ROLLBACK_FAILED")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(summary.contains("ROLLBACK_FAILED"), "job summary: {summary}");
+    assert!(outputs.contains("outcome=rollback-failed"), "step outputs: {outputs}");
+}
+
+#[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
+fn service_deploy_waits_for_the_deployment_ecs_creates_asynchronously() {
+    let sb = Sandbox::new();
+    let (out, summary, _) = deploy(
+        &sb,
+        &[
+            ("STUB_LISTS_BEFORE_NEW", "3"),
+            ("STUB_STATUSES", "IN_PROGRESS,SUCCESSFUL"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(summary.contains("SUCCESSFUL"), "job summary: {summary}");
+    let calls = sb.read("calls.log");
+    assert_eq!(calls.matches("ecs list-service-deployments").count(), 4, "{calls}");
+    assert!(!calls.contains("beer-catalog-staging-api/old --output"), "{calls}");
+}
+
+#[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
+fn service_deploy_fails_when_no_deployment_of_the_revision_appears() {
+    let sb = Sandbox::new();
+    let (out, summary, _) = deploy(&sb, &[("STUB_NO_NEW_DEPLOYMENT", "1"), ("DEPLOY_TIMEOUT_SECONDS", "0")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(summary.contains("NOT_FOUND"), "job summary: {summary}");
+    // The older deployment (another revision) was looked at and rejected, never followed.
+    assert!(!sb.read("calls.log").contains("describe-service-deployments"));
 }
 
 /// A tiny HTTP server on 127.0.0.1 answering fixed bodies per path, for the smoke test script.
