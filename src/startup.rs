@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,7 +15,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 use crate::config::{Config, DatabaseSource, PublicBaseUrl};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, ImageSettings, WritePolicy};
-use crate::storage::{self, DynStore};
+use crate::storage::{self, DynStore, ReplicatedStore};
 
 /// Opens the store the configuration names, migrating it first when the configuration says so
 /// ([`Config::migrates_on_open`]). The server and every data job open their store through here.
@@ -37,8 +38,25 @@ impl Application {
     /// Connects to the database and binds the port. In development the schema is migrated on start, and the local
     /// default SQLite file is seeded when empty, so `cargo run` serves a populated catalog at once.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let store = open_store(config).await?;
+        let mut store = open_store(config).await?;
         tracing::info!(database = %config.database.redacted(), backend = %store.backend(), "connected to the database");
+        if let Some(replica) = &config.read_replica {
+            store = Arc::new(
+                ReplicatedStore::start(
+                    store,
+                    &config.database,
+                    &replica.database,
+                    &config.store,
+                    replica.max_lag,
+                )
+                .await?,
+            );
+            tracing::info!(
+                replica = %replica.database.redacted(),
+                max_lag_secs = replica.max_lag.as_secs(),
+                "catalog reads go to the read replica while it is within the lag bound"
+            );
+        }
         if config.database_source == DatabaseSource::DevelopmentDefault {
             tracing::warn!(
                 path = crate::config::DEV_SQLITE_URL,

@@ -20,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub mod auth;
 pub mod beers;
+mod consistency;
 pub mod drain;
 pub mod error;
 pub mod extract;
@@ -100,7 +101,8 @@ pub fn with_middleware(
                 // Inside CORS: a 429 must be readable by the browser app that caused it.
                 .layer(middleware::from_fn_with_state(rate_limiter, rate_limit::limit_rate))
                 .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
-                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)),
+                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+                .layer(middleware::from_fn(consistency::writes_read_their_writes)),
         )
 }
 

@@ -85,18 +85,24 @@ impl TestDatabase {
             }
             Backend::Postgres => {
                 let admin_url = postgres_admin_url();
-                let mut admin = sqlx_connect(&admin_url).await;
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                let mut url = url::Url::parse(&admin_url).unwrap();
-                url.set_path(&name);
-                TestDatabase {
-                    url: url.to_string(),
-                    cleanup: Cleanup::Postgres { admin_url, name },
-                }
+                Self::create_postgres_on(admin_url).await
             }
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server `admin_url` names (e.g. the replica tests' own primary).
+    pub async fn create_postgres_on(admin_url: String) -> Self {
+        let name = format!("beer_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx_connect(&admin_url).await;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&name);
+        TestDatabase {
+            url: url.to_string(),
+            cleanup: Cleanup::Postgres { admin_url, name },
         }
     }
 }

@@ -12,4 +12,5 @@ mod openapi;
 mod punk;
 mod punk_compat;
 mod rate_limit;
+mod replica;
 mod resilience;

@@ -200,6 +200,30 @@ fn task_entries<'a>(
 
 // --- the checks ------------------------------------------------------------------------------------------------
 
+/// Every task runs as production (so it never falls back to a local SQLite file) and reaches RDS over TLS: RDS
+/// refuses plain connections (`rds.force_ssl`), and a missing `DB_SSLMODE` defaults to `prefer`. What the values
+/// must be is the service's own rule, which no generic checker knows.
+fn check_production_settings(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    for task in tasks(infra, &mut v) {
+        let env = task_entries(infra, &task, "environment", &mut v);
+        let value = |name: &str| {
+            env.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, e)| literal(e, &infra.service, None))
+        };
+        match value("APP_ENV") {
+            Some(Ok(env)) if env == "production" => {}
+            other => v.push(format!("task {}: APP_ENV must be production, got {other:?}", task.key)),
+        }
+        match value("DB_SSLMODE") {
+            Some(Ok(mode)) if ["require", "verify-ca", "verify-full"].contains(&mode.as_str()) => {}
+            other => v.push(format!("task {}: DB_SSLMODE must require TLS, got {other:?}", task.key)),
+        }
+    }
+    v
+}
+
 /// Every variable a task sets is read by the CLI for its subcommand, and hidden settings come only from secrets.
 fn check_task_environment(infra: &Infra, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
@@ -509,6 +533,22 @@ fn infra_task_environment_is_what_the_service_reads() {
         "check_task_environment",
         check_task_environment(&Infra::real(), &ServiceContract::from_service()),
     );
+}
+
+#[test]
+fn infra_tasks_run_as_production_over_tls() {
+    assert_clean("check_production_settings", check_production_settings(&Infra::real()));
+}
+
+#[test]
+fn a_task_without_tls_to_the_database_is_reported() {
+    let plain = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        DB_ENV_LINE,
+        r#"{ name = "DB_SSLMODE", value = "prefer" },"#,
+    );
+    assert_reports(check_production_settings(&plain), &["DB_SSLMODE must require TLS"]);
 }
 
 #[test]
