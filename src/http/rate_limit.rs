@@ -1,7 +1,9 @@
 //! Rate limiting as the public Punk API did it: per client IP, one fixed window (3,600 requests an hour by
 //! default), `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` on every answer, and a 429 with
 //! `Retry-After` once the window's allowance is spent. `/health` and `/ready` are never limited (the load
-//! balancer polls them).
+//! balancer polls them), nor are the immutable, content-addressed label images (`/images/...`) and page assets
+//! (`/assets/...`): the Punk API served its images from a separate host its limit did not cover, and a page of 25
+//! beers would otherwise spend 26 requests of the allowance.
 //!
 //! Hand-written rather than taken from `governor`/`tower_governor`: those implement GCRA, a smoothly refilling
 //! bucket with no window, so they have no "requests left in this window" or "window ends at" to report, and the
@@ -36,6 +38,12 @@ pub const MAX_TRACKED_CLIENTS: usize = 100_000;
 
 /// Paths that are never limited: health checks.
 const EXEMPT_PATHS: [&str; 2] = ["/health", "/ready"];
+/// Path prefixes never limited: immutable static content, cheap to serve and cached at the edge.
+const EXEMPT_PREFIXES: [&str; 2] = ["/images/", "/assets/"];
+
+fn is_exempt(path: &str) -> bool {
+    EXEMPT_PATHS.contains(&path) || EXEMPT_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
+}
 
 /// The limiter's settings (`RATE_LIMIT_PER_HOUR`, `TRUSTED_PROXIES`); the window is one hour except in tests.
 #[derive(Clone, Debug)]
@@ -234,7 +242,7 @@ pub async fn limit_rate(State(limiter): State<RateLimiter>, request: Request, ne
     let Some(limiter) = limiter.inner.as_deref() else {
         return next.run(request).await;
     };
-    if EXEMPT_PATHS.contains(&request.uri().path()) {
+    if is_exempt(request.uri().path()) {
         return next.run(request).await;
     }
     // Present whenever the server runs through `startup` (`into_make_service_with_connect_info`).
@@ -279,7 +287,7 @@ impl utoipa::Modify for DocumentRateLimit {
         use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if EXEMPT_PATHS.contains(&path.as_str()) {
+            if is_exempt(path) {
                 continue;
             }
             let punk = path == "/v2" || path.starts_with("/v2/");

@@ -107,12 +107,18 @@ async fn every_answer_carries_the_headers_and_the_429s_are_punk_and_problem_shap
 }
 
 #[tokio::test]
-async fn health_checks_are_never_limited_nor_counted() {
+async fn health_checks_and_images_are_never_limited_nor_counted() {
     let app = limited_app(&["--rate-limit-per-hour", "1"], Duration::from_secs(3600)).await;
     for _ in 0..5 {
         for path in ["/health", "/ready", "/health/"] {
             let response = app.get(path).await;
             assert_eq!(response.status(), 200, "{path}");
+            assert!(!response.headers().contains_key("x-ratelimit-limit"), "{path}");
+        }
+        // Label images are static and content-addressed: never counted (a 404 here, but not a 429).
+        for path in [format!("/images/{}.png", "0".repeat(64))] {
+            let response = app.get(&path).await;
+            assert_eq!(response.status(), 404, "{path}");
             assert!(!response.headers().contains_key("x-ratelimit-limit"), "{path}");
         }
     }
