@@ -60,16 +60,14 @@ fn dir<'a>(infra: &'a Infra, rel: &str) -> &'a Dir {
 /// expected violation).
 fn assert_check(check: Check, broken: &[Broken]) {
     let svc = ServiceContract::from_service();
-    let violations = check(&Infra::load(DIRS), &svc);
-    assert!(violations.is_empty(), "on infra/:\n  {}", violations.join("\n  "));
+    let violations = check(&Infra::load(DIRS), &svc).join("\n  ");
+    assert!(violations.is_empty(), "on infra/:\n  {violations}");
     for (file, from, to, expected) in broken {
-        let violations = check(&Infra::load_edited(DIRS, Some((file, from, to))), &svc);
+        let infra = Infra::load_edited(DIRS, Some((file, from, to)));
+        let violations = check(&infra, &svc).join("\n  ");
         for needle in *expected {
-            assert!(
-                violations.iter().any(|v| v.contains(needle)),
-                "{file} with `{from}` -> `{to}`: expected a violation mentioning {needle:?}, got:\n  {}",
-                violations.join("\n  ")
-            );
+            let edit = format!("{file} with `{from}` -> `{to}`");
+            assert!(violations.contains(needle), "{edit}: no {needle:?} in:\n  {violations}");
         }
     }
 }
@@ -84,25 +82,22 @@ struct Task<'a> {
 
 impl<'a> Task<'a> {
     fn field(&self, name: &str) -> Option<&'a Expression> {
-        object_get(self.own, name).or_else(|| self.shared.and_then(|s| object_get(s, name)))
+        let shared = || self.shared.and_then(|s| object_get(s, name));
+        object_get(self.own, name).or_else(shared)
     }
 
     /// The subcommand the container runs: the first word of `command`, else the image's default, `serve`.
     fn subcommand(&self) -> Result<String, String> {
         match self.field("command") {
             None => Ok("serve".into()),
-            Some(Expression::Array(words)) if matches!(words.first(), Some(Expression::String(_))) => {
-                Ok(template_text(&words[0]).unwrap_or_default())
+            Some(Expression::Array(words)) if words.first().and_then(template_text).is_some() => {
+                Ok(template_text(&words[0]).unwrap())
             }
-            Some(other) => Err(format!(
-                "task {}: command {} is not a literal list",
-                self.key,
-                show(other)
-            )),
+            Some(other) => Err(format!("task {}: command {} is no literal list", self.key, show(other))),
         }
     }
 
-    /// The `(name, value)` pairs of the container's `environment` or `secrets`.
+    /// The `(name, directory, value)` of each entry of the container's `environment` or `secrets`.
     fn entries(&self, infra: &'a Infra, field: &str, v: &mut Violations) -> Vec<(String, &'a Dir, &'a Expression)> {
         let mut out = Vec::new();
         let value_key = if field == "secrets" { "valueFrom" } else { "value" };
@@ -114,7 +109,7 @@ impl<'a> Task<'a> {
         out
     }
 
-    /// The value of the environment variable `name`, read as a literal (`None` when the task does not set it).
+    /// The environment variable `name`, read as a literal; `None` when the task does not set it.
     fn env(&self, infra: &'a Infra, name: &str, v: &mut Violations) -> Option<Result<String, String>> {
         let entries = self.entries(infra, "environment", v);
         let (_, dir, value) = entries.into_iter().find(|(n, ..)| n == name)?;
@@ -122,46 +117,43 @@ impl<'a> Task<'a> {
     }
 
     fn literal(&self, infra: &Infra, field: &str) -> Result<String, String> {
-        let value = self.field(field).ok_or_else(|| "not set".to_string())?;
+        let value = self.field(field).ok_or("not set")?;
         infra.literal(dir(infra, "modules/service"), value)
+    }
+}
+
+/// The first argument of a function call, or the first item of a list.
+fn first(expr: Option<&Expression>) -> Option<&Expression> {
+    match expr? {
+        Expression::FuncCall(call) => call.args.first(),
+        Expression::Array(items) => items.first(),
+        _ => None,
     }
 }
 
 fn tasks<'a>(infra: &'a Infra, v: &mut Violations) -> Vec<Task<'a>> {
     let svc = dir(infra, "modules/service");
     let Some(Expression::Object(all)) = svc.local("tasks") else {
-        v.push(format!(
-            "{}: no local.tasks object (the task definitions' for_each)",
-            svc.name
-        ));
+        v.push(format!("{}: no local.tasks object", svc.name));
         return Vec::new();
     };
     // container_definitions = jsonencode([merge({ shared fields }, each.value.container)])
-    let shared = (|| {
-        let td = svc.block("resource", &["aws_ecs_task_definition"])?;
-        let Expression::FuncCall(json) = attr(&td.body, "container_definitions")? else {
-            return None;
-        };
-        let Expression::Array(items) = json.args.first()? else {
-            return None;
-        };
-        let Expression::FuncCall(merge) = items.first()? else {
-            return None;
-        };
-        match merge.args.first()? {
-            Expression::Object(shared) => Some(shared),
-            _ => None,
-        }
-    })();
+    let td = svc.block("resource", &["aws_ecs_task_definition"]);
+    let definitions = td.and_then(|td| attr(&td.body, "container_definitions"));
+    let shared = match first(first(first(definitions))) {
+        Some(Expression::Object(shared)) => Some(shared),
+        _ => None,
+    };
     let mut out = Vec::new();
     for (key, task) in all.iter() {
         let key = key_str(key).unwrap_or_default();
-        match task {
-            Expression::Object(task) => match object_get(task, "container") {
-                Some(Expression::Object(own)) => out.push(Task { key, own, shared }),
-                _ => v.push(format!("{}: local.tasks.{key}.container is not an object", svc.name)),
-            },
-            _ => v.push(format!("{}: local.tasks.{key} is not an object", svc.name)),
+        let container = match task {
+            Expression::Object(task) => object_get(task, "container"),
+            _ => None,
+        };
+        match container {
+            Some(Expression::Object(own)) => out.push(Task { key, own, shared }),
+            _ => v.push(format!("{}: local.tasks.{key}.container is no object", svc.name)),
         }
     }
     if out.is_empty() {
@@ -182,21 +174,21 @@ fn entries<'a>(
     match infra.resolve(dir, expr)? {
         (dir, Expression::Array(items)) => {
             for item in items {
-                let Expression::Object(o) = item else {
-                    return Err(format!("entry {} is not an object", show(item)));
+                let entry = match item {
+                    Expression::Object(o) => (object_get(o, "name"), object_get(o, value_key)),
+                    _ => (None, None),
                 };
-                let (Some(Expression::String(name)), Some(value)) = (object_get(o, "name"), object_get(o, value_key))
-                else {
-                    return Err(format!("entry {} has no literal name and {value_key}", show(item)));
+                let (Some(Expression::String(name)), Some(value)) = entry else {
+                    return Err(format!("{} is no {{ name, {value_key} }}", show(item)));
                 };
                 out.push((name.clone(), dir, value));
             }
             Ok(())
         }
-        (dir, Expression::FuncCall(call)) if call.name.name.as_str() == "concat" => call
-            .args
-            .iter()
-            .try_for_each(|a| entries(infra, dir, a, value_key, out)),
+        (dir, Expression::FuncCall(call)) if call.name.name.as_str() == "concat" => {
+            let mut args = call.args.iter();
+            args.try_for_each(|a| entries(infra, dir, a, value_key, out))
+        }
         // `cond ? [...] : []`: either branch may be what the task gets, so both are read.
         (dir, Expression::Conditional(c)) => {
             entries(infra, dir, &c.true_expr, value_key, out)?;
@@ -214,13 +206,14 @@ fn entries<'a>(
 fn check_production_settings(infra: &Infra, _: &ServiceContract) -> Violations {
     let mut v = Violations::new();
     for task in tasks(infra, &mut v) {
+        let key = &task.key;
         match task.env(infra, "APP_ENV", &mut v) {
             Some(Ok(env)) if env == "production" => {}
-            other => v.push(format!("task {}: APP_ENV must be production, got {other:?}", task.key)),
+            other => v.push(format!("task {key}: APP_ENV must be production, got {other:?}")),
         }
         match task.env(infra, "DB_SSLMODE", &mut v) {
             Some(Ok(mode)) if ["require", "verify-ca", "verify-full"].contains(&mode.as_str()) => {}
-            other => v.push(format!("task {}: DB_SSLMODE must require TLS, got {other:?}", task.key)),
+            other => v.push(format!("task {key}: DB_SSLMODE must require TLS, got {other:?}")),
         }
     }
     v
@@ -230,33 +223,19 @@ fn check_production_settings(infra: &Infra, _: &ServiceContract) -> Violations {
 fn check_task_environment(infra: &Infra, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
     for task in tasks(infra, &mut v) {
-        let sub = match task.subcommand() {
-            Ok(sub) => sub,
-            Err(e) => {
-                v.push(e);
-                continue;
-            }
-        };
+        let key = &task.key;
+        let sub = task.subcommand().unwrap_or_else(|e| e);
         let Some(reads) = svc.env_for(&sub) else {
-            v.push(format!(
-                "task {} runs `{sub}`, which is not a subcommand of the service",
-                task.key
-            ));
+            v.push(format!("task {key} runs `{sub}`: not a subcommand of the service"));
             continue;
         };
         for field in ["environment", "secrets"] {
             for (name, ..) in task.entries(infra, field, &mut v) {
                 if !reads.contains(&name) {
-                    let key = &task.key;
-                    v.push(format!(
-                        "task {key} sets {name}, which the service does not read when running `{sub}`"
-                    ));
+                    v.push(format!("task {key} sets {name}, which `{sub}` does not read"));
                 }
                 if field == "environment" && svc.secret_env.contains(&name) {
-                    let key = &task.key;
-                    v.push(format!(
-                        "task {key}: {name} is a secret setting, set in plain environment (use secrets)"
-                    ));
+                    v.push(format!("task {key}: secret {name} set in plain environment"));
                 }
             }
         }
@@ -268,52 +247,41 @@ fn check_task_environment(infra: &Infra, svc: &ServiceContract) -> Violations {
 /// `DEFAULT_PORT`.
 fn check_ports(infra: &Infra, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
-    let want = svc.default_port.to_string();
-    let mut got = Vec::new();
+    let mut ports = Vec::new();
     for task in tasks(infra, &mut v) {
-        if let Some(Expression::Array(mappings)) = task.field("portMappings") {
-            for m in mappings {
-                let port = match m {
-                    Expression::Object(o) => object_get(o, "containerPort").ok_or("no containerPort".to_string()),
-                    _ => Err(format!("{} is not an object", show(m))),
-                };
-                got.push((
-                    format!("task {} containerPort", task.key),
-                    port.and_then(|p| task_literal(infra, p)),
-                ));
-            }
+        let mappings = match task.field("portMappings") {
+            Some(Expression::Array(mappings)) => mappings.as_slice(),
+            _ => &[],
+        };
+        for mapping in mappings {
+            let port = match mapping {
+                Expression::Object(o) => object_get(o, "containerPort"),
+                _ => None,
+            };
+            let service = dir(infra, "modules/service");
+            let port = port
+                .ok_or("no containerPort".into())
+                .and_then(|p| infra.literal(service, p));
+            ports.push((format!("task {} containerPort", task.key), port));
         }
         if let Some(port) = task.env(infra, "PORT", &mut v) {
-            got.push((format!("task {} PORT", task.key), port));
+            ports.push((format!("task {} PORT", task.key), port));
         }
     }
     let lb = dir(infra, "modules/load_balancer");
     for tg in lb.blocks("resource", &["aws_lb_target_group"]) {
-        let port = attr(&tg.body, "port")
-            .ok_or("no port".to_string())
-            .and_then(|p| infra.literal(lb, p));
-        got.push((
-            format!("aws_lb_target_group.{} port", label(tg, 1).unwrap_or("?")),
-            port,
-        ));
+        let port = attr(&tg.body, "port").ok_or("no port".into());
+        let what = format!("aws_lb_target_group.{} port", label(tg, 1).unwrap_or("?"));
+        ports.push((what, port.and_then(|p| infra.literal(lb, p))));
     }
-    if got.len() < 2 {
-        v.push(format!(
-            "expected a containerPort and a target group port, found {got:?}"
-        ));
+    if ports.len() < 2 {
+        v.push(format!("expected a containerPort and a target group port: {ports:?}"));
     }
-    for (what, port) in got {
-        match port {
-            Ok(port) if port == want => {}
-            Ok(port) => v.push(format!("{what} is {port}, not the service's DEFAULT_PORT {want}")),
-            Err(e) => v.push(format!("{what}: {e}")),
-        }
+    let want = svc.default_port.to_string();
+    for (what, port) in ports.into_iter().filter(|(_, port)| *port != Ok(want.clone())) {
+        v.push(format!("{what} is {port:?}, not the service's DEFAULT_PORT {want}"));
     }
     v
-}
-
-fn task_literal(infra: &Infra, expr: &Expression) -> Result<String, String> {
-    infra.literal(dir(infra, "modules/service"), expr)
 }
 
 /// The ALB checks a route the service serves on the traffic port, and not the readiness route: `/ready` fails while
@@ -327,24 +295,19 @@ fn check_health_checks(infra: &Infra, svc: &ServiceContract) -> Violations {
         let name = format!("aws_lb_target_group.{}", label(tg, 1).unwrap_or("?"));
         for hc in nested(&tg.body, "health_check") {
             seen += 1;
-            let path = attr(&hc.body, "path").ok_or("no path".to_string());
+            let path = attr(&hc.body, "path").ok_or("no path".into());
             match path.and_then(|p| infra.literal(lb, p)) {
                 Ok(path) if path == "/ready" => v.push(format!(
-                    "{name} health check uses /ready, which fails while the database is down"
+                    "{name} health check uses /ready, which fails without the database"
                 )),
-                Ok(path) if !svc.routes.contains(&path) => v.push(format!(
-                    "{name} health check path {path} is not a route the service serves"
-                )),
-                Ok(_) => {}
-                Err(e) => v.push(format!("{name} health check: {e}")),
+                Ok(path) if svc.routes.contains(&path) => {}
+                other => v.push(format!("{name} health check path {other:?} is no route of the service")),
             }
-            let port = attr(&hc.body, "port").map(|p| infra.literal(lb, p));
-            let traffic_port = ["traffic-port".to_string(), svc.default_port.to_string()];
-            if !port
-                .as_ref()
-                .is_none_or(|p| p.as_ref().is_ok_and(|p| traffic_port.contains(p)))
-            {
-                v.push(format!("{name} health check port {port:?}, not the traffic port"));
+            let traffic = ["traffic-port".to_string(), svc.default_port.to_string()];
+            match attr(&hc.body, "port").map(|p| infra.literal(lb, p)) {
+                None => {}
+                Some(Ok(port)) if traffic.contains(&port) => {}
+                other => v.push(format!("{name} health check port {other:?}, not the traffic port")),
             }
         }
     }
@@ -358,12 +321,8 @@ fn check_health_checks(infra: &Infra, svc: &ServiceContract) -> Violations {
             Some(Expression::Array(cmd)) => cmd.get(2).and_then(template_text),
             _ => None,
         };
-        match sub {
-            Some(sub) if svc.has_subcommand(&sub) => {}
-            other => v.push(format!(
-                "task {} healthCheck runs {other:?}, not a subcommand of the service",
-                task.key
-            )),
+        if !sub.as_ref().is_some_and(|sub| svc.has_subcommand(sub)) {
+            v.push(format!("task {} healthCheck runs {sub:?}: no subcommand", task.key));
         }
     }
     if seen < 2 {
@@ -386,27 +345,20 @@ fn check_pass_role_targets(infra: &Infra, _: &ServiceContract) -> Violations {
             let text = attr(&td.body, arg).map(show).unwrap_or_default();
             let role = text
                 .strip_prefix("aws_iam_role.")
-                .map(|rest| rest.split(['.', '[']).next().unwrap());
-            let name = role
-                .and_then(|r| service.block("resource", &["aws_iam_role", r]))
-                .and_then(|r| attr(&r.body, "name"));
-            let Some(name) = name else {
-                v.push(format!(
-                    "task definition {arg} {text:?} is not a named aws_iam_role of modules/service"
-                ));
+                .and_then(|r| r.split(['.', '[']).next());
+            let role = role.and_then(|r| service.block("resource", &["aws_iam_role", r]));
+            let Some(name) = role.and_then(|r| attr(&r.body, "name")) else {
+                v.push(format!("task definition {arg} {text:?}: no named aws_iam_role"));
                 continue;
             };
             let each = if text.contains("[each.key]") {
-                keys.clone()
+                &keys[..]
             } else {
-                vec![String::new()]
+                &[String::new()]
             };
             for key in each {
-                match render(
-                    name,
-                    service,
-                    &[("var.name_prefix", "<project>-<env>"), ("each.key", &key)],
-                ) {
+                let bindings = [("var.name_prefix", "<project>-<env>"), ("each.key", key)];
+                match render(name, service, &bindings) {
                     Ok(role) => used.extend(role.strip_prefix(PREFIX).map(str::to_string)),
                     Err(e) => v.push(format!("{text} name: {e}")),
                 }
@@ -426,9 +378,9 @@ fn check_pass_role_targets(infra: &Infra, _: &ServiceContract) -> Violations {
         };
         for r in resources {
             match render(r, github, &[("local.env[each.key].role_arn", PREFIX)]) {
-                Ok(role) if role.contains('*') || !role.starts_with(PREFIX) => v.push(format!(
-                    "the deploy role may pass {role:?}, not one named role of the environment"
-                )),
+                Ok(role) if role.contains('*') || !role.starts_with(PREFIX) => {
+                    v.push(format!("the deploy role may pass {role:?}, not one named role"))
+                }
                 Ok(role) => drop(passable.insert(role[PREFIX.len()..].to_string())),
                 Err(e) => v.push(format!("deploy PassRole resource: {e}")),
             }
@@ -436,12 +388,12 @@ fn check_pass_role_targets(infra: &Infra, _: &ServiceContract) -> Violations {
     }
     if used.is_empty() || passable.is_empty() {
         v.push(format!(
-            "found task roles {used:?} and deploy PassRole targets {passable:?}: expected both"
+            "task roles {used:?}, deploy PassRole targets {passable:?}: expected both"
         ));
     }
     for role in used.difference(&passable) {
         v.push(format!(
-            "task definitions use role {PREFIX}{role}, which the deploy role cannot pass"
+            "task definitions use role {PREFIX}{role}, the deploy role cannot pass it"
         ));
     }
     for role in passable.difference(&used) {
@@ -457,23 +409,20 @@ fn check_pass_role_targets(infra: &Infra, _: &ServiceContract) -> Violations {
 fn check_stop_timeout(infra: &Infra, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
     let number = |r: Result<String, String>| r?.parse::<u64>().map_err(|e| e.to_string());
+    let default = svc
+        .defaults
+        .get("SHUTDOWN_GRACE_SECS")
+        .cloned()
+        .ok_or("the CLI has no default".into());
     for task in tasks(infra, &mut v) {
-        let default = || {
-            svc.defaults
-                .get("SHUTDOWN_GRACE_SECS")
-                .cloned()
-                .ok_or("the CLI has no default".to_string())
-        };
-        let grace = task.env(infra, "SHUTDOWN_GRACE_SECS", &mut v).unwrap_or_else(default);
-        match (number(grace), number(task.literal(infra, "stopTimeout"))) {
-            (Ok(grace), Ok(stop)) if stop <= grace => v.push(format!(
-                "task {}: stopTimeout {stop} s does not exceed its shutdown grace {grace} s",
-                task.key
-            )),
-            (Ok(_), Ok(_)) => {}
+        let grace = task
+            .env(infra, "SHUTDOWN_GRACE_SECS", &mut v)
+            .unwrap_or(default.clone());
+        let (key, stop) = (&task.key, task.literal(infra, "stopTimeout"));
+        match (number(grace), number(stop)) {
+            (Ok(grace), Ok(stop)) if stop > grace => {}
             (grace, stop) => v.push(format!(
-                "task {}: shutdown grace {grace:?}, stopTimeout {stop:?}",
-                task.key
+                "task {key}: stopTimeout {stop:?} s, not above grace {grace:?} s"
             )),
         }
     }
@@ -500,7 +449,7 @@ fn check_container_hardening(infra: &Infra, _: &ServiceContract) -> Violations {
 
 const TASK_DEFS: &str = "modules/service/task_definitions.tf";
 const ENVIRONMENT: &str = "modules/environment/main.tf";
-const DB_SSLMODE: &str = r#"{ name = "DB_SSLMODE", value = "require" },"#;
+const SSL: &str = r#"{ name = "DB_SSLMODE", value = "require" },"#;
 
 #[test]
 fn the_checks_see_the_three_tasks_and_the_service_they_assume() {
@@ -509,11 +458,7 @@ fn the_checks_see_the_three_tasks_and_the_service_they_assume() {
     let keys: Vec<String> = tasks(&infra, &mut v).into_iter().map(|t| t.key).collect();
     assert_eq!(keys, ["api", "migrate", "db-roles"], "{v:?}");
     assert_eq!(svc.default_port, 8080);
-    assert!(
-        svc.routes.contains("/health") && svc.routes.contains("/ready"),
-        "{:?}",
-        svc.routes
-    );
+    assert!(svc.routes.contains("/health") && svc.routes.contains("/ready"));
     assert!(svc.secret_env.contains("DB_PASSWORD") && svc.secret_env.contains("API_KEYS"));
     assert!(svc.env_for("provision-roles").unwrap().contains("MIGRATOR_DB_PASSWORD"));
     assert!(!svc.env_for("serve").unwrap().contains("MIGRATOR_DB_PASSWORD"));
@@ -521,28 +466,33 @@ fn the_checks_see_the_three_tasks_and_the_service_they_assume() {
 
 #[test]
 fn infra_task_environment_is_what_the_service_reads() {
-    let leaked = &format!("{DB_SSLMODE}\n{{ name = \"DB_PASSWORD\", value = \"hunter2\" }},");
+    let unknown = r#"{ name = "DATABASE_HOST", value = "db" },"#;
+    let leaked = &format!("{SSL}\n{{ name = \"DB_PASSWORD\", value = \"hunter2\" }},");
+    // A provision-roles-only variable on the server.
+    let (keys, migrator) = (
+        r#"{ name = "API_KEYS", valueFrom"#,
+        r#"{ name = "MIGRATOR_DB_PASSWORD", valueFrom"#,
+    );
     assert_check(
         check_task_environment,
         &[
             (
                 TASK_DEFS,
-                DB_SSLMODE,
-                r#"{ name = "DATABASE_HOST", value = "db" },"#,
-                &["sets DATABASE_HOST, which"],
-            ),
-            // A provision-roles-only variable on the server.
-            (
-                TASK_DEFS,
-                r#"{ name = "API_KEYS", valueFrom"#,
-                r#"{ name = "MIGRATOR_DB_PASSWORD", valueFrom"#,
-                &["task api sets MIGRATOR_DB_PASSWORD, which the service does not read when running `serve`"],
+                SSL,
+                unknown,
+                &["task migrate sets DATABASE_HOST, which `migrate` does not"],
             ),
             (
                 TASK_DEFS,
-                DB_SSLMODE,
+                keys,
+                migrator,
+                &["task api sets MIGRATOR_DB_PASSWORD, which `serve` does not"],
+            ),
+            (
+                TASK_DEFS,
+                SSL,
                 leaked,
-                &["task migrate: DB_PASSWORD is a secret setting, set in plain"],
+                &["task migrate: secret DB_PASSWORD set in plain environment"],
             ),
         ],
     );
@@ -553,26 +503,29 @@ fn infra_tasks_run_as_production_over_tls() {
     let prefer = r#"{ name = "DB_SSLMODE", value = "prefer" },"#;
     assert_check(
         check_production_settings,
-        &[(TASK_DEFS, DB_SSLMODE, prefer, &["DB_SSLMODE must require TLS"])],
+        &[(TASK_DEFS, SSL, prefer, &["DB_SSLMODE must require TLS"])],
     );
 }
 
 #[test]
 fn infra_ports_match_the_service() {
-    let app_port = &[
-        "task api containerPort is 3000",
-        "task api PORT is 3000",
-        "aws_lb_target_group.api port is 3000",
+    let app_port = ("app_port    = 8080", "app_port    = 3000");
+    let container = ("containerPort = var.container_port", "containerPort = 9090");
+    let not = "\"), not the service's DEFAULT_PORT 8080";
+    let everywhere = [
+        "task api containerPort is Ok(\"3000",
+        "task api PORT is Ok(\"3000",
+        "aws_lb_target_group.api port",
     ];
     assert_check(
         check_ports,
         &[
-            (ENVIRONMENT, "app_port    = 8080", "app_port    = 3000", app_port),
+            (ENVIRONMENT, app_port.0, app_port.1, &everywhere),
             (
                 TASK_DEFS,
-                "containerPort = var.container_port",
-                "containerPort = 9090",
-                &["task api containerPort is 9090, not the service's DEFAULT_PORT 8080"],
+                container.0,
+                container.1,
+                &[&format!("task api containerPort is Ok(\"9090{not}")],
             ),
         ],
     );
@@ -581,32 +534,38 @@ fn infra_ports_match_the_service() {
 #[test]
 fn infra_health_checks_use_served_routes_and_subcommands() {
     let path = r#"health_check_path   = "/health""#;
+    let (ready, typo) = (
+        r#"health_check_path   = "/ready""#,
+        r#"health_check_path   = "/healthz""#,
+    );
+    let port = (r#"port                = "traffic-port""#, "port                = 9000");
+    let command = r#""/usr/local/bin/beer-catalog", "healthcheck"]"#;
     assert_check(
         check_health_checks,
         &[
             (
                 ENVIRONMENT,
                 path,
-                r#"health_check_path   = "/ready""#,
+                ready,
                 &["aws_lb_target_group.api health check uses /ready"],
             ),
             (
                 ENVIRONMENT,
                 path,
-                r#"health_check_path   = "/healthz""#,
-                &["health check path /healthz is not a route"],
+                typo,
+                &["path Ok(\"/healthz\") is no route of the service"],
             ),
             (
                 "modules/load_balancer/main.tf",
-                r#"port                = "traffic-port""#,
-                "port                = 9000",
-                &["health check port Some(Ok(\"9000\")), not the traffic port"],
+                port.0,
+                port.1,
+                &["port Some(Ok(\"9000\")), not the traffic"],
             ),
             (
                 TASK_DEFS,
-                r#""/usr/local/bin/beer-catalog", "healthcheck"]"#,
-                r#""/usr/local/bin/beer-catalog", "health"]"#,
-                &["task api healthCheck runs Some(\"health\"), not a subcommand"],
+                command,
+                &command.replace("healthcheck", "health"),
+                &["runs Some(\"health\"): no subcommand"],
             ),
         ],
     );
@@ -614,44 +573,40 @@ fn infra_health_checks_use_served_routes_and_subcommands() {
 
 #[test]
 fn infra_deploy_role_passes_exactly_the_task_roles() {
+    let deploy = "modules/github_actions/deploy.tf";
     let migrate = r#""${local.env[each.key].role_arn}migrate-execution","#;
+    let admin = &migrate.replace("migrate-execution", "admin");
+    let any = &migrate.replace("migrate-execution", "*");
+    let mismatch = [
+        "task definitions use role <project>-<env>-migrate-execution, the deploy role cannot pass it",
+        "the deploy role may pass <project>-<env>-admin, which no task definition uses",
+    ];
     assert_check(
         check_pass_role_targets,
         &[
-            (
-                "modules/github_actions/deploy.tf",
-                migrate,
-                r#""${local.env[each.key].role_arn}admin","#,
-                &[
-                    "task definitions use role <project>-<env>-migrate-execution, which the deploy role cannot pass",
-                    "the deploy role may pass <project>-<env>-admin, which no task definition uses",
-                ],
-            ),
-            (
-                "modules/github_actions/deploy.tf",
-                migrate,
-                r#""${local.env[each.key].role_arn}*","#,
-                &["not one named role of the environment"],
-            ),
+            (deploy, migrate, admin, &mismatch),
+            (deploy, migrate, any, &["not one named role"]),
         ],
     );
 }
 
 #[test]
 fn infra_containers_are_read_only_and_non_root() {
+    let writable = ("readonlyRootFilesystem = true", "readonlyRootFilesystem = false");
+    let root = (r#"nonroot_uid = "65532""#, r#"nonroot_uid = "0""#);
     assert_check(
         check_container_hardening,
         &[
             (
                 TASK_DEFS,
-                "readonlyRootFilesystem = true",
-                "readonlyRootFilesystem = false",
-                &["task db-roles: readonlyRootFilesystem must be true, got Ok(\"false\")"],
+                writable.0,
+                writable.1,
+                &["task db-roles: readonlyRootFilesystem must be true"],
             ),
             (
                 TASK_DEFS,
-                r#"nonroot_uid = "65532""#,
-                r#"nonroot_uid = "0""#,
+                root.0,
+                root.1,
                 &["task api: user must be 65532, got Ok(\"0\")"],
             ),
         ],
@@ -660,17 +615,14 @@ fn infra_containers_are_read_only_and_non_root() {
 
 #[test]
 fn infra_stop_timeout_exceeds_the_shutdown_grace() {
+    let stop = "stop_timeout_seconds   = local.shutdown_grace_seconds + 10";
+    // migrate sets no SHUTDOWN_GRACE_SECS: the CLI's default applies.
+    let short = [
+        "task api: stopTimeout Ok(20) s, not above grace Ok(20)",
+        "task migrate: stopTimeout Ok(20)",
+    ];
     assert_check(
         check_stop_timeout,
-        &[(
-            TASK_DEFS,
-            "stop_timeout_seconds   = local.shutdown_grace_seconds + 10",
-            "stop_timeout_seconds   = 20",
-            &[
-                "task api: stopTimeout 20 s does not exceed its shutdown grace 20 s",
-                // migrate sets no SHUTDOWN_GRACE_SECS: the CLI's default applies.
-                "task migrate: stopTimeout 20 s does not exceed its shutdown grace 20 s",
-            ],
-        )],
+        &[(TASK_DEFS, stop, "stop_timeout_seconds   = 20", &short)],
     );
 }
