@@ -38,8 +38,6 @@ use terraform::{Dir, Infra, attr, key_str, label, nested, object_get, render, sh
 type Violations = Vec<String>;
 type Fields = Object<ObjectKey, Expression>;
 type Check = fn(&Infra, &ServiceContract) -> Violations;
-/// A broken copy and what the check must report on it: (file under `infra/`, from, to, expected violations).
-type Broken<'a> = (&'a str, &'a str, &'a str, &'a [&'a str]);
 
 const DIRS: &[&str] = &[
     "modules/environment",
@@ -56,19 +54,21 @@ fn dir<'a>(infra: &'a Infra, rel: &str) -> &'a Dir {
     infra.dir(rel).unwrap()
 }
 
-/// Runs `check` on the real `infra/` (it must find nothing), then on each broken copy (it must report each
-/// expected violation).
-fn assert_check(check: Check, broken: &[Broken]) {
-    let svc = ServiceContract::from_service();
-    let violations = check(&Infra::load(DIRS), &svc).join("\n  ");
-    assert!(violations.is_empty(), "on infra/:\n  {violations}");
-    for (file, from, to, expected) in broken {
-        let infra = Infra::load_edited(DIRS, Some((file, from, to)));
-        let violations = check(&infra, &svc).join("\n  ");
-        for needle in *expected {
-            let edit = format!("{file} with `{from}` -> `{to}`");
-            assert!(violations.contains(needle), "{edit}: no {needle:?} in:\n  {violations}");
-        }
+/// The real `infra/` satisfies `check`.
+fn assert_clean(check: Check) {
+    let violations = check(&Infra::load(DIRS), &ServiceContract::from_service());
+    assert!(violations.is_empty(), "on infra/:\n  {}", violations.join("\n  "));
+}
+
+/// On a copy of the real `infra/` with one edit in `file` (under `infra/`), `check` reports each of `expected`:
+/// it can fail.
+fn assert_reports(check: Check, file: &str, (from, to): (impl AsRef<str>, impl AsRef<str>), expected: &[&str]) {
+    let (from, to) = (from.as_ref(), to.as_ref());
+    let infra = Infra::load_edited(DIRS, Some((file, from, to)));
+    let violations = check(&infra, &ServiceContract::from_service()).join("\n  ");
+    for needle in expected {
+        let edit = format!("{file} with `{from}` -> `{to}`");
+        assert!(violations.contains(needle), "{edit}: no {needle:?} in:\n  {violations}");
     }
 }
 
@@ -449,6 +449,7 @@ fn check_container_hardening(infra: &Infra, _: &ServiceContract) -> Violations {
 
 const TASK_DEFS: &str = "modules/service/task_definitions.tf";
 const ENVIRONMENT: &str = "modules/environment/main.tf";
+pub(crate) const LOAD_BALANCER: &str = "modules/load_balancer/main.tf";
 const SSL: &str = r#"{ name = "DB_SSLMODE", value = "require" },"#;
 
 #[test]
@@ -466,163 +467,107 @@ fn the_checks_see_the_three_tasks_and_the_service_they_assume() {
 
 #[test]
 fn infra_task_environment_is_what_the_service_reads() {
-    let unknown = r#"{ name = "DATABASE_HOST", value = "db" },"#;
-    let leaked = &format!("{SSL}\n{{ name = \"DB_PASSWORD\", value = \"hunter2\" }},");
+    let check = check_task_environment;
+    assert_clean(check);
+    let to = r#"{ name = "DATABASE_HOST", value = "db" },"#;
+    let want = "task migrate sets DATABASE_HOST, which `migrate` does not read";
+    assert_reports(check, TASK_DEFS, (SSL, to), &[want]);
     // A provision-roles-only variable on the server.
-    let (keys, migrator) = (
+    let (from, to) = (
         r#"{ name = "API_KEYS", valueFrom"#,
         r#"{ name = "MIGRATOR_DB_PASSWORD", valueFrom"#,
     );
-    assert_check(
-        check_task_environment,
-        &[
-            (
-                TASK_DEFS,
-                SSL,
-                unknown,
-                &["task migrate sets DATABASE_HOST, which `migrate` does not"],
-            ),
-            (
-                TASK_DEFS,
-                keys,
-                migrator,
-                &["task api sets MIGRATOR_DB_PASSWORD, which `serve` does not"],
-            ),
-            (
-                TASK_DEFS,
-                SSL,
-                leaked,
-                &["task migrate: secret DB_PASSWORD set in plain environment"],
-            ),
-        ],
-    );
+    let want = "task api sets MIGRATOR_DB_PASSWORD, which `serve` does not read";
+    assert_reports(check, TASK_DEFS, (from, to), &[want]);
+    let to = format!("{SSL}\n{{ name = \"DB_PASSWORD\", value = \"hunter2\" }},");
+    let want = "task migrate: secret DB_PASSWORD set in plain environment";
+    assert_reports(check, TASK_DEFS, (SSL, to), &[want]);
 }
 
 #[test]
 fn infra_tasks_run_as_production_over_tls() {
-    let prefer = r#"{ name = "DB_SSLMODE", value = "prefer" },"#;
-    assert_check(
-        check_production_settings,
-        &[(TASK_DEFS, SSL, prefer, &["DB_SSLMODE must require TLS"])],
-    );
+    let check = check_production_settings;
+    assert_clean(check);
+    let to = r#"{ name = "DB_SSLMODE", value = "prefer" },"#;
+    assert_reports(check, TASK_DEFS, (SSL, to), &["DB_SSLMODE must require TLS"]);
 }
 
 #[test]
 fn infra_ports_match_the_service() {
-    let app_port = ("app_port    = 8080", "app_port    = 3000");
-    let container = ("containerPort = var.container_port", "containerPort = 9090");
-    let not = "\"), not the service's DEFAULT_PORT 8080";
-    let everywhere = [
-        "task api containerPort is Ok(\"3000",
-        "task api PORT is Ok(\"3000",
-        "aws_lb_target_group.api port",
+    assert_clean(check_ports);
+    let (from, to) = ("app_port    = 8080", "app_port    = 3000");
+    let want = [
+        "task api containerPort is Ok(\"3000\")",
+        "task api PORT is Ok(\"3000\")",
+        "group.api port is",
     ];
-    assert_check(
-        check_ports,
-        &[
-            (ENVIRONMENT, app_port.0, app_port.1, &everywhere),
-            (
-                TASK_DEFS,
-                container.0,
-                container.1,
-                &[&format!("task api containerPort is Ok(\"9090{not}")],
-            ),
-        ],
-    );
+    assert_reports(check_ports, ENVIRONMENT, (from, to), &want);
+    let (from, to) = ("containerPort = var.container_port", "containerPort = 9090");
+    let want = "task api containerPort is Ok(\"9090\"), not the service's DEFAULT_PORT 8080";
+    assert_reports(check_ports, TASK_DEFS, (from, to), &[want]);
 }
 
 #[test]
 fn infra_health_checks_use_served_routes_and_subcommands() {
-    let path = r#"health_check_path   = "/health""#;
-    let (ready, typo) = (
-        r#"health_check_path   = "/ready""#,
-        r#"health_check_path   = "/healthz""#,
-    );
-    let port = (r#"port                = "traffic-port""#, "port                = 9000");
-    let command = r#""/usr/local/bin/beer-catalog", "healthcheck"]"#;
-    assert_check(
-        check_health_checks,
-        &[
-            (
-                ENVIRONMENT,
-                path,
-                ready,
-                &["aws_lb_target_group.api health check uses /ready"],
-            ),
-            (
-                ENVIRONMENT,
-                path,
-                typo,
-                &["path Ok(\"/healthz\") is no route of the service"],
-            ),
-            (
-                "modules/load_balancer/main.tf",
-                port.0,
-                port.1,
-                &["port Some(Ok(\"9000\")), not the traffic"],
-            ),
-            (
-                TASK_DEFS,
-                command,
-                &command.replace("healthcheck", "health"),
-                &["runs Some(\"health\"): no subcommand"],
-            ),
-        ],
-    );
+    let check = check_health_checks;
+    assert_clean(check);
+    let from = r#"health_check_path   = "/health""#;
+    let (ready, typo) = (from.replace("/health", "/ready"), from.replace("/health", "/healthz"));
+    let want = "aws_lb_target_group.api health check uses /ready";
+    assert_reports(check, ENVIRONMENT, (from, ready), &[want]);
+    let want = "aws_lb_target_group.api health check path Ok(\"/healthz\") is no route";
+    assert_reports(check, ENVIRONMENT, (from, typo), &[want]);
+    let (from, to) = (r#"port                = "traffic-port""#, "port                = 9000");
+    let want = "aws_lb_target_group.api health check port Some(Ok(\"9000\")), not the traffic port";
+    assert_reports(check, LOAD_BALANCER, (from, to), &[want]);
+    let from = r#""/usr/local/bin/beer-catalog", "healthcheck"]"#;
+    let want = "task api healthCheck runs Some(\"health\"): no subcommand";
+    assert_reports(check, TASK_DEFS, (from, from.replace("healthcheck", "health")), &[want]);
 }
 
 #[test]
 fn infra_deploy_role_passes_exactly_the_task_roles() {
-    let deploy = "modules/github_actions/deploy.tf";
-    let migrate = r#""${local.env[each.key].role_arn}migrate-execution","#;
-    let admin = &migrate.replace("migrate-execution", "admin");
-    let any = &migrate.replace("migrate-execution", "*");
-    let mismatch = [
+    let (check, file) = (check_pass_role_targets, "modules/github_actions/deploy.tf");
+    assert_clean(check);
+    let from = r#""${local.env[each.key].role_arn}migrate-execution","#;
+    let (admin, any) = (
+        from.replace("migrate-execution", "admin"),
+        from.replace("migrate-execution", "*"),
+    );
+    let want = [
         "task definitions use role <project>-<env>-migrate-execution, the deploy role cannot pass it",
         "the deploy role may pass <project>-<env>-admin, which no task definition uses",
     ];
-    assert_check(
-        check_pass_role_targets,
-        &[
-            (deploy, migrate, admin, &mismatch),
-            (deploy, migrate, any, &["not one named role"]),
-        ],
-    );
+    assert_reports(check, file, (from, admin), &want);
+    let want = "the deploy role may pass \"<project>-<env>-*\", not one named role";
+    assert_reports(check, file, (from, any), &[want]);
 }
 
 #[test]
 fn infra_containers_are_read_only_and_non_root() {
-    let writable = ("readonlyRootFilesystem = true", "readonlyRootFilesystem = false");
-    let root = (r#"nonroot_uid = "65532""#, r#"nonroot_uid = "0""#);
-    assert_check(
-        check_container_hardening,
-        &[
-            (
-                TASK_DEFS,
-                writable.0,
-                writable.1,
-                &["task db-roles: readonlyRootFilesystem must be true"],
-            ),
-            (
-                TASK_DEFS,
-                root.0,
-                root.1,
-                &["task api: user must be 65532, got Ok(\"0\")"],
-            ),
-        ],
-    );
+    let check = check_container_hardening;
+    assert_clean(check);
+    let (from, to) = ("readonlyRootFilesystem = true", "readonlyRootFilesystem = false");
+    let want = "task db-roles: readonlyRootFilesystem must be true, got Ok(\"false\")";
+    assert_reports(check, TASK_DEFS, (from, to), &[want]);
+    let (from, to) = (r#"nonroot_uid = "65532""#, r#"nonroot_uid = "0""#);
+    let want = "task api: user must be 65532, got Ok(\"0\")";
+    assert_reports(check, TASK_DEFS, (from, to), &[want]);
 }
 
 #[test]
 fn infra_stop_timeout_exceeds_the_shutdown_grace() {
-    let stop = "stop_timeout_seconds   = local.shutdown_grace_seconds + 10";
+    assert_clean(check_stop_timeout);
+    let from = "stop_timeout_seconds   = local.shutdown_grace_seconds + 10";
     // migrate sets no SHUTDOWN_GRACE_SECS: the CLI's default applies.
-    let short = [
+    let want = [
         "task api: stopTimeout Ok(20) s, not above grace Ok(20)",
         "task migrate: stopTimeout Ok(20)",
     ];
-    assert_check(
+    assert_reports(
         check_stop_timeout,
-        &[(TASK_DEFS, stop, "stop_timeout_seconds   = 20", &short)],
+        TASK_DEFS,
+        (from, "stop_timeout_seconds   = 20"),
+        &want,
     );
 }

@@ -15,8 +15,8 @@
 
 use crate::service::ServiceContract;
 use crate::terraform::{Dir, Infra, attr, label, nested, object_get, path, show};
-use crate::{Violations, assert_check, check_health_checks, check_ports, dir, tasks};
-use hcl::{Block, Expression};
+use crate::{LOAD_BALANCER, Violations, assert_clean, assert_reports, check_health_checks, check_ports, dir, tasks};
+use hcl::{Block, Body, Expression};
 
 /// Production has a read replica, and the api task's `DB_READ_HOST` (a variable the service reads) is the name
 /// whose DNS records point at the replicas: it resolves to an output of `modules/database` naming an
@@ -27,28 +27,24 @@ fn check_read_endpoint(infra: &Infra, svc: &ServiceContract) -> Violations {
         v.push("the service no longer reads DB_READ_HOST".into());
     }
     let production = dir(infra, "envs/production");
-    let replicas = production
-        .block("module", &["environment"])
-        .and_then(|m| match attr(&m.body, "settings")? {
-            Expression::Object(o) => object_get(o, "db_replica_count"),
-            _ => None,
-        })
-        .map(|n| infra.literal(production, n));
+    let environment = production.block("module", &["environment"]);
+    let replicas = match environment.and_then(|m| attr(&m.body, "settings")) {
+        Some(Expression::Object(o)) => object_get(o, "db_replica_count"),
+        _ => None,
+    };
+    let replicas = replicas.map(|n| infra.literal(production, n));
     if !matches!(replicas, Some(Ok(ref n)) if n.parse::<u64>().is_ok_and(|n| n >= 1)) {
         v.push(format!(
-            "envs/production: db_replica_count is {replicas:?}: production reads from a replica"
+            "envs/production: db_replica_count {replicas:?}, not at least 1"
         ));
     }
     let mut found = 0;
     for task in tasks(infra, &mut v) {
-        for (_, at, value) in task
-            .entries(infra, "environment", &mut v)
-            .into_iter()
-            .filter(|e| e.0 == "DB_READ_HOST")
-        {
-            found += 1;
-            if let Err(e) = infra.resolve(at, value).and_then(read_host_is_the_replicas) {
-                v.push(format!("task {}: DB_READ_HOST {e}", task.key));
+        for (name, at, value) in task.entries(infra, "environment", &mut v) {
+            if name == "DB_READ_HOST" {
+                found += 1;
+                let replicas = infra.resolve(at, value).and_then(read_host_is_the_replicas);
+                v.extend(replicas.err().map(|e| format!("task {}: DB_READ_HOST {e}", task.key)));
             }
         }
     }
@@ -64,42 +60,36 @@ fn read_host_is_the_replicas((db, output): (&Dir, &Expression)) -> Result<(), St
     }
     // The output names the read endpoint: `local.X` or `cond ? local.X : null`, X being a record's name.
     let output = show(output);
-    let records = db.blocks("resource", &["aws_route53_record"]);
-    let names = |r: &&&Block| attr(&r.body, "name").is_some_and(|n| output.contains(&show(n)));
-    let record = records.iter().find(names);
-    let record = record.ok_or_else(|| format!("is {output}, which names no aws_route53_record of modules/database"))?;
+    let records = db.blocks("resource", &["aws_route53_record"]).into_iter();
+    let mut records = records.filter(|r| attr(&r.body, "name").is_some_and(|n| output.contains(&show(n))));
+    let record = records
+        .next()
+        .ok_or(format!("is {output}, which names no aws_route53_record"))?;
     let targets = attr(&record.body, "records").map(show).unwrap_or_default();
-    let replicas = db.blocks("resource", &["aws_db_instance"]).into_iter();
-    let mut replicas = replicas
-        .filter(|i| attr(&i.body, "replicate_source_db").is_some())
-        .filter_map(|i| label(i, 1));
-    if replicas.any(|l| {
-        targets.contains(&format!("aws_db_instance.{l}[")) || targets.contains(&format!("aws_db_instance.{l}."))
-    }) {
+    let instances = db.blocks("resource", &["aws_db_instance"]).into_iter();
+    let replicas = instances.filter(|i| attr(&i.body, "replicate_source_db").is_some());
+    let mut names = replicas
+        .filter_map(|i| label(i, 1))
+        .map(|l| format!("aws_db_instance.{l}"));
+    if names.any(|name| targets.contains(&format!("{name}[")) || targets.contains(&format!("{name}."))) {
         return Ok(());
     }
+    let record = label(record, 1).unwrap_or("?");
     Err(format!(
-        "is the record {:?}, whose records {targets} are no read replica",
-        label(record, 1).unwrap_or("?")
+        "is the record {record:?}, whose records {targets} are no read replica"
     ))
 }
 
 /// The ingress rules of `aws_security_group.<group>` in modules/security_groups, by name.
 fn ingress<'a>(infra: &'a Infra, group: &str) -> Vec<(String, &'a Block)> {
     let sg = dir(infra, "modules/security_groups");
+    let target = Some(format!("aws_security_group.{group}.id"));
     let rules = sg
         .blocks("resource", &["aws_vpc_security_group_ingress_rule"])
         .into_iter();
-    let target = format!("aws_security_group.{group}.id");
-    let rules = rules.filter(|r| attr(&r.body, "security_group_id").map(show) == Some(target.clone()));
-    rules
-        .map(|r| {
-            (
-                format!("aws_vpc_security_group_ingress_rule.{}", label(r, 1).unwrap_or("?")),
-                r,
-            )
-        })
-        .collect()
+    let rules = rules.filter(|r| attr(&r.body, "security_group_id").map(show) == target);
+    let name = |r: &Block| format!("aws_vpc_security_group_ingress_rule.{}", label(r, 1).unwrap_or("?"));
+    rules.map(|r| (name(r), r)).collect()
 }
 
 const CLOUDFRONT_PREFIX_LIST: &str = "com.amazonaws.global.cloudfront.origin-facing";
@@ -109,7 +99,7 @@ fn check_alb_trusts_only_cloudfront(infra: &Infra, _: &ServiceContract) -> Viola
     let sg = dir(infra, "modules/security_groups");
     let rules = ingress(infra, "alb");
     if rules.is_empty() {
-        v.push("the ALB security group has no ingress rule at all (CloudFront could not reach it)".into());
+        v.push("the ALB security group has no ingress rule (CloudFront could not reach it)".into());
     }
     for (name, rule) in rules {
         for other in ["cidr_ipv4", "cidr_ipv6", "referenced_security_group_id"] {
@@ -119,16 +109,12 @@ fn check_alb_trusts_only_cloudfront(infra: &Infra, _: &ServiceContract) -> Viola
         }
         let list = attr(&rule.body, "prefix_list_id").and_then(path);
         let list = match list.as_ref().map(|(root, parts)| (*root, parts.as_slice())) {
-            Some(("data", [kind, name, _])) if kind == "aws_ec2_managed_prefix_list" => sg
-                .block("data", &[kind, name])
-                .and_then(|d| attr(&d.body, "name"))
-                .map(|n| infra.literal(sg, n)),
+            Some(("data", [kind, name, _])) => sg.block("data", &[kind, name]),
             _ => None,
         };
-        if !matches!(list, Some(Ok(ref n)) if n == CLOUDFRONT_PREFIX_LIST) {
-            v.push(format!(
-                "{name}: the ALB's ingress must be the {CLOUDFRONT_PREFIX_LIST} prefix list, got {list:?}"
-            ));
+        let list = list.and_then(|d| attr(&d.body, "name")).map(|n| infra.literal(sg, n));
+        if list != Some(Ok(CLOUDFRONT_PREFIX_LIST.into())) {
+            v.push(format!("{name}: the ALB admits prefix list {list:?}, not CloudFront's"));
         }
     }
 
@@ -142,24 +128,26 @@ fn check_alb_trusts_only_cloudfront(infra: &Infra, _: &ServiceContract) -> Viola
     let distributions = edge.blocks("resource", &["aws_cloudfront_distribution"]).into_iter();
     let origins = distributions.flat_map(|d| nested(&d.body, "origin"));
     let custom_headers = origins.flat_map(|o| nested(&o.body, "custom_header"));
-    let sent: Vec<_> = custom_headers
-        .filter_map(|h| header(edge, attr(&h.body, "name")?, attr(&h.body, "value")?))
-        .collect();
+    let sent = custom_headers.filter_map(|h| header(edge, attr(&h.body, "name")?, attr(&h.body, "value")?));
+    let sent: Vec<_> = sent.collect();
     if sent.is_empty() {
         v.push("the CloudFront distribution adds no readable origin header".into());
     }
     let lb = dir(infra, "modules/load_balancer");
-    let forwards = |body: &hcl::Body, ident: &str| {
-        nested(body, ident).any(|a| attr(&a.body, "type").map(|t| infra.literal(lb, t)) == Some(Ok("forward".into())))
+    let forward = Some(Ok("forward".to_string()));
+    let forwards = |body: &Body, ident| {
+        nested(body, ident).any(|a| attr(&a.body, "type").map(|t| infra.literal(lb, t)) == forward)
     };
     for listener in lb.blocks("resource", &["aws_lb_listener"]) {
         if forwards(&listener.body, "default_action") {
             let name = label(listener, 1).unwrap_or("?");
-            v.push(format!("aws_lb_listener.{name} forwards by default: a request without CloudFront's header would reach the tasks"));
+            v.push(format!(
+                "aws_lb_listener.{name} forwards by default, without CloudFront's header"
+            ));
         }
     }
-    let rules: Vec<&Block> = lb.blocks("resource", &["aws_lb_listener_rule"]);
-    let rules: Vec<&Block> = rules.into_iter().filter(|r| forwards(&r.body, "action")).collect();
+    let rules = lb.blocks("resource", &["aws_lb_listener_rule"]).into_iter();
+    let rules: Vec<&Block> = rules.filter(|r| forwards(&r.body, "action")).collect();
     if rules.is_empty() {
         v.push("no listener rule forwards to the service".into());
     }
@@ -172,9 +160,10 @@ fn check_alb_trusts_only_cloudfront(infra: &Infra, _: &ServiceContract) -> Viola
             })
             .collect();
         if !required.iter().any(|r| sent.contains(r)) {
+            let name = label(rule, 1).unwrap_or("?");
+            let headers = format!("requires {required:?}, CloudFront sends {sent:?}");
             v.push(format!(
-                "aws_lb_listener_rule.{} forwards without requiring what CloudFront sends (requires {required:?}, CloudFront sends {sent:?})",
-                label(rule, 1).unwrap_or("?")
+                "aws_lb_listener_rule.{name} forwards without CloudFront's header: {headers}"
             ));
         }
     }
@@ -194,7 +183,7 @@ fn check_database_admits_only_the_tasks(infra: &Infra, _: &ServiceContract) -> V
         for other in ["cidr_ipv4", "cidr_ipv6", "prefix_list_id"] {
             if attr(&rule.body, other).is_some() {
                 v.push(format!(
-                    "{name}: the database admits {other}; only the tasks' group may reach it"
+                    "{name}: the database admits {other}; only the tasks may reach it"
                 ));
             }
         }
@@ -210,6 +199,10 @@ fn check_database_admits_only_the_tasks(infra: &Infra, _: &ServiceContract) -> V
     v
 }
 
+fn get<'b>(block: Option<&'b Block>, key: &str) -> Option<&'b Expression> {
+    block.and_then(|b| attr(&b.body, key))
+}
+
 /// The api service deploys blue/green with a bake time, on the service's port, between two target groups of
 /// modules/load_balancer, and its production and test listener rules forward only to those two groups.
 fn check_blue_green(infra: &Infra, svc: &ServiceContract) -> Violations {
@@ -218,42 +211,36 @@ fn check_blue_green(infra: &Infra, svc: &ServiceContract) -> Violations {
     let Some(api) = service.block("resource", &["aws_ecs_service", "api"]) else {
         return vec!["modules/service has no aws_ecs_service.api".into()];
     };
-    fn get<'b>(block: Option<&'b Block>, key: &str) -> Option<&'b Expression> {
-        block.and_then(|b| attr(&b.body, key))
-    }
     let config = nested(&api.body, "deployment_configuration").next();
-    match get(config, "strategy").map(|e| infra.literal(service, e)) {
-        Some(Ok(strategy)) if strategy == "BLUE_GREEN" => {}
-        other => v.push(format!(
-            "aws_ecs_service.api: deployment strategy {other:?}, not BLUE_GREEN"
-        )),
+    let strategy = get(config, "strategy").map(|e| infra.literal(service, e));
+    if strategy != Some(Ok("BLUE_GREEN".into())) {
+        v.push(format!(
+            "aws_ecs_service.api: deployment strategy {strategy:?}, not BLUE_GREEN"
+        ));
     }
     if get(config, "bake_time_in_minutes").is_none() {
-        v.push("aws_ecs_service.api: no bake_time_in_minutes: blue is gone before an alarm can roll back".into());
+        v.push("aws_ecs_service.api: no bake time: blue is gone before an alarm can roll back".into());
     }
     let balancer = nested(&api.body, "load_balancer").next();
-    match get(balancer, "container_port").map(|p| infra.literal(service, p)) {
-        Some(Ok(p)) if p == svc.default_port.to_string() => {}
-        other => v.push(format!(
-            "aws_ecs_service.api load_balancer.container_port {other:?}, not the service's port"
-        )),
+    let port = get(balancer, "container_port").map(|p| infra.literal(service, p));
+    if port != Some(Ok(svc.default_port.to_string())) {
+        v.push(format!(
+            "aws_ecs_service.api: container_port {port:?}, not the service's port"
+        ));
     }
     let advanced = balancer.and_then(|b| nested(&b.body, "advanced_configuration").next());
-    // Each reference, resolved: the resource of modules/load_balancer it names (`aws_lb_target_group.api["x"]`).
+    // An argument of the service, resolved to the resource of modules/load_balancer it names.
     let resource = |what: &str, block, kind: &str| -> Result<(&Block, String), String> {
-        let (at, value) = infra.resolve(
-            service,
-            get(block, what).ok_or(format!("aws_ecs_service.api: no {what}"))?,
-        )?;
-        let text = show(value);
+        let value = get(block, what).ok_or(format!("aws_ecs_service.api: no {what}"))?;
+        let (at, value) = infra.resolve(service, value)?;
         let found = match path(value) {
             Some((root, parts)) if at.rel == lb.rel && root == kind => lb.block("resource", &[kind, &parts[0]]),
             _ => None,
         };
-        found.map(|b| (b, text.clone())).ok_or(format!(
-            "{what} is {text} of {}, not an {kind} of modules/load_balancer",
-            at.name
-        ))
+        let (text, at) = (show(value), &at.name);
+        found
+            .map(|b| (b, text.clone()))
+            .ok_or(format!("{what} is {text} of {at}, not an {kind}"))
     };
     let mut groups = Vec::new();
     for (what, block) in [("target_group_arn", balancer), ("alternate_target_group_arn", advanced)] {
@@ -272,16 +259,14 @@ fn check_blue_green(infra: &Infra, svc: &ServiceContract) -> Violations {
         };
         let name = format!("{what}: aws_lb_listener_rule.{}", label(rule, 1).unwrap_or("?"));
         let forwards = nested(&rule.body, "action").flat_map(|a| nested(&a.body, "forward"));
-        let targets: Vec<String> = forwards
-            .flat_map(|f| nested(&f.body, "target_group"))
-            .filter_map(|tg| attr(&tg.body, "arn").map(show))
-            .collect();
+        let targets = forwards.flat_map(|f| nested(&f.body, "target_group"));
+        let targets: Vec<String> = targets.filter_map(|tg| attr(&tg.body, "arn").map(show)).collect();
         if targets.is_empty() {
             v.push(format!("{name} forwards to no target group"));
         }
         for target in targets.into_iter().filter(|t| !groups.contains(t)) {
             v.push(format!(
-                "{name} forwards to {target}, not one of the service's two target groups"
+                "{name} forwards to {target}, not to the service's target groups"
             ));
         }
     }
@@ -289,116 +274,84 @@ fn check_blue_green(infra: &Infra, svc: &ServiceContract) -> Violations {
 }
 
 const SECURITY_GROUPS: &str = "modules/security_groups/main.tf";
-const LOAD_BALANCER: &str = "modules/load_balancer/main.tf";
 
 #[test]
 fn infra_read_endpoint_reaches_the_task_as_db_read_host() {
-    assert_check(
-        check_read_endpoint,
-        &[
-            (
-                "modules/environment/main.tf",
-                "db_read_host    = module.database.read_host",
-                "db_read_host    = module.database.address",
-                &["task api: DB_READ_HOST is aws_db_instance.this.address, which names no aws_route53_record"],
-            ),
-            (
-                "modules/database/main.tf",
-                "records        = [aws_db_instance.replica[count.index].address]",
-                "records        = [aws_db_instance.this.address]",
-                &["are no read replica"],
-            ),
-            (
-                "modules/service/task_definitions.tf",
-                r#"{ name = "DB_READ_HOST", value"#,
-                r#"{ name = "DB_REPLICA_HOST", value"#,
-                &["no task sets DB_READ_HOST"],
-            ),
-            (
-                "envs/production/main.tf",
-                "db_replica_count             = 1",
-                "db_replica_count             = 0",
-                &["production reads from a replica"],
-            ),
-        ],
+    let check = check_read_endpoint;
+    assert_clean(check);
+    let (from, to) = (
+        "db_read_host    = module.database.read_host",
+        "db_read_host    = module.database.address",
     );
+    let want = "task api: DB_READ_HOST is aws_db_instance.this.address, which names no aws_route53_record";
+    assert_reports(check, "modules/environment/main.tf", (from, to), &[want]);
+    let from = "records        = [aws_db_instance.replica[count.index].address]";
+    let to = "records        = [aws_db_instance.this.address]";
+    assert_reports(check, "modules/database/main.tf", (from, to), &["are no read replica"]);
+    let (from, to) = (
+        r#"{ name = "DB_READ_HOST", value"#,
+        r#"{ name = "DB_REPLICA_HOST", value"#,
+    );
+    let want = "no task sets DB_READ_HOST";
+    assert_reports(check, "modules/service/task_definitions.tf", (from, to), &[want]);
+    let (from, to) = ("db_replica_count             = 1", "db_replica_count             = 0");
+    let want = "db_replica_count Some(Ok(\"0\")), not at least 1";
+    assert_reports(check, "envs/production/main.tf", (from, to), &[want]);
 }
 
 #[test]
 fn infra_alb_trusts_only_cloudfront() {
-    assert_check(
-        check_alb_trusts_only_cloudfront,
-        &[
-            (
-                SECURITY_GROUPS,
-                "prefix_list_id    = data.aws_ec2_managed_prefix_list.cloudfront.id",
-                r#"cidr_ipv4         = "0.0.0.0/0""#,
-                &[
-                    "the ALB admits cidr_ipv4",
-                    "must be the com.amazonaws.global.cloudfront.origin-facing prefix list",
-                ],
-            ),
-            (
-                LOAD_BALANCER,
-                r#"type = "fixed-response""#,
-                r#"type = "forward""#,
-                &["forwards by default"],
-            ),
-            (
-                LOAD_BALANCER,
-                "values           = [random_password.origin_secret.result]",
-                r#"values           = ["letmein"]"#,
-                &["aws_lb_listener_rule.production forwards without requiring what CloudFront sends"],
-            ),
-        ],
-    );
+    let check = check_alb_trusts_only_cloudfront;
+    assert_clean(check);
+    let from = "prefix_list_id    = data.aws_ec2_managed_prefix_list.cloudfront.id";
+    let to = r#"cidr_ipv4         = "0.0.0.0/0""#;
+    let want = [
+        "the ALB admits cidr_ipv4",
+        "the ALB admits prefix list None, not CloudFront's",
+    ];
+    assert_reports(check, SECURITY_GROUPS, (from, to), &want);
+    let (from, to) = (r#"type = "fixed-response""#, r#"type = "forward""#);
+    let want = "aws_lb_listener.http_forward forwards by default";
+    assert_reports(check, LOAD_BALANCER, (from, to), &[want]);
+    let from = "values           = [random_password.origin_secret.result]";
+    let to = r#"values           = ["letmein"]"#;
+    let want = "aws_lb_listener_rule.production forwards without CloudFront's header";
+    assert_reports(check, LOAD_BALANCER, (from, to), &[want]);
 }
 
 #[test]
 fn infra_database_admits_only_the_tasks() {
-    assert_check(
-        check_database_admits_only_the_tasks,
-        &[(
-            SECURITY_GROUPS,
-            "to_port                      = 5432\n  referenced_security_group_id = aws_security_group.tasks.id",
-            "to_port                      = 5432\n  referenced_security_group_id = aws_security_group.alb.id",
-            &["aws_security_group.alb.id\"), not the tasks' group"],
-        )],
-    );
+    let check = check_database_admits_only_the_tasks;
+    assert_clean(check);
+    let rule = "to_port                      = 5432\n  referenced_security_group_id = aws_security_group";
+    let (from, to) = (format!("{rule}.tasks.id"), format!("{rule}.alb.id"));
+    let want = "the database admits Some(\"aws_security_group.alb.id\"), not the tasks' group";
+    assert_reports(check, SECURITY_GROUPS, (from, to), &[want]);
 }
 
 /// The target groups' port and health path are `check_ports`' and `check_health_checks`' (every target group of
 /// modules/load_balancer, so both blue/green colours); their broken copies are in `main.rs`.
 #[test]
 fn infra_blue_green_rules_lead_to_the_service_port_and_health_path() {
-    for check in [check_ports, check_health_checks] {
-        assert_check(check, &[]);
+    let check = check_blue_green;
+    for check in [check, check_ports, check_health_checks] {
+        assert_clean(check);
     }
-    assert_check(
-        check_blue_green,
-        &[
-            (
-                "modules/service/service.tf",
-                r#"strategy             = "BLUE_GREEN""#,
-                r#"strategy             = "ROLLING""#,
-                &["not BLUE_GREEN"],
-            ),
-            (
-                LOAD_BALANCER,
-                r#"arn    = aws_lb_target_group.api["alternate"].arn"#,
-                "arn    = aws_lb_target_group.preview.arn",
-                &[
-                    "production_listener_rule: aws_lb_listener_rule.production forwards to aws_lb_target_group.preview.arn, not one of the service's two target groups",
-                ],
-            ),
-            (
-                "modules/environment/main.tf",
-                "alternate_target_group_arn   = module.load_balancer.alternate_target_group_arn",
-                "alternate_target_group_arn   = module.load_balancer.production_listener_rule_arn",
-                &[
-                    "alternate_target_group_arn is aws_lb_listener_rule.production.arn of infra/modules/load_balancer, not an aws_lb_target_group",
-                ],
-            ),
-        ],
+    let (from, to) = (
+        r#"strategy             = "BLUE_GREEN""#,
+        r#"strategy             = "ROLLING""#,
     );
+    let want = "deployment strategy Some(Ok(\"ROLLING\")), not BLUE_GREEN";
+    assert_reports(check, "modules/service/service.tf", (from, to), &[want]);
+    let from = r#"arn    = aws_lb_target_group.api["alternate"].arn"#;
+    let to = "arn    = aws_lb_target_group.preview.arn";
+    let want = "production_listener_rule: aws_lb_listener_rule.production forwards to aws_lb_target_group.preview";
+    assert_reports(check, LOAD_BALANCER, (from, to), &[want]);
+    let argument = "alternate_target_group_arn   = module.load_balancer";
+    let (from, to) = (
+        format!("{argument}.alternate_target_group_arn"),
+        format!("{argument}.test_listener_rule_arn"),
+    );
+    let want = "alternate_target_group_arn is aws_lb_listener_rule.test.arn of infra/modules/load_balancer";
+    assert_reports(check, "modules/environment/main.tf", (from, to), &[want]);
 }
