@@ -98,10 +98,7 @@ const NEW_IMAGE: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/beer-catal
 const BASE_ENV: &[(&str, &str)] = &[
     ("ECS_CLUSTER", "beer-catalog-staging"),
     ("ECS_SERVICE", "beer-catalog-staging-api"),
-    (
-        "TASK_DEFINITION",
-        "arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-api:8",
-    ),
+    ("TASK_DEFINITION", API_TASK_DEFINITION),
     ("MIGRATE_CONTAINER", "migrate"),
     ("MIGRATE_COMMAND", "migrate"),
     ("LOG_GROUP", "/ecs/beer-catalog-staging"),
@@ -109,6 +106,7 @@ const BASE_ENV: &[(&str, &str)] = &[
     ("SMOKE_RETRIES", "1"),
     ("SMOKE_RETRY_DELAY_SECONDS", "1"),
 ];
+const API_TASK_DEFINITION: &str = "arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-api:8";
 const NEW_DEPLOYMENT: &str =
     "arn:aws:ecs:eu-west-1:123456789012:service-deployment/beer-catalog-staging/beer-catalog-staging-api/new";
 
@@ -129,11 +127,8 @@ impl Sandbox {
     fn new() -> Sandbox {
         for tool in ["bash", "jq", "curl"] {
             let found = Command::new(tool).arg("--version").output();
-            let found = found.is_ok_and(|o| o.status.success());
-            assert!(
-                found,
-                "{tool} is required by the deploy scripts and these tests (Debian package `{tool}`)"
-            );
+            let missing = format!("{tool} is required by the deploy scripts and these tests (Debian package `{tool}`)");
+            assert!(found.is_ok_and(|o| o.status.success()), "{missing}");
         }
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
@@ -155,19 +150,17 @@ impl Sandbox {
             .join(script);
         let mut cmd = Command::new("bash");
         cmd.arg(&script).args(args).env("PATH", path).env("STUB_DIR", &self.dir);
+        let (summary, outputs) = (self.dir.join("summary.md"), self.dir.join("outputs.txt"));
         cmd.env("RUNNER_TEMP", &self.dir)
-            .env("GITHUB_STEP_SUMMARY", self.dir.join("summary.md"));
-        cmd.env("GITHUB_OUTPUT", self.dir.join("outputs.txt"));
+            .env("GITHUB_STEP_SUMMARY", summary)
+            .env("GITHUB_OUTPUT", outputs);
         let out = cmd.envs(BASE_ENV.iter().chain(env).copied()).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         let text = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
         fs::write(self.dir.join("out"), &text).unwrap();
         fs::write(self.dir.join("stdout"), &out.stdout).unwrap();
-        Run {
-            sb: self,
-            code: out.status.code(),
-            text,
-        }
+        let code = out.status.code();
+        Run { sb: self, code, text }
     }
 }
 
@@ -195,11 +188,11 @@ impl Run {
         let got = self.read(file);
         for text in texts {
             let verb = if present { "lacks" } else { "has" };
+            let output = &self.text;
             assert_eq!(
                 got.contains(text),
                 present,
-                "{file} {verb} `{text}`:\n{got}\n--- output:\n{}",
-                self.text
+                "{file} {verb} `{text}`:\n{got}\n--- output:\n{output}"
             );
         }
         self
@@ -245,24 +238,13 @@ fn register_renders_only_the_named_container_and_strips_read_only_fields() {
         Some("public.ecr.aws/example/sidecar:1"),
         "other containers untouched"
     );
-    let read_only = [
-        "taskDefinitionArn",
-        "revision",
-        "status",
-        "requiresAttributes",
-        "compatibilities",
-    ];
-    for field in read_only.into_iter().chain(["registeredAt", "registeredBy"]) {
-        assert!(
-            registered.get(field).is_none(),
-            "{field} must be dropped before register-task-definition"
-        );
+    let read_only = "taskDefinitionArn revision status requiresAttributes compatibilities registeredAt registeredBy";
+    for field in read_only.split(' ') {
+        let dropped = registered.get(field).is_none();
+        assert!(dropped, "{field} must be dropped before register-task-definition");
     }
-    let role = registered["executionRoleArn"].as_str();
-    assert_eq!(
-        role,
-        Some("arn:aws:iam::123456789012:role/beer-catalog-staging-execution")
-    );
+    let role = "arn:aws:iam::123456789012:role/beer-catalog-staging-execution";
+    assert_eq!(registered["executionRoleArn"].as_str(), Some(role));
     assert_eq!(registered["tags"][0]["key"].as_str(), Some("project"), "tags are kept");
 }
 
@@ -311,10 +293,8 @@ fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
 fn migration_fails_the_deploy_on_a_non_zero_exit_code() {
     let run = migration(&[("STUB_EXIT_CODE", "1")]);
     // The task's log stream is named, and the migration's own log lines are shown.
-    run.exits(None).has(
-        "out",
-        &["exit code 1", "stream migrate/migrate/abc123", "already exists"],
-    );
+    let shown = ["exit code 1", "stream migrate/migrate/abc123", "already exists"];
+    run.exits(None).has("out", &shown);
     let group = "--log-group-name /ecs/beer-catalog-staging --log-stream-name migrate/migrate/abc123";
     run.has("calls.log", &[&format!("logs get-log-events {group}")]);
 }
@@ -334,23 +314,21 @@ const THE_OLD_DEPLOYMENT: &str = "beer-catalog-staging-api/old --output";
 #[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_follows_the_blue_green_deployment_to_successful() {
     let run = deploy(&[("STUB_STATUSES", "PENDING,IN_PROGRESS,IN_PROGRESS,SUCCESSFUL")]);
-    run.exits(Some(0))
-        .has("summary.md", &["SUCCESSFUL"])
-        .has("outputs.txt", &["outcome=succeeded"]);
-    let td = "arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-api:8";
-    let update = format!(
-        "ecs update-service --cluster beer-catalog-staging --service beer-catalog-staging-api --task-definition {td}"
-    );
+    run.exits(Some(0)).has("summary.md", &["SUCCESSFUL"]);
+    run.has("outputs.txt", &["outcome=succeeded"]);
+    let service = "--cluster beer-catalog-staging --service beer-catalog-staging-api";
+    let update = format!("ecs update-service {service} --task-definition {API_TASK_DEFINITION}");
     run.has("calls.log", &[&update])
         .expect("calls.log", false, &[THE_OLD_DEPLOYMENT]);
     // Followed to its end: one describe per status.
-    let follow = format!("ecs describe-service-deployments --service-deployment-arns {NEW_DEPLOYMENT}");
-    assert_eq!(
-        run.read("calls.log").matches(&follow).count(),
-        4,
-        "{}",
-        run.read("calls.log")
+    let (calls, arns) = (
+        run.read("calls.log"),
+        format!("--service-deployment-arns {NEW_DEPLOYMENT}"),
     );
+    let follows = calls
+        .matches(&format!("ecs describe-service-deployments {arns}"))
+        .count();
+    assert_eq!(follows, 4, "{calls}");
 }
 
 #[test]
@@ -360,8 +338,8 @@ fn service_deploy_reports_an_alarm_rollback_and_fails_the_job() {
     let alarm = "beer-catalog-staging-api-5xx-rate";
     let run = deploy(&[("STUB_STATUSES", statuses), ("STUB_TRIGGERED_ALARM", alarm)]);
     // A rollback fails the job with its own code, and the summary names the alarm.
-    run.exits(Some(2))
-        .has("summary.md", &["ROLLBACK_SUCCESSFUL", alarm, "previous revision"]);
+    let summary = ["ROLLBACK_SUCCESSFUL", alarm, "previous revision"];
+    run.exits(Some(2)).has("summary.md", &summary);
     run.has("outputs.txt", &["outcome=rolled-back"]);
 }
 
@@ -369,21 +347,17 @@ fn service_deploy_reports_an_alarm_rollback_and_fails_the_job() {
 #[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_fails_loudly_when_the_rollback_fails() {
     let run = deploy(&[("STUB_STATUSES", "IN_PROGRESS,ROLLBACK_IN_PROGRESS,ROLLBACK_FAILED")]);
-    run.exits(Some(3))
-        .has("summary.md", &["ROLLBACK_FAILED"])
-        .has("outputs.txt", &["outcome=rollback-failed"]);
+    run.exits(Some(3)).has("summary.md", &["ROLLBACK_FAILED"]);
+    run.has("outputs.txt", &["outcome=rollback-failed"]);
 }
 
 #[test]
 #[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_waits_for_the_deployment_ecs_creates_asynchronously() {
-    let run = deploy(&[
-        ("STUB_LISTS_BEFORE_NEW", "3"),
-        ("STUB_STATUSES", "IN_PROGRESS,SUCCESSFUL"),
-    ]);
-    run.exits(Some(0))
-        .has("summary.md", &["SUCCESSFUL"])
-        .expect("calls.log", false, &[THE_OLD_DEPLOYMENT]);
+    let statuses = ("STUB_STATUSES", "IN_PROGRESS,SUCCESSFUL");
+    let run = deploy(&[("STUB_LISTS_BEFORE_NEW", "3"), statuses]);
+    run.exits(Some(0)).has("summary.md", &["SUCCESSFUL"]);
+    run.expect("calls.log", false, &[THE_OLD_DEPLOYMENT]);
     let calls = run.read("calls.log");
     assert_eq!(calls.matches("ecs list-service-deployments").count(), 4, "{calls}");
 }
@@ -392,9 +366,8 @@ fn service_deploy_waits_for_the_deployment_ecs_creates_asynchronously() {
 #[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_fails_when_no_deployment_of_the_revision_appears() {
     let run = deploy(&[("STUB_NO_NEW_DEPLOYMENT", "1"), ("DEPLOY_TIMEOUT_SECONDS", "0")]);
-    run.exits(Some(1))
-        .has("summary.md", &["NOT_FOUND"])
-        .has("calls.log", &["list-service-deployments"]);
+    run.exits(Some(1)).has("summary.md", &["NOT_FOUND"]);
+    run.has("calls.log", &["list-service-deployments"]);
     // The older deployment (another revision) was looked at and rejected, never followed.
     run.expect("calls.log", false, &["describe-service-deployments"]);
 }
@@ -404,7 +377,7 @@ fn smoke(routes: &[(&str, u16, &str)]) -> Run {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let routes: Vec<(String, u16, String)> = routes
+    let routes: Vec<_> = routes
         .iter()
         .map(|(p, s, b)| (p.to_string(), *s, b.to_string()))
         .collect();
@@ -412,9 +385,8 @@ fn smoke(routes: &[(&str, u16, &str)]) -> Run {
         // Bounded: at most 20 requests, and it ends at /stop.
         for stream in listener.incoming().take(20) {
             let Ok(mut stream) = stream else { break };
-            let mut lines = BufReader::new(stream.try_clone().unwrap())
-                .lines()
-                .map_while(Result::ok);
+            let reader = BufReader::new(stream.try_clone().unwrap());
+            let mut lines = reader.lines().map_while(Result::ok);
             let request = lines.next().unwrap_or_default();
             lines.take_while(|header| !header.is_empty()).for_each(drop);
             let path = request.split_whitespace().nth(1).unwrap_or("/");
@@ -428,9 +400,8 @@ fn smoke(routes: &[(&str, u16, &str)]) -> Run {
         }
     });
     let run = Sandbox::new().run("smoke-test.sh", &[&url], &[]);
-    let _ = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", &format!("{url}/stop")])
-        .status();
+    let stop = format!("{url}/stop");
+    let _ = Command::new("curl").args(["-s", "-o", "/dev/null", &stop]).status();
     let _ = server.join();
     run
 }
@@ -438,11 +409,8 @@ fn smoke(routes: &[(&str, u16, &str)]) -> Run {
 #[test]
 #[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn smoke_test_checks_ready_and_both_catalog_endpoints() {
-    let run = smoke(&[
-        ("/ready", 200, "ok"),
-        ("/v2/beers", 200, "[{\"id\":1}]"),
-        ("/beers", 200, "[]"),
-    ]);
+    let (ready, beers) = (("/ready", 200, "ok"), ("/beers", 200, "[]"));
+    let run = smoke(&[ready, ("/v2/beers", 200, "[{\"id\":1}]"), beers]);
     let lines = [
         "GET /ready -> 200",
         "GET /v2/beers -> 200 (1 items)",
@@ -458,10 +426,9 @@ fn smoke_test_fails_when_not_ready_or_not_the_punk_shape() {
     let not_ready = smoke(&[("/ready", 503, "db down"), v2, beers]);
     not_ready.exits(None).expect("out", false, &["Smoke test passed"]);
     let object = smoke(&[ready, ("/v2/beers", 200, "{\"beers\":[]}"), beers]);
-    object
-        .exits(None)
-        .has("out", &["GET /v2/beers answered 200 but not with a JSON array"]);
+    let refused = "GET /v2/beers answered 200 but not with a JSON array";
+    object.exits(None).has("out", &[refused]);
     let html = smoke(&[ready, v2, ("/beers", 200, "<html>")]);
-    html.exits(None)
-        .has("out", &["GET /beers answered 200 but not with a JSON array"]);
+    let refused = "GET /beers answered 200 but not with a JSON array";
+    html.exits(None).has("out", &[refused]);
 }
