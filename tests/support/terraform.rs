@@ -28,27 +28,27 @@ impl Dir {
     /// configuration. Fails when `from` is not in the file, so a fixture cannot silently stop applying.
     pub fn load_edited(rel: &str, edit: Option<(&str, &str, &str)>) -> Dir {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("infra").join(rel);
-        let mut names: Vec<String> = std::fs::read_dir(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|name| name.ends_with(".tf"))
-            .collect();
+        let entries = std::fs::read_dir(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let names = entries.map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned());
+        let mut names: Vec<String> = names.filter(|name| name.ends_with(".tf")).collect();
+        if let Some((file, ..)) = edit.filter(|(file, ..)| !names.iter().any(|name| name == file)) {
+            panic!("infra/{rel}/{file}: no such file to edit");
+        }
         names.sort();
         let files = names.into_iter().map(|name| {
             let mut text = std::fs::read_to_string(path.join(&name)).unwrap();
             if let Some((file, from, to)) = edit.filter(|(file, ..)| *file == name) {
-                assert!(
-                    text.contains(from),
-                    "infra/{rel}/{file} has no `{from}`: the fixture is stale"
-                );
+                let stale = format!("infra/{rel}/{file} has no `{from}`: the fixture is stale");
+                assert!(text.contains(from), "{stale}");
                 text = text.replacen(from, to, 1);
             }
             let body = hcl::parse(&text).unwrap_or_else(|e| panic!("infra/{rel}/{name}: {e}"));
             (name, body)
         });
+        let (rel, name) = (rel.to_string(), format!("infra/{rel}"));
         Dir {
-            rel: rel.to_string(),
-            name: format!("infra/{rel}"),
+            rel,
+            name,
             files: files.collect(),
         }
     }
@@ -58,11 +58,8 @@ impl Dir {
     pub fn blocks(&self, kind: &str, labels: &[&str]) -> Vec<&Block> {
         let matches =
             |b: &&Block| b.identifier() == kind && labels.iter().enumerate().all(|(i, l)| label(b, i) == Some(*l));
-        self.files
-            .iter()
-            .flat_map(|(_, body)| body.blocks())
-            .filter(matches)
-            .collect()
+        let blocks = self.files.iter().flat_map(|(_, body)| body.blocks());
+        blocks.filter(matches).collect()
     }
 
     pub fn block(&self, kind: &str, labels: &[&str]) -> Option<&Block> {
@@ -92,19 +89,15 @@ impl Infra {
             assert!(rels.contains(&dir), "{dir} is not read by these checks");
         }
         let dirs = rels.iter().map(|rel| {
-            let edit = edit
-                .filter(|((dir, _), ..)| dir == rel)
-                .map(|((_, file), from, to)| (file, from, to));
-            Dir::load_edited(rel, edit)
+            let edit = edit.filter(|((dir, _), ..)| dir == rel);
+            Dir::load_edited(rel, edit.map(|((_, file), from, to)| (file, from, to)))
         });
         Infra { dirs: dirs.collect() }
     }
 
     pub fn dir(&self, rel: &str) -> Result<&Dir, String> {
-        self.dirs
-            .iter()
-            .find(|d| d.rel == rel)
-            .ok_or_else(|| format!("infra/{rel} is not read here"))
+        let dir = self.dirs.iter().find(|d| d.rel == rel);
+        dir.ok_or(format!("infra/{rel} is not read here"))
     }
 
     /// Follows `expr`, written in `dir`, while it is `local.X`, a module's `var.X[.field...]` or (in
@@ -119,23 +112,17 @@ impl Infra {
             ("var", [name, fields @ ..]) => {
                 let environment = self.dir("modules/environment")?;
                 let module = dir.rel.strip_prefix("modules/").filter(|_| dir.rel != environment.rel);
-                let call = module.and_then(|m| environment.block("module", &[m]));
-                match call.and_then(|c| attr(&c.body, name)) {
+                let argument = module.and_then(|m| attr(&environment.block("module", &[m])?.body, name));
+                let default = || dir.block("variable", &[name]).and_then(|v| attr(&v.body, "default"));
+                match argument {
                     Some(argument) => (environment, Some(argument), fields),
-                    None => (
-                        dir,
-                        dir.block("variable", &[name]).and_then(|v| attr(&v.body, "default")),
-                        fields,
-                    ),
+                    None => (dir, default(), fields),
                 }
             }
             ("module", [module, output]) if dir.rel == "modules/environment" => {
                 let module = self.dir(&format!("modules/{module}"))?;
-                (
-                    module,
-                    module.block("output", &[output]).and_then(|o| attr(&o.body, "value")),
-                    &[][..],
-                )
+                let value = module.block("output", &[output]).and_then(|o| attr(&o.body, "value"));
+                (module, value, &[][..])
             }
             _ => return Ok((dir, expr)),
         };
@@ -143,11 +130,10 @@ impl Infra {
         for field in fields {
             let (at, object) = self.resolve(dir, value)?;
             dir = at;
-            value = match object {
-                Expression::Object(o) => object_get(o, field),
-                _ => None,
-            }
-            .ok_or_else(unreadable)?;
+            let Expression::Object(object) = object else {
+                return Err(unreadable());
+            };
+            value = object_get(object, field).ok_or_else(unreadable)?;
         }
         self.resolve(dir, value)
     }
@@ -200,8 +186,7 @@ pub fn key_str(key: &ObjectKey) -> Option<String> {
 
 pub fn object_get<'a>(obj: &'a Object<ObjectKey, Expression>, key: &str) -> Option<&'a Expression> {
     obj.iter()
-        .find(|(k, _)| key_str(k).as_deref() == Some(key))
-        .map(|(_, v)| v)
+        .find_map(|(k, v)| (key_str(k).as_deref() == Some(key)).then_some(v))
 }
 
 /// `root.a["b"].c` -> `("root", ["a", "b", "c"])`; other expressions (and other indexes) -> `None`.
@@ -239,7 +224,7 @@ pub fn render(expr: &Expression, dir: &Dir, bindings: &[(&str, &str)]) -> Result
         let bound = bindings.iter().find(|(b, _)| *b == format!("{root}.{name}"));
         return bound
             .map(|(_, value)| value.to_string())
-            .ok_or_else(|| format!("no value for {root}.{name}"));
+            .ok_or(format!("no value for {root}.{name}"));
     }
     let mut text = template_text(expr).ok_or_else(|| format!("not a string: {}", show(expr)))?;
     for (name, value) in bindings {
@@ -254,10 +239,6 @@ pub fn render(expr: &Expression, dir: &Dir, bindings: &[(&str, &str)]) -> Result
 /// One-line rendering of an expression for messages.
 pub fn show(expr: &Expression) -> String {
     let text = hcl::format::to_string(expr).unwrap_or_else(|_| format!("{expr:?}"));
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(120)
-        .collect()
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.join(" ").chars().take(120).collect()
 }
