@@ -34,9 +34,7 @@ fn check_read_endpoint(infra: &Infra, svc: &ServiceContract) -> Violations {
     };
     let replicas = replicas.map(|n| infra.literal(production, n));
     if !matches!(replicas, Some(Ok(ref n)) if n.parse::<u64>().is_ok_and(|n| n >= 1)) {
-        v.push(format!(
-            "envs/production: db_replica_count {replicas:?}, not at least 1"
-        ));
+        v.push(format!("envs/production: db_replica_count {replicas:?}, not >= 1"));
     }
     let mut found = 0;
     for task in tasks(infra, &mut v) {
@@ -64,7 +62,8 @@ fn read_host_is_the_replicas((db, output): (&Dir, &Expression)) -> Result<(), St
     let mut records = records.filter(|r| attr(&r.body, "name").is_some_and(|n| output.contains(&show(n))));
     let record = records
         .next()
-        .ok_or(format!("is {output}, which names no aws_route53_record"))?;
+        .ok_or(format!("is {output}, which names no aws_route53_record"));
+    let record = record?;
     let targets = attr(&record.body, "records").map(show).unwrap_or_default();
     let instances = db.blocks("resource", &["aws_db_instance"]).into_iter();
     let replicas = instances.filter(|i| attr(&i.body, "replicate_source_db").is_some());
@@ -76,7 +75,7 @@ fn read_host_is_the_replicas((db, output): (&Dir, &Expression)) -> Result<(), St
     }
     let record = label(record, 1).unwrap_or("?");
     Err(format!(
-        "is the record {record:?}, whose records {targets} are no read replica"
+        "is the record {record:?}, whose records {targets} are no replica"
     ))
 }
 
@@ -84,9 +83,8 @@ fn read_host_is_the_replicas((db, output): (&Dir, &Expression)) -> Result<(), St
 fn ingress<'a>(infra: &'a Infra, group: &str) -> Vec<(String, &'a Block)> {
     let sg = dir(infra, "modules/security_groups");
     let target = Some(format!("aws_security_group.{group}.id"));
-    let rules = sg
-        .blocks("resource", &["aws_vpc_security_group_ingress_rule"])
-        .into_iter();
+    let rules = sg.blocks("resource", &["aws_vpc_security_group_ingress_rule"]);
+    let rules = rules.into_iter();
     let rules = rules.filter(|r| attr(&r.body, "security_group_id").map(show) == target);
     let name = |r: &Block| format!("aws_vpc_security_group_ingress_rule.{}", label(r, 1).unwrap_or("?"));
     rules.map(|r| (name(r), r)).collect()
@@ -141,9 +139,7 @@ fn check_alb_trusts_only_cloudfront(infra: &Infra, _: &ServiceContract) -> Viola
     for listener in lb.blocks("resource", &["aws_lb_listener"]) {
         if forwards(&listener.body, "default_action") {
             let name = label(listener, 1).unwrap_or("?");
-            v.push(format!(
-                "aws_lb_listener.{name} forwards by default, without CloudFront's header"
-            ));
+            v.push(format!("aws_lb_listener.{name} forwards by default: no header needed"));
         }
     }
     let rules = lb.blocks("resource", &["aws_lb_listener_rule"]).into_iter();
@@ -162,9 +158,8 @@ fn check_alb_trusts_only_cloudfront(infra: &Infra, _: &ServiceContract) -> Viola
         if !required.iter().any(|r| sent.contains(r)) {
             let name = label(rule, 1).unwrap_or("?");
             let headers = format!("requires {required:?}, CloudFront sends {sent:?}");
-            v.push(format!(
-                "aws_lb_listener_rule.{name} forwards without CloudFront's header: {headers}"
-            ));
+            let rule = format!("aws_lb_listener_rule.{name}");
+            v.push(format!("{rule} forwards without CloudFront's header: {headers}"));
         }
     }
     v
@@ -182,9 +177,7 @@ fn check_database_admits_only_the_tasks(infra: &Infra, _: &ServiceContract) -> V
     for (name, rule) in rules {
         for other in ["cidr_ipv4", "cidr_ipv6", "prefix_list_id"] {
             if attr(&rule.body, other).is_some() {
-                v.push(format!(
-                    "{name}: the database admits {other}; only the tasks may reach it"
-                ));
+                v.push(format!("{name}: the database admits {other}, not only the tasks"));
             }
         }
         let source = attr(&rule.body, "referenced_security_group_id").map(show);
@@ -214,9 +207,7 @@ fn check_blue_green(infra: &Infra, svc: &ServiceContract) -> Violations {
     let config = nested(&api.body, "deployment_configuration").next();
     let strategy = get(config, "strategy").map(|e| infra.literal(service, e));
     if strategy != Some(Ok("BLUE_GREEN".into())) {
-        v.push(format!(
-            "aws_ecs_service.api: deployment strategy {strategy:?}, not BLUE_GREEN"
-        ));
+        v.push(format!("aws_ecs_service.api: strategy {strategy:?}, not BLUE_GREEN"));
     }
     if get(config, "bake_time_in_minutes").is_none() {
         v.push("aws_ecs_service.api: no bake time: blue is gone before an alarm can roll back".into());
@@ -225,7 +216,7 @@ fn check_blue_green(infra: &Infra, svc: &ServiceContract) -> Violations {
     let port = get(balancer, "container_port").map(|p| infra.literal(service, p));
     if port != Some(Ok(svc.default_port.to_string())) {
         v.push(format!(
-            "aws_ecs_service.api: container_port {port:?}, not the service's port"
+            "aws_ecs_service.api: container_port {port:?}, not the service's"
         ));
     }
     let advanced = balancer.and_then(|b| nested(&b.body, "advanced_configuration").next());
@@ -265,9 +256,7 @@ fn check_blue_green(infra: &Infra, svc: &ServiceContract) -> Violations {
             v.push(format!("{name} forwards to no target group"));
         }
         for target in targets.into_iter().filter(|t| !groups.contains(t)) {
-            v.push(format!(
-                "{name} forwards to {target}, not to the service's target groups"
-            ));
+            v.push(format!("{name} forwards to {target}, not the service's groups"));
         }
     }
     v
@@ -279,23 +268,19 @@ const SECURITY_GROUPS: &str = "modules/security_groups/main.tf";
 fn infra_read_endpoint_reaches_the_task_as_db_read_host() {
     let check = check_read_endpoint;
     assert_clean(check);
-    let (from, to) = (
-        "db_read_host    = module.database.read_host",
-        "db_read_host    = module.database.address",
-    );
+    let from = "db_read_host    = module.database.read_host";
+    let to = "db_read_host    = module.database.address";
     let want = "task api: DB_READ_HOST is aws_db_instance.this.address, which names no aws_route53_record";
     assert_reports(check, "modules/environment/main.tf", (from, to), &[want]);
     let from = "records        = [aws_db_instance.replica[count.index].address]";
     let to = "records        = [aws_db_instance.this.address]";
-    assert_reports(check, "modules/database/main.tf", (from, to), &["are no read replica"]);
-    let (from, to) = (
-        r#"{ name = "DB_READ_HOST", value"#,
-        r#"{ name = "DB_REPLICA_HOST", value"#,
-    );
+    assert_reports(check, "modules/database/main.tf", (from, to), &["are no replica"]);
+    let from = r#"{ name = "DB_READ_HOST", value"#;
+    let to = r#"{ name = "DB_REPLICA_HOST", value"#;
     let want = "no task sets DB_READ_HOST";
     assert_reports(check, "modules/service/task_definitions.tf", (from, to), &[want]);
     let (from, to) = ("db_replica_count             = 1", "db_replica_count             = 0");
-    let want = "db_replica_count Some(Ok(\"0\")), not at least 1";
+    let want = "db_replica_count Some(Ok(\"0\")), not >= 1";
     assert_reports(check, "envs/production/main.tf", (from, to), &[want]);
 }
 
@@ -305,13 +290,10 @@ fn infra_alb_trusts_only_cloudfront() {
     assert_clean(check);
     let from = "prefix_list_id    = data.aws_ec2_managed_prefix_list.cloudfront.id";
     let to = r#"cidr_ipv4         = "0.0.0.0/0""#;
-    let want = [
-        "the ALB admits cidr_ipv4",
-        "the ALB admits prefix list None, not CloudFront's",
-    ];
+    let want = ["the ALB admits cidr_ipv4", "admits prefix list None, not CloudFront's"];
     assert_reports(check, SECURITY_GROUPS, (from, to), &want);
     let (from, to) = (r#"type = "fixed-response""#, r#"type = "forward""#);
-    let want = "aws_lb_listener.http_forward forwards by default";
+    let want = "aws_lb_listener.http_forward forwards by default: no header needed";
     assert_reports(check, LOAD_BALANCER, (from, to), &[want]);
     let from = "values           = [random_password.origin_secret.result]";
     let to = r#"values           = ["letmein"]"#;
@@ -337,21 +319,17 @@ fn infra_blue_green_rules_lead_to_the_service_port_and_health_path() {
     for check in [check, check_ports, check_health_checks] {
         assert_clean(check);
     }
-    let (from, to) = (
-        r#"strategy             = "BLUE_GREEN""#,
-        r#"strategy             = "ROLLING""#,
-    );
-    let want = "deployment strategy Some(Ok(\"ROLLING\")), not BLUE_GREEN";
+    let from = r#"strategy             = "BLUE_GREEN""#;
+    let to = r#"strategy             = "ROLLING""#;
+    let want = "strategy Some(Ok(\"ROLLING\")), not BLUE_GREEN";
     assert_reports(check, "modules/service/service.tf", (from, to), &[want]);
     let from = r#"arn    = aws_lb_target_group.api["alternate"].arn"#;
     let to = "arn    = aws_lb_target_group.preview.arn";
     let want = "production_listener_rule: aws_lb_listener_rule.production forwards to aws_lb_target_group.preview";
     assert_reports(check, LOAD_BALANCER, (from, to), &[want]);
     let argument = "alternate_target_group_arn   = module.load_balancer";
-    let (from, to) = (
-        format!("{argument}.alternate_target_group_arn"),
-        format!("{argument}.test_listener_rule_arn"),
-    );
+    let from = format!("{argument}.alternate_target_group_arn");
+    let to = format!("{argument}.test_listener_rule_arn");
     let want = "alternate_target_group_arn is aws_lb_listener_rule.test.arn of infra/modules/load_balancer";
     assert_reports(check, "modules/environment/main.tf", (from, to), &[want]);
 }
