@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::PgSslMode;
 
 use crate::cli::{AppEnv, LogFormat, Settings, SslMode};
+use crate::domain::ImageLimits;
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
 use crate::http::rate_limit::RateLimitConfig;
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
@@ -27,10 +28,70 @@ pub enum ConfigError {
     IncompleteDatabase { missing: String },
     #[error(transparent)]
     DatabaseUrl(#[from] DatabaseUrlError),
+    #[error("DB_READ_URL must be a postgres:// URL (a read replica is a PostgreSQL standby), got {0}")]
+    ReadUrlNotPostgres(String),
+    #[error("DB_READ_URL is not a valid URL: {0}")]
+    InvalidReadUrl(#[source] url::ParseError),
+    #[error("DB_READ_HOST is not a valid host name or address: {0}")]
+    InvalidReadHost(#[source] url::ParseError),
+    #[error(
+        "DB_READ_URL and DB_READ_HOST are both set: set one (DB_READ_HOST takes the primary's port, name, user, \
+         password and TLS mode)"
+    )]
+    ReadReplicaTwice,
+    #[error("a read replica (DB_READ_URL or DB_READ_HOST) needs a PostgreSQL primary, but the database is {0}")]
+    ReadReplicaWithoutPostgres(Backend),
     #[error(transparent)]
     ApiKeys(#[from] InvalidKeyDigest),
     #[error("TRUSTED_PROXIES entries must be CIDRs (10.0.0.0/16) or addresses (10.0.0.7); {0:?} is neither")]
     InvalidTrustedProxy(String),
+    #[error(
+        "PUBLIC_BASE_URL must be an absolute http:// or https:// URL without query, fragment or credentials, \
+         such as https://beers.example.com ({0})"
+    )]
+    InvalidPublicBaseUrl(String),
+    #[error("{0} must be at least 1")]
+    ZeroLimit(&'static str),
+}
+
+/// The URL clients reach the service at, validated: absolute http(s), no query, fragment or credentials, no
+/// trailing slash (so `{base}/images/...` never doubles it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicBaseUrl(String);
+
+impl PublicBaseUrl {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason: &str| ConfigError::InvalidPublicBaseUrl(format!("{reason}, got {text:?}"));
+        let url = url::Url::parse(text.trim()).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("the scheme must be http or https"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid("a host is required"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("a query or fragment cannot prefix paths"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("credentials do not belong in public links"));
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    /// The development default: where this process listens, as a browser on the same machine reaches it
+    /// (`localhost` when bound to every interface).
+    pub fn for_listener(address: std::net::SocketAddr) -> Self {
+        let host = match address.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        Self(format!("http://{host}:{}", address.port()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Where the database setting came from.
@@ -41,11 +102,20 @@ pub enum DatabaseSource {
     DevelopmentDefault,
 }
 
+/// Where catalog reads go when a read replica is configured, and how far behind it may fall.
+#[derive(Clone, Debug)]
+pub struct ReadReplica {
+    pub database: DatabaseUrl,
+    /// Beyond this lag, reads go to the primary until the replica catches up.
+    pub max_lag: Duration,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub app_env: AppEnv,
     pub database: DatabaseUrl,
     pub database_source: DatabaseSource,
+    pub read_replica: Option<ReadReplica>,
     pub store: StoreOptions,
     pub bind_address: String,
     pub port: u16,
@@ -54,6 +124,9 @@ pub struct Config {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub api_keys: ApiKeys,
+    /// `None`: development derives it from the listening address; production requires it once images exist.
+    pub public_base_url: Option<PublicBaseUrl>,
+    pub image_limits: ImageLimits,
     /// Per-client request limit; tests shorten its window.
     pub rate_limit: RateLimitConfig,
 }
@@ -65,10 +138,12 @@ impl Config {
         if production && database.backend() != Backend::Postgres {
             return Err(ConfigError::ProductionWithoutPostgres(database.backend()));
         }
+        let read_replica = read_replica(settings, &database)?;
         Ok(Self {
             app_env: settings.app_env,
             database,
             database_source,
+            read_replica,
             store: StoreOptions {
                 max_connections: settings.db_max_connections.max(1),
                 connect_timeout: Duration::from_secs(settings.db_connect_timeout_secs.max(1)),
@@ -82,6 +157,16 @@ impl Config {
             request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
+            public_base_url: settings
+                .public_base_url
+                .as_deref()
+                .filter(|url| !url.trim().is_empty())
+                .map(PublicBaseUrl::parse)
+                .transpose()?,
+            image_limits: ImageLimits {
+                max_bytes: nonzero(settings.image_max_bytes, "IMAGE_MAX_BYTES")?,
+                max_dimension: nonzero(settings.image_max_dimension, "IMAGE_MAX_DIMENSION")?,
+            },
             rate_limit: RateLimitConfig {
                 requests_per_window: settings.rate_limit_per_hour,
                 window: RateLimitConfig::HOUR,
@@ -111,6 +196,49 @@ fn ssl_mode(mode: SslMode) -> PgSslMode {
         SslMode::VerifyCa => PgSslMode::VerifyCa,
         SslMode::VerifyFull => PgSslMode::VerifyFull,
     }
+}
+
+fn nonzero<T: PartialEq + From<u8>>(value: T, name: &'static str) -> Result<T, ConfigError> {
+    if value == T::from(0) {
+        Err(ConfigError::ZeroLimit(name))
+    } else {
+        Ok(value)
+    }
+}
+
+/// The read replica, from DB_READ_URL or DB_READ_HOST (blank counts as unset: an environment with no replica may
+/// pass an empty value).
+fn read_replica(settings: &Settings, primary: &DatabaseUrl) -> Result<Option<ReadReplica>, ConfigError> {
+    fn given(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+    let (url, host) = (given(&settings.db_read_url), given(&settings.db_read_host));
+    if url.is_none() && host.is_none() {
+        return Ok(None);
+    }
+    if primary.backend() != Backend::Postgres {
+        return Err(ConfigError::ReadReplicaWithoutPostgres(primary.backend()));
+    }
+    let database = match (url, host) {
+        (Some(_), Some(_)) => return Err(ConfigError::ReadReplicaTwice),
+        (Some(url), None) => match DatabaseUrl::parse(url) {
+            Ok(database) if database.backend() == Backend::Postgres => database,
+            Ok(_) | Err(DatabaseUrlError::UnsupportedScheme(_)) => {
+                let scheme = url.split(':').next().unwrap_or_default();
+                return Err(ConfigError::ReadUrlNotPostgres(format!("{scheme}:...")));
+            }
+            Err(DatabaseUrlError::Invalid(reason)) => return Err(ConfigError::InvalidReadUrl(reason)),
+        },
+        (None, Some(host)) => primary.with_host(host).map_err(|e| match e {
+            DatabaseUrlError::Invalid(reason) => ConfigError::InvalidReadHost(reason),
+            other => other.into(),
+        })?,
+        (None, None) => unreachable!("returned above"),
+    };
+    Ok(Some(ReadReplica {
+        database,
+        max_lag: Duration::from_secs(settings.db_read_max_lag_secs),
+    }))
 }
 
 fn database(settings: &Settings) -> Result<(DatabaseUrl, DatabaseSource), ConfigError> {
@@ -248,5 +376,167 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(error.contains("DB_NAME, DB_USER, DB_PASSWORD"), "{error}");
+    }
+
+    #[test]
+    fn public_base_url_is_validated_and_trimmed() {
+        let url = |text: &str| PublicBaseUrl::parse(text).map(|u| u.as_str().to_owned());
+        assert_eq!(url("https://beers.example.com/").unwrap(), "https://beers.example.com");
+        assert_eq!(url("http://localhost:8080").unwrap(), "http://localhost:8080");
+        assert_eq!(
+            url("https://example.com/catalog/").unwrap(),
+            "https://example.com/catalog"
+        );
+        for bad in [
+            "beers.example.com",
+            "/images",
+            "ftp://example.com",
+            "https://example.com/?a=1",
+            "https://example.com/#x",
+            "https://u:p@example.com",
+        ] {
+            let error = url(bad).unwrap_err().to_string();
+            assert!(error.starts_with("PUBLIC_BASE_URL must be"), "{bad}: {error}");
+        }
+        let config = Config::from_settings(&settings(&["--public-base-url", "https://beers.example.com/"])).unwrap();
+        assert_eq!(config.public_base_url.unwrap().as_str(), "https://beers.example.com");
+        let error = Config::from_settings(&settings(&["--public-base-url", "nope"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("PUBLIC_BASE_URL"), "{error}");
+    }
+
+    #[test]
+    fn the_development_default_base_url_is_the_listening_address() {
+        let url = |address: &str| {
+            PublicBaseUrl::for_listener(address.parse().unwrap())
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(url("0.0.0.0:8080"), "http://localhost:8080");
+        assert_eq!(url("127.0.0.1:4000"), "http://127.0.0.1:4000");
+        assert_eq!(url("[::1]:4000"), "http://[::1]:4000");
+    }
+
+    #[test]
+    fn image_limits_come_from_the_settings_and_cannot_be_zero() {
+        let config = Config::from_settings(&settings(&[])).unwrap();
+        assert_eq!(config.image_limits.max_bytes, 2 * 1024 * 1024);
+        assert_eq!(config.image_limits.max_dimension, 4096);
+        let error = Config::from_settings(&settings(&["--image-max-bytes", "0"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(error, "IMAGE_MAX_BYTES must be at least 1");
+    }
+
+    fn config_error(args: &[&str]) -> String {
+        Config::from_settings(&settings(args)).err().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_read_replica_host_reuses_the_primary_settings() {
+        let config = Config::from_settings(&settings(&[
+            "--db-host",
+            "primary.example",
+            "--db-port",
+            "6432",
+            "--db-name",
+            "beers",
+            "--db-user",
+            "app",
+            "--db-password",
+            "p@ss/word",
+            "--db-sslmode",
+            "require",
+            "--db-read-host",
+            "replica.example",
+        ]))
+        .unwrap();
+        let replica = config.read_replica.unwrap();
+        assert_eq!(replica.database.redacted(), "postgres://app@replica.example:6432/beers");
+        assert_eq!(replica.max_lag, Duration::from_secs(5));
+        let options = replica.database.postgres_options().unwrap();
+        assert_eq!(options.get_host(), "replica.example");
+        assert!(matches!(options.get_ssl_mode(), PgSslMode::Require));
+        assert!(!format!("{:?}", replica.database).contains("p@ss"));
+        // With the primary as a URL, the host replaces the URL's; the rest (password, TLS query) is kept.
+        let config = Config::from_settings(&settings(&[
+            "--database-url",
+            "postgres://u:secret@primary:5433/d?sslmode=require",
+            "--db-read-host",
+            "replica",
+            "--db-read-max-lag-secs",
+            "30",
+        ]))
+        .unwrap();
+        let replica = config.read_replica.unwrap();
+        assert_eq!(replica.database.redacted(), "postgres://u@replica:5433/d");
+        assert_eq!(
+            replica.database.expose(),
+            "postgres://u:secret@replica:5433/d?sslmode=require"
+        );
+        assert_eq!(replica.max_lag, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_read_replica_url_is_taken_as_given_and_blank_settings_mean_none() {
+        let config = Config::from_settings(&settings(&[
+            "--database-url",
+            "postgres://u@primary/d",
+            "--db-read-url",
+            "postgresql://r:secret@replica:5432/d",
+            "--db-read-host",
+            " ",
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.read_replica.unwrap().database.redacted(),
+            "postgresql://r@replica:5432/d"
+        );
+        let config = Config::from_settings(&settings(&["--database-url", "postgres://u@p/d", "--db-read-url", ""]));
+        assert!(config.unwrap().read_replica.is_none());
+    }
+
+    #[test]
+    fn read_replica_misconfigurations_are_errors_that_say_what_to_fix() {
+        let error = config_error(&["--db-read-host", "replica"]);
+        assert!(
+            error.contains("needs a PostgreSQL primary, but the database is sqlite"),
+            "{error}"
+        );
+        let error = config_error(&["--database-url", "sqlite://x.db", "--db-read-url", "postgres://r/d"]);
+        assert!(error.contains("needs a PostgreSQL primary"), "{error}");
+        let error = config_error(&[
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "sqlite://replica.db",
+        ]);
+        assert!(
+            error.contains("DB_READ_URL must be a postgres:// URL") && error.contains("sqlite:"),
+            "{error}"
+        );
+        let error = config_error(&["--database-url", "postgres://u@p/d", "--db-read-url", "mysql://r/d"]);
+        assert!(error.contains("DB_READ_URL must be a postgres:// URL"), "{error}");
+        let both = [
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "postgres://r/d",
+            "--db-read-host",
+            "r",
+        ];
+        assert!(config_error(&both).contains("set one"));
+        let error = config_error(&[
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "postgres://r:99999/d",
+        ]);
+        assert!(error.starts_with("DB_READ_URL is not a valid URL"), "{error}");
+        let error = config_error(&["--database-url", "postgres://u@p/d", "--db-read-host", "bad host"]);
+        assert!(error.starts_with("DB_READ_HOST is not a valid host"), "{error}");
     }
 }

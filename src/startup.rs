@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,10 +12,10 @@ use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
-use crate::config::{Config, DatabaseSource};
+use crate::config::{Config, DatabaseSource, PublicBaseUrl};
 use crate::http::rate_limit::RateLimiter;
-use crate::http::{self, AppState, WritePolicy};
-use crate::storage::{self, DynStore};
+use crate::http::{self, AppState, ImageSettings, WritePolicy};
+use crate::storage::{self, DynStore, ReplicatedStore};
 
 /// Opens the store the configuration names, migrating it first when the configuration says so
 /// ([`Config::migrates_on_open`]). The server and every data job open their store through here.
@@ -37,8 +38,25 @@ impl Application {
     /// Connects to the database and binds the port. In development the schema is migrated on start, and the local
     /// default SQLite file is seeded when empty, so `cargo run` serves a populated catalog at once.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let store = open_store(config).await?;
+        let mut store = open_store(config).await?;
         tracing::info!(database = %config.database.redacted(), backend = %store.backend(), "connected to the database");
+        if let Some(replica) = &config.read_replica {
+            store = Arc::new(
+                ReplicatedStore::start(
+                    store,
+                    &config.database,
+                    &replica.database,
+                    &config.store,
+                    replica.max_lag,
+                )
+                .await?,
+            );
+            tracing::info!(
+                replica = %replica.database.redacted(),
+                max_lag_secs = replica.max_lag.as_secs(),
+                "catalog reads go to the read replica while it is within the lag bound"
+            );
+        }
         if config.database_source == DatabaseSource::DevelopmentDefault {
             tracing::warn!(
                 path = crate::config::DEV_SQLITE_URL,
@@ -57,6 +75,7 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
+        let public_base_url = public_base_url(config, &store, &listener).await?;
         let rate_limit = &config.rate_limit;
         match (rate_limit.requests_per_window, rate_limit.trusted_proxies.is_empty()) {
             (0, _) => tracing::warn!("rate limiting is DISABLED (RATE_LIMIT_PER_HOUR=0)"),
@@ -69,6 +88,10 @@ impl Application {
             AppState {
                 store: store.clone(),
                 write_policy,
+                images: ImageSettings {
+                    public_base_url: public_base_url.map(|url| url.as_str().to_owned()),
+                    limits: config.image_limits,
+                },
             },
             config.request_timeout,
             RateLimiter::new(rate_limit),
@@ -121,6 +144,39 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The URL `image_url` links start with: `PUBLIC_BASE_URL`; in development, where this server listens. Production
+/// has no sensible default (the listener is a private task address behind the load balancer), so it refuses to
+/// start without one once the catalog holds images, rather than hand out links that cannot load.
+async fn public_base_url(
+    config: &Config,
+    store: &DynStore,
+    listener: &TcpListener,
+) -> anyhow::Result<Option<PublicBaseUrl>> {
+    if let Some(url) = &config.public_base_url {
+        return Ok(Some(url.clone()));
+    }
+    if !config.is_production() {
+        let url = PublicBaseUrl::for_listener(listener.local_addr()?);
+        tracing::info!(
+            public_base_url = url.as_str(),
+            "image links use the listening address (set PUBLIC_BASE_URL to change)"
+        );
+        return Ok(Some(url));
+    }
+    if store
+        .has_images()
+        .await
+        .context("checking whether the catalog holds images")?
+    {
+        anyhow::bail!(
+            "APP_ENV=production needs PUBLIC_BASE_URL (the URL clients reach this service at, e.g. \
+             https://beers.example.com) because the catalog holds images and image_url links must be absolute"
+        );
+    }
+    tracing::warn!("PUBLIC_BASE_URL is not set: image uploads are refused until it is");
+    Ok(None)
 }
 
 /// Resolves on SIGTERM (what ECS and `docker stop` send) or Ctrl-C.

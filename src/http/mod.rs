@@ -20,9 +20,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub mod auth;
 pub mod beers;
+mod consistency;
+pub mod drain;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod images;
 pub mod openapi;
 pub mod pagination;
 mod params;
@@ -33,9 +36,9 @@ pub mod text_schema;
 
 pub use auth::{ApiKeys, WritePolicy};
 use error::{ApiError, ErrorCause};
-pub use state::AppState;
+pub use state::{AppState, ImageSettings};
 
-/// Largest request body accepted (a beer is a few KiB).
+/// Largest request body accepted (a beer is a few KiB); image uploads have their own limit, IMAGE_MAX_BYTES.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -67,6 +70,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(beers::router())
         .merge(punk::router())
+        .merge(images::router())
         .merge(openapi::router())
 }
 
@@ -88,6 +92,8 @@ pub fn with_middleware(
                 .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn(log_request))
+                // Outside everything that may answer before reading the body, so that answer reaches the client.
+                .layer(middleware::from_fn(drain::finish_reading_body))
                 .layer(CatchPanicLayer::custom(panic_response))
                 // A public catalog, as the Punk API was: any origin may read; writes still need a key. Listed, not
                 // `*`, so that the headers are exposed on credentialed requests and to older browsers too.
@@ -95,7 +101,8 @@ pub fn with_middleware(
                 // Inside CORS: a 429 must be readable by the browser app that caused it.
                 .layer(middleware::from_fn_with_state(rate_limiter, rate_limit::limit_rate))
                 .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
-                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)),
+                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+                .layer(middleware::from_fn(consistency::writes_read_their_writes)),
         )
 }
 

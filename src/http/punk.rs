@@ -38,7 +38,7 @@ pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) 
     let query = parse_list_query(raw.as_deref(), Surface::Punk).map_err(ApiError::InvalidQuery)?;
     let (beers, total) = tokio::try_join!(state.store.list(&query), state.store.count(&query.filter))?;
     let headers = super::pagination::headers("/v2/beers", raw.as_deref(), &query, total);
-    let body: Vec<PunkBeer> = beers.into_iter().map(PunkBeer::from).collect();
+    let body: Vec<PunkBeer> = beers.into_iter().map(|beer| state.present(beer).into()).collect();
     Ok((headers, axum::Json(body)).into_response())
 }
 
@@ -57,7 +57,7 @@ pub async fn random_beer(State(state): State<AppState>) -> PunkResult {
         .random()
         .await?
         .ok_or_else(|| ApiError::NotFound("No beers found".into()))?;
-    Ok(axum::Json(vec![beer.into()]))
+    Ok(axum::Json(vec![state.present(beer).into()]))
 }
 
 /// An array holding the beer with this id.
@@ -77,5 +77,5 @@ pub async fn get_beer(State(state): State<AppState>, Path(raw): Path<String>) ->
         .get(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("No beer found that matches the ID {id}")))?;
-    Ok(axum::Json(vec![beer.into()]))
+    Ok(axum::Json(vec![state.present(beer).into()]))
 }

@@ -85,18 +85,24 @@ impl TestDatabase {
             }
             Backend::Postgres => {
                 let admin_url = postgres_admin_url();
-                let mut admin = sqlx_connect(&admin_url).await;
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                let mut url = url::Url::parse(&admin_url).unwrap();
-                url.set_path(&name);
-                TestDatabase {
-                    url: url.to_string(),
-                    cleanup: Cleanup::Postgres { admin_url, name },
-                }
+                Self::create_postgres_on(admin_url).await
             }
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server `admin_url` names (e.g. the replica tests' own primary).
+    pub async fn create_postgres_on(admin_url: String) -> Self {
+        let name = format!("beer_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx_connect(&admin_url).await;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&name);
+        TestDatabase {
+            url: url.to_string(),
+            cleanup: Cleanup::Postgres { admin_url, name },
         }
     }
 }
@@ -294,6 +300,16 @@ pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
     let state = beer_catalog::http::AppState {
         store,
         write_policy: beer_catalog::http::WritePolicy::new(config.api_keys.clone(), config.is_production()),
+        // No socket, so no listening address to link images to: PUBLIC_BASE_URL, or a stand-in host.
+        images: beer_catalog::http::ImageSettings {
+            public_base_url: Some(
+                config
+                    .public_base_url
+                    .as_ref()
+                    .map_or("http://localhost".to_owned(), |url| url.as_str().to_owned()),
+            ),
+            limits: config.image_limits,
+        },
     };
     // No socket, so no peer address to limit by: the limiter is tested through a real server (rate_limit.rs).
     let limiter = beer_catalog::http::rate_limit::RateLimiter::disabled();

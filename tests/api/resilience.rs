@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
+use beer_catalog::domain::ImageLimits;
 use beer_catalog::http::rate_limit::RateLimiter;
-use beer_catalog::http::{AppState, WritePolicy, with_middleware};
+use beer_catalog::http::{AppState, ImageSettings, WritePolicy, with_middleware};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -216,7 +217,11 @@ backend_independent_tests! {
         let routes: Router<AppState> = Router::new()
             .route("/boom", get(boom))
             .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(3)).await; "late" }));
-        let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open };
+        let images = ImageSettings {
+            public_base_url: None,
+            limits: ImageLimits { max_bytes: 1024, max_dimension: 64 },
+        };
+        let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open, images };
         let router = with_middleware(routes, Duration::from_secs(1), RateLimiter::disabled()).with_state(state);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
