@@ -122,7 +122,7 @@ fn compose_violations(yaml: &str, svc: &ServiceContract) -> Vec<String> {
             .expect("a numeric SHUTDOWN_GRACE_SECS");
         // Compose's own default is 10 s.
         let stop = s["stop_grace_period"].as_str().map_or(Some(10), duration_secs);
-        if !stop.is_some_and(|stop| stop > grace) {
+        if stop.is_none_or(|stop| stop <= grace) {
             v.push(format!(
                 "compose: {name} stop_grace_period {stop:?} s does not exceed grace {grace} s"
             ));
