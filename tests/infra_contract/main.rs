@@ -1,19 +1,8 @@
 //! Contract between the Terraform under `infra/` and the service it deploys: only what no standard tool can
 //! check, because it needs the service's own definition (`Cli::command()`, `DEFAULT_PORT`, the routes of the
-//! OpenAPI document, `tests/support/service.rs`):
-//!
-//! - every variable a task definition sets (environment or secrets) is one the CLI reads for the subcommand the
-//!   container runs; secrets (the settings the CLI hides) arrive only through `secrets`, never in `environment`;
-//! - every task runs as production and reaches the database over TLS;
-//! - the container port, `PORT` and the target group ports are the service's default port;
-//! - the ALB health checks use a route the service serves (not `/ready`) on the traffic port; the container health
-//!   check runs a real subcommand;
-//! - the deploy role may `iam:PassRole` exactly the roles the task definitions use;
-//! - each task's `stopTimeout` exceeds its shutdown grace (`SHUTDOWN_GRACE_SECS`, or the CLI's default);
-//! - and, because checkov misses it inside the container definitions, read-only root and the non-root user;
-//! - the scale-out (`scale.rs`): the replicas' endpoint reaches the api task as `DB_READ_HOST`, the ALB trusts only
-//!   CloudFront, the database admits only the tasks, the blue/green listener rules lead to the service's target
-//!   groups.
+//! OpenAPI document: `tests/support/service.rs`). Task environment and secrets, production settings, ports, health
+//! checks, PassRole targets, stop timeout and container hardening here; the scale-out (read replicas, CloudFront in
+//! front of the ALB, the database's ingress, blue/green wiring) in `scale.rs`. Each check says why it exists.
 //!
 //! Each check returns violations. Each test runs its check on the real `infra/`, which must have none, and on
 //! broken copies (the real files with one edit each), where it must report the specific one: that proves it can
@@ -38,6 +27,10 @@ use terraform::{Dir, Infra, attr, key_str, label, nested, object_get, render, sh
 type Violations = Vec<String>;
 type Fields = Object<ObjectKey, Expression>;
 type Check = fn(&Infra, &ServiceContract) -> Violations;
+/// An entry of a container's `environment` or `secrets`: its name, and its value where it is written.
+type Entry<'a> = (String, &'a Dir, &'a Expression);
+type Entries<'a> = Vec<Entry<'a>>;
+type Outcome = Result<(), String>;
 
 const DIRS: &[&str] = &[
     "modules/environment",
@@ -98,7 +91,7 @@ impl<'a> Task<'a> {
     }
 
     /// The `(name, directory, value)` of each entry of the container's `environment` or `secrets`.
-    fn entries(&self, infra: &'a Infra, field: &str, v: &mut Violations) -> Vec<(String, &'a Dir, &'a Expression)> {
+    fn entries(&self, infra: &'a Infra, field: &str, v: &mut Violations) -> Vec<Entry<'a>> {
         let mut out = Vec::new();
         let value_key = if field == "secrets" { "valueFrom" } else { "value" };
         if let Some(expr) = self.field(field)
@@ -164,22 +157,16 @@ fn tasks<'a>(infra: &'a Infra, v: &mut Violations) -> Vec<Task<'a>> {
 
 /// The `(name, value)` pairs of a list of `{ name, <value_key> }` objects, `concat(...)` of such lists, a
 /// conditional between such lists, or a reference to one.
-fn entries<'a>(
-    infra: &'a Infra,
-    dir: &'a Dir,
-    expr: &'a Expression,
-    value_key: &str,
-    out: &mut Vec<(String, &'a Dir, &'a Expression)>,
-) -> Result<(), String> {
+fn entries<'a>(infra: &'a Infra, dir: &'a Dir, expr: &'a Expression, key: &str, out: &mut Entries<'a>) -> Outcome {
     match infra.resolve(dir, expr)? {
         (dir, Expression::Array(items)) => {
             for item in items {
                 let entry = match item {
-                    Expression::Object(o) => (object_get(o, "name"), object_get(o, value_key)),
+                    Expression::Object(o) => (object_get(o, "name"), object_get(o, key)),
                     _ => (None, None),
                 };
                 let (Some(Expression::String(name)), Some(value)) = entry else {
-                    return Err(format!("{} is no {{ name, {value_key} }}", show(item)));
+                    return Err(format!("{} is no {{ name, {key} }}", show(item)));
                 };
                 out.push((name.clone(), dir, value));
             }
@@ -187,12 +174,12 @@ fn entries<'a>(
         }
         (dir, Expression::FuncCall(call)) if call.name.name.as_str() == "concat" => {
             let mut args = call.args.iter();
-            args.try_for_each(|a| entries(infra, dir, a, value_key, out))
+            args.try_for_each(|a| entries(infra, dir, a, key, out))
         }
         // `cond ? [...] : []`: either branch may be what the task gets, so both are read.
         (dir, Expression::Conditional(c)) => {
-            entries(infra, dir, &c.true_expr, value_key, out)?;
-            entries(infra, dir, &c.false_expr, value_key, out)
+            entries(infra, dir, &c.true_expr, key, out)?;
+            entries(infra, dir, &c.false_expr, key, out)
         }
         (_, other) => Err(format!("{} is not a list of entries", show(other))),
     }

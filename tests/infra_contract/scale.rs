@@ -1,17 +1,9 @@
-//! The scale-out (issue 13), where only this project can check it:
-//!
-//! - the read replicas' endpoint reaches the api task as `DB_READ_HOST`, the read database the service reads, and
-//!   production has a replica to read from;
-//! - the ALB trusts only CloudFront: its security group admits nothing but the CloudFront origin-facing prefix list,
-//!   its listeners forward nothing by default, and every forwarding rule requires the header name and value that
-//!   the distribution adds to origin requests;
-//! - the database admits only the tasks;
-//! - the blue/green service's target groups, and those its production and test listener rules forward to, are the
-//!   target groups of `modules/load_balancer`, whose port and health check `check_ports` and
-//!   `check_health_checks` hold to the service's.
-//!
-//! Values are followed with `Infra::resolve` (`tests/support/terraform.rs`): from a module's `var.X` to the argument
-//! `modules/environment` passes, and from `module.M.O` to that module's output, one named step at a time.
+//! The scale-out (issue 13), where only this project can check it: the read replicas reach the api task as
+//! `DB_READ_HOST`; only CloudFront reaches the ALB; only the tasks reach the database; the blue/green service and its
+//! listener rules use the target groups of `modules/load_balancer` (whose port and health check `check_ports` and
+//! `check_health_checks` hold to the service's). Values are followed with `Infra::resolve`
+//! (`tests/support/terraform.rs`): a module's `var.X` to the argument `modules/environment` passes, `module.M.O` to
+//! that module's output, one named step at a time.
 
 use crate::service::ServiceContract;
 use crate::terraform::{Dir, Infra, attr, label, nested, object_get, path, show};
@@ -92,6 +84,9 @@ fn ingress<'a>(infra: &'a Infra, group: &str) -> Vec<(String, &'a Block)> {
 
 const CLOUDFRONT_PREFIX_LIST: &str = "com.amazonaws.global.cloudfront.origin-facing";
 
+/// Only CloudFront reaches the ALB: its security group admits nothing but the CloudFront origin-facing prefix list,
+/// its listeners forward nothing by default, and every forwarding rule requires the header name and value that the
+/// distribution adds to origin requests (any other distribution shares the prefix list).
 fn check_alb_trusts_only_cloudfront(infra: &Infra, _: &ServiceContract) -> Violations {
     let mut v = Violations::new();
     let sg = dir(infra, "modules/security_groups");
