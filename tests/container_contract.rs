@@ -75,10 +75,8 @@ fn compose_violations(yaml: &str, svc: &ServiceContract) -> Vec<String> {
         // `KEY: value` or `- KEY=value`.
         let env: Vec<(String, String)> = match &s["environment"] {
             Value::Mapping(m) => {
-                let pairs = m
-                    .iter()
-                    .map(|(k, v)| (k.as_str().unwrap_or_default(), words(v).join(" ")));
-                pairs.map(|(k, v)| (k.to_string(), v)).collect()
+                let pairs = m.iter().map(|(k, v)| (k.as_str().unwrap_or_default(), v));
+                pairs.map(|(k, v)| (k.to_string(), words(v).join(" "))).collect()
             }
             Value::Sequence(items) => {
                 let pairs = items.iter().filter_map(|i| i.as_str()?.split_once('='));
@@ -91,9 +89,7 @@ fn compose_violations(yaml: &str, svc: &ServiceContract) -> Vec<String> {
         }
         let setting = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         if let Some(port) = setting("PORT").filter(|p| *p != want_port) {
-            v.push(format!(
-                "compose: {name} sets PORT {port}, not DEFAULT_PORT {want_port}"
-            ));
+            v.push(format!("compose: {name} sets PORT {port}, not {want_port}"));
         }
         if let Some(test) = s.get("healthcheck").map(|h| words(&h["test"])) {
             let sub = subcommand_after_binary(&test);

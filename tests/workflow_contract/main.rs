@@ -71,9 +71,8 @@ fn infra_names() -> InfraNames {
     let command = field(field(field(tasks, "migrate"), "container"), "command");
     let migrate_command = strings(command.expect("local.tasks.migrate.container.command")).join(" ");
     let name_of = |kind: &str, label: &str, prefix: &str, key: &str| {
-        let block = service
-            .block("resource", &[kind, label])
-            .unwrap_or_else(|| panic!("no {kind}.{label}"));
+        let block = service.block("resource", &[kind, label]);
+        let block = block.unwrap_or_else(|| panic!("no {kind}.{label}"));
         let attribute = if kind == "aws_ecs_task_definition" {
             "family"
         } else {
@@ -139,9 +138,7 @@ fn check_workflow(name: &str, text: &str, infra: &InfraNames) -> Vec<String> {
         for step in job["steps"].as_sequence().into_iter().flatten() {
             for key in ["aws-access-key-id", "aws-secret-access-key"] {
                 if !step["with"][key].is_null() {
-                    v.push(format!(
-                        "{at} passes `{key}`: use OIDC (role-to-assume), not a long-lived key"
-                    ));
+                    v.push(format!("{at} passes `{key}`: use OIDC (role-to-assume) instead"));
                 }
             }
         }
@@ -159,9 +156,7 @@ fn check_workflow(name: &str, text: &str, infra: &InfraNames) -> Vec<String> {
             continue;
         }
         let Some(want) = env.and_then(|e| infra.deploy_env.get(e)) else {
-            v.push(format!(
-                "{at} deploys to ECS, but infra/ creates no environment {env:?}"
-            ));
+            v.push(format!("{at} deploys to ECS, to no environment {env:?} of infra/"));
             continue;
         };
         for (var, want) in want {
@@ -211,10 +206,8 @@ fn real_workflows_use_the_names_infra_creates() {
         }
     }
     assert_eq!(deploy_jobs, BTreeSet::from(["staging".into(), "production".into()]));
-    assert_eq!(
-        assumed, infra.roles,
-        "every role infra/ creates for GitHub Actions is used, and only those"
-    );
+    let message = "every role infra/ creates for GitHub Actions is used, and only those";
+    assert_eq!(assumed, infra.roles, "{message}");
 }
 
 #[test]
@@ -226,11 +219,8 @@ fn broken_workflows_are_caught() {
             "deploy.yml has no `{from}`: the fixture is stale"
         );
         let violations = check_workflow("deploy.yml", &deploy.replacen(from, to, 1), &infra);
-        let found = violations.iter().any(|v| v.contains(expected));
-        assert!(
-            found,
-            "replacing `{from}` should report `{expected}`, got: {violations:#?}"
-        );
+        let message = format!("replacing `{from}` should report `{expected}`, got: {violations:#?}");
+        assert!(violations.iter().any(|v| v.contains(expected)), "{message}");
     };
     let want = "sets ECS_CLUSTER = Some(\"beer-catalog-stage\"), but infra/ names it `beer-catalog-staging`";
     caught(
@@ -240,10 +230,11 @@ fn broken_workflows_are_caught() {
     );
     let want = "sets MIGRATE_COMMAND = Some(\"migrate --all\")";
     caught("MIGRATE_COMMAND: migrate", "MIGRATE_COMMAND: migrate --all", want);
+    let want = "sets LOG_GROUP = Some(\"/ecs/beer-catalog\")";
     caught(
         "LOG_GROUP: /ecs/beer-catalog-staging",
         "LOG_GROUP: /ecs/beer-catalog",
-        "sets LOG_GROUP",
+        want,
     );
     let want = "assumes role `beer-catalog-github-deployer`, which infra/ does not create";
     caught(
@@ -252,11 +243,8 @@ fn broken_workflows_are_caught() {
         want,
     );
     let want = "assumes staging's role `beer-catalog-staging-github-deploy`";
-    caught(
-        "role/beer-catalog-production-github-deploy",
-        "role/beer-catalog-staging-github-deploy",
-        want,
-    );
+    let staging = "role/beer-catalog-staging-github-deploy";
+    caught("role/beer-catalog-production-github-deploy", staging, want);
     let key = "aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n          role-session-name: gha-build-";
     caught("role-session-name: gha-build-", key, "passes `aws-access-key-id`");
     let want = "job `production` sets ECS_CLUSTER";

@@ -189,11 +189,8 @@ impl Run {
         for text in texts {
             let verb = if present { "lacks" } else { "has" };
             let output = &self.text;
-            assert_eq!(
-                got.contains(text),
-                present,
-                "{file} {verb} `{text}`:\n{got}\n--- output:\n{output}"
-            );
+            let message = format!("{file} {verb} `{text}`:\n{got}\n--- output:\n{output}");
+            assert_eq!(got.contains(text), present, "{message}");
         }
         self
     }
@@ -275,11 +272,8 @@ fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
     let network = run.json("network.json");
     let vpc = &network["awsvpcConfiguration"];
     assert_eq!(vpc["assignPublicIp"].as_str(), Some("DISABLED"));
-    assert_eq!(
-        vpc["subnets"][1].as_str(),
-        Some("subnet-b"),
-        "subnets come from the api service"
-    );
+    let subnet = vpc["subnets"][1].as_str();
+    assert_eq!(subnet, Some("subnet-b"), "subnets come from the api service");
     assert_eq!(vpc["securityGroups"][0].as_str(), Some("sg-tasks"));
     let overrides = run.json("overrides.json");
     let container = &overrides["containerOverrides"][0];
@@ -321,13 +315,9 @@ fn service_deploy_follows_the_blue_green_deployment_to_successful() {
     run.has("calls.log", &[&update])
         .expect("calls.log", false, &[THE_OLD_DEPLOYMENT]);
     // Followed to its end: one describe per status.
-    let (calls, arns) = (
-        run.read("calls.log"),
-        format!("--service-deployment-arns {NEW_DEPLOYMENT}"),
-    );
-    let follows = calls
-        .matches(&format!("ecs describe-service-deployments {arns}"))
-        .count();
+    let calls = run.read("calls.log");
+    let follow = format!("ecs describe-service-deployments --service-deployment-arns {NEW_DEPLOYMENT}");
+    let follows = calls.matches(&follow).count();
     assert_eq!(follows, 4, "{calls}");
 }
 
@@ -377,10 +367,8 @@ fn smoke(routes: &[(&str, u16, &str)]) -> Run {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let routes: Vec<_> = routes
-        .iter()
-        .map(|(p, s, b)| (p.to_string(), *s, b.to_string()))
-        .collect();
+    let routes = routes.iter().map(|(p, s, b)| (p.to_string(), *s, b.to_string()));
+    let routes: Vec<_> = routes.collect();
     let server = std::thread::spawn(move || {
         // Bounded: at most 20 requests, and it ends at /stop.
         for stream in listener.incoming().take(20) {
