@@ -270,9 +270,9 @@ fn check_ports(infra: &Infra, svc: &ServiceContract) -> Violations {
     v
 }
 
-/// The ALB checks a route the service serves on the traffic port, and not the readiness route: `/ready` fails while
-/// the database is down, so ECS would replace every task during a database outage. The container health check runs
-/// a subcommand.
+/// Every target group (both blue/green colours) checks the liveness route `/health`, which the service serves, on
+/// the traffic port; not the readiness route: `/ready` fails while the database is down, so ECS would replace every
+/// task during a database outage. The container health check runs a subcommand.
 fn check_health_checks(infra: &Infra, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
     let mut seen = 0;
@@ -286,8 +286,13 @@ fn check_health_checks(infra: &Infra, svc: &ServiceContract) -> Violations {
                 Ok(path) if path == "/ready" => {
                     v.push(format!("{name} health check uses /ready: fails without the database"))
                 }
-                Ok(path) if svc.routes.contains(&path) => {}
-                other => v.push(format!("{name} health check path {other:?} is no route of the service")),
+                Ok(path) if !svc.routes.contains(&path) => {
+                    v.push(format!("{name} health check path {path} is no route"))
+                }
+                Ok(path) if path == "/health" => {}
+                other => v.push(format!(
+                    "{name} health check path {other:?}, not the liveness route /health"
+                )),
             }
             let traffic = ["traffic-port".to_string(), svc.default_port.to_string()];
             match attr(&hc.body, "port").map(|p| infra.literal(lb, p)) {
@@ -486,8 +491,11 @@ fn infra_health_checks_use_served_routes_and_subcommands() {
     let (ready, typo) = (from.replace("/health", "/ready"), from.replace("/health", "/healthz"));
     let want = "aws_lb_target_group.api health check uses /ready";
     assert_reports(check, ENVIRONMENT, (from, ready), &[want]);
-    let want = "aws_lb_target_group.api health check path Ok(\"/healthz\") is no route";
+    let want = "aws_lb_target_group.api health check path /healthz is no route";
     assert_reports(check, ENVIRONMENT, (from, typo), &[want]);
+    let catalog = from.replace("/health", "/v2/beers");
+    let want = "aws_lb_target_group.api health check path Ok(\"/v2/beers\"), not the liveness route /health";
+    assert_reports(check, ENVIRONMENT, (from, catalog), &[want]);
     let (from, to) = (r#"port                = "traffic-port""#, "port                = 9000");
     let want = "aws_lb_target_group.api health check port Some(Ok(\"9000\")), not the traffic port";
     assert_reports(check, LOAD_BALANCER, (from, to), &[want]);
