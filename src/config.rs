@@ -8,6 +8,7 @@ use sqlx::postgres::PgSslMode;
 
 use crate::cli::{AppEnv, LogFormat, Settings, SslMode};
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
+use crate::http::cache::CacheOptions;
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// The SQLite file used in development when no database is configured.
@@ -51,6 +52,7 @@ pub struct Config {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub api_keys: ApiKeys,
+    pub cache: CacheOptions,
 }
 
 impl Config {
@@ -77,6 +79,10 @@ impl Config {
             request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
+            cache: CacheOptions {
+                max_bytes: settings.cache_max_bytes,
+                max_age_secs: settings.cache_max_age_secs,
+            },
         })
     }
 

@@ -13,8 +13,9 @@ use sea_query_binder::SqlxBinder;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
+use super::change_feed::{DedicatedFeed, PostgresChangeListener};
 use super::sql::{self, BeerRow};
-use super::{Backend, BeerStore, ConnectError, DatabaseUrl, ImportRecord, StoreOptions, StoreResult};
+use super::{Backend, ChangeFeed, ChangeListener, BeerStore, ConnectError, DatabaseUrl, ImportRecord, StoreOptions, StoreResult};
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
 /// A migrator that tolerates migrations newer than the ones it embeds: rolling back to an older image must be
@@ -98,6 +99,8 @@ trait Dialect {
     fn pool(&self) -> &sqlx::Pool<Self::Database>;
     fn migrator() -> sqlx::migrate::Migrator;
     async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>>;
 }
 
 #[async_trait]
@@ -117,6 +120,15 @@ impl Dialect for SqliteStore {
     async fn after_import(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
         // AUTOINCREMENT already moves past the largest id written.
         Ok(())
+    }
+
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+        Ok(Box::new(DedicatedFeed::<sqlx::SqliteConnection>::open(&self.pool).await?))
+    }
+
+    /// SQLite has no notifications; the watcher's polling of a local file is cheap.
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        Ok(None)
     }
 }
 
@@ -141,6 +153,14 @@ impl Dialect for PostgresStore {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+        Ok(Box::new(DedicatedFeed::<sqlx::PgConnection>::open(&self.pool).await?))
+    }
+
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        Ok(Some(Box::new(PostgresChangeListener::open(&self.pool).await?)))
     }
 }
 
@@ -271,6 +291,14 @@ macro_rules! impl_beer_store {
 
             async fn close(&self) {
                 self.pool().close().await;
+            }
+
+            async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+                <$store as Dialect>::change_feed(self).await
+            }
+
+            async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+                <$store as Dialect>::change_listener(self).await
             }
         }
 

@@ -9,10 +9,13 @@ use async_trait::async_trait;
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
 mod backends;
+pub mod change_feed;
 mod settings;
 pub mod sql;
+pub mod watch;
 
 pub use backends::{PostgresStore, SqliteStore};
+pub use change_feed::{ChangeFeed, ChangeListener};
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// A beer to write during an import, with the id it must keep when it has one.
@@ -88,6 +91,13 @@ pub trait BeerStore: Send + Sync + 'static {
     /// Writes every record in one transaction (all or nothing), calling `progress` with the count written so far.
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()>;
     async fn close(&self);
+    /// The catalog's change signal (a version moved by triggers on every write, by any writer), read over a
+    /// connection of its own; see [`watch`].
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
+    /// Change notifications as writes commit, when the backend pushes them (PostgreSQL `LISTEN`).
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        Ok(None)
+    }
 }
 
 pub type DynStore = Arc<dyn BeerStore>;
