@@ -190,10 +190,11 @@ impl HttpCache {
             }
         }
         let stored = entries.get(key)?;
-        if current == Some(stored.version) {
-            Some((stored, false))
-        } else if watch.is_down() {
+        if watch.is_down() {
+            // Whatever its version, it is the best answer there is until the database is back: say it is stale.
             Some((stored, true))
+        } else if current == Some(stored.version) {
+            Some((stored, false))
         } else {
             None
         }
