@@ -9,9 +9,11 @@ use utoipa_axum::routes;
 use super::auth::WriteAccess;
 use super::error::{AccessErrors, ApiError, BodyErrors, DatabaseErrors, Problem};
 use super::extract::{AppJson, BeerId};
+use super::json_text;
 use super::params::ListParams;
 use super::state::AppState;
 use crate::domain::{Beer, BeerFields, ListQuery, Surface, parse_list_query, validate};
+use crate::storage::JsonShape;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -36,13 +38,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let query = parse_list_query(raw.as_deref(), Surface::Native).map_err(ApiError::InvalidQuery)?;
-    let (beers, total) = tokio::try_join!(state.store.list(&query), state.store.count(&query.filter))?;
+    let (beers, total) = tokio::try_join!(
+        state.store.list_json(&query, JsonShape::Native),
+        state.store.count(&query.filter)
+    )?;
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(total));
     if let Some(links) = pagination_links(raw.as_deref(), &query, total) {
         headers.insert(header::LINK, links);
     }
-    Ok((headers, axum::Json(beers)).into_response())
+    Ok((headers, json_text(beers)).into_response())
 }
 
 /// `Link` header values, keeping every other query parameter as the client sent it.
@@ -125,8 +130,13 @@ fn not_found(id: i64) -> ApiError {
         DatabaseErrors,
     )
 )]
-pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Result<axum::Json<Beer>, ApiError> {
-    state.store.get(id).await?.map(axum::Json).ok_or_else(|| not_found(id))
+pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Result<Response, ApiError> {
+    let beer = state
+        .store
+        .get_json(id, JsonShape::Native)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(json_text(beer))
 }
 
 /// Replace a beer with the body given (the same shape as create).

@@ -153,7 +153,9 @@ impl HttpCache {
     /// The full cache, as the server runs it; `options.max_bytes == 0` gives [`HttpCache::headers_only`].
     pub fn new(options: &CacheOptions, watch: Arc<CatalogWatch>) -> Self {
         let entries = (options.max_bytes > 0).then(|| {
-            let estimated_items = usize::try_from(options.max_bytes / (16 * 1024)).unwrap_or(usize::MAX).max(16);
+            let estimated_items = usize::try_from(options.max_bytes / (16 * 1024))
+                .unwrap_or(usize::MAX)
+                .max(16);
             quick_cache::sync::Cache::with_weighter(estimated_items, options.max_bytes, ByBytes)
         });
         Self::build(entries, Some(watch), options.max_age_secs)
@@ -317,7 +319,10 @@ mod tests {
     #[test]
     fn equivalent_queries_share_a_key() {
         assert_eq!(key("/v2/beers?page=1&per_page=25"), "/v2/beers");
-        assert_eq!(key("/v2/beers?abv_gt=6&per_page=80"), key("/v2/beers?per_page=80&abv_gt=6"));
+        assert_eq!(
+            key("/v2/beers?abv_gt=6&per_page=80"),
+            key("/v2/beers?per_page=80&abv_gt=6")
+        );
         assert_eq!(key("/beers?beer_name=punk%20ipa"), key("/beers?beer_name=punk+ipa"));
         assert_ne!(key("/beers?page=2"), key("/beers"));
         // The last occurrence wins in the parser: dropping a default among repeats would change the answer.
@@ -327,7 +332,14 @@ mod tests {
 
     #[test]
     fn only_catalog_reads_are_public() {
-        for path in ["/beers", "/v2/beers", "/v2/beers/", "/beers/1", "/v2/beers/106", "/images/ab.png"] {
+        for path in [
+            "/beers",
+            "/v2/beers",
+            "/v2/beers/",
+            "/beers/1",
+            "/v2/beers/106",
+            "/images/ab.png",
+        ] {
             assert!(kind(path) == Kind::PublicRead, "{path}");
         }
         for path in ["/beers/random", "/v2/beers/random", "/health", "/ready"] {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, Method, Uri, header};
+use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
@@ -31,6 +31,15 @@ pub use auth::{ApiKeys, WritePolicy};
 pub use cache::{CacheOptions, HttpCache};
 use error::{ApiError, ErrorCause};
 pub use state::AppState;
+
+/// A 200 with JSON the store already rendered (see [`crate::storage::rendered`]): sent as is.
+pub(crate) fn json_text(body: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}
 
 /// Largest request body accepted (a beer is a few KiB).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -65,7 +74,11 @@ pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> R
     with_middleware_and_cache(routes, request_timeout, HttpCache::headers_only(0))
 }
 
-fn with_middleware_and_cache(routes: Router<AppState>, request_timeout: Duration, cache: HttpCache) -> Router<AppState> {
+fn with_middleware_and_cache(
+    routes: Router<AppState>,
+    request_timeout: Duration,
+    cache: HttpCache,
+) -> Router<AppState> {
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

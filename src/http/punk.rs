@@ -7,9 +7,12 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, PunkError, PunkErrorBody};
 use super::extract::parse_beer_id;
+use super::json_text;
 use super::params::ListParams;
 use super::state::AppState;
 use crate::domain::{PunkBeer, Surface, parse_list_query};
+use crate::storage::JsonShape;
+use axum::response::Response;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,10 +32,9 @@ type PunkResult = Result<axum::Json<Vec<PunkBeer>>, PunkError>;
         (status = 503, description = "The database is unavailable", body = PunkErrorBody),
     )
 )]
-pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PunkResult {
+pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PunkError> {
     let query = parse_list_query(raw.as_deref(), Surface::Punk).map_err(ApiError::InvalidQuery)?;
-    let beers = state.store.list(&query).await?;
-    Ok(axum::Json(beers.into_iter().map(PunkBeer::from).collect()))
+    Ok(json_text(state.store.list_json(&query, JsonShape::Punk).await?))
 }
 
 /// An array holding one beer chosen at random.
@@ -63,12 +65,12 @@ pub async fn random_beer(State(state): State<AppState>) -> PunkResult {
         (status = 503, description = "The database is unavailable", body = PunkErrorBody),
     )
 )]
-pub async fn get_beer(State(state): State<AppState>, Path(raw): Path<String>) -> PunkResult {
+pub async fn get_beer(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Response, PunkError> {
     let id = parse_beer_id(raw)?;
     let beer = state
         .store
-        .get(id)
+        .get_json(id, JsonShape::Punk)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("No beer found that matches the ID {id}")))?;
-    Ok(axum::Json(vec![beer.into()]))
+    Ok(json_text(format!("[{beer}]")))
 }

@@ -14,8 +14,11 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 use super::change_feed::{DedicatedFeed, PostgresChangeListener};
-use super::sql::{self, BeerRow};
-use super::{Backend, ChangeFeed, ChangeListener, BeerStore, ConnectError, DatabaseUrl, ImportRecord, StoreOptions, StoreResult};
+use super::rendered::{self, JsonShape};
+use super::sql::{self, BeerRow, RenderedRow};
+use super::{
+    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DatabaseUrl, ImportRecord, StoreOptions, StoreResult,
+};
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
 /// A migrator that tolerates migrations newer than the ones it embeds: rolling back to an older image must be
@@ -123,7 +126,9 @@ impl Dialect for SqliteStore {
     }
 
     async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
-        Ok(Box::new(DedicatedFeed::<sqlx::SqliteConnection>::open(&self.pool).await?))
+        Ok(Box::new(
+            DedicatedFeed::<sqlx::SqliteConnection>::open(&self.pool).await?,
+        ))
     }
 
     /// SQLite has no notifications; the watcher's polling of a local file is cheap.
@@ -199,6 +204,28 @@ macro_rules! impl_beer_store {
                     .fetch_one(self.pool())
                     .await?;
                 Ok(u64::try_from(count).unwrap_or_default())
+            }
+
+            #[tracing::instrument(name = "store.list_json", skip_all)]
+            async fn list_json(&self, query: &ListQuery, shape: JsonShape) -> StoreResult<String> {
+                let (statement, values) = sql::list_rendered(query).build_sqlx(<$store as Dialect>::Builder::default());
+                let rows: Vec<RenderedRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rendered::json_array(&rows, shape))
+            }
+
+            #[tracing::instrument(name = "store.get_json", skip_all)]
+            async fn get_json(&self, id: i64, shape: JsonShape) -> StoreResult<Option<String>> {
+                let (statement, values) = sql::rendered_by_id(id).build_sqlx(<$store as Dialect>::Builder::default());
+                let row: Option<RenderedRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.map(|row| {
+                    let mut out = String::with_capacity(row.rendered.len() + 96);
+                    row.write_json(shape, &mut out);
+                    out
+                }))
             }
 
             #[tracing::instrument(name = "store.get", skip_all)]

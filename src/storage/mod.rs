@@ -10,12 +10,14 @@ use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
 mod backends;
 pub mod change_feed;
+pub mod rendered;
 mod settings;
 pub mod sql;
 pub mod watch;
 
 pub use backends::{PostgresStore, SqliteStore};
 pub use change_feed::{ChangeFeed, ChangeListener};
+pub use rendered::JsonShape;
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// A beer to write during an import, with the id it must keep when it has one.
@@ -81,6 +83,11 @@ pub trait BeerStore: Send + Sync + 'static {
     /// One page of beers matching the filter, by ascending id.
     async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>>;
     async fn count(&self, filter: &BeerFilter) -> StoreResult<u64>;
+    /// One page as a JSON array in `shape`, assembled from each beer's stored rendering: the read path, which
+    /// never decodes a document.
+    async fn list_json(&self, query: &ListQuery, shape: JsonShape) -> StoreResult<String>;
+    /// One beer as a JSON object in `shape`, from its stored rendering.
+    async fn get_json(&self, id: i64, shape: JsonShape) -> StoreResult<Option<String>>;
     async fn get(&self, id: i64) -> StoreResult<Option<Beer>>;
     async fn random(&self) -> StoreResult<Option<Beer>>;
     async fn create(&self, fields: &BeerFields) -> StoreResult<Beer>;

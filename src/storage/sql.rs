@@ -22,6 +22,7 @@ pub enum Beers {
     Ebc,
     FirstBrewedMonth,
     Document,
+    Rendered,
     CreatedAt,
     UpdatedAt,
 }
@@ -54,7 +55,7 @@ impl From<BeerRow> for Beer {
     }
 }
 
-const WRITTEN_COLUMNS: [Beers; 9] = [
+const WRITTEN_COLUMNS: [Beers; 10] = [
     Beers::Name,
     Beers::NameSearch,
     Beers::StyleSearch,
@@ -64,6 +65,7 @@ const WRITTEN_COLUMNS: [Beers; 9] = [
     Beers::Ebc,
     Beers::FirstBrewedMonth,
     Beers::Document,
+    Beers::Rendered,
 ];
 
 /// The derived columns for a beer, in [`WRITTEN_COLUMNS`] order.
@@ -80,6 +82,9 @@ fn written_values(fields: &BeerFields) -> Vec<SimpleExpr> {
         number(&fields.ebc).into(),
         YearMonth::parse_first_brewed(&fields.first_brewed).map(|m| m.0).into(),
         sea_query::Value::Json(Some(Box::new(document))).into(),
+        serde_json::to_string(fields)
+            .expect("a beer always serialises to JSON")
+            .into(),
     ]
 }
 
@@ -180,6 +185,43 @@ fn select_beers() -> SelectStatement {
     Query::select()
         .columns([Beers::Id, Beers::Document, Beers::CreatedAt, Beers::UpdatedAt].map(|c| (Beers::Table, c)))
         .from(Beers::Table)
+        .to_owned()
+}
+
+/// A row for the read path: the beer's pre-rendered fields (or, for rows older than that column, its document's
+/// text) with the columns spliced around them.
+#[derive(sqlx::FromRow)]
+pub struct RenderedRow {
+    pub id: i64,
+    pub rendered: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn select_rendered() -> SelectStatement {
+    Query::select()
+        .column((Beers::Table, Beers::Id))
+        .expr_as(
+            Expr::cust(r#"COALESCE("beers"."rendered", CAST("beers"."document" AS TEXT))"#),
+            Beers::Rendered,
+        )
+        .columns([Beers::CreatedAt, Beers::UpdatedAt].map(|c| (Beers::Table, c)))
+        .from(Beers::Table)
+        .to_owned()
+}
+
+pub fn list_rendered(query: &ListQuery) -> SelectStatement {
+    select_rendered()
+        .cond_where(condition(&query.filter))
+        .order_by((Beers::Table, Beers::Id), Order::Asc)
+        .limit(u64::from(query.per_page))
+        .offset(query.offset())
+        .to_owned()
+}
+
+pub fn rendered_by_id(id: i64) -> SelectStatement {
+    select_rendered()
+        .and_where(Expr::col((Beers::Table, Beers::Id)).eq(id))
         .to_owned()
 }
 

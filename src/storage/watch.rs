@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::{
-    Backend, BeerStore, ChangeFeed, ChangeListener, DynStore, ImportRecord, StoreError, StoreResult,
+    Backend, BeerStore, ChangeFeed, ChangeListener, DynStore, ImportRecord, JsonShape, StoreError, StoreResult,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
@@ -37,6 +37,8 @@ pub struct CatalogWatch {
     version: AtomicI64,
     /// When the last successful version read was issued, in ms since `epoch` plus one (0: never).
     confirmed_at: AtomicU64,
+    /// When this process last wrote: version reads issued before it cannot vouch for anything any more.
+    written_at: AtomicU64,
     down: AtomicBool,
     wake: Notify,
 }
@@ -47,6 +49,7 @@ impl CatalogWatch {
             epoch: Instant::now(),
             version: AtomicI64::new(0),
             confirmed_at: AtomicU64::new(0),
+            written_at: AtomicU64::new(0),
             down: AtomicBool::new(false),
             wake: Notify::new(),
         })
@@ -80,9 +83,23 @@ impl CatalogWatch {
         self.wake.notify_one();
     }
 
+    /// This process wrote to the catalog: until the version is read again, nothing cached may be served, so a
+    /// client reads its own writes at once on this instance (other instances see them within the bound).
+    pub fn wrote(&self) {
+        self.written_at.store(self.now(), Ordering::Release);
+        self.confirmed_at.store(0, Ordering::Release);
+        self.wake.notify_one();
+    }
+
     fn confirm(&self, version: i64, issued_at: u64) {
-        self.version.store(version, Ordering::Release);
-        self.confirmed_at.store(issued_at, Ordering::Release);
+        if issued_at > self.written_at.load(Ordering::Acquire) {
+            self.version.store(version, Ordering::Release);
+            self.confirmed_at.store(issued_at, Ordering::Release);
+            // A write may have landed between the check and the store: then this read vouches for nothing.
+            if issued_at <= self.written_at.load(Ordering::Acquire) {
+                self.confirmed_at.store(0, Ordering::Release);
+            }
+        }
         if self.down.swap(false, Ordering::AcqRel) {
             tracing::info!("the database is reachable again");
         }
@@ -242,6 +259,16 @@ impl BeerStore for WatchedStore {
         self.observe(self.inner.count(filter).await)
     }
 
+    async fn list_json(&self, query: &ListQuery, shape: JsonShape) -> StoreResult<String> {
+        self.check()?;
+        self.observe(self.inner.list_json(query, shape).await)
+    }
+
+    async fn get_json(&self, id: i64, shape: JsonShape) -> StoreResult<Option<String>> {
+        self.check()?;
+        self.observe(self.inner.get_json(id, shape).await)
+    }
+
     async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {
         self.check()?;
         self.observe(self.inner.get(id).await)
@@ -254,22 +281,30 @@ impl BeerStore for WatchedStore {
 
     async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
         self.check()?;
-        self.observe(self.inner.create(fields).await)
+        let result = self.inner.create(fields).await;
+        self.watch.wrote();
+        self.observe(result)
     }
 
     async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
         self.check()?;
-        self.observe(self.inner.update(id, fields).await)
+        let result = self.inner.update(id, fields).await;
+        self.watch.wrote();
+        self.observe(result)
     }
 
     async fn delete(&self, id: i64) -> StoreResult<bool> {
         self.check()?;
-        self.observe(self.inner.delete(id).await)
+        let result = self.inner.delete(id).await;
+        self.watch.wrote();
+        self.observe(result)
     }
 
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
         self.check()?;
-        self.observe(self.inner.import(records, progress).await)
+        let result = self.inner.import(records, progress).await;
+        self.watch.wrote();
+        self.observe(result)
     }
 
     async fn close(&self) {

@@ -26,7 +26,10 @@ async fn until_cached(app: &TestApp, path: &str) -> reqwest::Response {
         if header(&response, "cache-status").as_deref() == Some("beer-catalog; hit") {
             return response;
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "{path} never came from the cache");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} never came from the cache"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

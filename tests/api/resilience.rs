@@ -165,7 +165,10 @@ async fn until_status(app: &TestApp, path: &str, status: u16, within: Duration) 
         if app.get(path).await.status() == status {
             return started.elapsed();
         }
-        assert!(started.elapsed() < within, "{path} did not answer {status} within {within:?}");
+        assert!(
+            started.elapsed() < within,
+            "{path} did not answer {status} within {within:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -179,10 +182,17 @@ async fn a_known_outage_is_answered_at_once_and_cached_reads_are_served_stale() 
     let started = Instant::now();
     loop {
         let response = app.get("/v2/beers/1").await;
-        if response.headers().get("cache-status").is_some_and(|v| v == "beer-catalog; hit") {
+        if response
+            .headers()
+            .get("cache-status")
+            .is_some_and(|v| v == "beer-catalog; hit")
+        {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "the answer never came from the cache");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the answer never came from the cache"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -190,7 +200,12 @@ async fn a_known_outage_is_answered_at_once_and_cached_reads_are_served_stale() 
     // The background probe finds the outage by itself, without a request paying for it.
     until_status(&app, "/ready", 503, Duration::from_secs(3)).await;
 
-    for (method, path) in [("GET", "/beers/2"), ("GET", "/v2/beers?abv_gt=1"), ("POST", "/beers"), ("PUT", "/beers/1")] {
+    for (method, path) in [
+        ("GET", "/beers/2"),
+        ("GET", "/v2/beers?abv_gt=1"),
+        ("POST", "/beers"),
+        ("PUT", "/beers/1"),
+    ] {
         let started = Instant::now();
         let response = app
             .client
@@ -203,17 +218,27 @@ async fn a_known_outage_is_answered_at_once_and_cached_reads_are_served_stale() 
         assert_eq!(response.status(), 503, "{method} {path}");
         assert_eq!(response.headers()["retry-after"], "5");
         assert_eq!(response.headers()["cache-control"], "no-store");
-        assert!(took < Duration::from_secs(1), "{method} {path}: answered at once, not after the connect timeout: {took:?}");
+        assert!(
+            took < Duration::from_secs(1),
+            "{method} {path}: answered at once, not after the connect timeout: {took:?}"
+        );
     }
     let started = Instant::now();
     let (status, ready) = app.get_json("/ready").await;
     assert_eq!((status, ready["status"].as_str()), (503, Some("unavailable")));
-    assert!(started.elapsed() < Duration::from_secs(1), "/ready knows at once: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "/ready knows at once: {:?}",
+        started.elapsed()
+    );
 
     // A cached read is still served, marked stale (RFC 9211), and not for reuse downstream.
     let stale = app.get("/v2/beers/1").await;
     assert_eq!(stale.status(), 200);
-    assert_eq!(stale.headers()["cache-status"], "beer-catalog; hit; detail=stale-if-error");
+    assert_eq!(
+        stale.headers()["cache-status"],
+        "beer-catalog; hit; detail=stale-if-error"
+    );
     assert_eq!(stale.headers()["cache-control"], "no-cache");
     let body: Value = stale.json().await.unwrap();
     assert_eq!(body[0]["name"], "Cached");
@@ -223,7 +248,10 @@ async fn a_known_outage_is_answered_at_once_and_cached_reads_are_served_stale() 
     eprintln!("recovered {recovered_after:?} after the database came back");
     let fresh = app.get("/v2/beers/1").await;
     assert_eq!(fresh.status(), 200);
-    assert_ne!(fresh.headers()["cache-status"], "beer-catalog; hit; detail=stale-if-error");
+    assert_ne!(
+        fresh.headers()["cache-status"],
+        "beer-catalog; hit; detail=stale-if-error"
+    );
     assert_eq!(app.post_beer(&sample_beer("After")).await.0, 201);
 }
 
