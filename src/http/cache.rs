@@ -110,12 +110,10 @@ fn canonical_key(uri: &Uri) -> String {
     let once = |name: &str| pairs.iter().filter(|(k, _)| k == name).count() == 1;
     let default_per_page = DEFAULT_PER_PAGE.to_string();
     let (page_once, per_page_once) = (once("page"), once("per_page"));
-    let mut kept: Vec<_> = pairs
-        .iter()
-        .filter(|(k, v)| {
-            !(k == "page" && v == "1" && page_once) && !(k == "per_page" && *v == default_per_page && per_page_once)
-        })
-        .collect();
+    let is_default = |k: &str, v: &str| {
+        (k == "page" && v == "1" && page_once) || (k == "per_page" && v == default_per_page && per_page_once)
+    };
+    let mut kept: Vec<_> = pairs.iter().filter(|(k, v)| !is_default(k, v)).collect();
     kept.sort_by(|a, b| a.0.cmp(&b.0));
     if !kept.is_empty() {
         let mut serializer = url::form_urlencoded::Serializer::new(String::new());
@@ -185,11 +183,11 @@ impl HttpCache {
         let entries = self.0.entries.as_ref()?;
         let watch = self.0.watch.as_ref()?;
         let current = watch.current_version();
-        if let Some(version) = current {
-            if self.0.cleared_for.swap(version, Ordering::AcqRel) != version {
-                entries.clear();
-                return None;
-            }
+        if let Some(version) = current
+            && self.0.cleared_for.swap(version, Ordering::AcqRel) != version
+        {
+            entries.clear();
+            return None;
         }
         let stored = entries.get(key)?;
         if watch.is_down() {
