@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody as _};
 use axum::extract::{Request, State};
@@ -44,7 +45,7 @@ pub struct CacheOptions {
 pub struct HttpCache(Arc<Inner>);
 
 struct Inner {
-    entries: Option<quick_cache::sync::Cache<String, Arc<Stored>, ByBytes>>,
+    entries: Option<Entries>,
     watch: Option<Arc<CatalogWatch>>,
     public: HeaderValue,
     /// The catalog version the entries were last cleared for: a new version makes every entry useless.
@@ -53,7 +54,6 @@ struct Inner {
 
 /// A stored 200 answer.
 struct Stored {
-    version: i64,
     etag: HeaderValue,
     /// The handler's headers (content type, `X-Total-Count`, `Link`...), without the ones computed per answer.
     headers: HeaderMap,
@@ -142,13 +142,31 @@ fn none_match(request_headers: &HeaderMap, etag: &HeaderValue) -> bool {
         .any(|tag| tag == "*" || tag.trim_start_matches("W/").as_bytes() == etag)
 }
 
+type Entries = quick_cache::sync::Cache<String, Arc<Stored>, ByBytes>;
+type FillGuard<'a> = quick_cache::sync::PlaceholderGuard<
+    'a,
+    String,
+    Arc<Stored>,
+    ByBytes,
+    quick_cache::DefaultHashBuilder,
+    quick_cache::sync::DefaultLifecycle<String, Arc<Stored>>,
+>;
+
+/// How long a request waits for another one computing the same answer before computing it itself.
+const FILL_WAIT: Duration = Duration::from_secs(2);
+
+/// The entry key: the catalog version first, so an answer is only ever found at the version it was built at.
+fn versioned(version: i64, key: &str) -> String {
+    format!("{version} {key}")
+}
+
 impl HttpCache {
     /// ETags, 304s and `Cache-Control` only, without a response cache (tests that do not run a watcher).
     pub fn headers_only(max_age_secs: u32) -> Self {
         Self::build(None, None, max_age_secs)
     }
 
-    /// The full cache, as the server runs it; `options.max_bytes == 0` gives [`HttpCache::headers_only`].
+    /// The full cache, as the server runs it; `options.max_bytes == 0` gives ETags and 304s only.
     pub fn new(options: &CacheOptions, watch: Arc<CatalogWatch>) -> Self {
         let entries = (options.max_bytes > 0).then(|| {
             let estimated_items = usize::try_from(options.max_bytes / (16 * 1024))
@@ -159,11 +177,7 @@ impl HttpCache {
         Self::build(entries, Some(watch), options.max_age_secs)
     }
 
-    fn build(
-        entries: Option<quick_cache::sync::Cache<String, Arc<Stored>, ByBytes>>,
-        watch: Option<Arc<CatalogWatch>>,
-        max_age_secs: u32,
-    ) -> Self {
+    fn build(entries: Option<Entries>, watch: Option<Arc<CatalogWatch>>, max_age_secs: u32) -> Self {
         Self(Arc::new(Inner {
             entries,
             watch,
@@ -172,31 +186,11 @@ impl HttpCache {
         }))
     }
 
-    /// The version answers may be stored at now; `None` while caching is suspended (or disabled).
-    fn storable_version(&self) -> Option<i64> {
-        self.0.entries.as_ref()?;
-        self.0.watch.as_ref()?.current_version()
-    }
-
-    /// A stored answer that may be served now, and whether it is stale (served only because the database is down).
-    fn lookup(&self, key: &str) -> Option<(Arc<Stored>, bool)> {
-        let entries = self.0.entries.as_ref()?;
-        let watch = self.0.watch.as_ref()?;
-        let current = watch.current_version();
-        if let Some(version) = current
-            && self.0.cleared_for.swap(version, Ordering::AcqRel) != version
-        {
+    /// Entries built at older versions can never be served again (except during an outage, when no new version
+    /// can be read): free their memory at the first request that sees a new version.
+    fn clear_if_new(&self, entries: &Entries, version: i64) {
+        if self.0.cleared_for.swap(version, Ordering::AcqRel) != version {
             entries.clear();
-            return None;
-        }
-        let stored = entries.get(key)?;
-        if watch.is_down() {
-            // Whatever its version, it is the best answer there is until the database is back: say it is stale.
-            Some((stored, true))
-        } else if current == Some(stored.version) {
-            Some((stored, false))
-        } else {
-            None
         }
     }
 }
@@ -213,19 +207,49 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
         return response;
     }
     let kind = kind(request.uri().path());
-    let key = (kind == Kind::PublicRead && cache.0.entries.is_some()).then(|| canonical_key(request.uri()));
-    if let Some((stored, stale)) = key.as_deref().and_then(|key| cache.lookup(key)) {
-        let (cache_control, status) = if stale {
-            (NO_CACHE, STALE_HIT)
-        } else {
-            (cache.0.public.clone(), HIT)
-        };
-        return from_store(&stored, request.headers(), cache_control, status);
+    let (Kind::PublicRead, Some(entries), Some(watch)) = (kind, cache.0.entries.as_ref(), cache.0.watch.as_ref())
+    else {
+        return forward(&cache, kind, request, next, Fill::Uncached).await;
+    };
+    let key = canonical_key(request.uri());
+    if watch.is_down() {
+        // Stale-if-error: whatever was stored at the last version read is the best answer there is.
+        if let Some(stored) = entries.get(versioned(watch.last_version(), &key).as_str()) {
+            return from_store(&stored, request.headers(), NO_CACHE, STALE_HIT);
+        }
+        return forward(&cache, kind, request, next, Fill::Uncached).await;
     }
+    let Some(version) = watch.current_version() else {
+        return forward(&cache, kind, request, next, Fill::Bypass).await;
+    };
+    cache.clear_if_new(entries, version);
+    let key = versioned(version, &key);
+    // Requests for the same answer wait for the first one to compute it, instead of all going to the database
+    // after every change (quick_cache's placeholder guard).
+    match tokio::time::timeout(FILL_WAIT, entries.get_value_or_guard_async(key.as_str())).await {
+        Ok(Ok(stored)) => from_store(&stored, request.headers(), cache.0.public.clone(), HIT),
+        Ok(Err(guard)) => forward(&cache, kind, request, next, Fill::Guard(guard)).await,
+        Err(_) => forward(&cache, kind, request, next, Fill::Bypass).await,
+    }
+}
+
+/// What to do with a 200 from the handler.
+enum Fill<'a> {
+    /// Nothing to store (not a cached kind, the cache is off, or the database is down).
+    Uncached,
+    /// Cacheable, but caching is suspended (the change signal cannot be vouched for): say so.
+    Bypass,
+    /// Store it under this guard (its key names the version it is built at).
+    Guard(FillGuard<'a>),
+}
+
+/// Runs the handler; gives a 200 its validator and caching headers, stores it when asked, answers a matching
+/// `If-None-Match` with 304. Errors get `no-store`.
+async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fill: Fill<'_>) -> Response {
     let request_headers = request.headers().clone();
-    let version = cache.storable_version();
     let response = next.run(request).await;
     if response.status() != StatusCode::OK {
+        // A dropped guard lets the next waiting request compute the answer itself.
         let mut response = response;
         if response.status().is_client_error() || response.status().is_server_error() {
             response.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
@@ -252,25 +276,23 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
     };
     let etag = etag_for(&bytes);
     parts.headers.insert(header::ETAG, etag.clone());
-    if let Some(key) = key {
-        match (version, cache.0.entries.as_ref()) {
-            (Some(version), Some(entries)) => {
-                let mut headers = parts.headers.clone();
-                for computed in [header::CONTENT_LENGTH, header::ETAG, header::CACHE_CONTROL] {
-                    headers.remove(computed);
-                }
-                let stored = Stored {
-                    version,
-                    etag: etag.clone(),
-                    headers,
-                    body: bytes.clone(),
-                };
-                entries.insert(key, Arc::new(stored));
-                parts.headers.insert(CACHE_STATUS, STORED);
+    match fill {
+        Fill::Uncached => {}
+        Fill::Bypass => {
+            parts.headers.insert(CACHE_STATUS, BYPASS);
+        }
+        Fill::Guard(guard) => {
+            let mut headers = parts.headers.clone();
+            for computed in [header::CONTENT_LENGTH, header::ETAG, header::CACHE_CONTROL] {
+                headers.remove(computed);
             }
-            _ => {
-                parts.headers.insert(CACHE_STATUS, BYPASS);
-            }
+            let stored = Stored {
+                etag: etag.clone(),
+                headers,
+                body: bytes.clone(),
+            };
+            let _ = guard.insert(Arc::new(stored));
+            parts.headers.insert(CACHE_STATUS, STORED);
         }
     }
     if none_match(&request_headers, &etag) {

@@ -67,6 +67,11 @@ impl CatalogWatch {
         fresh.then(|| self.version.load(Ordering::Acquire))
     }
 
+    /// The last version read, however long ago (what cached answers were built at when an outage began).
+    pub fn last_version(&self) -> i64 {
+        self.version.load(Ordering::Acquire)
+    }
+
     /// Whether the database is known to be unreachable (until the probe reaches it again).
     pub fn is_down(&self) -> bool {
         self.down.load(Ordering::Acquire)
