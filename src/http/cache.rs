@@ -169,7 +169,10 @@ impl HttpCache {
     /// The full cache, as the server runs it; `options.max_bytes == 0` gives ETags and 304s only.
     pub fn new(options: &CacheOptions, watch: Arc<CatalogWatch>) -> Self {
         let entries = (options.max_bytes > 0).then(|| {
-            let estimated_items = usize::try_from(options.max_bytes / (16 * 1024))
+            // quick_cache splits its capacity into shards of at least 32 estimated items each, and an entry must
+            // fit in one shard: estimating few, large items (lists of 47-157 KB, label images up to 2 MiB) keeps
+            // the shards few and large enough for them (16 MiB: at most 4 shards of 4 MiB).
+            let estimated_items = usize::try_from(options.max_bytes / (128 * 1024))
                 .unwrap_or(usize::MAX)
                 .max(16);
             quick_cache::sync::Cache::with_weighter(estimated_items, options.max_bytes, ByBytes)
