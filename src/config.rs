@@ -9,6 +9,7 @@ use sqlx::postgres::PgSslMode;
 use crate::cli::{AppEnv, LogFormat, Settings, SslMode};
 use crate::domain::ImageLimits;
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
+use crate::http::cache::CacheOptions;
 use crate::http::rate_limit::RateLimitConfig;
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
@@ -129,6 +130,7 @@ pub struct Config {
     pub image_limits: ImageLimits,
     /// Per-client request limit; tests shorten its window.
     pub rate_limit: RateLimitConfig,
+    pub cache: CacheOptions,
 }
 
 impl Config {
@@ -172,6 +174,10 @@ impl Config {
                 window: RateLimitConfig::HOUR,
                 trusted_proxies: RateLimitConfig::parse_trusted_proxies(settings.trusted_proxies.as_deref())
                     .map_err(ConfigError::InvalidTrustedProxy)?,
+            },
+            cache: CacheOptions {
+                max_bytes: settings.cache_max_bytes,
+                max_age_secs: settings.cache_max_age_secs,
             },
         })
     }

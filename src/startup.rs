@@ -14,7 +14,8 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::config::{Config, DatabaseSource, PublicBaseUrl};
 use crate::http::rate_limit::RateLimiter;
-use crate::http::{self, AppState, ImageSettings, WritePolicy};
+use crate::http::{self, AppState, HttpCache, ImageSettings, WritePolicy};
+use crate::storage::watch::{self, CatalogWatch, WatchedStore, Watcher};
 use crate::storage::{self, DynStore, ReplicatedStore};
 
 /// Opens the store the configuration names, migrating it first when the configuration says so
@@ -32,18 +33,19 @@ pub struct Application {
     store: DynStore,
     router: axum::Router,
     shutdown_grace: Duration,
+    watcher: Watcher,
 }
 
 impl Application {
     /// Connects to the database and binds the port. In development the schema is migrated on start, and the local
     /// default SQLite file is seeded when empty, so `cargo run` serves a populated catalog at once.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let mut store = open_store(config).await?;
-        tracing::info!(database = %config.database.redacted(), backend = %store.backend(), "connected to the database");
+        let mut database = open_store(config).await?;
+        tracing::info!(database = %config.database.redacted(), backend = %database.backend(), "connected to the database");
         if let Some(replica) = &config.read_replica {
-            store = Arc::new(
+            database = Arc::new(
                 ReplicatedStore::start(
-                    store,
+                    database,
                     &config.database,
                     &replica.database,
                     &config.store,
@@ -57,6 +59,11 @@ impl Application {
                 "catalog reads go to the read replica while it is within the lag bound"
             );
         }
+        // The watcher reads the real store (through the replica split: the version where reads are served); requests
+        // go through the wrapper that fails fast during an outage.
+        let catalog_watch = CatalogWatch::new();
+        let watcher = watch::spawn(database.clone(), catalog_watch.clone());
+        let store: DynStore = Arc::new(WatchedStore::new(database, catalog_watch.clone()));
         if config.database_source == DatabaseSource::DevelopmentDefault {
             tracing::warn!(
                 path = crate::config::DEV_SQLITE_URL,
@@ -84,7 +91,7 @@ impl Application {
                 tracing::info!(limit, proxies = ?rate_limit.trusted_proxies, "rate limit per client IP (X-Forwarded-For from trusted proxies)")
             }
         }
-        let router = http::app(
+        let router = http::app_with_cache(
             AppState {
                 store: store.clone(),
                 write_policy,
@@ -95,12 +102,14 @@ impl Application {
             },
             config.request_timeout,
             RateLimiter::new(rate_limit),
+            HttpCache::new(&config.cache, catalog_watch),
         );
         Ok(Self {
             listener,
             store,
             router,
             shutdown_grace: config.shutdown_grace,
+            watcher,
         })
     }
 
@@ -140,6 +149,8 @@ impl Application {
             result = server => result.context("server error")?,
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over: abandoning unfinished requests"),
         }
+        // The watcher holds a pooled connection (PostgreSQL's listener): stop it before closing the pool.
+        drop(self.watcher);
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -9,9 +9,11 @@ use utoipa_axum::routes;
 use super::auth::WriteAccess;
 use super::error::{AccessErrors, ApiError, BodyErrors, DatabaseErrors, Problem};
 use super::extract::{AppJson, BeerId};
+use super::json_text;
 use super::params::ListParams;
 use super::state::AppState;
 use crate::domain::{Beer, BeerFields, Surface, parse_list_query, validate};
+use crate::storage::JsonShape;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -43,10 +45,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let query = parse_list_query(raw.as_deref(), Surface::Native).map_err(ApiError::InvalidQuery)?;
-    let (beers, total) = tokio::try_join!(state.store.list(&query), state.store.count(&query.filter))?;
+    let (beers, total) = tokio::try_join!(
+        state.store.list_json(&query, JsonShape::Native, state.image_base()),
+        state.store.count(&query.filter)
+    )?;
     let headers = super::pagination::headers("/beers", raw.as_deref(), &query, total);
-    let beers: Vec<Beer> = beers.into_iter().map(|beer| state.present(beer)).collect();
-    Ok((headers, axum::Json(beers)).into_response())
+    Ok((headers, json_text(beers)).into_response())
 }
 
 /// Create a beer. Writes need `Authorization: Bearer <key>` when API keys are configured.
@@ -107,9 +111,13 @@ fn not_found(id: i64) -> ApiError {
         DatabaseErrors,
     )
 )]
-pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Result<axum::Json<Beer>, ApiError> {
-    let beer = state.store.get(id).await?.ok_or_else(|| not_found(id))?;
-    Ok(axum::Json(state.present(beer)))
+pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Result<Response, ApiError> {
+    let beer = state
+        .store
+        .get_json(id, JsonShape::Native, state.image_base())
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(json_text(beer))
 }
 
 /// Replace a beer with the body given (the same shape as create).

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, Method, Uri, header};
+use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
@@ -20,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub mod auth;
 pub mod beers;
+pub mod cache;
 mod consistency;
 pub mod drain;
 pub mod error;
@@ -35,8 +36,18 @@ pub mod state;
 pub mod text_schema;
 
 pub use auth::{ApiKeys, WritePolicy};
+pub use cache::{CacheOptions, HttpCache};
 use error::{ApiError, ErrorCause};
 pub use state::{AppState, ImageSettings};
+
+/// A 200 with JSON the store already rendered (see [`crate::storage::rendered`]): sent as is.
+pub(crate) fn json_text(body: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}
 
 /// Largest request body accepted (a beer is a few KiB); image uploads have their own limit, IMAGE_MAX_BYTES.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -57,10 +68,21 @@ const EXPOSED_HEADERS: [HeaderName; 9] = [
     REQUEST_ID,
 ];
 
-/// The whole application: routes, fallbacks and middleware, ready to serve.
+/// The whole application: routes, fallbacks and middleware, ready to serve; HTTP caching headers without a
+/// response cache (see [`app_with_cache`]).
 pub fn app(state: AppState, request_timeout: Duration, rate_limiter: RateLimiter) -> Router {
+    app_with_cache(state, request_timeout, rate_limiter, HttpCache::headers_only(0))
+}
+
+/// The whole application with the given response cache, as the server runs it.
+pub fn app_with_cache(
+    state: AppState,
+    request_timeout: Duration,
+    rate_limiter: RateLimiter,
+    cache: HttpCache,
+) -> Router {
     let (routes, _) = routes().split_for_parts();
-    with_middleware(routes, request_timeout, rate_limiter).with_state(state)
+    with_middleware_and_cache(routes, request_timeout, rate_limiter, cache).with_state(state)
 }
 
 /// Every route of the service, each registered with its OpenAPI documentation (utoipa-axum), so a route cannot
@@ -81,6 +103,15 @@ pub fn with_middleware(
     request_timeout: Duration,
     rate_limiter: RateLimiter,
 ) -> Router<AppState> {
+    with_middleware_and_cache(routes, request_timeout, rate_limiter, HttpCache::headers_only(0))
+}
+
+fn with_middleware_and_cache(
+    routes: Router<AppState>,
+    request_timeout: Duration,
+    rate_limiter: RateLimiter,
+    cache: HttpCache,
+) -> Router<AppState> {
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -98,8 +129,12 @@ pub fn with_middleware(
                 // A public catalog, as the Punk API was: any origin may read; writes still need a key. Listed, not
                 // `*`, so that the headers are exposed on credentialed requests and to older browsers too.
                 .layer(CorsLayer::permissive().expose_headers(EXPOSED_HEADERS))
-                // Inside CORS: a 429 must be readable by the browser app that caused it.
+                // Inside CORS: a 429 must be readable by the browser app that caused it. Outside the cache: a cached
+                // answer counts against the limit like any other.
                 .layer(middleware::from_fn_with_state(rate_limiter, rate_limit::limit_rate))
+                // Inside the log line (hits are logged too) and CORS (added per request, not stored); outside the
+                // timeout, so a hit never waits on anything.
+                .layer(middleware::from_fn_with_state(cache, cache::http_cache))
                 .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
                 .layer(middleware::from_fn(consistency::writes_read_their_writes)),

@@ -8,9 +8,11 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, PunkError, PunkErrorBody};
 use super::extract::parse_beer_id;
+use super::json_text;
 use super::params::ListParams;
 use super::state::AppState;
 use crate::domain::{PunkBeer, Surface, parse_list_query};
+use crate::storage::JsonShape;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -36,10 +38,12 @@ type PunkResult = Result<axum::Json<Vec<PunkBeer>>, PunkError>;
 )]
 pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PunkError> {
     let query = parse_list_query(raw.as_deref(), Surface::Punk).map_err(ApiError::InvalidQuery)?;
-    let (beers, total) = tokio::try_join!(state.store.list(&query), state.store.count(&query.filter))?;
+    let (beers, total) = tokio::try_join!(
+        state.store.list_json(&query, JsonShape::Punk, state.image_base()),
+        state.store.count(&query.filter)
+    )?;
     let headers = super::pagination::headers("/v2/beers", raw.as_deref(), &query, total);
-    let body: Vec<PunkBeer> = beers.into_iter().map(|beer| state.present(beer).into()).collect();
-    Ok((headers, axum::Json(body)).into_response())
+    Ok((headers, json_text(beers)).into_response())
 }
 
 /// An array holding one beer chosen at random.
@@ -70,12 +74,12 @@ pub async fn random_beer(State(state): State<AppState>) -> PunkResult {
         (status = 503, description = "The database is unavailable", body = PunkErrorBody),
     )
 )]
-pub async fn get_beer(State(state): State<AppState>, Path(raw): Path<String>) -> PunkResult {
+pub async fn get_beer(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Response, PunkError> {
     let id = parse_beer_id(raw)?;
     let beer = state
         .store
-        .get(id)
+        .get_json(id, JsonShape::Punk, state.image_base())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("No beer found that matches the ID {id}")))?;
-    Ok(axum::Json(vec![state.present(beer).into()]))
+    Ok(json_text(format!("[{beer}]")))
 }

@@ -37,6 +37,14 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// What a stored image's URL starts with in answers the store renders (`list_json`, `get_json`): the same
+    /// links [`AppState::present`] makes.
+    pub fn image_base(&self) -> &str {
+        self.images.public_base_url.as_deref().unwrap_or_default()
+    }
+}
+
 fn missing_base_url_warning() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

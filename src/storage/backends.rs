@@ -14,9 +14,12 @@ use sqlx::FromRow;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
-use super::sql::{self, BeerRow, ImageMetaRow};
+use super::change_feed::{DedicatedFeed, PostgresChangeListener};
+use super::rendered::{self, JsonShape};
+use super::sql::{self, BeerRow, ImageMetaRow, RenderedRow};
 use super::{
-    Backend, BeerStore, ConnectError, DatabaseUrl, ImageRemoval, ImportRecord, StoreOptions, StoreResult, StoredImage,
+    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DatabaseUrl, ImageRemoval, ImportRecord,
+    StoreOptions, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -115,6 +118,8 @@ trait Dialect {
     fn pool(&self) -> &sqlx::Pool<Self::Database>;
     fn migrator() -> sqlx::migrate::Migrator;
     async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>>;
 }
 
 #[async_trait]
@@ -134,6 +139,17 @@ impl Dialect for SqliteStore {
     async fn after_import(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
         // AUTOINCREMENT already moves past the largest id written.
         Ok(())
+    }
+
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+        Ok(Box::new(
+            DedicatedFeed::<sqlx::SqliteConnection>::open(&self.pool).await?,
+        ))
+    }
+
+    /// SQLite has no notifications; the watcher's polling of a local file is cheap.
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        Ok(None)
     }
 }
 
@@ -158,6 +174,14 @@ impl Dialect for PostgresStore {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+        Ok(Box::new(DedicatedFeed::<sqlx::PgConnection>::open(&self.pool).await?))
+    }
+
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        Ok(Some(Box::new(PostgresChangeListener::open(&self.pool).await?)))
     }
 }
 
@@ -196,6 +220,28 @@ macro_rules! impl_beer_store {
                     .fetch_one(self.pool())
                     .await?;
                 Ok(u64::try_from(count).unwrap_or_default())
+            }
+
+            #[tracing::instrument(name = "store.list_json", skip_all)]
+            async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {
+                let (statement, values) = sql::list_rendered(query).build_sqlx(<$store as Dialect>::Builder::default());
+                let rows: Vec<RenderedRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rendered::json_array(&rows, shape, image_base))
+            }
+
+            #[tracing::instrument(name = "store.get_json", skip_all)]
+            async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>> {
+                let (statement, values) = sql::rendered_by_id(id).build_sqlx(<$store as Dialect>::Builder::default());
+                let row: Option<RenderedRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.map(|row| {
+                    let mut out = String::with_capacity(row.rendered.len() + 96);
+                    row.write_json(shape, image_base, &mut out);
+                    out
+                }))
             }
 
             #[tracing::instrument(name = "store.get", skip_all)]
@@ -371,6 +417,14 @@ macro_rules! impl_beer_store {
 
             async fn close(&self) {
                 self.pool().close().await;
+            }
+
+            async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+                <$store as Dialect>::change_feed(self).await
+            }
+
+            async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+                <$store as Dialect>::change_listener(self).await
             }
         }
 

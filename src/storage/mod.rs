@@ -9,11 +9,16 @@ use async_trait::async_trait;
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 mod backends;
+pub mod change_feed;
+pub mod rendered;
 pub mod replicated;
 mod settings;
 pub mod sql;
+pub mod watch;
 
 pub use backends::{PostgresStore, SqliteStore};
+pub use change_feed::{ChangeFeed, ChangeListener};
+pub use rendered::JsonShape;
 pub use replicated::{ReplicaStatus, ReplicatedStore};
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
@@ -98,6 +103,11 @@ pub trait BeerStore: Send + Sync + 'static {
     /// One page of beers matching the filter, by ascending id.
     async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>>;
     async fn count(&self, filter: &BeerFilter) -> StoreResult<u64>;
+    /// One page as a JSON array in `shape`, assembled from each beer's stored rendering: the read path, which
+    /// never decodes a document. Stored images are linked under `image_base` (see [`rendered`]).
+    async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String>;
+    /// One beer as a JSON object in `shape`, from its stored rendering.
+    async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>>;
     async fn get(&self, id: i64) -> StoreResult<Option<Beer>>;
     async fn random(&self) -> StoreResult<Option<Beer>>;
     async fn create(&self, fields: &BeerFields) -> StoreResult<Beer>;
@@ -123,6 +133,13 @@ pub trait BeerStore: Send + Sync + 'static {
         None
     }
     async fn close(&self);
+    /// The catalog's change signal (a version moved by triggers on every write, by any writer), read over a
+    /// connection of its own; see [`watch`].
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
+    /// Change notifications as writes commit, when the backend pushes them (PostgreSQL `LISTEN`).
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        Ok(None)
+    }
 }
 
 pub type DynStore = Arc<dyn BeerStore>;

@@ -29,8 +29,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use super::DatabaseUrl;
 use super::{
-    Backend, BeerStore, ConnectError, DynStore, ImageRemoval, ImportRecord, PostgresStore, StoreOptions, StoreResult,
-    StoredImage,
+    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DynStore, ImageRemoval, ImportRecord, JsonShape,
+    PostgresStore, StoreOptions, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -432,6 +432,43 @@ impl ReplicatedStore {
     }
 }
 
+/// The change signal read where catalog reads are served (see [`ReplicatedStore::change_feed`]), each side's
+/// connection opened when first needed and kept.
+struct ReplicatedFeed {
+    primary: DynStore,
+    replica: DynStore,
+    health: Arc<ReplicaHealth>,
+    on_primary: Option<Box<dyn ChangeFeed>>,
+    on_replica: Option<Box<dyn ChangeFeed>>,
+}
+
+impl ReplicatedFeed {
+    async fn read(store: &DynStore, feed: &mut Option<Box<dyn ChangeFeed>>) -> StoreResult<i64> {
+        if feed.is_none() {
+            *feed = Some(store.change_feed().await?);
+        }
+        let result = feed.as_mut().expect("opened above").version().await;
+        if result.is_err() {
+            *feed = None;
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for ReplicatedFeed {
+    async fn version(&mut self) -> StoreResult<i64> {
+        if self.health.in_use() {
+            match Self::read(&self.replica, &mut self.on_replica).await {
+                Ok(version) => return Ok(version),
+                // As a read would, fall back to the primary (the replica monitor decides whether to switch).
+                Err(error) => tracing::debug!(%error, "cannot read the catalog version on the replica"),
+            }
+        }
+        Self::read(&self.primary, &mut self.on_primary).await
+    }
+}
+
 impl Drop for ReplicatedStore {
     fn drop(&mut self) {
         if let Some(monitor) = &self.monitor {
@@ -464,6 +501,16 @@ impl BeerStore for ReplicatedStore {
 
     async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {
         self.read(|store| async move { store.get(id).await }).await
+    }
+
+    async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {
+        self.read(|store| async move { store.list_json(query, shape, image_base).await })
+            .await
+    }
+
+    async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>> {
+        self.read(|store| async move { store.get_json(id, shape, image_base).await })
+            .await
     }
 
     async fn random(&self) -> StoreResult<Option<Beer>> {
@@ -520,6 +567,23 @@ impl BeerStore for ReplicatedStore {
         Some(self.health.status())
     }
 
+    /// The version of the catalog the reads see: the replica's while reads go to it (a cached answer is then
+    /// keyed by the state the replica had replayed, never ahead of it), the primary's while they do not.
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+        Ok(Box::new(ReplicatedFeed {
+            primary: self.primary.clone(),
+            replica: self.replica.clone(),
+            health: self.health.clone(),
+            on_primary: None,
+            on_replica: None,
+        }))
+    }
+
+    /// Notifications are sent on commit by the primary, where the writes happen; a standby sends none.
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        self.primary.change_listener().await
+    }
+
     async fn close(&self) {
         if let Some(monitor) = &self.monitor {
             monitor.abort();
@@ -539,6 +603,26 @@ mod tests {
         failure: Mutex<Option<fn() -> StoreError>>,
         /// `get` never answers (a replica whose connections hang).
         hang: std::sync::atomic::AtomicBool,
+        /// What its change feeds read.
+        feed: Arc<FeedState>,
+    }
+
+    #[derive(Default)]
+    struct FeedState {
+        version: std::sync::atomic::AtomicI64,
+        unavailable: std::sync::atomic::AtomicBool,
+    }
+
+    struct RecordedFeed(Arc<FeedState>);
+
+    #[async_trait]
+    impl ChangeFeed for RecordedFeed {
+        async fn version(&mut self) -> StoreResult<i64> {
+            if self.0.unavailable.load(Ordering::SeqCst) {
+                return Err(unavailable());
+            }
+            Ok(self.0.version.load(Ordering::SeqCst))
+        }
     }
 
     impl Recording {
@@ -547,6 +631,7 @@ mod tests {
                 calls: Mutex::new(Vec::new()),
                 failure: Mutex::new(None),
                 hang: std::sync::atomic::AtomicBool::new(false),
+                feed: Arc::default(),
             })
         }
 
@@ -599,6 +684,16 @@ mod tests {
         }
         async fn random(&self) -> StoreResult<Option<Beer>> {
             self.read("random").map(|()| None)
+        }
+        async fn list_json(&self, _query: &ListQuery, _shape: JsonShape, _image_base: &str) -> StoreResult<String> {
+            self.read("list_json").map(|()| "[]".to_owned())
+        }
+        async fn get_json(&self, _id: i64, _shape: JsonShape, _image_base: &str) -> StoreResult<Option<String>> {
+            self.read("get_json").map(|()| None)
+        }
+        async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+            self.read("change_feed")?;
+            Ok(Box::new(RecordedFeed(self.feed.clone())))
         }
         async fn create(&self, _fields: &BeerFields) -> StoreResult<Beer> {
             self.write("create");
@@ -656,6 +751,29 @@ mod tests {
         StoreError::Database(sqlx::Error::Protocol(
             "canceling statement due to conflict with recovery".into(),
         ))
+    }
+
+    #[tokio::test]
+    async fn the_change_signal_is_read_where_the_reads_go() {
+        let (store, primary, replica) = replicated();
+        primary.feed.version.store(9, Ordering::SeqCst);
+        replica.feed.version.store(7, Ordering::SeqCst);
+        let mut feed = store.change_feed().await.unwrap();
+        assert_eq!(
+            feed.version().await.unwrap(),
+            7,
+            "the replica's version while reads go to it"
+        );
+        replica.feed.unavailable.store(true, Ordering::SeqCst);
+        assert_eq!(
+            feed.version().await.unwrap(),
+            9,
+            "the primary's when the replica cannot answer"
+        );
+        replica.feed.unavailable.store(false, Ordering::SeqCst);
+        assert_eq!(feed.version().await.unwrap(), 7, "the replica's again once it answers");
+        store.health.fall_back("test".into(), None);
+        assert_eq!(feed.version().await.unwrap(), 9, "the primary's while reads go there");
     }
 
     #[tokio::test]

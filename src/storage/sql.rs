@@ -25,6 +25,7 @@ pub enum Beers {
     Ph,
     FirstBrewedMonth,
     Document,
+    Rendered,
     CreatedAt,
     UpdatedAt,
     ImageSha256,
@@ -61,18 +62,18 @@ pub struct BeerRow {
     pub image_content_type: Option<String>,
 }
 
+/// A beer's image key from its row's `image_sha256` and the joined image's content type.
+fn image_ref(sha256: Option<String>, content_type: Option<&str>) -> Option<ImageRef> {
+    Some(ImageRef {
+        sha256: sha256?,
+        // The table's CHECK admits only the types ImageKind knows.
+        kind: ImageKind::from_content_type(content_type?)?,
+    })
+}
+
 impl From<BeerRow> for Beer {
     fn from(row: BeerRow) -> Self {
-        let image = row
-            .image_sha256
-            .zip(row.image_content_type)
-            .and_then(|(sha256, content_type)| {
-                Some(ImageRef {
-                    sha256,
-                    // The table's CHECK admits only the types ImageKind knows.
-                    kind: ImageKind::from_content_type(&content_type)?,
-                })
-            });
+        let image = image_ref(row.image_sha256, row.image_content_type.as_deref());
         Beer {
             id: row.id,
             fields: row.document.0,
@@ -83,7 +84,7 @@ impl From<BeerRow> for Beer {
     }
 }
 
-const WRITTEN_COLUMNS: [Beers; 10] = [
+const WRITTEN_COLUMNS: [Beers; 11] = [
     Beers::Name,
     Beers::NameSearch,
     Beers::StyleSearch,
@@ -94,6 +95,7 @@ const WRITTEN_COLUMNS: [Beers; 10] = [
     Beers::Ph,
     Beers::FirstBrewedMonth,
     Beers::Document,
+    Beers::Rendered,
 ];
 
 /// The derived columns for a beer, in [`WRITTEN_COLUMNS`] order.
@@ -111,6 +113,9 @@ fn written_values(fields: &BeerFields) -> Vec<SimpleExpr> {
         number(&fields.ph).into(),
         YearMonth::parse_first_brewed(&fields.first_brewed).map(|m| m.0).into(),
         sea_query::Value::Json(Some(Box::new(document))).into(),
+        serde_json::to_string(fields)
+            .expect("a beer always serialises to JSON")
+            .into(),
     ]
 }
 
@@ -250,11 +255,65 @@ fn sort_column(field: SortField) -> Beers {
     }
 }
 
+/// A row for the read path: the beer's pre-rendered fields (or, for rows older than that column, its document's
+/// text) with the columns spliced around them, and its stored image (whose URL is spliced in when answering).
+#[derive(sqlx::FromRow)]
+pub struct RenderedRow {
+    pub id: i64,
+    pub rendered: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub image_sha256: Option<String>,
+    pub image_content_type: Option<String>,
+}
+
+impl RenderedRow {
+    /// The stored image this beer's `image_url` points at, if any.
+    pub fn image(&self) -> Option<ImageRef> {
+        image_ref(self.image_sha256.clone(), self.image_content_type.as_deref())
+    }
+}
+
+fn select_rendered() -> SelectStatement {
+    Query::select()
+        .column((Beers::Table, Beers::Id))
+        .expr_as(
+            Expr::cust(r#"COALESCE("beers"."rendered", CAST("beers"."document" AS TEXT))"#),
+            Beers::Rendered,
+        )
+        .columns([Beers::CreatedAt, Beers::UpdatedAt, Beers::ImageSha256].map(|c| (Beers::Table, c)))
+        .expr_as(
+            Expr::col((Images::Table, Images::ContentType)),
+            Alias::new("image_content_type"),
+        )
+        .from(Beers::Table)
+        .join(
+            JoinType::LeftJoin,
+            Images::Table,
+            Expr::col((Images::Table, Images::Sha256)).equals((Beers::Table, Beers::ImageSha256)),
+        )
+        .to_owned()
+}
+
+/// One page of the read path, in the same order as [`list`].
+pub fn list_rendered(query: &ListQuery) -> SelectStatement {
+    page(select_rendered(), query)
+}
+
+pub fn rendered_by_id(id: i64) -> SelectStatement {
+    select_rendered()
+        .and_where(Expr::col((Beers::Table, Beers::Id)).eq(id))
+        .to_owned()
+}
+
 /// One page, in the requested order. Unknown values (NULL) come last whichever the direction (PostgreSQL would
 /// put them first when descending, SQLite first when ascending), and ties end in id order, so the order is total
 /// and paging through it neither repeats nor skips a beer.
 pub fn list(query: &ListQuery) -> SelectStatement {
-    let mut select = select_beers();
+    page(select_beers(), query)
+}
+
+fn page(mut select: SelectStatement, query: &ListQuery) -> SelectStatement {
     select.cond_where(condition(&query.filter));
     for key in &query.sort {
         let order = if key.descending { Order::Desc } else { Order::Asc };

@@ -136,7 +136,75 @@ async fn paced_upload(address: &str, head: &str, body_len: usize) -> std::io::Re
     Ok(String::from_utf8_lossy(&answer).into_owned())
 }
 
+/// GETs `path` on `app` until its `image_url` satisfies `expected`, within the cache's freshness bound (1 s) of
+/// `written_at`; the last answer must have come from the cache at least once before (`was_cached`).
+async fn image_url_within_bound(
+    app: &TestApp,
+    path: &str,
+    written_at: std::time::Instant,
+    expected: impl Fn(&Value) -> bool,
+) {
+    loop {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 200, "{body}");
+        if expected(&body[0]["image_url"]) {
+            return;
+        }
+        assert!(
+            written_at.elapsed() < std::time::Duration::from_secs(1),
+            "{path} still shows image_url {} {:?} after the image write",
+            body[0]["image_url"],
+            written_at.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Repeats GET `path` until an answer comes from the response cache.
+async fn until_cached(app: &TestApp, path: &str) {
+    let started = std::time::Instant::now();
+    while app
+        .get(path)
+        .await
+        .headers()
+        .get("cache-status")
+        .and_then(|v| v.to_str().ok())
+        != Some("beer-catalog; hit")
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{path} never cached"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 backend_tests! {
+    // An image write updates the beer's row, which moves the catalog version: another instance's cached answers
+    // show the new `image_url` within the bound, as for any other write.
+    async fn an_image_write_shows_in_another_instances_cached_answers_within_the_bound(backend) {
+        let database = std::sync::Arc::new(TestDatabase::create(backend).await);
+        let writer = TestApp::spawn_on(database.clone(), &[], |_| {}).await.with_beers(1).await;
+        let reader = TestApp::spawn_on(database, &[], |_| {}).await;
+        until_cached(&reader, "/v2/beers/1").await;
+        let stored_url = |url: &Value| url.as_str().is_some_and(|url| url.contains("/images/") && url.ends_with(".png"));
+        assert!(!stored_url(&reader.get_json("/v2/beers/1").await.1[0]["image_url"]));
+
+        let (status, beer) = writer.put_image(1, "image/png", png(3, 2, 9)).await;
+        assert_eq!(status, 200, "{beer}");
+        let file = beer["image_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        let written_at = std::time::Instant::now();
+        image_url_within_bound(&reader, "/v2/beers/1", written_at, |url| {
+            url.as_str().is_some_and(|url| url == format!("{}/images/{file}", reader.address))
+        })
+        .await;
+        until_cached(&reader, "/v2/beers/1").await;
+
+        assert_eq!(writer.delete_image(1).await.0, 204);
+        let written_at = std::time::Instant::now();
+        image_url_within_bound(&reader, "/v2/beers/1", written_at, Value::is_null).await;
+    }
+
     async fn every_punk_label_is_imported_and_served_byte_for_byte(backend) {
         let (Some(dataset), Some(images)) = (punk_dataset(), punk_images_dir()) else { return };
         let app = TestApp::spawn(backend).await;

@@ -169,7 +169,15 @@ struct ReplicaApp {
     standby_url: String,
 }
 
+/// These tests count where the store's reads go, so the response cache (which answers a repeated read without
+/// any) is off, except where a test turns it on with `extra_args`.
+const CACHE_OFF: [&str; 2] = ["--cache-max-bytes", "0"];
+
 async fn spawn(pair: &Pair, max_lag_secs: u64) -> ReplicaApp {
+    spawn_with(pair, max_lag_secs, &CACHE_OFF).await
+}
+
+async fn spawn_with(pair: &Pair, max_lag_secs: u64, extra_args: &[&str]) -> ReplicaApp {
     let database = Arc::new(TestDatabase::create_postgres_on(pair.primary.clone()).await);
     let name = url::Url::parse(&database.url)
         .unwrap()
@@ -184,12 +192,9 @@ async fn spawn(pair: &Pair, max_lag_secs: u64) -> ReplicaApp {
     wait_replayed(pair).await;
     let standby_url = with_database(&pair.standby, &name);
     let max_lag = max_lag_secs.to_string();
-    let app = TestApp::spawn_on(
-        database,
-        &["--db-read-url", &standby_url, "--db-read-max-lag-secs", &max_lag],
-        |_| {},
-    )
-    .await;
+    let mut args = vec!["--db-read-url", &standby_url, "--db-read-max-lag-secs", &max_lag];
+    args.extend_from_slice(extra_args);
+    let app = TestApp::spawn_on(database, &args, |_| {}).await;
     ReplicaApp { app, standby_url }
 }
 
@@ -349,6 +354,54 @@ async fn catalog_reads_are_served_by_the_standby_and_writes_by_the_primary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a local streaming replica: scripts/pg-replica.sh start (run by .ci/run)"]
+async fn the_response_cache_follows_the_version_the_standby_has_replayed() {
+    let pair = pair();
+    let _turn = SERIAL.lock().await;
+    let replica = spawn_with(&pair, 3600, &[]).await;
+    let id = replica.create_beer("Before The Pause").await;
+    wait_replayed(&pair).await;
+    let path = format!("/beers/{id}");
+    let name_now = || async {
+        let (status, beer) = replica.app.get_json(&path).await;
+        assert_eq!(status, 200, "{beer}");
+        beer["name"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(name_now().await, "Before The Pause");
+
+    // Written on the primary while the standby does not replay it: the reads (and so the cache) keep the
+    // standby's state. Were the cache keyed by the primary's version, it would now store the standby's old
+    // answer under the new version, and keep serving it after the standby caught up.
+    let mut paused = ReplayPaused::new(&pair).await;
+    let response = replica
+        .app
+        .send_json(reqwest::Method::PUT, &path, None, &sample_beer("After The Pause"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < until {
+        assert_eq!(
+            name_now().await,
+            "Before The Pause",
+            "the standby has not replayed the write"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    paused.resume().await;
+    wait_replayed(&pair).await;
+    // Within the freshness bound (1 s) of the standby's replay.
+    let started = Instant::now();
+    while name_now().await != "After The Pause" {
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "the cached answer outlived the standby's replay"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a local streaming replica: scripts/pg-replica.sh start (run by .ci/run)"]
 async fn reads_fall_back_to_the_primary_while_the_standby_is_down_and_return_when_it_is_back() {
     let pair = pair();
     let _turn = SERIAL.lock().await;
@@ -496,6 +549,11 @@ async fn spawn_without_waiting_for_the_standby(pair: &Pair) -> ReplicaApp {
         .trim_start_matches('/')
         .to_owned();
     let standby_url = with_database(&pair.standby, &name);
-    let app = TestApp::spawn_on(database, &["--db-read-url", &standby_url], |_| {}).await;
+    let app = TestApp::spawn_on(
+        database,
+        &["--db-read-url", &standby_url, CACHE_OFF[0], CACHE_OFF[1]],
+        |_| {},
+    )
+    .await;
     ReplicaApp { app, standby_url }
 }

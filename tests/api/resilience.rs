@@ -160,6 +160,103 @@ async fn a_database_outage_is_survived_without_a_restart() {
     assert_eq!(app.post_beer(&sample_beer("After")).await.0, 201);
 }
 
+/// Polls `path` until it answers `status`; how long that took.
+async fn until_status(app: &TestApp, path: &str, status: u16, within: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if app.get(path).await.status() == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < within,
+            "{path} did not answer {status} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set TEST_DATABASE_URL and run `cargo test -- --include-ignored`"]
+async fn a_known_outage_is_answered_at_once_and_cached_reads_are_served_stale() {
+    // A 5 s connect timeout: what requests would each wait without the outage fast path.
+    let (app, proxy) = app_behind_proxy(&["--db-connect-timeout-secs", "5"]).await;
+    assert_eq!(app.post_beer(&sample_beer("Cached")).await.0, 201);
+    let started = Instant::now();
+    loop {
+        let response = app.get("/v2/beers/1").await;
+        if response
+            .headers()
+            .get("cache-status")
+            .is_some_and(|v| v == "beer-catalog; hit")
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the answer never came from the cache"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    proxy.set_up(false);
+    // The background probe finds the outage by itself, without a request paying for it.
+    until_status(&app, "/ready", 503, Duration::from_secs(3)).await;
+
+    for (method, path) in [
+        ("GET", "/beers/2"),
+        ("GET", "/v2/beers?abv_gt=1"),
+        ("POST", "/beers"),
+        ("PUT", "/beers/1"),
+    ] {
+        let started = Instant::now();
+        let response = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .json(&sample_beer("During"))
+            .send()
+            .await
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(response.status(), 503, "{method} {path}");
+        assert_eq!(response.headers()["retry-after"], "5");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert!(
+            took < Duration::from_secs(1),
+            "{method} {path}: answered at once, not after the connect timeout: {took:?}"
+        );
+    }
+    let started = Instant::now();
+    let (status, ready) = app.get_json("/ready").await;
+    assert_eq!((status, ready["status"].as_str()), (503, Some("unavailable")));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "/ready knows at once: {:?}",
+        started.elapsed()
+    );
+
+    // A cached read is still served, marked stale (RFC 9211), and not for reuse downstream.
+    let stale = app.get("/v2/beers/1").await;
+    assert_eq!(stale.status(), 200);
+    assert_eq!(
+        stale.headers()["cache-status"],
+        "beer-catalog; hit; detail=stale-if-error"
+    );
+    assert_eq!(stale.headers()["cache-control"], "no-cache");
+    let body: Value = stale.json().await.unwrap();
+    assert_eq!(body[0]["name"], "Cached");
+
+    proxy.set_up(true);
+    let recovered_after = until_status(&app, "/ready", 200, Duration::from_secs(2)).await;
+    eprintln!("recovered {recovered_after:?} after the database came back");
+    let fresh = app.get("/v2/beers/1").await;
+    assert_eq!(fresh.status(), 200);
+    assert_ne!(
+        fresh.headers()["cache-status"],
+        "beer-catalog; hit; detail=stale-if-error"
+    );
+    assert_eq!(app.post_beer(&sample_beer("After")).await.0, 201);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL: set TEST_DATABASE_URL and run `cargo test -- --include-ignored`"]
 async fn slow_requests_time_out_with_json() {
