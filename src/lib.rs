@@ -2,7 +2,8 @@
 //!
 //! Layout: [`cli`] parses flags and environment, [`config`] validates them, [`domain`] holds the beer model,
 //! validation and filters, [`storage`] the one store interface with its SQLite and PostgreSQL backends,
-//! [`http`] the routes and middleware, [`startup`] runs the server, [`commands`] the one-off jobs.
+//! [`http`] the routes and middleware, [`web`] the
+//! HTML pages, [`startup`] runs the server, [`commands`] the one-off jobs.
 
 pub mod cli;
 pub mod commands;
@@ -12,3 +13,4 @@ pub mod http;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod web;

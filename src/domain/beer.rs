@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct BeerFields {
     /// Required, 1 to 200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S", example = "Punk IPA")]
     pub name: String,
     #[serde(default)]
     #[schema(max_length = 300)]

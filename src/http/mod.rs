@@ -34,7 +34,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole application: routes, fallbacks and middleware, ready to serve.
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
     let (routes, _) = openapi::documented_routes().split_for_parts();
-    with_middleware(routes, request_timeout).with_state(state)
+    let routes = routes.merge(crate::web::router());
+    with_middleware(routes, request_timeout)
+        // Outermost: every error answer, even a timeout or a panic, becomes a page for a browser.
+        .layer(middleware::from_fn(crate::web::html_errors))
+        .with_state(state)
 }
 
 /// JSON fallbacks and the middleware stack around `routes` (public so tests can put it around routes of their
