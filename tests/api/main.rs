@@ -9,3 +9,4 @@ mod commands;
 mod health;
 mod punk;
 mod resilience;
+mod web;
