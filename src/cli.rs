@@ -1,8 +1,9 @@
 //! Command line and environment: every flag can also be set by the environment variable named next to it
 //! (12-factor). This module only parses; [`crate::config`] decides what the values mean.
 //!
-//! The infrastructure contract tests (`tests/contract/`) read the environment variable names from here through
-//! `Cli::command()`, so the Terraform task definition cannot name a variable the service does not read.
+//! The contract tests (`tests/infra_contract/`, `tests/container_contract.rs`, via `tests/support/service.rs`) read
+//! the environment variable names from here through `Cli::command()`, so a task definition, `compose.yaml` or the
+//! `Dockerfile` cannot set a variable the service does not read.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
-use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use sqlx::postgres::PgSslMode;
 
 use crate::cli::{AppEnv, LogFormat, Settings, SslMode};
-use crate::storage::{Backend, StoreOptions};
+use crate::http::auth::{ApiKeys, InvalidKeyDigest};
+use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// The SQLite file used in development when no database is configured.
 pub const DEV_SQLITE_URL: &str = "sqlite://beer-catalog.db";
@@ -25,100 +24,10 @@ pub enum ConfigError {
     ProductionWithoutPostgres(Backend),
     #[error("incomplete PostgreSQL settings: {missing} must be set when DB_HOST, DB_NAME, DB_USER or DB_PASSWORD is")]
     IncompleteDatabase { missing: String },
-    #[error("DATABASE_URL must start with sqlite:// or postgres://, got {0}")]
-    UnsupportedDatabaseUrl(String),
-    #[error("DATABASE_URL is not a valid URL: {0}")]
-    InvalidDatabaseUrl(String),
-    #[error("API_KEY_SHA256 entries must be 64 hex characters (a SHA-256 digest); entry {0} is not")]
-    InvalidKeyDigest(usize),
-}
-
-/// Where the database is, with the secret parts kept out of `Debug` and logs.
-#[derive(Clone)]
-pub struct DatabaseUrl {
-    backend: Backend,
-    url: SecretString,
-    postgres: Option<PgConnectOptions>,
-    redacted: String,
-}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.redacted)
-    }
-}
-
-impl DatabaseUrl {
-    /// Parses `sqlite://...` or `postgres://...` / `postgresql://...`.
-    pub fn parse(url: &str) -> Result<Self, ConfigError> {
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else {
-            let scheme = url.split(':').next().unwrap_or_default();
-            return Err(ConfigError::UnsupportedDatabaseUrl(format!("{scheme}:...")));
-        };
-        let redacted = match backend {
-            Backend::Sqlite => url.to_owned(),
-            Backend::Postgres => {
-                let mut parsed = url::Url::parse(url).map_err(|e| ConfigError::InvalidDatabaseUrl(e.to_string()))?;
-                let _ = parsed.set_password(None);
-                parsed.set_query(None);
-                parsed.to_string()
-            }
-        };
-        Ok(Self {
-            backend,
-            url: url.into(),
-            postgres: None,
-            redacted,
-        })
-    }
-
-    fn from_parts(host: &str, port: u16, name: &str, user: &str, password: &str, ssl: SslMode) -> Self {
-        let ssl_mode = match ssl {
-            SslMode::Disable => PgSslMode::Disable,
-            SslMode::Prefer => PgSslMode::Prefer,
-            SslMode::Require => PgSslMode::Require,
-            SslMode::VerifyCa => PgSslMode::VerifyCa,
-            SslMode::VerifyFull => PgSslMode::VerifyFull,
-        };
-        // Built field by field, so a password with `@` or `/` in it (RDS generates such) needs no URL escaping.
-        let options = PgConnectOptions::new()
-            .host(host)
-            .port(port)
-            .database(name)
-            .username(user)
-            .password(password)
-            .ssl_mode(ssl_mode);
-        let redacted = format!("postgres://{user}@{host}:{port}/{name}");
-        Self {
-            backend: Backend::Postgres,
-            url: redacted.clone().into(),
-            postgres: Some(options),
-            redacted,
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    /// The URL as given, password included, only for handing to the driver. (A target assembled from DB_* parts
-    /// is connected through [`Self::postgres_options`]; its URL here is the redacted one.)
-    pub fn expose(&self) -> &str {
-        self.url.expose_secret()
-    }
-
-    pub fn postgres_options(&self) -> Option<&PgConnectOptions> {
-        self.postgres.as_ref()
-    }
-
-    /// Scheme, user, host, port and database: what to print when something goes wrong.
-    pub fn redacted(&self) -> String {
-        self.redacted.clone()
-    }
+    #[error(transparent)]
+    DatabaseUrl(#[from] DatabaseUrlError),
+    #[error(transparent)]
+    ApiKeys(#[from] InvalidKeyDigest),
 }
 
 /// Where the database setting came from.
@@ -127,49 +36,6 @@ pub enum DatabaseSource {
     Configured,
     /// Development with nothing configured: the local SQLite file, created, migrated and seeded on start.
     DevelopmentDefault,
-}
-
-/// The accepted API keys, as SHA-256 digests (plain keys are hashed on load and not kept).
-#[derive(Clone, Default)]
-pub struct ApiKeys(Vec<[u8; 32]>);
-
-impl ApiKeys {
-    pub fn digest(key: &str) -> [u8; 32] {
-        Sha256::digest(key.as_bytes()).into()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Constant-time comparison of the presented key's digest against every configured digest: the time taken
-    /// says nothing about how much of a key matched.
-    pub fn accepts(&self, presented: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        let digest = Self::digest(presented);
-        self.0
-            .iter()
-            .fold(subtle::Choice::from(0), |found, known| found | known.ct_eq(&digest))
-            .into()
-    }
-
-    fn parse(plain: Option<&str>, digests: Option<&str>) -> Result<Self, ConfigError> {
-        let entries = |list: Option<&str>| -> Vec<String> {
-            list.unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
-        let mut keys: Vec<[u8; 32]> = entries(plain).iter().map(|key| Self::digest(key)).collect();
-        let hex_digests = entries(digests);
-        for (i, digest) in hex_digests.iter().enumerate() {
-            let bytes = hex::decode(digest).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
-            keys.push(bytes.ok_or(ConfigError::InvalidKeyDigest(i + 1))?);
-        }
-        Ok(Self(keys))
-    }
 }
 
 #[derive(Clone)]
@@ -217,37 +83,59 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
+
+    /// Whether opening the store also applies the embedded migrations. In development that is a convenience; in
+    /// production the deploy's `migrate` task owns the schema, and the service and data jobs run as the DML-only
+    /// app role, which could not migrate anyway.
+    pub fn migrates_on_open(&self) -> bool {
+        !self.is_production()
+    }
+}
+
+fn ssl_mode(mode: SslMode) -> PgSslMode {
+    match mode {
+        SslMode::Disable => PgSslMode::Disable,
+        SslMode::Prefer => PgSslMode::Prefer,
+        SslMode::Require => PgSslMode::Require,
+        SslMode::VerifyCa => PgSslMode::VerifyCa,
+        SslMode::VerifyFull => PgSslMode::VerifyFull,
+    }
 }
 
 fn database(settings: &Settings) -> Result<(DatabaseUrl, DatabaseSource), ConfigError> {
     if let Some(url) = settings.database_url.as_deref().filter(|u| !u.trim().is_empty()) {
         return Ok((DatabaseUrl::parse(url)?, DatabaseSource::Configured));
     }
+    fn given(value: &Option<String>) -> Option<&str> {
+        value.as_deref().filter(|v| !v.is_empty())
+    }
     let parts = [
-        ("DB_HOST", &settings.db_host),
-        ("DB_NAME", &settings.db_name),
-        ("DB_USER", &settings.db_user),
-        ("DB_PASSWORD", &settings.db_password),
+        ("DB_HOST", given(&settings.db_host)),
+        ("DB_NAME", given(&settings.db_name)),
+        ("DB_USER", given(&settings.db_user)),
+        ("DB_PASSWORD", given(&settings.db_password)),
     ];
-    let given = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.is_empty());
-    let missing: Vec<&str> = parts.iter().filter(|(_, v)| !given(v)).map(|(name, _)| *name).collect();
-    if missing.is_empty() {
-        let value = |v: &Option<String>| v.clone().unwrap_or_default();
-        let url = DatabaseUrl::from_parts(
-            &value(&settings.db_host),
-            settings.db_port,
-            &value(&settings.db_name),
-            &value(&settings.db_user),
-            &value(&settings.db_password),
-            settings.db_sslmode,
-        );
+    if let [(_, Some(host)), (_, Some(name)), (_, Some(user)), (_, Some(password))] = parts {
+        let url = DatabaseUrl::from_parts(&PostgresParts {
+            host,
+            port: settings.db_port,
+            name,
+            user,
+            password,
+            ssl_mode: ssl_mode(settings.db_sslmode),
+        });
         return Ok((url, DatabaseSource::Configured));
     }
+    let missing: Vec<&str> = parts
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(name, _)| *name)
+        .collect();
     let missing = missing.join(", ");
     if settings.app_env == AppEnv::Production {
         return Err(ConfigError::ProductionWithoutDatabase { missing });
     }
-    if parts.iter().any(|(_, v)| given(v)) {
+    if parts.iter().any(|(_, v)| v.is_some()) {
         return Err(ConfigError::IncompleteDatabase { missing });
     }
     Ok((DatabaseUrl::parse(DEV_SQLITE_URL)?, DatabaseSource::DevelopmentDefault))
@@ -321,22 +209,5 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(error.contains("DB_NAME, DB_USER, DB_PASSWORD"), "{error}");
-    }
-
-    #[test]
-    fn database_urls_are_redacted() {
-        let url = DatabaseUrl::parse("postgres://u:secret@h:5432/d?sslmode=require").unwrap();
-        assert_eq!(url.redacted(), "postgres://u@h:5432/d");
-        assert!(DatabaseUrl::parse("mysql://x").is_err());
-    }
-
-    #[test]
-    fn api_keys_accept_plain_keys_and_digests() {
-        let digest = hex::encode(ApiKeys::digest("second"));
-        let keys = ApiKeys::parse(Some("first, "), Some(&digest)).unwrap();
-        assert!(keys.accepts("first") && keys.accepts("second"));
-        assert!(!keys.accepts("third") && !keys.accepts(""));
-        assert!(ApiKeys::parse(None, Some("abc")).is_err());
-        assert!(ApiKeys::parse(None, None).unwrap().is_empty());
     }
 }

@@ -1,16 +1,19 @@
 //! beer-catalog: a beer catalog REST API with a Punk API v2 compatible surface.
 //!
-//! Layout: [`cli`] parses flags and environment, [`config`] validates them, [`domain`] holds the beer model,
-//! validation and filters, [`storage`] the one store interface with its SQLite and PostgreSQL backends,
-//! [`http`] the routes and middleware, [`web`] the
-//! HTML pages, [`startup`] runs the server, [`commands`] the one-off jobs.
+//! Layout, with dependencies pointing one way (down this list, never up):
+//! - [`cli`] parses flags and environment; [`config`] validates them and composes the settings each layer owns;
+//! - [`startup`] builds and runs the server, [`commands`] the one-off jobs, [`telemetry`] the logging;
+//! - [`http`] the routes, middleware and error answers, and the web pages (`http::pages`);
+//! - [`seed`] the built-in sample catalog;
+//! - [`storage`] the one store interface with its SQLite and PostgreSQL backends and their connection settings;
+//! - [`domain`] the beer model, validation and filters (no HTTP, no SQL).
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod seed;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
-pub mod web;

@@ -1,59 +1,34 @@
 use std::process::ExitCode;
-use std::time::Duration;
 
-use beer_catalog::cli::{AppEnv, Cli, Command, LogFormat};
-use beer_catalog::commands::{healthcheck, import, provision_roles, seed};
+use beer_catalog::cli::{Cli, Command};
+use beer_catalog::commands::{healthcheck, import, provision_roles};
 use beer_catalog::config::Config;
-use beer_catalog::startup::{Application, shutdown_signal};
-use beer_catalog::{storage, telemetry};
+use beer_catalog::startup::{Application, open_store, shutdown_signal};
+use beer_catalog::{seed, telemetry};
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let command = cli.command.clone().unwrap_or(Command::Serve);
-    let settings = &cli.settings;
-
-    if let Command::Healthcheck(args) = &command {
-        // Silent and quick: it runs every few seconds inside the container.
-        let url = args
-            .url
-            .clone()
-            .unwrap_or_else(|| format!("http://127.0.0.1:{}/health", settings.port));
-        return match healthcheck::check(&url, Duration::from_secs(args.timeout_secs)).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("unhealthy: {error}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-
-    let production = settings.app_env == AppEnv::Production;
-    let format = settings
-        .log_format
-        .unwrap_or(if production { LogFormat::Json } else { LogFormat::Pretty });
-    telemetry::init(&settings.log_level, format);
-
-    match run(command, settings).await {
+    match run(Cli::parse()).await {
         Ok(code) => code,
+        // The one place a failure is reported: the error and its causes, once, on stderr.
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "failed");
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(command: Command, settings: &beer_catalog::cli::Settings) -> anyhow::Result<ExitCode> {
-    let config = Config::from_settings(settings)?;
-    match command {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::from_settings(&cli.settings)?;
+    telemetry::init(&config.log_level, config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(&config).await?;
             app.run_until_stopped(shutdown_signal()).await?;
         }
         Command::Migrate => {
-            let store = storage::connect(&config.database, &config.store).await?;
+            let store = beer_catalog::storage::connect(&config.database, &config.store).await?;
             store.migrate().await?;
             store.close().await;
             println!("migrations applied to {}", config.database.redacted());
@@ -78,17 +53,10 @@ async fn run(command: Command, settings: &beer_catalog::cli::Settings) -> anyhow
         Command::ProvisionRoles(args) => {
             provision_roles::run(&config.database, &args, config.store.connect_timeout).await?
         }
-        Command::Healthcheck(_) => unreachable!("handled before logging is set up"),
+        Command::Healthcheck(args) => {
+            // Silent unless unhealthy: it runs every few seconds inside the container.
+            return Ok(healthcheck::run(&args, config.port).await);
+        }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The store for a data job. In development the schema is migrated first, for convenience; in production the
-/// `migrate` task owns the schema, and data jobs run as the DML-only app role, which could not migrate anyway.
-async fn open_store(config: &Config) -> anyhow::Result<storage::DynStore> {
-    let store = storage::connect(&config.database, &config.store).await?;
-    if !config.is_production() {
-        store.migrate().await?;
-    }
-    Ok(store)
 }

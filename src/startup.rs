@@ -11,6 +11,16 @@ use crate::config::{Config, DatabaseSource};
 use crate::http::{self, AppState, WritePolicy};
 use crate::storage::{self, DynStore};
 
+/// Opens the store the configuration names, migrating it first when the configuration says so
+/// ([`Config::migrates_on_open`]). The server and every data job open their store through here.
+pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
+    let store = storage::connect(&config.database, &config.store).await?;
+    if config.migrates_on_open() {
+        store.migrate().await.context("migrating the database")?;
+    }
+    Ok(store)
+}
+
 pub struct Application {
     listener: TcpListener,
     store: DynStore,
@@ -22,20 +32,17 @@ impl Application {
     /// Connects to the database and binds the port. In development the schema is migrated on start, and the local
     /// default SQLite file is seeded when empty, so `cargo run` serves a populated catalog at once.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let store = storage::connect(&config.database, &config.store).await?;
+        let store = open_store(config).await?;
         tracing::info!(database = %config.database.redacted(), backend = %store.backend(), "connected to the database");
-        if !config.is_production() {
-            store.migrate().await.context("migrating the database")?;
-        }
         if config.database_source == DatabaseSource::DevelopmentDefault {
             tracing::warn!(
                 path = crate::config::DEV_SQLITE_URL,
                 "DEVELOPMENT MODE: no database configured, using a local SQLite file (set DATABASE_URL or DB_HOST... \
                  for PostgreSQL; APP_ENV=production refuses to start without it)"
             );
-            crate::commands::seed::seed_if_empty(&store).await?;
+            crate::seed::seed_if_empty(&store).await?;
         }
-        let write_policy = WritePolicy::from_config(config);
+        let write_policy = WritePolicy::new(config.api_keys.clone(), config.is_production());
         match &write_policy {
             WritePolicy::Open => tracing::warn!("writes are OPEN: no API keys configured (development only)"),
             WritePolicy::Closed => tracing::warn!("writes are DISABLED: production without API_KEYS answers 403"),
@@ -58,6 +65,11 @@ impl Application {
             router,
             shutdown_grace: config.shutdown_grace,
         })
+    }
+
+    /// The store the server uses (tests read and write through it directly).
+    pub fn store(&self) -> DynStore {
+        self.store.clone()
     }
 
     pub fn port(&self) -> u16 {

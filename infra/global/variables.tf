@@ -36,8 +36,8 @@ variable "environments" {
   default     = ["staging", "production"]
 
   validation {
-    condition     = length(var.environments) > 0
-    error_message = "Give at least one environment."
+    condition     = length(var.environments) > 0 && alltrue([for e in var.environments : can(regex("^[a-z][a-z0-9-]{1,15}$", e))])
+    error_message = "Give at least one environment, each lower-case letters, digits and dashes (2-16 characters)."
   }
 }
 
@@ -47,8 +47,8 @@ variable "ecr_keep_images" {
   default     = 50
 
   validation {
-    condition     = var.ecr_keep_images >= 5
-    error_message = "ecr_keep_images must be at least 5."
+    condition     = var.ecr_keep_images >= 5 && var.ecr_keep_images <= 1000
+    error_message = "ecr_keep_images must be between 5 and 1000."
   }
 }
 

@@ -3,4 +3,3 @@
 pub mod healthcheck;
 pub mod import;
 pub mod provision_roles;
-pub mod seed;

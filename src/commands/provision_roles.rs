@@ -11,8 +11,7 @@ use anyhow::Context;
 use sqlx::{Connection, PgConnection};
 
 use crate::cli::ProvisionRolesArgs;
-use crate::config::DatabaseUrl;
-use crate::storage::Backend;
+use crate::storage::{Backend, DatabaseUrl};
 
 /// Identifiers are bound into SQL text, so only plain lower-case names are accepted.
 fn check_identifier(what: &str, name: &str) -> anyhow::Result<()> {

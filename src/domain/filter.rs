@@ -1,9 +1,6 @@
 //! List queries: pagination and the Punk API v2 filters, parsed from the raw query string so that every bad
 //! parameter is reported (name, reason, value), not just the first one serde trips over.
 
-use serde::Serialize;
-use utoipa::{IntoParams, ToSchema};
-
 use super::beer::YearMonth;
 
 pub const DEFAULT_PER_PAGE: u32 = 25;
@@ -68,61 +65,12 @@ impl ListQuery {
     }
 }
 
-/// One rejected query parameter, in the Punk API's error vocabulary.
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+/// One rejected query parameter: its name, what is wrong, and the value given.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ParamError {
     pub param: String,
     pub msg: String,
     pub value: String,
-}
-
-/// The query parameters, for the OpenAPI document (parsing itself is [`parse_list_query`]).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ListParams {
-    /// Page number, from 1.
-    #[param(minimum = 1)]
-    page: Option<i32>,
-    /// Beers per page, 1 to 80 (default 25).
-    #[param(minimum = 1, maximum = 80)]
-    per_page: Option<u32>,
-    /// ABV strictly greater than this.
-    abv_gt: Option<f64>,
-    /// ABV strictly less than this.
-    abv_lt: Option<f64>,
-    /// IBU strictly greater than this.
-    ibu_gt: Option<f64>,
-    /// IBU strictly less than this.
-    ibu_lt: Option<f64>,
-    /// EBC strictly greater than this.
-    ebc_gt: Option<f64>,
-    /// EBC strictly less than this.
-    ebc_lt: Option<f64>,
-    /// First brewed strictly before this month, `MM-YYYY`.
-    #[param(pattern = r"^(0?[1-9]|1[0-2])-[1-9][0-9]{3}$")]
-    brewed_before: Option<String>,
-    /// First brewed strictly after this month, `MM-YYYY`.
-    #[param(pattern = r"^(0?[1-9]|1[0-2])-[1-9][0-9]{3}$")]
-    brewed_after: Option<String>,
-    /// Fuzzy name match (`pnk` finds `Punk IPA`); underscores mean spaces.
-    #[param(max_length = 200)]
-    beer_name: Option<String>,
-    /// Fuzzy match on the yeast.
-    #[param(max_length = 200)]
-    yeast: Option<String>,
-    /// Fuzzy match on any hop.
-    #[param(max_length = 200)]
-    hops: Option<String>,
-    /// Fuzzy match on any malt.
-    #[param(max_length = 200)]
-    malt: Option<String>,
-    /// Substring of any food pairing; underscores mean spaces.
-    #[param(max_length = 200)]
-    food: Option<String>,
-    /// Ids separated by `|`, e.g. `1|2|3` (at most 80).
-    #[param(pattern = r"^[1-9][0-9]{0,17}(\|[1-9][0-9]{0,17}){0,79}$")]
-    ids: Option<String>,
 }
 
 /// Parses a raw query string (`None` when the URL has none) into a list query, or every problem found.

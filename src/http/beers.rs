@@ -6,10 +6,11 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::WriteAccess;
 use super::error::{AccessErrors, ApiError, BodyErrors, DatabaseErrors, Problem};
-use super::extract::{AppJson, BeerId, WriteAccess};
+use super::extract::{AppJson, BeerId};
+use super::params::ListParams;
 use super::state::AppState;
-use crate::domain::filter::ListParams;
 use crate::domain::{Beer, BeerFields, ListQuery, Surface, parse_list_query, validate};
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -1,6 +1,9 @@
 //! One error type for every handler, rendered two ways: RFC 9457 `application/problem+json` on the native API,
-//! and the Punk API's own shape under `/v2`, which existing Punk clients parse. Server-side failures are logged
-//! here and never echoed to the client.
+//! and the Punk API's own shape under `/v2`, which existing Punk clients parse. The cause of a server-side failure
+//! is never echoed to the client: it travels in the response's extensions ([`ErrorCause`]) to the request log line,
+//! which is where it is logged, once.
+
+use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -39,22 +42,28 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("the request took longer than {0} seconds")]
     Timeout(u64),
-    #[error("the database is unavailable; retry shortly")]
-    Unavailable,
+    /// A storage failure: 503 when the database is unreachable (worth retrying), 500 otherwise.
+    #[error("{}", if .0.is_unavailable() { "the database is unavailable; retry shortly" } else { "internal server error" })]
+    Store(#[from] StoreError),
+    /// Something that should not happen (a handler panicked); the cause goes to the log, not to the client.
     #[error("internal server error")]
-    Internal,
+    Internal(String),
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        if error.is_unavailable() {
-            tracing::warn!(error = %error, "database unavailable");
-            ApiError::Unavailable
-        } else {
-            tracing::error!(error = %error, "database error");
-            ApiError::Internal
-        }
+/// Why a request failed on the server side, for the request log line only (never sent to the client).
+#[derive(Clone, Debug)]
+pub struct ErrorCause(pub Arc<str>);
+
+/// An error and its sources, `outer: inner: innermost`, as `anyhow`'s `{:#}` prints them.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
+    text
 }
 
 impl ApiError {
@@ -68,8 +77,9 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Timeout(_) | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -89,10 +99,24 @@ impl ApiError {
         }
     }
 
+    /// What the log should say about a server-side failure; `None` for client errors.
+    fn cause(&self) -> Option<String> {
+        match self {
+            ApiError::Store(error) => Some(error_chain(error)),
+            ApiError::Internal(cause) => Some(cause.clone()),
+            ApiError::Timeout(secs) => Some(format!("no answer within the {secs} s request timeout")),
+            _ => None,
+        }
+    }
+
     fn finish(&self, mut response: Response) -> Response {
+        if let Some(cause) = self.cause() {
+            response.extensions_mut().insert(ErrorCause(cause.into()));
+        }
+        let status = self.status();
         let headers = response.headers_mut();
         match self {
-            ApiError::Unavailable | ApiError::Timeout(_) => {
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
             }
             ApiError::Unauthorized => {
@@ -110,8 +134,11 @@ impl ApiError {
     pub fn into_punk(self) -> Response {
         let status = self.status();
         let (message, data) = match &self {
-            ApiError::InvalidQuery(errors) => ("Invalid query params".to_owned(), Some(errors.clone())),
-            ApiError::InvalidPath(error) => ("Invalid params".to_owned(), Some(vec![error.clone()])),
+            ApiError::InvalidQuery(errors) => (
+                "Invalid query params".to_owned(),
+                Some(errors.iter().map(PunkParamError::from).collect()),
+            ),
+            ApiError::InvalidPath(error) => ("Invalid params".to_owned(), Some(vec![PunkParamError::from(error)])),
             other => (other.to_string(), None),
         };
         let body = PunkErrorBody {
@@ -151,6 +178,27 @@ pub struct ProblemField {
     pub message: String,
 }
 
+/// One rejected parameter, in the Punk API's error vocabulary.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct PunkParamError {
+    #[schema(example = "abv_gt")]
+    pub param: String,
+    #[schema(example = "Must be a number greater than 0")]
+    pub msg: String,
+    #[schema(example = "strong")]
+    pub value: String,
+}
+
+impl From<&ParamError> for PunkParamError {
+    fn from(error: &ParamError) -> Self {
+        PunkParamError {
+            param: error.param.clone(),
+            msg: error.msg.clone(),
+            value: error.value.clone(),
+        }
+    }
+}
+
 impl From<&ParamError> for ProblemField {
     fn from(error: &ParamError) -> Self {
         ProblemField {
@@ -171,7 +219,7 @@ pub struct PunkErrorBody {
     #[schema(example = "Invalid query params")]
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<Vec<ParamError>>,
+    pub data: Option<Vec<PunkParamError>>,
 }
 
 impl IntoResponse for ApiError {

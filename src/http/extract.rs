@@ -2,12 +2,11 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
-use super::state::{AppState, WritePolicy};
 use crate::domain::ParamError;
 
 /// `axum::Json`, with malformed JSON -> 400, a wrong content type -> 415, an oversized body -> 413 and a body of
@@ -71,36 +70,5 @@ pub fn parse_beer_id(raw: String) -> Result<i64, ApiError> {
             msg: "must be a whole number greater than 0".into(),
             value: raw,
         })),
-    }
-}
-
-/// Proof that the caller may write. Handlers that change the catalog take it as an argument, so the protection
-/// is visible in their signatures and cannot be forgotten by a route.
-pub struct WriteAccess;
-
-impl FromRequestParts<AppState> for WriteAccess {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match &state.write_policy {
-            WritePolicy::Open => Ok(WriteAccess),
-            WritePolicy::Closed => Err(ApiError::Forbidden(
-                "writes are disabled: this production server has no API keys configured (set API_KEYS or \
-                 API_KEY_SHA256)"
-                    .into(),
-            )),
-            WritePolicy::Keys(keys) => {
-                let presented = parts
-                    .headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(|value| value.strip_prefix("Bearer "))
-                    .map(str::trim);
-                match presented {
-                    Some(key) if keys.accepts(key) => Ok(WriteAccess),
-                    _ => Err(ApiError::Unauthorized),
-                }
-            }
-        }
     }
 }

@@ -49,7 +49,8 @@ pub async fn health() -> axum::Json<Health> {
     })
 }
 
-/// Readiness: 200 when the database answers within 2 seconds, 503 with the reason otherwise.
+/// Readiness: 200 when the database answers within 2 seconds, 503 with the reason otherwise. The reason is
+/// public, so it says what kind of failure this is; the driver's own error (host names, addresses) is logged.
 #[utoipa::path(
     get, path = "/ready", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness))
@@ -57,20 +58,24 @@ pub async fn health() -> axum::Json<Health> {
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Readiness>) {
     let reason = match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(error.to_string()),
-        Err(_) => Some(format!(
-            "the database did not answer within {} s",
-            READINESS_TIMEOUT.as_secs()
-        )),
+        Ok(Err(error)) => {
+            tracing::warn!(
+                error = super::error::error_chain(&error),
+                "readiness: the database check failed"
+            );
+            Some(error.to_string())
+        }
+        Err(_) => {
+            let reason = format!("the database did not answer within {} s", READINESS_TIMEOUT.as_secs());
+            tracing::warn!("readiness: {reason}");
+            Some(reason)
+        }
     };
     let status = if reason.is_none() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    if let Some(reason) = &reason {
-        tracing::warn!(%reason, "not ready");
-    }
     let database = state.store.backend().to_string();
     (
         status,

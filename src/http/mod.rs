@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, Method, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -14,17 +14,22 @@ use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
+pub mod auth;
 pub mod beers;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod pages;
+mod params;
 pub mod punk;
 pub mod state;
 
-use error::ApiError;
-pub use state::{AppState, WritePolicy};
+pub use auth::{ApiKeys, WritePolicy};
+use error::{ApiError, ErrorCause};
+pub use state::AppState;
 
 /// Largest request body accepted (a beer is a few KiB).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -33,12 +38,22 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application: routes, fallbacks and middleware, ready to serve.
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
-    let (routes, _) = openapi::documented_routes().split_for_parts();
-    let routes = routes.merge(crate::web::router());
+    let (routes, _) = routes().split_for_parts();
+    let routes = routes.merge(pages::router());
     with_middleware(routes, request_timeout)
         // Outermost: every error answer, even a timeout or a panic, becomes a page for a browser.
-        .layer(middleware::from_fn(crate::web::html_errors))
+        .layer(middleware::from_fn(pages::html_errors))
         .with_state(state)
+}
+
+/// Every route of the service, each registered with its OpenAPI documentation (utoipa-axum), so a route cannot
+/// exist undocumented; [`openapi::api_doc`] is derived from this.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base_document())
+        .merge(health::router())
+        .merge(beers::router())
+        .merge(punk::router())
+        .merge(openapi::router())
 }
 
 /// JSON fallbacks and the middleware stack around `routes` (public so tests can put it around routes of their
@@ -63,15 +78,24 @@ pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> R
         )
 }
 
+/// The span every event of a request is logged in: its id, method and route template (`/beers/{id}`, not the
+/// concrete path, so requests group by operation; absent for unknown routes).
 fn request_span(request: &Request) -> tracing::Span {
     let request_id = request
         .extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok());
-    tracing::info_span!("request", request_id = request_id.unwrap_or_default(), method = %request.method())
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    tracing::info_span!(
+        "request",
+        request_id = request_id.unwrap_or_default(),
+        method = %request.method(),
+        route = route.unwrap_or_default(),
+    )
 }
 
-/// One line per request: method, path, status, latency (no query strings, bodies or headers). Health checks log at
+/// One line per request: method, path, status, latency (no query strings, bodies or headers), and for a server-side
+/// failure its cause, taken from the response ([`ErrorCause`]): the one place a 5xx is logged. Health checks log at
 /// DEBUG: a load balancer polling them every few seconds would drown everything else.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -80,10 +104,11 @@ async fn log_request(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let cause = response.extensions().get::<ErrorCause>().map(|cause| &*cause.0);
     if matches!(path.as_str(), "/health" | "/ready") {
-        tracing::debug!(%method, %path, status, latency_ms, "request");
+        tracing::debug!(%method, %path, status, latency_ms, cause, "request");
     } else if response.status().is_server_error() {
-        tracing::warn!(%method, %path, status, latency_ms, "request");
+        tracing::warn!(%method, %path, status, latency_ms, cause, "request");
     } else {
         tracing::info!(%method, %path, status, latency_ms, "request");
     }
@@ -94,10 +119,7 @@ async fn enforce_timeout(State(limit): State<Duration>, request: Request, next: 
     let punk = is_punk_path(request.uri());
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(timeout_secs = limit.as_secs(), "request timed out");
-            render(ApiError::Timeout(limit.as_secs()), punk)
-        }
+        Err(_) => render(ApiError::Timeout(limit.as_secs()), punk),
     }
 }
 
@@ -107,8 +129,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("unknown panic");
-    tracing::error!(panic = message, "handler panicked");
-    ApiError::Internal.into_response()
+    ApiError::Internal(format!("handler panicked: {message}")).into_response()
 }
 
 fn is_punk_path(uri: &Uri) -> bool {

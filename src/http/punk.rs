@@ -7,8 +7,8 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, PunkError, PunkErrorBody};
 use super::extract::parse_beer_id;
+use super::params::ListParams;
 use super::state::AppState;
-use crate::domain::filter::ListParams;
 use crate::domain::{PunkBeer, Surface, parse_list_query};
 
 pub fn router() -> OpenApiRouter<AppState> {

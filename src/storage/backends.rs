@@ -1,8 +1,8 @@
-//! The two backends. What differs between them is small and written out per backend (connection options,
-//! migrations, keeping PostgreSQL's id sequence ahead of imported ids); what is the same is generated once by
-//! `impl_beer_store!` for each concrete pool type. (A single generic impl over `sqlx::Database` needs
-//! higher-ranked `Executor` bounds that async-trait's `Send` futures do not accept; the macro keeps every
-//! expansion concrete.)
+//! The two backends. What differs between them is small and written out per backend in its [`Dialect`]
+//! (connection options, migrations, query builder, keeping PostgreSQL's id sequence ahead of imported ids); what
+//! is the same is generated once by `impl_beer_store!` for each concrete store type. (A single generic impl over
+//! `Dialect` needs higher-ranked `Executor` bounds that async-trait's `Send` futures do not accept; the macro keeps
+//! every expansion concrete, and the trait makes its contract explicit.)
 
 use std::str::FromStr;
 
@@ -14,8 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 use super::sql::{self, BeerRow};
-use super::{Backend, BeerStore, ConnectError, ImportRecord, StoreOptions, StoreResult};
-use crate::config::DatabaseUrl;
+use super::{Backend, BeerStore, ConnectError, DatabaseUrl, ImportRecord, StoreOptions, StoreResult};
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
 /// A migrator that tolerates migrations newer than the ones it embeds: rolling back to an older image must be
@@ -73,11 +72,6 @@ impl SqliteStore {
             pool: open(url, options, connect_options).await?,
         })
     }
-
-    async fn after_import(&self, _tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
-        // AUTOINCREMENT already moves past the largest id written.
-        Ok(())
-    }
 }
 
 impl PostgresStore {
@@ -91,10 +85,58 @@ impl PostgresStore {
             pool: open(url, options, connect_options).await?,
         })
     }
+}
+
+/// What a backend supplies to the shared implementation that `impl_beer_store!` writes: its sqlx database, pool,
+/// query builder and migrations, and what it must do after an import. Everything else is the same SQL.
+#[async_trait]
+trait Dialect {
+    type Database: sqlx::Database;
+    type Builder: sea_query::QueryBuilder + Default;
+    const BACKEND: Backend;
+
+    fn pool(&self) -> &sqlx::Pool<Self::Database>;
+    fn migrator() -> sqlx::migrate::Migrator;
+    async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+}
+
+#[async_trait]
+impl Dialect for SqliteStore {
+    type Database = sqlx::Sqlite;
+    type Builder = SqliteQueryBuilder;
+    const BACKEND: Backend = Backend::Sqlite;
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    fn migrator() -> sqlx::migrate::Migrator {
+        sqlx::migrate!("./migrations/sqlite")
+    }
+
+    async fn after_import(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        // AUTOINCREMENT already moves past the largest id written.
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Dialect for PostgresStore {
+    type Database = sqlx::Postgres;
+    type Builder = PostgresQueryBuilder;
+    const BACKEND: Backend = Backend::Postgres;
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn migrator() -> sqlx::migrate::Migrator {
+        sqlx::migrate!("./migrations/postgres")
+    }
 
     /// Imported rows carry explicit ids, which an identity column's sequence does not see: move it past them so
     /// the next `POST /beers` does not collide.
-    async fn after_import(&self, tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+    async fn after_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
         sqlx::query("SELECT setval(pg_get_serial_sequence('beers', 'id'), GREATEST((SELECT MAX(id) FROM beers), 1))")
             .execute(&mut **tx)
             .await?;
@@ -102,59 +144,67 @@ impl PostgresStore {
     }
 }
 
+/// The store interface over a [`Dialect`], written once and expanded per concrete store type.
 macro_rules! impl_beer_store {
-    ($store:ty, $backend:expr, $builder:expr, $migrator:expr) => {
+    ($store:ty) => {
         #[async_trait]
         impl BeerStore for $store {
             fn backend(&self) -> Backend {
-                $backend
+                <$store as Dialect>::BACKEND
             }
 
             async fn migrate(&self) -> StoreResult<()> {
-                Ok(migrator($migrator).run(&self.pool).await?)
+                Ok(migrator(<$store as Dialect>::migrator()).run(self.pool()).await?)
             }
 
+            #[tracing::instrument(name = "store.ping", skip_all)]
             async fn ping(&self) -> StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                sqlx::query("SELECT 1").execute(self.pool()).await?;
                 Ok(())
             }
 
+            #[tracing::instrument(name = "store.list", skip_all)]
             async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>> {
-                let (statement, values) = sql::list(query).build_sqlx($builder);
+                let (statement, values) = sql::list(query).build_sqlx(<$store as Dialect>::Builder::default());
                 let rows: Vec<BeerRow> = sqlx::query_as_with(&statement, values)
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.pool())
                     .await?;
                 Ok(rows.into_iter().map(Beer::from).collect())
             }
 
+            #[tracing::instrument(name = "store.count", skip_all)]
             async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
-                let (statement, values) = sql::count(filter).build_sqlx($builder);
+                let (statement, values) = sql::count(filter).build_sqlx(<$store as Dialect>::Builder::default());
                 let (count,): (i64,) = sqlx::query_as_with(&statement, values)
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.pool())
                     .await?;
                 Ok(u64::try_from(count).unwrap_or_default())
             }
 
+            #[tracing::instrument(name = "store.get", skip_all)]
             async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {
-                let (statement, values) = sql::by_id(id).build_sqlx($builder);
+                let (statement, values) = sql::by_id(id).build_sqlx(<$store as Dialect>::Builder::default());
                 let row: Option<BeerRow> = sqlx::query_as_with(&statement, values)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.pool())
                     .await?;
                 Ok(row.map(Beer::from))
             }
 
+            #[tracing::instrument(name = "store.random", skip_all)]
             async fn random(&self) -> StoreResult<Option<Beer>> {
-                let (statement, values) = sql::random().build_sqlx($builder);
+                let (statement, values) = sql::random().build_sqlx(<$store as Dialect>::Builder::default());
                 let row: Option<BeerRow> = sqlx::query_as_with(&statement, values)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.pool())
                     .await?;
                 Ok(row.map(Beer::from))
             }
 
+            #[tracing::instrument(name = "store.create", skip_all)]
             async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
                 let now = Utc::now().trunc_subsecs(6);
-                let mut tx = self.pool.begin().await?;
-                let (statement, values) = sql::insert(None, fields, now).build_sqlx($builder);
+                let mut tx = self.pool().begin().await?;
+                let (statement, values) =
+                    sql::insert(None, fields, now).build_sqlx(<$store as Dialect>::Builder::default());
                 let (id, created_at) = sqlx::query_as_with(&statement, values)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -168,10 +218,12 @@ macro_rules! impl_beer_store {
                 })
             }
 
+            #[tracing::instrument(name = "store.update", skip_all)]
             async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
                 let now = Utc::now().trunc_subsecs(6);
-                let mut tx = self.pool.begin().await?;
-                let (statement, values) = sql::update(id, fields, now).build_sqlx($builder);
+                let mut tx = self.pool().begin().await?;
+                let (statement, values) =
+                    sql::update(id, fields, now).build_sqlx(<$store as Dialect>::Builder::default());
                 let Some((id, created_at)) = sqlx::query_as_with(&statement, values)
                     .fetch_optional(&mut *tx)
                     .await?
@@ -188,34 +240,37 @@ macro_rules! impl_beer_store {
                 }))
             }
 
+            #[tracing::instrument(name = "store.delete", skip_all)]
             async fn delete(&self, id: i64) -> StoreResult<bool> {
-                let (statement, values) = sql::delete(id).build_sqlx($builder);
-                let result = sqlx::query_with(&statement, values).execute(&self.pool).await?;
+                let (statement, values) = sql::delete(id).build_sqlx(<$store as Dialect>::Builder::default());
+                let result = sqlx::query_with(&statement, values).execute(self.pool()).await?;
                 Ok(result.rows_affected() > 0)
             }
 
+            #[tracing::instrument(name = "store.import", skip_all)]
             async fn import(
                 &self,
                 records: &[ImportRecord],
                 progress: &(dyn Fn(usize) + Send + Sync),
             ) -> StoreResult<()> {
                 let now = Utc::now().trunc_subsecs(6);
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool().begin().await?;
                 for (done, record) in records.iter().enumerate() {
-                    let (statement, values) = sql::insert(record.id, &record.fields, now).build_sqlx($builder);
+                    let (statement, values) =
+                        sql::insert(record.id, &record.fields, now).build_sqlx(<$store as Dialect>::Builder::default());
                     let (id, _created_at): (i64, chrono::DateTime<Utc>) = sqlx::query_as_with(&statement, values)
                         .fetch_one(&mut *tx)
                         .await?;
                     self.write_terms(&mut tx, id, &record.fields).await?;
                     progress(done + 1);
                 }
-                self.after_import(&mut tx).await?;
+                <$store as Dialect>::after_import(&mut tx).await?;
                 tx.commit().await?;
                 Ok(())
             }
 
             async fn close(&self) {
-                self.pool.close().await;
+                self.pool().close().await;
             }
         }
 
@@ -223,14 +278,14 @@ macro_rules! impl_beer_store {
             /// Replaces the searchable hop, malt and food rows of a beer.
             async fn write_terms(
                 &self,
-                tx: &mut sqlx::Transaction<'_, <$store as HasDatabase>::Database>,
+                tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
                 id: i64,
                 fields: &BeerFields,
             ) -> StoreResult<()> {
-                let (statement, values) = sql::delete_terms(id).build_sqlx($builder);
+                let (statement, values) = sql::delete_terms(id).build_sqlx(<$store as Dialect>::Builder::default());
                 sqlx::query_with(&statement, values).execute(&mut **tx).await?;
                 if let Some(insert) = sql::insert_terms(id, fields) {
-                    let (statement, values) = insert.build_sqlx($builder);
+                    let (statement, values) = insert.build_sqlx(<$store as Dialect>::Builder::default());
                     sqlx::query_with(&statement, values).execute(&mut **tx).await?;
                 }
                 Ok(())
@@ -239,28 +294,5 @@ macro_rules! impl_beer_store {
     };
 }
 
-/// Names each store's sqlx database type, for the transaction types the macro writes.
-trait HasDatabase {
-    type Database: sqlx::Database;
-}
-
-impl HasDatabase for SqliteStore {
-    type Database = sqlx::Sqlite;
-}
-
-impl HasDatabase for PostgresStore {
-    type Database = sqlx::Postgres;
-}
-
-impl_beer_store!(
-    SqliteStore,
-    Backend::Sqlite,
-    SqliteQueryBuilder,
-    sqlx::migrate!("./migrations/sqlite")
-);
-impl_beer_store!(
-    PostgresStore,
-    Backend::Postgres,
-    PostgresQueryBuilder,
-    sqlx::migrate!("./migrations/postgres")
-);
+impl_beer_store!(SqliteStore);
+impl_beer_store!(PostgresStore);

@@ -3,16 +3,17 @@
 //! and its query builder.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
 mod backends;
+mod settings;
 pub mod sql;
 
 pub use backends::{PostgresStore, SqliteStore};
+pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// A beer to write during an import, with the id it must keep when it has one.
 #[derive(Clone, Debug)]
@@ -21,29 +22,16 @@ pub struct ImportRecord {
     pub fields: BeerFields,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl std::fmt::Display for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        })
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached right now (down, restarting, pool exhausted): worth retrying.
-    #[error("database unavailable: {0}")]
+    // The driver's error is the `source`, not part of the message: `{:#}` and error reporters print the chain
+    // once.
+    #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
-    #[error("database error: {0}")]
+    #[error("database error")]
     Database(#[source] sqlx::Error),
-    #[error("migration failed: {0}")]
+    #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
@@ -104,16 +92,9 @@ pub trait BeerStore: Send + Sync + 'static {
 
 pub type DynStore = Arc<dyn BeerStore>;
 
-/// How to open a store.
-#[derive(Clone, Debug)]
-pub struct StoreOptions {
-    pub max_connections: u32,
-    pub connect_timeout: Duration,
-}
-
 /// Why a store could not be opened; the message names the host and port (never the password).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to {backend} database at {target}: {source}")]
+#[error("cannot connect to {backend} database at {target}")]
 pub struct ConnectError {
     pub backend: Backend,
     pub target: String,
@@ -123,7 +104,7 @@ pub struct ConnectError {
 
 /// Opens the store a database URL names (`sqlite:` or `postgres:`/`postgresql:`), waiting at most
 /// `connect_timeout` for the first connection, so start-up fails fast and clearly instead of hanging.
-pub async fn connect(url: &crate::config::DatabaseUrl, options: &StoreOptions) -> Result<DynStore, ConnectError> {
+pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<DynStore, ConnectError> {
     match url.backend() {
         Backend::Sqlite => Ok(Arc::new(SqliteStore::connect(url, options).await?)),
         Backend::Postgres => Ok(Arc::new(PostgresStore::connect(url, options).await?)),

@@ -1,12 +1,12 @@
 use beer_catalog::cli::AppEnv;
-use beer_catalog::config::ApiKeys;
+use beer_catalog::http::ApiKeys;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::backend_tests;
+use crate::backend_independent_tests;
 use crate::helpers::{TestApp, sample_beer};
 
-backend_tests! {
+backend_independent_tests! {
     async fn writes_need_a_valid_bearer_key_when_keys_are_configured(backend) {
         let digest = hex::encode(ApiKeys::digest("hashed-key"));
         let app = TestApp::spawn_with(backend, &["--api-keys", "plain-key,other", "--api-key-sha256", &digest], |_| {}).await;

@@ -1,8 +1,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::backend_tests;
 use crate::helpers::{TestApp, sample_beer};
+use crate::{backend_independent_tests, backend_tests};
 
 fn problem_fields(body: &Value) -> Vec<String> {
     body["errors"]
@@ -59,6 +59,65 @@ backend_tests! {
         }
     }
 
+    async fn bad_ids_are_400_and_missing_ids_404(backend) {
+        let app = TestApp::spawn(backend).await;
+        for path in ["/beers/abc", "/beers/0", "/beers/-1", "/beers/1.5"] {
+            let (status, body) = app.get_json(path).await;
+            assert_eq!(status, 400, "{path}");
+            assert_eq!(problem_fields(&body), ["id"], "{path}");
+        }
+        let (status, body) = app.get_json("/beers/999999").await;
+        assert_eq!(status, 404);
+        assert_eq!(body["detail"], "no beer with id 999999");
+        let (status, body) = app.get_json("/beers/random").await;
+        assert_eq!((status, body["detail"].as_str()), (404, Some("the catalog is empty")));
+    }
+
+    async fn list_paginates_with_headers(backend) {
+        let app = TestApp::spawn(backend).await;
+        for i in 1..=7 {
+            let mut beer = sample_beer(&format!("Beer {i}"));
+            if i % 2 == 0 {
+                beer["style"] = json!("Imperial Stout");
+            }
+            assert_eq!(app.post_beer(&beer).await.0, 201);
+        }
+        let response = app.get("/beers?per_page=3&page=2&style=stout").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-total-count"], "3");
+        let link = response.headers()["link"].to_str().unwrap().to_owned();
+        assert!(link.contains(r#"</beers?page=1&per_page=3&style=stout>; rel="first""#), "{link}");
+        assert!(link.contains(r#"rel="prev""#) && !link.contains(r#"rel="next""#), "{link}");
+        let body: Vec<Value> = response.json().await.unwrap();
+        assert!(body.is_empty(), "page 2 of a 3-item result is empty");
+
+        let response = app.get("/beers?per_page=3").await;
+        assert_eq!(response.headers()["x-total-count"], "7");
+        let link = response.headers()["link"].to_str().unwrap().to_owned();
+        assert!(link.contains(r#"</beers?page=2&per_page=3>; rel="next""#), "{link}");
+        assert!(link.contains(r#"</beers?page=3&per_page=3>; rel="last""#), "{link}");
+        let ids: Vec<i64> = response.json::<Vec<Value>>().await.unwrap().iter().map(|b| b["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, [1, 2, 3]);
+
+        let all: Vec<Value> = app.get("/beers").await.json().await.unwrap();
+        assert_eq!(all.len(), 7);
+        let (status, random) = app.get_json("/beers/random").await;
+        assert_eq!(status, 200);
+        assert!(random["name"].as_str().unwrap().starts_with("Beer "));
+    }
+
+    async fn deleted_ids_are_not_reused(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_, first) = app.post_beer(&sample_beer("One")).await;
+        let (_, second) = app.post_beer(&sample_beer("Two")).await;
+        app.client.delete(app.url(&format!("/beers/{}", second["id"]))).send().await.unwrap();
+        let (_, third) = app.post_beer(&sample_beer("Three")).await;
+        assert!(third["id"].as_i64() > second["id"].as_i64(), "{first} {second} {third}");
+    }
+}
+
+// Validation and body parsing answer before the store is touched: once is enough.
+backend_independent_tests! {
     async fn invalid_beers_are_rejected_field_by_field(backend) {
         let app = TestApp::spawn(backend).await;
         let mut beer = sample_beer("");
@@ -114,53 +173,6 @@ backend_tests! {
         assert_eq!(app.store.count(&Default::default()).await.unwrap(), 0);
     }
 
-    async fn bad_ids_are_400_and_missing_ids_404(backend) {
-        let app = TestApp::spawn(backend).await;
-        for path in ["/beers/abc", "/beers/0", "/beers/-1", "/beers/1.5"] {
-            let (status, body) = app.get_json(path).await;
-            assert_eq!(status, 400, "{path}");
-            assert_eq!(problem_fields(&body), ["id"], "{path}");
-        }
-        let (status, body) = app.get_json("/beers/999999").await;
-        assert_eq!(status, 404);
-        assert_eq!(body["detail"], "no beer with id 999999");
-        let (status, body) = app.get_json("/beers/random").await;
-        assert_eq!((status, body["detail"].as_str()), (404, Some("the catalog is empty")));
-    }
-
-    async fn list_paginates_with_headers(backend) {
-        let app = TestApp::spawn(backend).await;
-        for i in 1..=7 {
-            let mut beer = sample_beer(&format!("Beer {i}"));
-            if i % 2 == 0 {
-                beer["style"] = json!("Imperial Stout");
-            }
-            assert_eq!(app.post_beer(&beer).await.0, 201);
-        }
-        let response = app.get("/beers?per_page=3&page=2&style=stout").await;
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["x-total-count"], "3");
-        let link = response.headers()["link"].to_str().unwrap().to_owned();
-        assert!(link.contains(r#"</beers?page=1&per_page=3&style=stout>; rel="first""#), "{link}");
-        assert!(link.contains(r#"rel="prev""#) && !link.contains(r#"rel="next""#), "{link}");
-        let body: Vec<Value> = response.json().await.unwrap();
-        assert!(body.is_empty(), "page 2 of a 3-item result is empty");
-
-        let response = app.get("/beers?per_page=3").await;
-        assert_eq!(response.headers()["x-total-count"], "7");
-        let link = response.headers()["link"].to_str().unwrap().to_owned();
-        assert!(link.contains(r#"</beers?page=2&per_page=3>; rel="next""#), "{link}");
-        assert!(link.contains(r#"</beers?page=3&per_page=3>; rel="last""#), "{link}");
-        let ids: Vec<i64> = response.json::<Vec<Value>>().await.unwrap().iter().map(|b| b["id"].as_i64().unwrap()).collect();
-        assert_eq!(ids, [1, 2, 3]);
-
-        let all: Vec<Value> = app.get("/beers").await.json().await.unwrap();
-        assert_eq!(all.len(), 7);
-        let (status, random) = app.get_json("/beers/random").await;
-        assert_eq!(status, 200);
-        assert!(random["name"].as_str().unwrap().starts_with("Beer "));
-    }
-
     async fn list_rejects_bad_and_unknown_parameters(backend) {
         let app = TestApp::spawn(backend).await;
         for (query, param) in [("per_page=0", "per_page"), ("per_page=81", "per_page"), ("page=0", "page"),
@@ -172,14 +184,5 @@ backend_tests! {
             let body: Value = response.json().await.unwrap();
             assert_eq!(problem_fields(&body), [param], "{query}");
         }
-    }
-
-    async fn deleted_ids_are_not_reused(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (_, first) = app.post_beer(&sample_beer("One")).await;
-        let (_, second) = app.post_beer(&sample_beer("Two")).await;
-        app.client.delete(app.url(&format!("/beers/{}", second["id"]))).send().await.unwrap();
-        let (_, third) = app.post_beer(&sample_beer("Three")).await;
-        assert!(third["id"].as_i64() > second["id"].as_i64(), "{first} {second} {third}");
     }
 }

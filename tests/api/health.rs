@@ -1,17 +1,68 @@
-use serde_json::Value;
+//! Operations endpoints, routing fallbacks and cross-cutting headers: in-process, since none of it depends on the
+//! backend (except readiness, which reports it).
+
+use axum::body::Body;
+use axum::http::Request;
 
 use crate::backend_tests;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, call, get_request, in_process};
+
+#[tokio::test]
+async fn health_answers_with_the_version() {
+    let (app, _database) = in_process(&[]).await;
+    let answer = call(&app, get_request("/health")).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["status"], "ok");
+    assert_eq!(answer.body["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_json_in_each_dialect() {
+    let (app, _database) = in_process(&[]).await;
+    let answer = call(&app, get_request("/nope")).await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.headers["content-type"], "application/problem+json");
+    assert_eq!(answer.body["status"], 404);
+
+    let answer = call(&app, get_request("/v2/nope")).await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.body["statusCode"], 404);
+    assert_eq!(answer.body["error"], "Not Found");
+
+    let patch = Request::patch("/beers/1").body(Body::empty()).unwrap();
+    let answer = call(&app, patch).await;
+    assert_eq!(answer.status, 405);
+    assert_eq!(answer.body["detail"], "PATCH is not allowed on /beers/1");
+
+    let post = Request::post("/v2/beers").body(Body::empty()).unwrap();
+    let answer = call(&app, post).await;
+    assert_eq!(answer.status, 405);
+    assert_eq!(answer.body["statusCode"], 405);
+}
+
+#[tokio::test]
+async fn request_ids_are_generated_or_echoed() {
+    let (app, _database) = in_process(&[]).await;
+    let traced = Request::get("/health")
+        .header("x-request-id", "trace-me-42")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(&app, traced).await.headers["x-request-id"], "trace-me-42");
+    let answer = call(&app, get_request("/health")).await;
+    assert_eq!(answer.headers["x-request-id"].len(), 36, "a UUID is generated");
+}
+
+#[tokio::test]
+async fn reads_allow_any_origin() {
+    let (app, _database) = in_process(&[]).await;
+    let request = Request::get("/v2/beers")
+        .header("origin", "https://tutorial.example")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(&app, request).await.headers["access-control-allow-origin"], "*");
+}
 
 backend_tests! {
-    async fn health_answers_with_the_version(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (status, body) = app.get_json("/health").await;
-        assert_eq!(status, 200);
-        assert_eq!(body["status"], "ok");
-        assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
-    }
-
     async fn ready_checks_the_database(backend) {
         let app = TestApp::spawn(backend).await;
         let (status, body) = app.get_json("/ready").await;
@@ -19,80 +70,5 @@ backend_tests! {
         assert_eq!(body["status"], "ready");
         let expected = if backend == crate::helpers::Backend::Sqlite { "sqlite" } else { "postgres" };
         assert_eq!(body["database"], expected);
-    }
-
-    async fn unknown_routes_and_methods_get_json_in_each_dialect(backend) {
-        let app = TestApp::spawn(backend).await;
-        let response = app.get("/nope").await;
-        assert_eq!(response.status(), 404);
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["status"], 404);
-
-        let (status, body) = app.get_json("/v2/nope").await;
-        assert_eq!(status, 404);
-        assert_eq!(body["statusCode"], 404);
-        assert_eq!(body["error"], "Not Found");
-
-        let response = app.client.patch(app.url("/beers/1")).send().await.unwrap();
-        assert_eq!(response.status(), 405);
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["detail"], "PATCH is not allowed on /beers/1");
-
-        let response = app.client.post(app.url("/v2/beers")).send().await.unwrap();
-        assert_eq!(response.status(), 405);
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["statusCode"], 405);
-    }
-
-    async fn request_ids_are_generated_or_echoed(backend) {
-        let app = TestApp::spawn(backend).await;
-        let response = app.client.get(app.url("/health")).header("x-request-id", "trace-me-42").send().await.unwrap();
-        assert_eq!(response.headers()["x-request-id"], "trace-me-42");
-        let response = app.get("/health").await;
-        assert_eq!(response.headers()["x-request-id"].len(), 36, "a UUID is generated");
-    }
-
-    async fn reads_allow_any_origin(backend) {
-        let app = TestApp::spawn(backend).await;
-        let response = app.client.get(app.url("/v2/beers")).header("origin", "https://tutorial.example").send().await.unwrap();
-        assert_eq!(response.headers()["access-control-allow-origin"], "*");
-    }
-
-    async fn the_openapi_document_matches_the_router(backend) {
-        let app = TestApp::spawn(backend).await;
-        let (status, document) = app.get_json("/openapi.json").await;
-        assert_eq!(status, 200);
-        assert!(document["openapi"].as_str().unwrap().starts_with("3.1"), "{}", document["openapi"]);
-        let paths = document["paths"].as_object().unwrap();
-        let mut documented: Vec<(String, String)> = Vec::new();
-        for (path, operations) in paths {
-            for method in operations.as_object().unwrap().keys() {
-                documented.push((method.to_uppercase(), path.clone()));
-            }
-        }
-        documented.sort();
-        let expected = [
-            ("DELETE", "/beers/{id}"), ("GET", "/beers"), ("GET", "/beers/random"), ("GET", "/beers/{id}"),
-            ("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/ready"), ("GET", "/v2/beers"),
-            ("GET", "/v2/beers/random"), ("GET", "/v2/beers/{id}"), ("POST", "/beers"), ("PUT", "/beers/{id}"),
-        ];
-        let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
-        assert_eq!(documented, expected);
-        // Every documented operation is routed: the router's own fallbacks (no route, wrong method) never answer.
-        for (method, path) in &documented {
-            let concrete = path.replace("{id}", "1");
-            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-            let response = app.client.request(method.clone(), app.url(&concrete)).json(&serde_json::json!({})).send().await.unwrap();
-            let status = response.status().as_u16();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            let detail = body["detail"].as_str().or(body["message"].as_str()).unwrap_or_default().to_owned();
-            assert!(status != 405 && !detail.starts_with("no route"), "{method} {concrete} is documented but not routed: {status} {body}");
-        }
-        // Error shapes are documented for both dialects.
-        let schemas = document["components"]["schemas"].as_object().unwrap();
-        for schema in ["Problem", "PunkErrorBody", "Beer", "PunkBeer", "BeerFields"] {
-            assert!(schemas.contains_key(schema), "missing schema {schema}");
-        }
     }
 }

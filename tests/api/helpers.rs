@@ -1,5 +1,8 @@
 //! `TestApp::spawn`: the real application on a random port, over its own fresh database (a temporary SQLite file,
-//! or a PostgreSQL database created for the test and dropped after it).
+//! or a PostgreSQL database created for the test and dropped after it). `in_process`: the same router without a
+//! socket, for tests that do not depend on the backend (`Router::oneshot`, as axum's `examples/testing`).
+//!
+//! `TEST_LOG=1 cargo test ...` shows the server's logs for the tests that run (zero2prod's `helpers.rs`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,19 +22,23 @@ pub enum Backend {
     Postgres,
 }
 
-/// The PostgreSQL server tests create their databases on. Without it the PostgreSQL half of the suite says it is
-/// not running; under `CI=true` that is a failure, never a silent pass.
-pub fn postgres_admin_url() -> Option<String> {
+/// The PostgreSQL server tests create their databases on. A PostgreSQL test that runs without it fails, saying
+/// what to set: it never passes having tested nothing.
+pub fn postgres_admin_url() -> String {
     match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests are mandatory in CI")
-        }
-        _ => {
-            eprintln!("NOT RUN: TEST_DATABASE_URL is not set, so this PostgreSQL test did nothing");
-            None
-        }
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!("TEST_DATABASE_URL is not set: point it at a PostgreSQL server the tests may create databases on"),
     }
+}
+
+/// Logs for the tests when `TEST_LOG` is set, installed once per test binary.
+pub fn init_test_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok_and(|v| !v.is_empty() && v != "0") {
+            beer_catalog::telemetry::init("info,beer_catalog=debug", beer_catalog::cli::LogFormat::Pretty);
+        }
+    });
 }
 
 /// The Punk API dataset beside the repository (`../shared`), if present; mandatory under `CI=true`.
@@ -77,7 +84,7 @@ impl TestDatabase {
                 }
             }
             Backend::Postgres => {
-                let admin_url = postgres_admin_url().expect("only called when PostgreSQL is configured");
+                let admin_url = postgres_admin_url();
                 let mut admin = sqlx_connect(&admin_url).await;
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut admin)
@@ -168,12 +175,19 @@ impl TestApp {
         Self::spawn_on(database, args, adjust).await
     }
 
+    /// The application over `database`, migrated on start (tests run as development) through its own one pool.
     pub async fn spawn_on(database: Arc<TestDatabase>, args: &[&str], adjust: impl FnOnce(&mut Config)) -> Self {
+        init_test_logging();
         let mut config = config_for(&database.url, args);
         adjust(&mut config);
-        let store = storage::connect(&config.database, &config.store).await.unwrap();
-        store.migrate().await.unwrap();
+        if !config.migrates_on_open() {
+            // A production-mode test app: its schema comes from a migration run first, as in a deploy.
+            let store = storage::connect(&config.database, &config.store).await.unwrap();
+            store.migrate().await.unwrap();
+            store.close().await;
+        }
         let app = Application::build(&config).await.unwrap();
+        let store = app.store();
         let address = format!("http://127.0.0.1:{}", app.port());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
@@ -268,6 +282,49 @@ impl TestApp {
     }
 }
 
+/// The application's router over a fresh SQLite database, without a socket: for tests whose subject does not
+/// depend on the backend (routing, error shapes, validation, auth, headers). Keep the database alive as long as
+/// the router.
+pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
+    init_test_logging();
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let config = config_for(&database.url, args);
+    let store = storage::connect(&config.database, &config.store).await.unwrap();
+    store.migrate().await.unwrap();
+    let state = beer_catalog::http::AppState {
+        store,
+        write_policy: beer_catalog::http::WritePolicy::new(config.api_keys.clone(), config.is_production()),
+    };
+    (beer_catalog::http::app(state, config.request_timeout), database)
+}
+
+/// An answer from [`call`]: status, headers and the body as JSON (`Null` when empty or not JSON).
+pub struct Answer {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+}
+
+/// Sends one request through the router in-process.
+pub async fn call(router: &axum::Router, request: axum::http::Request<axum::body::Body>) -> Answer {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+/// A GET request for [`call`].
+pub fn get_request(path: &str) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::get(path).body(axum::body::Body::empty()).unwrap()
+}
+
 /// A small valid beer for write tests.
 pub fn sample_beer(name: &str) -> Value {
     serde_json::json!({
@@ -292,7 +349,9 @@ pub fn sample_beer(name: &str) -> Value {
     })
 }
 
-/// Runs each test body once on SQLite and once on PostgreSQL (`mod sqlite`, `mod postgres`).
+/// Runs each test body once on SQLite and once on PostgreSQL (`mod sqlite`, `mod postgres`); the PostgreSQL copy is
+/// `#[ignore]`d, so `cargo test` alone needs nothing but the toolchain and reports those tests as ignored (with the
+/// reason) rather than passed; `.ci/run` runs them with `--include-ignored`.
 #[macro_export]
 macro_rules! backend_tests {
     ($(async fn $name:ident($backend:ident) $body:block)*) => {
@@ -312,14 +371,27 @@ macro_rules! backend_tests {
             use super::*;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL: set TEST_DATABASE_URL and run `cargo test -- --include-ignored`"]
                 async fn $name() {
-                    if $crate::helpers::postgres_admin_url().is_none() {
-                        return;
-                    }
                     let $backend = $crate::helpers::Backend::Postgres;
                     $body
                 }
             )*
         }
+    };
+}
+
+/// Tests whose subject does not depend on the storage backend (auth, validation, error shapes): they run once, on
+/// SQLite, against the real server.
+#[macro_export]
+macro_rules! backend_independent_tests {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let $backend = $crate::helpers::Backend::Sqlite;
+                $body
+            }
+        )*
     };
 }

@@ -1,5 +1,5 @@
-//! HTTP-level tests of the real application, each on its own fresh database, on SQLite and (with
-//! TEST_DATABASE_URL) PostgreSQL.
+//! HTTP-level tests of the real application, each on its own fresh database: on SQLite, and on PostgreSQL with
+//! `TEST_DATABASE_URL` and `--include-ignored`; tests that do not depend on the backend run once.
 
 mod helpers;
 
@@ -7,6 +7,7 @@ mod auth;
 mod beers;
 mod commands;
 mod health;
+mod openapi;
 mod punk;
 mod resilience;
 mod web;

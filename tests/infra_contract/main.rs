@@ -1,120 +1,513 @@
-//! Contract between the Terraform under `infra/` and the service it deploys.
+//! Contract between the Terraform under `infra/` and the service it deploys: only what no standard tool can
+//! check, because it needs the service's own definition (`Cli::command()`, `DEFAULT_PORT`, the routes of the
+//! OpenAPI document, `tests/support/service.rs`):
 //!
-//! The Terraform files are parsed with `hcl-rs` (see `tests/support/terraform.rs`, shared with the workflow
-//! contract); the service's side comes from the crate itself: `Cli::command()` (every environment variable it
-//! reads, per subcommand, and which are secrets), `DEFAULT_PORT` and the OpenAPI document (every route it
-//! serves). Each check returns a list of violations: the real `infra/` must have none, and each broken copy under
-//! `tests/fixtures/infra_broken/` must make its check report the specific violation, which proves the check can
-//! fail.
+//! - every variable a task definition sets (environment or secrets) is one the CLI reads for the subcommand the
+//!   container runs;
+//! - secrets (the settings the CLI hides) arrive only through `secrets`, never in `environment`;
+//! - the container port, `PORT` and the target group port are the service's default port;
+//! - the ALB health check path is a route the service serves (and not `/ready`); the container health check runs
+//!   a real subcommand;
+//! - the deploy role may `iam:PassRole` exactly the roles the task definitions use;
+//! - each task's `stopTimeout` exceeds its shutdown grace (`SHUTDOWN_GRACE_SECS`, or the CLI's default);
+//! - and, because checkov misses it inside the container definitions, read-only root and the non-root user.
+//!
+//! Each check returns violations: the real `infra/` has none, and a broken copy (the real files with one edit,
+//! `Dir::load_broken`) makes it report the specific one, which proves it can fail. What standard tools check is
+//! not repeated here: validity of every reference, argument and module call (`../shared/tools/tf-schema/check
+//! infra`), security groups, RDS flags, public IPs, encryption (checkov in `scripts/check-infra.sh`).
 //!
 //! Run: `cargo test --test infra_contract`.
 
-mod checks;
 #[path = "../support/service.rs"]
 mod service;
 #[path = "../support/terraform.rs"]
 mod terraform;
 
-use checks::Violations;
+use hcl::Expression;
+use hcl::expr::{Object, ObjectKey};
 use service::ServiceContract;
-use std::path::{Path, PathBuf};
-use terraform::{Tree, as_str, attr, object_get};
+use std::collections::BTreeSet;
+use terraform::{Dir, attr, key_str, label, literal, nested, object_get, reference, render, show};
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+type Violations = Vec<String>;
+type Fields = Object<ObjectKey, Expression>;
+
+/// The directories the checks read; `modules/environment` is the one caller of `service` and `load_balancer`,
+/// so their `var.X` are the arguments it passes.
+struct Infra {
+    environment: Dir,
+    service: Dir,
+    load_balancer: Dir,
+    github_actions: Dir,
 }
 
-fn infra() -> Tree {
-    Tree::load(&repo().join("infra"))
+impl Infra {
+    fn real() -> Infra {
+        Infra {
+            environment: Dir::load("modules/environment"),
+            service: Dir::load("modules/service"),
+            load_balancer: Dir::load("modules/load_balancer"),
+            github_actions: Dir::load("modules/github_actions"),
+        }
+    }
+
+    /// The real configuration with one edit in `infra/modules/<module>/<file>`.
+    fn broken(module: &str, file: &str, from: &str, to: &str) -> Infra {
+        let mut infra = Infra::real();
+        let dir = Dir::load_broken(&format!("modules/{module}"), file, from, to);
+        match module {
+            "environment" => infra.environment = dir,
+            "service" => infra.service = dir,
+            "load_balancer" => infra.load_balancer = dir,
+            "github_actions" => infra.github_actions = dir,
+            other => panic!("no module {other} in the contract"),
+        }
+        infra
+    }
+
+    fn caller(&self, module: &str) -> Option<(&Dir, &hcl::Block)> {
+        Some((&self.environment, self.environment.block("module", &[module])?))
+    }
 }
 
-fn fixture(name: &str) -> Tree {
-    let path: PathBuf = repo().join("tests/fixtures/infra_broken").join(name);
-    Tree::load(&path)
+/// One task of `local.tasks` in modules/service: its key (family suffix and container name) and its container
+/// fields, over the fields every task shares (the first argument of the task definition's `merge`).
+struct Task<'a> {
+    key: String,
+    own: &'a Fields,
+    shared: Option<&'a Fields>,
 }
+
+impl Task<'_> {
+    fn field(&self, name: &str) -> Option<&Expression> {
+        object_get(self.own, name).or_else(|| self.shared.and_then(|s| object_get(s, name)))
+    }
+
+    /// The subcommand the container runs: the first word of `command`, else the image's default, `serve`.
+    fn subcommand(&self) -> Result<String, String> {
+        match self.field("command") {
+            None => Ok("serve".into()),
+            Some(Expression::Array(words)) if matches!(words.first(), Some(Expression::String(_))) => {
+                Ok(terraform::template_text(&words[0]).unwrap_or_default())
+            }
+            Some(other) => Err(format!(
+                "task {}: command {} is not a literal list",
+                self.key,
+                show(other)
+            )),
+        }
+    }
+}
+
+fn tasks<'a>(infra: &'a Infra, v: &mut Violations) -> Vec<Task<'a>> {
+    let svc = &infra.service;
+    let Some(Expression::Object(all)) = svc.local("tasks") else {
+        v.push(format!(
+            "{}: no local.tasks object (the task definitions' for_each)",
+            svc.name
+        ));
+        return Vec::new();
+    };
+    // container_definitions = jsonencode([merge({ shared fields }, each.value.container)])
+    let shared = svc.block("resource", &["aws_ecs_task_definition"]).and_then(|td| {
+        let Some(Expression::FuncCall(json)) = attr(&td.body, "container_definitions") else {
+            return None;
+        };
+        let Some(Expression::Array(items)) = json.args.first() else {
+            return None;
+        };
+        let Some(Expression::FuncCall(merge)) = items.first() else {
+            return None;
+        };
+        match merge.args.first() {
+            Some(Expression::Object(shared)) => Some(shared),
+            _ => None,
+        }
+    });
+    let mut out = Vec::new();
+    for (key, task) in all.iter() {
+        let key = key_str(key).unwrap_or_default();
+        match task {
+            Expression::Object(task) => match object_get(task, "container") {
+                Some(Expression::Object(own)) => out.push(Task { key, own, shared }),
+                _ => v.push(format!("{}: local.tasks.{key}.container is not an object", svc.name)),
+            },
+            _ => v.push(format!("{}: local.tasks.{key} is not an object", svc.name)),
+        }
+    }
+    if out.is_empty() {
+        v.push(format!("{}: local.tasks has no task", svc.name));
+    }
+    out
+}
+
+/// The `(name, value)` pairs of a container's `environment` or `secrets` (`value_key` = `value` / `valueFrom`):
+/// a list of objects, `concat(...)` of such lists, or `local.X` naming one.
+fn entries<'a>(
+    expr: &'a Expression,
+    value_key: &str,
+    dir: &'a Dir,
+    out: &mut Vec<(String, &'a Expression)>,
+) -> Result<(), String> {
+    match expr {
+        Expression::Array(items) => {
+            for item in items {
+                let Expression::Object(o) = item else {
+                    return Err(format!("entry {} is not an object", show(item)));
+                };
+                let (Some(Expression::String(name)), Some(value)) = (object_get(o, "name"), object_get(o, value_key))
+                else {
+                    return Err(format!("entry {} has no literal name and {value_key}", show(item)));
+                };
+                out.push((name.clone(), value));
+            }
+            Ok(())
+        }
+        Expression::FuncCall(call) if call.name.name.as_str() == "concat" => {
+            call.args.iter().try_for_each(|a| entries(a, value_key, dir, out))
+        }
+        _ => match reference(expr) {
+            Some(("local", name)) => entries(dir.local(name).ok_or(format!("no local.{name}"))?, value_key, dir, out),
+            _ => Err(format!("{} is not a list of entries", show(expr))),
+        },
+    }
+}
+
+fn task_entries<'a>(
+    infra: &'a Infra,
+    task: &'a Task,
+    field: &str,
+    v: &mut Violations,
+) -> Vec<(String, &'a Expression)> {
+    let mut out = Vec::new();
+    let value_key = if field == "secrets" { "valueFrom" } else { "value" };
+    if let Some(expr) = task.field(field)
+        && let Err(e) = entries(expr, value_key, &infra.service, &mut out)
+    {
+        v.push(format!("task {}: {field}: {e}", task.key));
+    }
+    out
+}
+
+// --- the checks ------------------------------------------------------------------------------------------------
+
+/// Every variable a task sets is read by the CLI for its subcommand, and hidden settings come only from secrets.
+fn check_task_environment(infra: &Infra, svc: &ServiceContract) -> Violations {
+    let mut v = Violations::new();
+    for task in tasks(infra, &mut v) {
+        let sub = match task.subcommand() {
+            Ok(sub) => sub,
+            Err(e) => {
+                v.push(e);
+                continue;
+            }
+        };
+        let Some(reads) = svc.env_for(&sub) else {
+            v.push(format!(
+                "task {} runs `{sub}`, which is not a subcommand of the service",
+                task.key
+            ));
+            continue;
+        };
+        for field in ["environment", "secrets"] {
+            for (name, _) in task_entries(infra, &task, field, &mut v) {
+                if !reads.contains(&name) {
+                    v.push(format!(
+                        "task {} sets {name}, which the service does not read when running `{sub}`",
+                        task.key
+                    ));
+                }
+                if field == "environment" && svc.secret_env.contains(&name) {
+                    v.push(format!(
+                        "task {}: {name} is a secret setting, set in plain environment (use secrets)",
+                        task.key
+                    ));
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The container port, `PORT` and the target group port are the service's `DEFAULT_PORT`.
+fn check_ports(infra: &Infra, svc: &ServiceContract) -> Violations {
+    let mut v = Violations::new();
+    let want = svc.default_port.to_string();
+    let mut seen = 0;
+    let mut expect = |what: String, got: Result<String, String>, v: &mut Violations| match got {
+        Ok(port) if port == want => seen += 1,
+        Ok(port) => v.push(format!("{what} is {port}, not the service's DEFAULT_PORT {want}")),
+        Err(e) => v.push(format!("{what}: {e}")),
+    };
+    for task in tasks(infra, &mut v) {
+        if let Some(Expression::Array(mappings)) = task.field("portMappings") {
+            for m in mappings {
+                let port = match m {
+                    Expression::Object(o) => object_get(o, "containerPort"),
+                    _ => None,
+                };
+                let port = port.ok_or_else(|| "no containerPort".to_string());
+                let got = port.and_then(|p| literal(p, &infra.service, infra.caller("service")));
+                expect(format!("task {} containerPort", task.key), got, &mut v);
+            }
+        }
+        for (name, value) in task_entries(infra, &task, "environment", &mut v) {
+            if name == "PORT" {
+                let got = literal(value, &infra.service, infra.caller("service"));
+                expect(format!("task {} PORT", task.key), got, &mut v);
+            }
+        }
+    }
+    for tg in infra.load_balancer.blocks("resource", &["aws_lb_target_group"]) {
+        let got = attr(&tg.body, "port").ok_or_else(|| "no port".to_string());
+        let got = got.and_then(|p| literal(p, &infra.load_balancer, infra.caller("load_balancer")));
+        expect(
+            format!("aws_lb_target_group.{} port", label(tg, 1).unwrap_or("?")),
+            got,
+            &mut v,
+        );
+    }
+    if seen < 2 {
+        v.push(format!(
+            "expected a containerPort and a target group port, found {seen} port(s) in all"
+        ));
+    }
+    v
+}
+
+/// The ALB checks a route the service serves, and not the readiness route: `/ready` fails while the database is
+/// down, so ECS would replace every task during a database outage. The container health check runs a subcommand.
+fn check_health_checks(infra: &Infra, svc: &ServiceContract) -> Violations {
+    let mut v = Violations::new();
+    let mut seen = 0;
+    for tg in infra.load_balancer.blocks("resource", &["aws_lb_target_group"]) {
+        let name = label(tg, 1).unwrap_or("?");
+        for hc in nested(&tg.body, "health_check") {
+            seen += 1;
+            let path = attr(&hc.body, "path").ok_or_else(|| "no path".to_string());
+            match path.and_then(|p| literal(p, &infra.load_balancer, infra.caller("load_balancer"))) {
+                Ok(path) if path == "/ready" => v.push(format!(
+                    "aws_lb_target_group.{name} health check uses /ready, which fails while the database is down"
+                )),
+                Ok(path) if !svc.routes.contains(&path) => v.push(format!(
+                    "aws_lb_target_group.{name} health check path {path} is not a route the service serves"
+                )),
+                Ok(_) => {}
+                Err(e) => v.push(format!("aws_lb_target_group.{name} health check: {e}")),
+            }
+        }
+    }
+    for task in tasks(infra, &mut v) {
+        let Some(Expression::Object(hc)) = task.field("healthCheck") else {
+            continue;
+        };
+        seen += 1;
+        // ["CMD", "/usr/local/bin/beer-catalog", "<subcommand>"]
+        let sub = match object_get(hc, "command") {
+            Some(Expression::Array(cmd)) => cmd.get(2).and_then(terraform::template_text),
+            _ => None,
+        };
+        match sub {
+            Some(sub) if svc.has_subcommand(&sub) => {}
+            Some(sub) => v.push(format!(
+                "task {} healthCheck runs `{sub}`, which is not a subcommand of the service",
+                task.key
+            )),
+            None => v.push(format!(
+                "task {} healthCheck command is not [\"CMD\", <binary>, <subcommand>]",
+                task.key
+            )),
+        }
+    }
+    if seen < 2 {
+        v.push("expected an ALB health check and a container health check".into());
+    }
+    v
+}
+
+/// The deploy role may pass exactly the roles the task definitions carry, compared by the part of the role name
+/// after `<project>-<env>-`.
+fn check_pass_role_targets(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    const PREFIX: &str = "<project>-<env>-";
+    let mut used = BTreeSet::new();
+    let keys: Vec<String> = tasks(infra, &mut v).iter().map(|t| t.key.clone()).collect();
+    for td in infra.service.blocks("resource", &["aws_ecs_task_definition"]) {
+        for arg in ["execution_role_arn", "task_role_arn"] {
+            // aws_iam_role.NAME.arn or aws_iam_role.NAME[each.key].arn
+            let text = attr(&td.body, arg).map(show).unwrap_or_default();
+            let Some(rest) = text.strip_prefix("aws_iam_role.") else {
+                v.push(format!(
+                    "task definition {arg} {text:?} is not an aws_iam_role of modules/service"
+                ));
+                continue;
+            };
+            let role_name = rest.split(['.', '[']).next().unwrap_or_default();
+            let Some(name) = infra
+                .service
+                .block("resource", &["aws_iam_role", role_name])
+                .and_then(|r| attr(&r.body, "name"))
+            else {
+                v.push(format!(
+                    "task definition {arg}: no aws_iam_role.{role_name} with a name"
+                ));
+                continue;
+            };
+            let each: Vec<&str> = if rest.contains("[each.key]") {
+                keys.iter().map(String::as_str).collect()
+            } else {
+                vec![""]
+            };
+            for key in each {
+                match render(
+                    name,
+                    &infra.service,
+                    &[("var.name_prefix", "<project>-<env>"), ("each.key", key)],
+                ) {
+                    Ok(role) => used.extend(role.strip_prefix(PREFIX).map(str::to_string)),
+                    Err(e) => v.push(format!("aws_iam_role.{role_name} name: {e}")),
+                }
+            }
+        }
+    }
+    let mut passable = BTreeSet::new();
+    let deploy = infra
+        .github_actions
+        .block("data", &["aws_iam_policy_document", "deploy"]);
+    for st in deploy.into_iter().flat_map(|d| nested(&d.body, "statement")) {
+        if !attr(&st.body, "actions").is_some_and(|a| show(a).contains("\"iam:PassRole\"")) {
+            continue;
+        }
+        let Some(Expression::Array(resources)) = attr(&st.body, "resources") else {
+            v.push("the deploy policy's PassRole resources are not a literal list".into());
+            continue;
+        };
+        for r in resources {
+            match render(r, &infra.github_actions, &[("local.env[each.key].role_arn", PREFIX)]) {
+                Ok(role) if role.contains('*') || !role.starts_with(PREFIX) => v.push(format!(
+                    "the deploy role may pass {role:?}, not one named role of the environment"
+                )),
+                Ok(role) => {
+                    passable.insert(role[PREFIX.len()..].to_string());
+                }
+                Err(e) => v.push(format!("deploy PassRole resource: {e}")),
+            }
+        }
+    }
+    if used.is_empty() || passable.is_empty() {
+        v.push(format!(
+            "found task roles {used:?} and deploy PassRole targets {passable:?}: expected both"
+        ));
+    }
+    for role in used.difference(&passable) {
+        v.push(format!(
+            "task definitions use role {PREFIX}{role}, which the deploy role cannot pass"
+        ));
+    }
+    for role in passable.difference(&used) {
+        v.push(format!(
+            "the deploy role may pass {PREFIX}{role}, which no task definition uses"
+        ));
+    }
+    v
+}
+
+/// ECS sends SIGKILL `stopTimeout` seconds after SIGTERM: it must exceed the time the service gives in-flight
+/// requests (`SHUTDOWN_GRACE_SECS`, set on the task or the CLI's default), or the kill cuts the drain short.
+fn check_stop_timeout(infra: &Infra, svc: &ServiceContract) -> Violations {
+    let mut v = Violations::new();
+    let number =
+        |r: Result<String, String>| r.and_then(|s| s.parse::<u64>().map_err(|_| format!("{s:?} is not a number")));
+    for task in tasks(infra, &mut v) {
+        let set = task_entries(infra, &task, "environment", &mut v)
+            .into_iter()
+            .find(|(n, _)| n == "SHUTDOWN_GRACE_SECS");
+        let grace = match set {
+            Some((_, value)) => literal(value, &infra.service, infra.caller("service")),
+            None => svc
+                .defaults
+                .get("SHUTDOWN_GRACE_SECS")
+                .cloned()
+                .ok_or_else(|| "the CLI has no default".to_string()),
+        };
+        let stop = task.field("stopTimeout").ok_or_else(|| "not set".to_string());
+        match (
+            number(grace),
+            number(stop.and_then(|s| literal(s, &infra.service, infra.caller("service")))),
+        ) {
+            (Ok(grace), Ok(stop)) if stop <= grace => v.push(format!(
+                "task {}: stopTimeout {stop} s does not exceed its shutdown grace {grace} s",
+                task.key
+            )),
+            (Ok(_), Ok(_)) => {}
+            (grace, stop) => v.push(format!(
+                "task {}: shutdown grace {grace:?}, stopTimeout {stop:?}",
+                task.key
+            )),
+        }
+    }
+    v
+}
+
+/// Every container runs as the image's non-root user on a read-only root filesystem. checkov has a rule for this
+/// (CKV_AWS_336) but misses it here: it does not look inside `jsonencode([merge(...)])`, and passes a task
+/// definition whose containers set `readonlyRootFilesystem = false`.
+fn check_container_hardening(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    for task in tasks(infra, &mut v) {
+        for (field, want) in [("readonlyRootFilesystem", "true"), ("user", "65532")] {
+            let got = task.field(field).ok_or_else(|| "not set".to_string());
+            match got.and_then(|e| literal(e, &infra.service, None)) {
+                Ok(got) if got == want => {}
+                got => v.push(format!("task {}: {field} must be {want}, got {got:?}", task.key)),
+            }
+        }
+    }
+    v
+}
+
+// --- the real infra/ satisfies every check ---------------------------------------------------------------------
 
 fn assert_clean(check: &str, violations: Violations) {
     assert!(
         violations.is_empty(),
-        "{check} on infra/ found {} violation(s):\n  {}",
-        violations.len(),
+        "{check} on infra/:\n  {}",
         violations.join("\n  ")
     );
 }
 
-/// The fixture's check must report a violation containing every one of `expected`.
-fn assert_reports(fixture_name: &str, violations: &Violations, expected: &[&str]) {
-    for needle in expected {
-        assert!(
-            violations.iter().any(|v| v.contains(needle)),
-            "fixture {fixture_name}: expected a violation mentioning {needle:?}, got:\n  {}",
-            violations.join("\n  ")
-        );
-    }
+#[test]
+fn the_checks_see_the_three_tasks_and_the_service_they_assume() {
+    let svc = ServiceContract::from_service();
+    let mut v = Violations::new();
+    let infra = Infra::real();
+    let keys: Vec<String> = tasks(&infra, &mut v).iter().map(|t| t.key.clone()).collect();
+    assert_eq!(keys, ["api", "migrate", "db-roles"], "{v:?}");
+    assert_eq!(svc.default_port, 8080);
+    assert!(
+        svc.routes.contains("/health") && svc.routes.contains("/ready"),
+        "{:?}",
+        svc.routes
+    );
+    assert!(svc.secret_env.contains("DB_PASSWORD") && svc.secret_env.contains("API_KEYS"));
+    assert!(svc.env_for("provision-roles").unwrap().contains("MIGRATOR_DB_PASSWORD"));
+    assert!(!svc.env_for("serve").unwrap().contains("MIGRATOR_DB_PASSWORD"));
 }
-
-// --- the service side is what the checks assume ------------------------------------------------------------------
 
 #[test]
-fn service_contract_is_what_the_checks_rely_on() {
-    let svc = ServiceContract::from_service();
-    assert_eq!(svc.default_port, 8080);
-    for route in ["/health", "/ready"] {
-        assert!(
-            svc.routes.contains(route),
-            "the service no longer serves {route}: {:?}",
-            svc.routes
-        );
-    }
-    for sub in ["serve", "migrate", "healthcheck", "provision-roles"] {
-        assert!(svc.has_subcommand(sub), "the service has no `{sub}` subcommand");
-    }
-    for name in [
-        "APP_ENV",
-        "DB_HOST",
-        "DB_PORT",
-        "DB_NAME",
-        "DB_USER",
-        "DB_PASSWORD",
-        "DB_SSLMODE",
-        "API_KEYS",
-        "PORT",
-    ] {
-        assert!(svc.global_env.contains(name), "the service no longer reads {name}");
-    }
-    let roles = svc.env_for("provision-roles").expect("provision-roles");
-    for name in [
-        "DB_SCHEMA",
-        "MIGRATOR_DB_USER",
-        "MIGRATOR_DB_PASSWORD",
-        "APP_DB_USER",
-        "APP_DB_PASSWORD",
-    ] {
-        assert!(roles.contains(name), "provision-roles no longer reads {name}");
-    }
-    // Subcommand-only variables are not accepted for the server.
-    assert!(!svc.env_for("serve").expect("serve").contains("MIGRATOR_DB_PASSWORD"));
-    for name in [
-        "DB_PASSWORD",
-        "API_KEYS",
-        "DATABASE_URL",
-        "MIGRATOR_DB_PASSWORD",
-        "APP_DB_PASSWORD",
-    ] {
-        assert!(
-            svc.secret_env.contains(name),
-            "{name} should be a hidden (secret) setting"
-        );
-    }
+fn infra_task_environment_is_what_the_service_reads() {
+    assert_clean(
+        "check_task_environment",
+        check_task_environment(&Infra::real(), &ServiceContract::from_service()),
+    );
 }
-
-// --- the real infra/ satisfies every check -------------------------------------------------------------------------
 
 #[test]
 fn infra_ports_match_the_service() {
     assert_clean(
         "check_ports",
-        checks::check_ports(&infra(), &ServiceContract::from_service()),
+        check_ports(&Infra::real(), &ServiceContract::from_service()),
     );
 }
 
@@ -122,302 +515,189 @@ fn infra_ports_match_the_service() {
 fn infra_health_checks_use_served_routes_and_subcommands() {
     assert_clean(
         "check_health_checks",
-        checks::check_health_checks(&infra(), &ServiceContract::from_service()),
+        check_health_checks(&Infra::real(), &ServiceContract::from_service()),
     );
-}
-
-#[test]
-fn infra_task_environment_is_what_the_service_reads() {
-    assert_clean(
-        "check_task_environment",
-        checks::check_task_environment(&infra(), &ServiceContract::from_service()),
-    );
-}
-
-#[test]
-fn infra_containers_are_hardened() {
-    assert_clean("check_container_hardening", checks::check_container_hardening(&infra()));
-}
-
-#[test]
-fn infra_security_groups_are_chained_by_reference() {
-    assert_clean("check_security_groups", checks::check_security_groups(&infra()));
-}
-
-#[test]
-fn infra_database_is_private_and_encrypted() {
-    assert_clean("check_database", checks::check_database(&infra()));
-}
-
-#[test]
-fn infra_ecs_service_has_no_public_ip() {
-    assert_clean("check_ecs_service", checks::check_ecs_service(&infra()));
-}
-
-#[test]
-fn infra_uses_local_modules_only() {
-    assert_clean("check_module_sources", checks::check_module_sources(&infra()));
-}
-
-#[test]
-fn infra_module_interfaces_are_consistent() {
-    assert_clean("check_module_interfaces", checks::check_module_interfaces(&infra()));
 }
 
 #[test]
 fn infra_deploy_role_passes_exactly_the_task_roles() {
-    assert_clean("check_pass_role_targets", checks::check_pass_role_targets(&infra()));
+    assert_clean("check_pass_role_targets", check_pass_role_targets(&Infra::real()));
 }
 
-/// The checks above are only meaningful if they saw the real thing: the three task families with their
-/// containers and commands, in both environments, and the fixed names the workflows use.
 #[test]
-fn infra_checks_see_every_environment_and_task() {
-    let tree = infra();
-    let instances = tree.instances();
-    for env in ["staging", "production"] {
-        let service = instances
-            .iter()
-            .find(|i| i.name.starts_with("modules/service") && i.name.contains(&format!("envs/{env}")))
-            .unwrap_or_else(|| panic!("modules/service is not instantiated by infra/envs/{env}"));
-        let prefix = format!("beer-catalog-{env}");
-        let mut families = Vec::new();
-        for td in service.resources("aws_ecs_task_definition") {
-            let family = attr(&td.body, "family").map(|e| service.scope.resolve(e));
-            let family = family
-                .as_ref()
-                .and_then(as_str)
-                .expect("family resolves to a string")
-                .to_string();
-            let containers = service
-                .scope
-                .resolve(attr(&td.body, "container_definitions").expect("containers"));
-            let hcl::Expression::Array(containers) = containers else {
-                panic!("{family}: containers not a list")
-            };
-            let names: Vec<String> = containers
-                .iter()
-                .filter_map(|c| match c {
-                    hcl::Expression::Object(o) => object_get(o, "name").and_then(as_str).map(str::to_string),
-                    _ => None,
-                })
-                .collect();
-            families.push((family, names));
-        }
-        families.sort();
-        assert_eq!(
-            families,
-            vec![
-                (format!("{prefix}-api"), vec!["api".to_string()]),
-                (format!("{prefix}-db-roles"), vec!["db-roles".to_string()]),
-                (format!("{prefix}-migrate"), vec!["migrate".to_string()]),
-            ]
-        );
-        let log_group = service
-            .resources("aws_cloudwatch_log_group")
-            .find_map(|lg| attr(&lg.body, "name").map(|e| service.scope.resolve(e)))
-            .expect("log group");
-        assert_eq!(as_str(&log_group), Some(format!("/ecs/{prefix}").as_str()));
+fn infra_containers_are_read_only_and_non_root() {
+    assert_clean("check_container_hardening", check_container_hardening(&Infra::real()));
+}
 
-        let root = tree
-            .dirs
-            .values()
-            .find(|d| d.path.ends_with(format!("envs/{env}")))
-            .expect("env root");
-        let outputs: Vec<&str> = root.outputs().collect();
-        for required in terraform::ENV_ROOT_OUTPUTS {
-            assert!(
-                outputs.contains(&required),
-                "infra/envs/{env} does not output {required}"
-            );
-        }
+#[test]
+fn infra_stop_timeout_exceeds_the_shutdown_grace() {
+    assert_clean(
+        "check_stop_timeout",
+        check_stop_timeout(&Infra::real(), &ServiceContract::from_service()),
+    );
+}
+
+// --- each check reports its violation on a broken copy ----------------------------------------------------------
+
+fn assert_reports(violations: Violations, expected: &[&str]) {
+    for needle in expected {
+        assert!(
+            violations.iter().any(|v| v.contains(needle)),
+            "expected a violation mentioning {needle:?}, got:\n  {}",
+            violations.join("\n  ")
+        );
     }
 }
 
-// --- each check reports its violation on a broken fixture ----------------------------------------------------------
+const DB_ENV_LINE: &str = r#"{ name = "DB_SSLMODE", value = "require" },"#;
 
 #[test]
-fn fixture_unknown_env_var_is_reported() {
-    let v = checks::check_task_environment(&fixture("unknown_env_var"), &ServiceContract::from_service());
+fn an_unknown_or_misplaced_variable_is_reported() {
+    let svc = ServiceContract::from_service();
+    let typo = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        DB_ENV_LINE,
+        r#"{ name = "DATABASE_HOST", value = "db" },"#,
+    );
     assert_reports(
-        "unknown_env_var",
-        &v,
+        check_task_environment(&typo, &svc),
+        &["sets DATABASE_HOST, which the service does not read"],
+    );
+    // A provision-roles-only variable on the server.
+    let api_keys = r#"{ name = "API_KEYS", valueFrom"#;
+    let wrong = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        api_keys,
+        r#"{ name = "MIGRATOR_DB_PASSWORD", valueFrom"#,
+    );
+    assert_reports(
+        check_task_environment(&wrong, &svc),
+        &["task api sets MIGRATOR_DB_PASSWORD, which the service does not read when running `serve`"],
+    );
+}
+
+#[test]
+fn a_secret_in_plain_environment_is_reported() {
+    let leaked = format!("{DB_ENV_LINE}\n{{ name = \"DB_PASSWORD\", value = \"hunter2\" }},");
+    let infra = Infra::broken("service", "task_definitions.tf", DB_ENV_LINE, &leaked);
+    assert_reports(
+        check_task_environment(&infra, &ServiceContract::from_service()),
+        &["task migrate: DB_PASSWORD is a secret setting, set in plain environment"],
+    );
+}
+
+#[test]
+fn a_wrong_port_is_reported() {
+    let svc = ServiceContract::from_service();
+    let app_port = Infra::broken("environment", "main.tf", "app_port    = 8080", "app_port    = 3000");
+    assert_reports(
+        check_ports(&app_port, &svc),
         &[
-            "sets DATABASE_HOST, which the service does not read",
-            // A subcommand-only variable on the server container.
-            "sets MIGRATOR_DB_PASSWORD, which the service does not read when running `serve`",
+            "task api containerPort is 3000",
+            "task api PORT is 3000",
+            "aws_lb_target_group.api port is 3000",
+        ],
+    );
+    let container = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        "containerPort = var.container_port",
+        "containerPort = 9090",
+    );
+    assert_reports(
+        check_ports(&container, &svc),
+        &["task api containerPort is 9090, not the service's DEFAULT_PORT 8080"],
+    );
+}
+
+#[test]
+fn bad_health_checks_are_reported() {
+    let svc = ServiceContract::from_service();
+    let path = r#"health_check_path   = "/health""#;
+    let ready = Infra::broken("environment", "main.tf", path, r#"health_check_path   = "/ready""#);
+    assert_reports(
+        check_health_checks(&ready, &svc),
+        &["aws_lb_target_group.api health check uses /ready"],
+    );
+    let typo = Infra::broken("environment", "main.tf", path, r#"health_check_path   = "/healthz""#);
+    assert_reports(
+        check_health_checks(&typo, &svc),
+        &["health check path /healthz is not a route"],
+    );
+    let cmd = r#""/usr/local/bin/beer-catalog", "healthcheck"]"#;
+    let sub = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        cmd,
+        r#""/usr/local/bin/beer-catalog", "health"]"#,
+    );
+    assert_reports(
+        check_health_checks(&sub, &svc),
+        &["task api healthCheck runs `health`, which is not a subcommand"],
+    );
+}
+
+#[test]
+fn a_pass_role_mismatch_is_reported() {
+    let migrate = r#""${local.env[each.key].role_arn}migrate-execution","#;
+    let admin = r#""${local.env[each.key].role_arn}admin","#;
+    let infra = Infra::broken("github_actions", "deploy.tf", migrate, admin);
+    assert_reports(
+        check_pass_role_targets(&infra),
+        &[
+            "task definitions use role <project>-<env>-migrate-execution, which the deploy role cannot pass",
+            "the deploy role may pass <project>-<env>-admin, which no task definition uses",
+        ],
+    );
+    let wildcard = Infra::broken(
+        "github_actions",
+        "deploy.tf",
+        migrate,
+        r#""${local.env[each.key].role_arn}*","#,
+    );
+    assert_reports(
+        check_pass_role_targets(&wildcard),
+        &["not one named role of the environment"],
+    );
+}
+
+#[test]
+fn a_stop_timeout_within_the_grace_is_reported() {
+    let svc = ServiceContract::from_service();
+    let stop = "stop_timeout_seconds   = local.shutdown_grace_seconds + 10";
+    let short = Infra::broken("service", "task_definitions.tf", stop, "stop_timeout_seconds   = 20");
+    assert_reports(
+        check_stop_timeout(&short, &svc),
+        &[
+            "task api: stopTimeout 20 s does not exceed its shutdown grace 20 s",
+            // migrate sets no SHUTDOWN_GRACE_SECS: the CLI's default applies.
+            "task migrate: stopTimeout 20 s does not exceed its shutdown grace 20 s",
         ],
     );
 }
 
 #[test]
-fn fixture_missing_production_settings_are_reported() {
-    let v = checks::check_task_environment(&fixture("missing_production_env"), &ServiceContract::from_service());
-    assert_reports(
-        "missing_production_env",
-        &v,
-        &[
-            "API_KEYS from secrets",
-            "DB_SSLMODE must be \"require\"",
-            "APP_ENV must be \"production\"",
-            "needs DB_HOST in environment",
-        ],
+fn a_writable_or_root_container_is_reported() {
+    let writable = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        "readonlyRootFilesystem = true",
+        "readonlyRootFilesystem = false",
     );
-}
-
-#[test]
-fn fixture_secret_in_plain_environment_is_reported() {
-    let v = checks::check_task_environment(&fixture("secret_in_environment"), &ServiceContract::from_service());
     assert_reports(
-        "secret_in_environment",
-        &v,
-        &["DB_PASSWORD is a secret setting", "API_KEYS is a secret setting"],
+        check_container_hardening(&writable),
+        &["task db-roles: readonlyRootFilesystem must be true, got Ok(\"false\")"],
     );
-}
-
-#[test]
-fn fixture_wrong_port_is_reported() {
-    let v = checks::check_ports(&fixture("wrong_port"), &ServiceContract::from_service());
-    assert_reports(
-        "wrong_port",
-        &v,
-        &[
-            "containerPort 3000 != service DEFAULT_PORT 8080",
-            "aws_lb_target_group.api port 3000",
-        ],
+    let root = Infra::broken(
+        "service",
+        "task_definitions.tf",
+        r#"nonroot_uid = "65532""#,
+        r#"nonroot_uid = "0""#,
     );
-}
-
-#[test]
-fn fixture_bad_health_checks_are_reported() {
-    let v = checks::check_health_checks(&fixture("bad_health_checks"), &ServiceContract::from_service());
     assert_reports(
-        "bad_health_checks",
-        &v,
-        &[
-            "aws_lb_target_group.ready health check uses /ready",
-            "aws_lb_target_group.typo health check path /healthz is not a route",
-            "healthCheck runs `health`, which is not a subcommand",
-            "healthCheck command must be",
-        ],
-    );
-}
-
-#[test]
-fn fixture_writable_root_is_reported() {
-    // readonlyRootFilesystem comes from a variable whose default is false: checkov misses this, we must not.
-    let v = checks::check_container_hardening(&fixture("writable_root"));
-    assert_reports(
-        "writable_root",
-        &v,
-        &[
-            "readonlyRootFilesystem must be true, got false",
-            "user must be \"65532\"",
-        ],
-    );
-}
-
-#[test]
-fn fixture_database_open_to_the_world_is_reported() {
-    let v = checks::check_security_groups(&fixture("db_open_to_world"));
-    assert_reports(
-        "db_open_to_world",
-        &v,
-        &[
-            "aws_vpc_security_group_ingress_rule.db_from_anywhere: cidr_ipv4 = \"0.0.0.0/0\" ingress into a Db group",
-            "security group chain broken: no ingress rule lets the tasks' group reach the database's group",
-        ],
-    );
-}
-
-#[test]
-fn fixture_wrong_chain_and_open_ports_are_reported() {
-    let v = checks::check_security_groups(&fixture("open_ingress"));
-    assert_reports(
-        "open_ingress",
-        &v,
-        &[
-            // SSH open to the world on the ALB.
-            "aws_vpc_security_group_ingress_rule.alb_ssh: cidr_ipv4 = \"0.0.0.0/0\" on ports (Some(22), Some(22))",
-            // The ALB reaching the database directly, skipping the tasks.
-            "aws_vpc_security_group_ingress_rule.db_from_alb: the database accepts only the tasks' security group",
-            // A CIDR into the tasks.
-            "aws_vpc_security_group_ingress_rule.tasks_from_vpc: cidr_ipv4 = \"10.0.0.0/16\" ingress into a Tasks group",
-            "inline ingress blocks",
-            "has no description",
-        ],
-    );
-}
-
-#[test]
-fn fixture_public_database_is_reported() {
-    let v = checks::check_database(&fixture("public_db"));
-    assert_reports(
-        "public_db",
-        &v,
-        &[
-            "publicly_accessible must be false",
-            "storage_encrypted must be true",
-            "manage_master_user_password must be true",
-            "sets a master password",
-            "must set rds.force_ssl = 1",
-        ],
-    );
-}
-
-#[test]
-fn fixture_public_ip_service_is_reported() {
-    let v = checks::check_ecs_service(&fixture("public_ip_service"));
-    assert_reports(
-        "public_ip_service",
-        &v,
-        &[
-            "assign_public_ip must be false",
-            "lifecycle.ignore_changes must include task_definition",
-        ],
-    );
-}
-
-#[test]
-fn fixture_remote_module_is_reported() {
-    let v = checks::check_module_sources(&fixture("remote_module"));
-    assert_reports(
-        "remote_module",
-        &v,
-        &[
-            "module.vpc: source \"terraform-aws-modules/vpc/aws\" is not a local path",
-            "module.vpc: has a version argument",
-            "module.from_git: source \"git::https://example.com/modules.git//ecs\" is not a local path",
-        ],
-    );
-}
-
-#[test]
-fn fixture_pass_role_mismatch_is_reported() {
-    let v = checks::check_pass_role_targets(&fixture("pass_role_mismatch"));
-    assert_reports(
-        "pass_role_mismatch",
-        &v,
-        &[
-            "task definitions use role beer-catalog-staging-migrate-execution, which the deploy role cannot pass",
-            "the deploy role may pass beer-catalog-staging-admin, which no task definition uses",
-        ],
-    );
-}
-
-#[test]
-fn fixture_module_interface_errors_are_reported() {
-    let v = checks::check_module_interfaces(&fixture("module_interface"));
-    assert_reports(
-        "module_interface",
-        &v,
-        &[
-            "module.app passes instance_size, which child does not declare",
-            "module.app does not pass required variable name_prefix",
-            "module.app.endpoint: the module has no output endpoint",
-            "var.regoin is not declared",
-            "local.missing is not declared",
-            "module.db is not a module call here",
-        ],
+        check_container_hardening(&root),
+        &["task api: user must be 65532, got Ok(\"0\")"],
     );
 }

@@ -16,6 +16,8 @@ pub struct ServiceContract {
     pub subcommand_env: BTreeMap<String, BTreeSet<String>>,
     /// Variables whose values the service hides (passwords, keys): they must come from `secrets`.
     pub secret_env: BTreeSet<String>,
+    /// Variable -> the default the service uses when it is unset (e.g. SHUTDOWN_GRACE_SECS -> 20).
+    pub defaults: BTreeMap<String, String>,
     /// Routes the service serves, e.g. "/health".
     pub routes: BTreeSet<String>,
 }
@@ -25,9 +27,13 @@ impl ServiceContract {
         let command = Cli::command();
         let mut global_env = BTreeSet::new();
         let mut secret_env = BTreeSet::new();
+        let mut defaults = BTreeMap::new();
         for arg in command.get_arguments() {
             if let Some(env) = arg.get_env() {
                 let name = env.to_string_lossy().into_owned();
+                if let Some(default) = arg.get_default_values().first() {
+                    defaults.insert(name.clone(), default.to_string_lossy().into_owned());
+                }
                 if arg.is_hide_env_values_set() {
                     secret_env.insert(name.clone());
                 }
@@ -61,6 +67,7 @@ impl ServiceContract {
             global_env,
             subcommand_env,
             secret_env,
+            defaults,
             routes,
         }
     }

@@ -1,6 +1,7 @@
 //! The deploy helper scripts (.github/scripts/*.sh) run against a stub `aws` on PATH, so the decisions
 //! that stop a bad release (migration exit code, circuit-breaker rollback, mutable image references) are
-//! exercised offline. Needs bash and jq, as the GitHub runner has.
+//! exercised offline. They need bash, jq and curl, as the GitHub runner has, so they are ignored by a plain
+//! `cargo test` (which needs nothing beyond the toolchain) and run by `.ci/run` with `--include-ignored`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -169,6 +170,7 @@ const MIGRATION_ENV: &[(&str, &str)] = &[
 ];
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn register_renders_only_the_named_container_and_strips_read_only_fields() {
     let sb = Sandbox::new();
     let out = sb.run(
@@ -212,6 +214,7 @@ fn register_renders_only_the_named_container_and_strips_read_only_fields() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn register_refuses_a_mutable_tag_and_an_unknown_container() {
     let sb = Sandbox::new();
     let out = sb.run(
@@ -244,6 +247,7 @@ fn register_refuses_a_mutable_tag_and_an_unknown_container() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
     let sb = Sandbox::new();
     let out = sb.run("ecs-run-migration.sh", &[], MIGRATION_ENV);
@@ -281,6 +285,7 @@ fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn migration_fails_the_deploy_on_a_non_zero_exit_code() {
     let sb = Sandbox::new();
     let mut env = MIGRATION_ENV.to_vec();
@@ -312,6 +317,7 @@ fn migration_fails_the_deploy_on_a_non_zero_exit_code() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn migration_fails_when_the_container_never_ran() {
     let sb = Sandbox::new();
     let mut env = MIGRATION_ENV.to_vec();
@@ -332,6 +338,7 @@ const DEPLOY_ENV: &[(&str, &str)] = &[
 ];
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_passes_when_the_rollout_completes() {
     let sb = Sandbox::new();
     let out = sb.run("ecs-deploy-service.sh", &[], DEPLOY_ENV);
@@ -343,6 +350,7 @@ fn service_deploy_passes_when_the_rollout_completes() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn service_deploy_fails_when_the_circuit_breaker_rolls_back() {
     let sb = Sandbox::new();
     let mut env = DEPLOY_ENV.to_vec();
@@ -404,6 +412,7 @@ fn stop(url: &str, handle: std::thread::JoinHandle<()>) {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn smoke_test_checks_ready_and_both_catalog_endpoints() {
     let sb = Sandbox::new();
     let (url, handle) = serve(&[
@@ -429,6 +438,7 @@ fn smoke_test_checks_ready_and_both_catalog_endpoints() {
 }
 
 #[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn smoke_test_fails_when_not_ready_or_not_the_punk_shape() {
     let sb = Sandbox::new();
     let (url, handle) = serve(&[

@@ -1,11 +1,11 @@
 variable "project" {
-  description = "Project name: the ECR repository name (created by infra/global) and the first part of every name (<project>-<environment>-<component>)."
+  description = "Project name: the ECR repository name (created by infra/global) and the first part of every name. <project>-<environment> is the name_prefix of every module, and its one rule is here: lower-case letters, digits and dashes, at most 28 characters, because the tightest AWS name limit it feeds is 32 characters (the ALB <name_prefix>-alb and the target group <name_prefix>-api); everything else it names allows 63 or more."
   type        = string
   default     = "beer-catalog"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.project))
-    error_message = "project must be lower-case letters, digits and dashes."
+    condition     = can(regex("^[a-z][a-z0-9-]{2,27}$", "${var.project}-${var.environment}"))
+    error_message = "<project>-<environment> must be lower-case letters, digits and dashes, at most 28 characters (ALB and target group names, <project>-<environment>-alb and -api, are limited to 32)."
   }
 }
 
@@ -50,14 +50,48 @@ variable "settings" {
   }
 
   validation {
-    condition     = var.settings.db_allocated_storage_gb >= 20 && var.settings.db_max_storage_gb >= var.settings.db_allocated_storage_gb
-    error_message = "settings.db_allocated_storage_gb must be at least 20 and settings.db_max_storage_gb at least that."
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.settings.log_retention_days)
+    error_message = "settings.log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+
+  validation {
+    condition     = startswith(var.settings.db_instance_class, "db.")
+    error_message = "settings.db_instance_class must be an RDS instance class (db.*)."
+  }
+
+  # RDS storage autoscaling needs a maximum above the allocated size.
+  validation {
+    condition = (var.settings.db_allocated_storage_gb >= 20 && var.settings.db_max_storage_gb > var.settings.db_allocated_storage_gb
+    && var.settings.db_max_storage_gb <= 65536)
+    error_message = "settings must satisfy 20 <= db_allocated_storage_gb < db_max_storage_gb <= 65536."
+  }
+
+  validation {
+    condition     = var.settings.db_backup_retention_days >= 1 && var.settings.db_backup_retention_days <= 35
+    error_message = "settings.db_backup_retention_days must be between 1 and 35."
+  }
+
+  validation {
+    condition     = contains([0, 1, 5, 10, 15, 30, 60], var.settings.db_monitoring_interval)
+    error_message = "settings.db_monitoring_interval must be 0 (off), 1, 5, 10, 15, 30 or 60."
+  }
+
+  # The CPU/memory pairs Fargate accepts.
+  validation {
+    condition = contains(lookup({
+      "256"  = [512, 1024, 2048],
+      "512"  = [1024, 2048, 3072, 4096],
+      "1024" = range(2048, 8193, 1024),
+      "2048" = range(4096, 16385, 1024),
+      "4096" = range(8192, 30721, 1024),
+    }, tostring(var.settings.api_cpu), []), var.settings.api_memory)
+    error_message = "settings.api_cpu must be 256, 512, 1024, 2048 or 4096 and settings.api_memory a size Fargate accepts with it (e.g. 256: 512-2048, 512: 1024-4096 MiB)."
   }
 
   validation {
     condition = (var.settings.api_min_count >= 1 && var.settings.api_min_count <= var.settings.api_desired_count
-    && var.settings.api_desired_count <= var.settings.api_max_count)
-    error_message = "settings must satisfy 1 <= api_min_count <= api_desired_count <= api_max_count."
+    && var.settings.api_desired_count <= var.settings.api_max_count && var.settings.api_max_count <= 100)
+    error_message = "settings must satisfy 1 <= api_min_count <= api_desired_count <= api_max_count <= 100."
   }
 
   validation {
@@ -76,8 +110,9 @@ variable "vpc_cidr" {
   type        = string
 
   validation {
-    condition     = can(cidrnetmask(var.vpc_cidr))
-    error_message = "vpc_cidr must be a valid IPv4 CIDR."
+    # At most /16: modules/network cuts it into sixteenths (/20 public and private subnets per AZ from a /16).
+    condition     = can(cidrnetmask(var.vpc_cidr)) && try(tonumber(split("/", var.vpc_cidr)[1]) <= 16, false)
+    error_message = "vpc_cidr must be a valid IPv4 CIDR of size /16 or larger."
   }
 }
 
@@ -120,7 +155,7 @@ variable "db_role_password_version" {
   default     = 1
 
   validation {
-    condition     = var.db_role_password_version >= 1
-    error_message = "db_role_password_version must be at least 1."
+    condition     = var.db_role_password_version >= 1 && floor(var.db_role_password_version) == var.db_role_password_version
+    error_message = "db_role_password_version must be a whole number, at least 1."
   }
 }

@@ -15,17 +15,17 @@ output "service_name" {
 
 output "api_task_family" {
   description = "Task definition family of the service (<name_prefix>-api, container api)."
-  value       = aws_ecs_task_definition.api.family
+  value       = aws_ecs_task_definition.this["api"].family
 }
 
 output "migrate_task_family" {
   description = "Task definition family of the migration task (<name_prefix>-migrate, container migrate)."
-  value       = aws_ecs_task_definition.migrate.family
+  value       = aws_ecs_task_definition.this["migrate"].family
 }
 
 output "db_roles_task_family" {
   description = "Task definition family of the role provisioning task (<name_prefix>-db-roles, container db-roles)."
-  value       = aws_ecs_task_definition.db_roles.family
+  value       = aws_ecs_task_definition.this["db-roles"].family
 }
 
 output "log_group_name" {

@@ -1,11 +1,12 @@
-//! The built-in sample catalog (our own data, shipped in the binary), loaded only into an empty catalog.
+//! The built-in sample catalog (our own data, shipped in the binary), loaded only into an empty catalog: by the
+//! `seed` command, and by the server on a fresh development database so `cargo run` serves something at once.
 
 use anyhow::Context;
 
 use crate::domain::{BeerFields, BeerFilter, validate};
 use crate::storage::{DynStore, ImportRecord};
 
-const CATALOG: &str = include_str!("../seed/catalog.json");
+const CATALOG: &str = include_str!("seed/catalog.json");
 
 /// The sample beers, parsed and validated (a unit test keeps them valid).
 pub fn sample_catalog() -> anyhow::Result<Vec<BeerFields>> {
