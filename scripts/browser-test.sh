@@ -14,6 +14,8 @@ cd "$(dirname "$0")/.."
 dataset=../shared/data/punkapi/beers.json
 images=../shared/data/punkapi/images
 [ -f "$dataset" ] || { echo "browser-test: $dataset is missing" >&2; exit 1; }
+# A label to upload in the editing scenario (one of the dataset's own; none is copied into the repository).
+label_image=$(realpath "$images/10.png")
 
 # ---- what the browser tests need, from the package registries ------------------------------------------------------
 packages=()
@@ -37,6 +39,7 @@ cargo build --release --locked --quiet
 bin="$PWD/target/release/beer-catalog"
 workdir=$(mktemp -d)
 server=""
+# shellcheck disable=SC2329 # run by the trap below
 cleanup() {
   if [ -n "$server" ]; then
     kill "$server" 2>/dev/null || true
@@ -78,7 +81,7 @@ fi
 status=0
 (
   cd tests/browser
-  BASE_URL="$base_url" API_KEY="$api_key" LABEL_IMAGE="$(cd "$OLDPWD" && realpath "$images/1.png")" \
+  BASE_URL="$base_url" API_KEY="$api_key" LABEL_IMAGE="$label_image" \
     SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" CHROMIUM="$chromium_bin" \
     node --test --test-concurrency=1 pages.test.mjs
 ) || status=$?

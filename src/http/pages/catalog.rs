@@ -322,7 +322,7 @@ fn beer_card(beer: &Beer) -> Markup {
 }
 
 pub async fn beer_page(State(state): State<AppState>, Path(raw_id): Path<String>) -> Result<Page, PageError> {
-    let not_found = || PageError::NotFound(format!("there is no beer {raw_id} in the catalog"));
+    let not_found = || PageError::not_found(format!("there is no beer {raw_id} in the catalog"));
     let id = crate::http::extract::parse_beer_id(raw_id.clone()).map_err(|_| not_found())?;
     let beer = state.store.get(id).await?.ok_or_else(not_found)?;
     Ok(Page::ok(layout(&beer.fields.name, Nav::None, beer_markup(&beer))))

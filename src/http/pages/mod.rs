@@ -17,6 +17,7 @@ use maud::{DOCTYPE, Markup, html};
 use sha2::{Digest, Sha256};
 
 use crate::http::AppState;
+use crate::http::error::ApiError;
 use crate::storage::StoreError;
 
 mod assets;
@@ -84,37 +85,30 @@ impl IntoResponse for Page {
     }
 }
 
-/// Why a page could not be shown, rendered as an HTML error page.
+/// Why a page could not be shown: the API's own error (so the cause reaches the request log line the same way),
+/// rendered as an HTML error page.
 #[derive(Debug)]
-pub enum PageError {
-    NotFound(String),
-    Unavailable,
-    Internal,
+pub struct PageError(ApiError);
+
+impl PageError {
+    fn not_found(message: String) -> Self {
+        PageError(ApiError::NotFound(message))
+    }
 }
 
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
-        if error.is_unavailable() {
-            tracing::warn!(error = %error, "database unavailable");
-            PageError::Unavailable
-        } else {
-            tracing::error!(error = %error, "database error");
-            PageError::Internal
-        }
+        PageError(ApiError::from(error))
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let (status, message) = match self {
-            PageError::NotFound(message) => (StatusCode::NOT_FOUND, message),
-            PageError::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is unavailable; retry shortly".to_owned(),
-            ),
-            PageError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal server error".to_owned()),
-        };
-        error_page(status, &message).into_response()
+        let message = self.0.to_string();
+        let (parts, _) = self.0.into_response().into_parts();
+        let mut page = error_page(parts.status, &message).into_response();
+        *page.extensions_mut() = parts.extensions;
+        page
     }
 }
 
@@ -228,7 +222,7 @@ async fn page_headers(request: Request, next: Next) -> Response {
         Ok(bytes) => bytes,
         Err(error) => {
             tracing::error!(%error, "reading a page body");
-            return PageError::Internal.into_response();
+            return error_page(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response();
         }
     };
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);

@@ -219,6 +219,8 @@ function enhanceEditor(form) {
         }
         const stored = await current.json();
         for (const key of ["id", "created_at", "updated_at"]) delete stored[key];
+        // A stored label is the service's own (it answers its URL); a JSON write keeps it without being told.
+        if (stored.image_url && STORED_IMAGE.test(stored.image_url)) delete stored.image_url;
         body = merge(stored, changes);
       }
       const response = await fetch(beerId ? `/beers/${beerId}` : "/beers", {
