@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use beer_catalog::http::{AppState, WritePolicy};
+use beer_catalog::domain::ImageLimits;
+use beer_catalog::http::{AppState, ImageSettings, WritePolicy};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, IF_NONE_MATCH};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -117,6 +118,35 @@ backend_tests! {
         }
     }
 
+    async fn stored_labels_are_shown_from_this_origin_with_their_size_and_others_are_not_fetched(backend) {
+        let app = TestApp::spawn(backend).await;
+        // sample_beer's image_url is on another host: a placeholder, never a request there.
+        let (_, beer) = app.post_beer(&sample_beer("Labelled Lager")).await;
+        let id = beer["id"].as_i64().unwrap();
+        let html = browse(&app, &format!("/catalog/{id}")).await.text().await.unwrap();
+        assert!(!html.contains("example.com/beer.png"), "{html}");
+        assert!(html.contains(r#"aria-label="No label image for Labelled Lager""#), "{html}");
+
+        let mut label = Vec::new();
+        let mut encoder = png::Encoder::new(&mut label, 2, 8);
+        encoder.set_color(png::ColorType::Grayscale);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&[200; 16]).unwrap();
+        writer.finish().unwrap();
+        let uploaded: Value = app.client.put(app.url(&format!("/beers/{id}/image")))
+            .header(CONTENT_TYPE, "image/png").body(label).send().await.unwrap().json().await.unwrap();
+        let file = uploaded["image_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        for (path, size) in [
+            ("/".to_owned(), r#"width="64" height="250""#),
+            (format!("/catalog/{id}"), r#"width="135" height="529""#),
+            (format!("/catalog/{id}/edit"), r#"width="135" height="529""#),
+        ] {
+            let html = browse(&app, &path).await.text().await.unwrap();
+            let img = format!(r#"src="/images/{file}" {size} alt="Label of Labelled Lager""#);
+            assert!(html.contains(&img), "{path}: {img} missing from {html}");
+        }
+    }
+
     async fn errors_are_pages_for_browsers_and_json_for_everyone_else(backend) {
         let app = TestApp::spawn(backend).await;
         for path in ["/catalog/999", "/catalog/abc", "/catalog/0/edit", "/beers/999", "/v2/beers/999", "/no/such/page"] {
@@ -149,7 +179,11 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         // A store whose pool is closed fails like a database that went away (PoolClosed: unavailable).
         app.store.close().await;
-        let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open };
+        let images = ImageSettings {
+            public_base_url: None,
+            limits: ImageLimits { max_bytes: 1024, max_dimension: 64 },
+        };
+        let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open, images };
         let router = beer_catalog::http::app(state, Duration::from_secs(5));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

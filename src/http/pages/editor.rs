@@ -213,7 +213,7 @@ fn form_markup(beer: Option<&Beer>) -> Markup {
         @if let Some(beer) = beer {
             section.image-box #image-box aria-labelledby="image-title" data-beer-id=(beer.id) {
                 h2 #image-title { "Label image" }
-                @let src = label_src(beer.fields.image_url.as_deref());
+                @let src = label_src(beer);
                 img #image-preview .label.large src=[src.as_deref()] width="135" height="529"
                     alt={ "Label of " (beer.fields.name) } hidden[src.is_none()];
                 p #no-image hidden[src.is_some()] { "This beer has no label image stored here." }

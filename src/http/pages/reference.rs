@@ -95,6 +95,15 @@ fn operations(document: &Value) -> Vec<Operation<'_>> {
         .collect()
 }
 
+/// Descriptions in the document use Markdown's `code` spans; shown as code, the rest as text (escaped).
+fn prose(text: &str) -> Markup {
+    html! {
+        @for (i, part) in text.split('`').enumerate() {
+            @if i % 2 == 1 { code { (part) } } @else { (part) }
+        }
+    }
+}
+
 fn schema_name(reference: &str) -> &str {
     reference.rsplit('/').next().unwrap_or(reference)
 }
@@ -230,7 +239,7 @@ fn reference_markup(document: &Value, base: &str) -> Markup {
     let schemas = document.pointer("/components/schemas").and_then(Value::as_object);
     html! {
         h1 { "API reference" }
-        p.lead { (info("description")) }
+        p.lead { (prose(info("description"))) }
         p {
             "Generated from this service's OpenAPI " (document.get("openapi").and_then(Value::as_str).unwrap_or_default())
             " document, " a href="/openapi.json" { "/openapi.json" } " (version " (info("version")) "). "
@@ -238,10 +247,12 @@ fn reference_markup(document: &Value, base: &str) -> Markup {
         }
         nav.toc aria-label="Operations" {
             @for (tag, _) in &tags {
-                h2.toc-title { (tag) }
-                ul {
-                    @for op in operations.iter().filter(|op| op.tag() == tag) {
-                        li { a href={ "#" (op.anchor()) } { span.method { (op.method.to_uppercase()) } " " code { (op.path) } } }
+                div.toc-group {
+                    h2.toc-title { (tag) }
+                    ul {
+                        @for op in operations.iter().filter(|op| op.tag() == tag) {
+                            li { a href={ "#" (op.anchor()) } { span.method { (op.method.to_uppercase()) } " " code { (op.path) } } }
+                        }
                     }
                 }
             }
@@ -249,7 +260,7 @@ fn reference_markup(document: &Value, base: &str) -> Markup {
         @for (tag, description) in &tags {
             section.tag aria-labelledby={ "tag-" (tag) } {
                 h2 #{ "tag-" (tag) } { (tag) }
-                @if !description.is_empty() { p { (description) } }
+                @if !description.is_empty() { p { (prose(description)) } }
                 @for op in operations.iter().filter(|op| op.tag() == tag) { (operation_markup(document, op, base)) }
             }
         }
@@ -259,7 +270,7 @@ fn reference_markup(document: &Value, base: &str) -> Markup {
                 @for (name, schema) in schemas {
                     div.schema #{ "schema-" (name) } {
                         h3 { (name) }
-                        @if let Some(description) = schema.get("description").and_then(Value::as_str) { p { (description) } }
+                        @if let Some(description) = schema.get("description").and_then(Value::as_str) { p { (prose(description)) } }
                         details {
                             summary { "JSON Schema of " (name) }
                             pre { code { (serde_json::to_string_pretty(schema).unwrap_or_default()) } }
@@ -283,8 +294,8 @@ fn operation_markup(document: &Value, op: &Operation, base: &str) -> Markup {
                 span.method { (op.method.to_uppercase()) } " " code { (op.path) }
                 @if op.needs_key() { " " span.badge { "API key" } }
             }
-            @if !text("summary").is_empty() { p { (text("summary")) } }
-            @if !text("description").is_empty() && text("description") != text("summary") { p { (text("description")) } }
+            @if !text("summary").is_empty() { p { (prose(text("summary"))) } }
+            @if !text("description").is_empty() && text("description") != text("summary") { p { (prose(text("description"))) } }
             @if !parameters.is_empty() {
                 table.params {
                     caption { "Parameters" }
@@ -296,7 +307,7 @@ fn operation_markup(document: &Value, op: &Operation, base: &str) -> Markup {
                                 td { (p.get("in").and_then(Value::as_str).unwrap_or_default()) }
                                 td { (p.get("schema").map(schema_summary).unwrap_or_default()) }
                                 td { @if p.get("required").and_then(Value::as_bool).unwrap_or(false) { "yes" } @else { "no" } }
-                                td { (p.get("description").and_then(Value::as_str).unwrap_or_default()) }
+                                td { (prose(p.get("description").and_then(Value::as_str).unwrap_or_default())) }
                             }
                         }
                     }
@@ -318,7 +329,7 @@ fn operation_markup(document: &Value, op: &Operation, base: &str) -> Markup {
                         @for (status, response) in responses {
                             tr {
                                 td { (status) }
-                                td { (response.get("description").and_then(Value::as_str).unwrap_or_default()) }
+                                td { (prose(response.get("description").and_then(Value::as_str).unwrap_or_default())) }
                                 td {
                                     @for (content_type, media) in response.get("content").and_then(Value::as_object).into_iter().flatten() {
                                         code { (content_type) } " "
