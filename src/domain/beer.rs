@@ -16,7 +16,7 @@ use super::image::ImageRef;
 #[serde(deny_unknown_fields)]
 pub struct BeerFields {
     /// Required, 1 to 200 characters, not blank.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S", example = "Punk IPA")]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[serde(default)]
     #[schema(max_length = 300)]

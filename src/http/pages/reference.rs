@@ -176,7 +176,7 @@ fn placeholder(schema: &Value) -> Value {
         Some("number" | "integer") => Value::from(1),
         Some("boolean") => Value::Bool(true),
         Some("array") => Value::Array(Vec::new()),
-        _ => Value::from("text"),
+        _ => Value::from("Example"),
     }
 }
 
