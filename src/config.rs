@@ -9,6 +9,7 @@ use sqlx::postgres::PgSslMode;
 use crate::cli::{AppEnv, LogFormat, Settings, SslMode};
 use crate::domain::ImageLimits;
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
+use crate::http::rate_limit::RateLimitConfig;
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// The SQLite file used in development when no database is configured.
@@ -27,8 +28,23 @@ pub enum ConfigError {
     IncompleteDatabase { missing: String },
     #[error(transparent)]
     DatabaseUrl(#[from] DatabaseUrlError),
+    #[error("DB_READ_URL must be a postgres:// URL (a read replica is a PostgreSQL standby), got {0}")]
+    ReadUrlNotPostgres(String),
+    #[error("DB_READ_URL is not a valid URL: {0}")]
+    InvalidReadUrl(#[source] url::ParseError),
+    #[error("DB_READ_HOST is not a valid host name or address: {0}")]
+    InvalidReadHost(#[source] url::ParseError),
+    #[error(
+        "DB_READ_URL and DB_READ_HOST are both set: set one (DB_READ_HOST takes the primary's port, name, user, \
+         password and TLS mode)"
+    )]
+    ReadReplicaTwice,
+    #[error("a read replica (DB_READ_URL or DB_READ_HOST) needs a PostgreSQL primary, but the database is {0}")]
+    ReadReplicaWithoutPostgres(Backend),
     #[error(transparent)]
     ApiKeys(#[from] InvalidKeyDigest),
+    #[error("TRUSTED_PROXIES entries must be CIDRs (10.0.0.0/16) or addresses (10.0.0.7); {0:?} is neither")]
+    InvalidTrustedProxy(String),
     #[error(
         "PUBLIC_BASE_URL must be an absolute http:// or https:// URL without query, fragment or credentials, \
          such as https://beers.example.com ({0})"
@@ -86,11 +102,20 @@ pub enum DatabaseSource {
     DevelopmentDefault,
 }
 
+/// Where catalog reads go when a read replica is configured, and how far behind it may fall.
+#[derive(Clone, Debug)]
+pub struct ReadReplica {
+    pub database: DatabaseUrl,
+    /// Beyond this lag, reads go to the primary until the replica catches up.
+    pub max_lag: Duration,
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub app_env: AppEnv,
     pub database: DatabaseUrl,
     pub database_source: DatabaseSource,
+    pub read_replica: Option<ReadReplica>,
     pub store: StoreOptions,
     pub bind_address: String,
     pub port: u16,
@@ -102,6 +127,8 @@ pub struct Config {
     /// `None`: development derives it from the listening address; production requires it once images exist.
     pub public_base_url: Option<PublicBaseUrl>,
     pub image_limits: ImageLimits,
+    /// Per-client request limit; tests shorten its window.
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Config {
@@ -111,10 +138,12 @@ impl Config {
         if production && database.backend() != Backend::Postgres {
             return Err(ConfigError::ProductionWithoutPostgres(database.backend()));
         }
+        let read_replica = read_replica(settings, &database)?;
         Ok(Self {
             app_env: settings.app_env,
             database,
             database_source,
+            read_replica,
             store: StoreOptions {
                 max_connections: settings.db_max_connections.max(1),
                 connect_timeout: Duration::from_secs(settings.db_connect_timeout_secs.max(1)),
@@ -137,6 +166,12 @@ impl Config {
             image_limits: ImageLimits {
                 max_bytes: nonzero(settings.image_max_bytes, "IMAGE_MAX_BYTES")?,
                 max_dimension: nonzero(settings.image_max_dimension, "IMAGE_MAX_DIMENSION")?,
+            },
+            rate_limit: RateLimitConfig {
+                requests_per_window: settings.rate_limit_per_hour,
+                window: RateLimitConfig::HOUR,
+                trusted_proxies: RateLimitConfig::parse_trusted_proxies(settings.trusted_proxies.as_deref())
+                    .map_err(ConfigError::InvalidTrustedProxy)?,
             },
         })
     }
@@ -169,6 +204,41 @@ fn nonzero<T: PartialEq + From<u8>>(value: T, name: &'static str) -> Result<T, C
     } else {
         Ok(value)
     }
+}
+
+/// The read replica, from DB_READ_URL or DB_READ_HOST (blank counts as unset: an environment with no replica may
+/// pass an empty value).
+fn read_replica(settings: &Settings, primary: &DatabaseUrl) -> Result<Option<ReadReplica>, ConfigError> {
+    fn given(value: &Option<String>) -> Option<&str> {
+        value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+    let (url, host) = (given(&settings.db_read_url), given(&settings.db_read_host));
+    if url.is_none() && host.is_none() {
+        return Ok(None);
+    }
+    if primary.backend() != Backend::Postgres {
+        return Err(ConfigError::ReadReplicaWithoutPostgres(primary.backend()));
+    }
+    let database = match (url, host) {
+        (Some(_), Some(_)) => return Err(ConfigError::ReadReplicaTwice),
+        (Some(url), None) => match DatabaseUrl::parse(url) {
+            Ok(database) if database.backend() == Backend::Postgres => database,
+            Ok(_) | Err(DatabaseUrlError::UnsupportedScheme(_)) => {
+                let scheme = url.split(':').next().unwrap_or_default();
+                return Err(ConfigError::ReadUrlNotPostgres(format!("{scheme}:...")));
+            }
+            Err(DatabaseUrlError::Invalid(reason)) => return Err(ConfigError::InvalidReadUrl(reason)),
+        },
+        (None, Some(host)) => primary.with_host(host).map_err(|e| match e {
+            DatabaseUrlError::Invalid(reason) => ConfigError::InvalidReadHost(reason),
+            other => other.into(),
+        })?,
+        (None, None) => unreachable!("returned above"),
+    };
+    Ok(Some(ReadReplica {
+        database,
+        max_lag: Duration::from_secs(settings.db_read_max_lag_secs),
+    }))
 }
 
 fn database(settings: &Settings) -> Result<(DatabaseUrl, DatabaseSource), ConfigError> {
@@ -219,6 +289,34 @@ mod tests {
         let mut argv = vec!["beer-catalog"];
         argv.extend_from_slice(args);
         crate::cli::Cli::try_parse_from(argv).unwrap().settings
+    }
+
+    #[test]
+    fn rate_limit_settings_are_read_and_bad_proxies_named() {
+        let config = Config::from_settings(&settings(&[])).unwrap();
+        assert_eq!(config.rate_limit.requests_per_window, 3600);
+        assert_eq!(config.rate_limit.window, RateLimitConfig::HOUR);
+        assert!(
+            config.rate_limit.trusted_proxies.is_empty(),
+            "X-Forwarded-For is never trusted by default"
+        );
+        let config = Config::from_settings(&settings(&[
+            "--rate-limit-per-hour",
+            "0",
+            "--trusted-proxies",
+            "10.0.0.0/16",
+        ]))
+        .unwrap();
+        assert_eq!(config.rate_limit.requests_per_window, 0);
+        assert_eq!(config.rate_limit.trusted_proxies.len(), 1);
+        let error = Config::from_settings(&settings(&["--trusted-proxies", "10.0.0.0/16,alb"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("TRUSTED_PROXIES") && error.contains("\"alb\""),
+            "{error}"
+        );
     }
 
     #[test]
@@ -331,5 +429,114 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(error, "IMAGE_MAX_BYTES must be at least 1");
+    }
+
+    fn config_error(args: &[&str]) -> String {
+        Config::from_settings(&settings(args)).err().unwrap().to_string()
+    }
+
+    #[test]
+    fn a_read_replica_host_reuses_the_primary_settings() {
+        let config = Config::from_settings(&settings(&[
+            "--db-host",
+            "primary.example",
+            "--db-port",
+            "6432",
+            "--db-name",
+            "beers",
+            "--db-user",
+            "app",
+            "--db-password",
+            "p@ss/word",
+            "--db-sslmode",
+            "require",
+            "--db-read-host",
+            "replica.example",
+        ]))
+        .unwrap();
+        let replica = config.read_replica.unwrap();
+        assert_eq!(replica.database.redacted(), "postgres://app@replica.example:6432/beers");
+        assert_eq!(replica.max_lag, Duration::from_secs(5));
+        let options = replica.database.postgres_options().unwrap();
+        assert_eq!(options.get_host(), "replica.example");
+        assert!(matches!(options.get_ssl_mode(), PgSslMode::Require));
+        assert!(!format!("{:?}", replica.database).contains("p@ss"));
+        // With the primary as a URL, the host replaces the URL's; the rest (password, TLS query) is kept.
+        let config = Config::from_settings(&settings(&[
+            "--database-url",
+            "postgres://u:secret@primary:5433/d?sslmode=require",
+            "--db-read-host",
+            "replica",
+            "--db-read-max-lag-secs",
+            "30",
+        ]))
+        .unwrap();
+        let replica = config.read_replica.unwrap();
+        assert_eq!(replica.database.redacted(), "postgres://u@replica:5433/d");
+        assert_eq!(
+            replica.database.expose(),
+            "postgres://u:secret@replica:5433/d?sslmode=require"
+        );
+        assert_eq!(replica.max_lag, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_read_replica_url_is_taken_as_given_and_blank_settings_mean_none() {
+        let config = Config::from_settings(&settings(&[
+            "--database-url",
+            "postgres://u@primary/d",
+            "--db-read-url",
+            "postgresql://r:secret@replica:5432/d",
+            "--db-read-host",
+            " ",
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.read_replica.unwrap().database.redacted(),
+            "postgresql://r@replica:5432/d"
+        );
+        let config = Config::from_settings(&settings(&["--database-url", "postgres://u@p/d", "--db-read-url", ""]));
+        assert!(config.unwrap().read_replica.is_none());
+    }
+
+    #[test]
+    fn read_replica_misconfigurations_are_errors_that_say_what_to_fix() {
+        let error = config_error(&["--db-read-host", "replica"]);
+        assert!(
+            error.contains("needs a PostgreSQL primary, but the database is sqlite"),
+            "{error}"
+        );
+        let error = config_error(&["--database-url", "sqlite://x.db", "--db-read-url", "postgres://r/d"]);
+        assert!(error.contains("needs a PostgreSQL primary"), "{error}");
+        let error = config_error(&[
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "sqlite://replica.db",
+        ]);
+        assert!(
+            error.contains("DB_READ_URL must be a postgres:// URL") && error.contains("sqlite:"),
+            "{error}"
+        );
+        let error = config_error(&["--database-url", "postgres://u@p/d", "--db-read-url", "mysql://r/d"]);
+        assert!(error.contains("DB_READ_URL must be a postgres:// URL"), "{error}");
+        let both = [
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "postgres://r/d",
+            "--db-read-host",
+            "r",
+        ];
+        assert!(config_error(&both).contains("set one"));
+        let error = config_error(&[
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "postgres://r:99999/d",
+        ]);
+        assert!(error.starts_with("DB_READ_URL is not a valid URL"), "{error}");
+        let error = config_error(&["--database-url", "postgres://u@p/d", "--db-read-host", "bad host"]);
+        assert!(error.starts_with("DB_READ_HOST is not a valid host"), "{error}");
     }
 }

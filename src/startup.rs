@@ -2,14 +2,20 @@
 //! shutdown signal, drain in-flight requests within the grace period, close the pool.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::ServiceExt;
 use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::config::{Config, DatabaseSource, PublicBaseUrl};
+use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, ImageSettings, WritePolicy};
-use crate::storage::{self, DynStore};
+use crate::storage::{self, DynStore, ReplicatedStore};
 
 /// Opens the store the configuration names, migrating it first when the configuration says so
 /// ([`Config::migrates_on_open`]). The server and every data job open their store through here.
@@ -32,8 +38,25 @@ impl Application {
     /// Connects to the database and binds the port. In development the schema is migrated on start, and the local
     /// default SQLite file is seeded when empty, so `cargo run` serves a populated catalog at once.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let store = open_store(config).await?;
+        let mut store = open_store(config).await?;
         tracing::info!(database = %config.database.redacted(), backend = %store.backend(), "connected to the database");
+        if let Some(replica) = &config.read_replica {
+            store = Arc::new(
+                ReplicatedStore::start(
+                    store,
+                    &config.database,
+                    &replica.database,
+                    &config.store,
+                    replica.max_lag,
+                )
+                .await?,
+            );
+            tracing::info!(
+                replica = %replica.database.redacted(),
+                max_lag_secs = replica.max_lag.as_secs(),
+                "catalog reads go to the read replica while it is within the lag bound"
+            );
+        }
         if config.database_source == DatabaseSource::DevelopmentDefault {
             tracing::warn!(
                 path = crate::config::DEV_SQLITE_URL,
@@ -53,6 +76,14 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
         let public_base_url = public_base_url(config, &store, &listener).await?;
+        let rate_limit = &config.rate_limit;
+        match (rate_limit.requests_per_window, rate_limit.trusted_proxies.is_empty()) {
+            (0, _) => tracing::warn!("rate limiting is DISABLED (RATE_LIMIT_PER_HOUR=0)"),
+            (limit, true) => tracing::info!(limit, "rate limit per client IP (the TCP peer; no trusted proxies)"),
+            (limit, false) => {
+                tracing::info!(limit, proxies = ?rate_limit.trusted_proxies, "rate limit per client IP (X-Forwarded-For from trusted proxies)")
+            }
+        }
         let router = http::app(
             AppState {
                 store: store.clone(),
@@ -63,6 +94,7 @@ impl Application {
                 },
             },
             config.request_timeout,
+            RateLimiter::new(rate_limit),
         );
         Ok(Self {
             listener,
@@ -86,7 +118,12 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, "listening");
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+        // Outside the router, so routing sees the trimmed path: `/v2/beers/` answers as `/v2/beers` (no redirect:
+        // some Punk clients build every URL with a trailing slash and do not follow redirects). The peer address
+        // is kept for the rate limiter.
+        let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
+        let service = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(service);
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
             let _ = stopping_tx.send(());

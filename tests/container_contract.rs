@@ -60,11 +60,8 @@ fn compose_violations(yaml: &str, svc: &ServiceContract) -> Vec<String> {
     doc.apply_merge().expect("compose.yaml merge keys");
     let services = doc["services"].as_mapping().expect("services");
     // The services built from this repository run the service; the others (PostgreSQL) are not ours.
-    let ours: Vec<(&str, &Value)> = services
-        .iter()
-        .filter(|(_, s)| s.get("build").is_some())
-        .map(|(n, s)| (n.as_str().unwrap(), s))
-        .collect();
+    let ours = services.iter().filter(|(_, s)| s.get("build").is_some());
+    let ours: Vec<(&str, &Value)> = ours.map(|(name, s)| (name.as_str().unwrap(), s)).collect();
     if ours.is_empty() {
         v.push("compose: no service is built from this repository".into());
     }
@@ -72,57 +69,47 @@ fn compose_violations(yaml: &str, svc: &ServiceContract) -> Vec<String> {
     for (name, s) in ours {
         let sub = words(&s["command"]).first().cloned().unwrap_or_else(|| "serve".into());
         let Some(reads) = svc.env_for(&sub) else {
-            v.push(format!(
-                "compose: {name} runs `{sub}`, which is not a subcommand of the service"
-            ));
+            v.push(format!("compose: {name} runs `{sub}`, which is not a subcommand"));
             continue;
         };
+        // `KEY: value` or `- KEY=value`.
         let env: Vec<(String, String)> = match &s["environment"] {
-            Value::Mapping(m) => m
-                .iter()
-                .map(|(k, v)| (k.as_str().unwrap_or_default().into(), words(v).join(" ")))
-                .collect(),
-            Value::Sequence(items) => items
-                .iter()
-                .filter_map(|i| i.as_str()?.split_once('='))
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
+            Value::Mapping(m) => {
+                let pairs = m.iter().map(|(k, v)| (k.as_str().unwrap_or_default(), v));
+                pairs.map(|(k, v)| (k.to_string(), words(v).join(" "))).collect()
+            }
+            Value::Sequence(items) => {
+                let pairs = items.iter().filter_map(|i| i.as_str()?.split_once('='));
+                pairs.map(|(k, v)| (k.into(), v.into())).collect()
+            }
             _ => Vec::new(),
         };
-        for (key, _) in &env {
-            if !reads.contains(key) {
-                v.push(format!(
-                    "compose: {name} sets {key}, which the service does not read when running `{sub}`"
-                ));
-            }
+        for (key, _) in env.iter().filter(|(key, _)| !reads.contains(key)) {
+            v.push(format!("compose: {name} sets {key}, which `{sub}` does not read"));
         }
         let setting = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         if let Some(port) = setting("PORT").filter(|p| *p != want_port) {
-            v.push(format!(
-                "compose: {name} sets PORT {port}, not the service's DEFAULT_PORT {want_port}"
-            ));
+            v.push(format!("compose: {name} sets PORT {port}, not {want_port}"));
         }
         if let Some(test) = s.get("healthcheck").map(|h| words(&h["test"])) {
-            match subcommand_after_binary(&test) {
-                Some(sub) if svc.has_subcommand(sub) => {}
-                other => v.push(format!(
-                    "compose: {name} healthcheck runs {other:?}, not a subcommand of {BINARY}"
-                )),
+            let sub = subcommand_after_binary(&test);
+            if !sub.is_some_and(|sub| svc.has_subcommand(sub)) {
+                v.push(format!(
+                    "compose: {name} healthcheck runs {sub:?}, not a subcommand of {BINARY}"
+                ));
             }
         }
         if sub != "serve" {
             continue;
         }
         // "8080:8080", "127.0.0.1:8080:8080/tcp": the container port is the last part.
-        let published: Vec<String> = s["ports"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| Some(p.as_str()?.rsplit(':').next()?.split('/').next()?.to_string()))
+        let ports = s["ports"].as_sequence().into_iter().flatten();
+        let published: Vec<&str> = ports
+            .filter_map(|p| p.as_str()?.rsplit(':').next()?.split('/').next())
             .collect();
-        if !published.contains(&want_port) {
+        if !published.contains(&want_port.as_str()) {
             v.push(format!(
-                "compose: {name} publishes container ports {published:?}, not DEFAULT_PORT {want_port}"
+                "compose: {name} publishes container ports {published:?}, not {want_port}"
             ));
         }
         let grace = setting("SHUTDOWN_GRACE_SECS").or_else(|| svc.defaults.get("SHUTDOWN_GRACE_SECS").cloned());
@@ -131,11 +118,10 @@ fn compose_violations(yaml: &str, svc: &ServiceContract) -> Vec<String> {
             .expect("a numeric SHUTDOWN_GRACE_SECS");
         // Compose's own default is 10 s.
         let stop = s["stop_grace_period"].as_str().map_or(Some(10), duration_secs);
-        match stop {
-            Some(stop) if stop > grace => {}
-            other => v.push(format!(
-                "compose: {name} stop_grace_period {other:?} s does not exceed the shutdown grace {grace} s"
-            )),
+        if stop.is_none_or(|stop| stop <= grace) {
+            v.push(format!(
+                "compose: {name} stop_grace_period {stop:?} s does not exceed grace {grace} s"
+            ));
         }
     }
     v
@@ -143,12 +129,11 @@ fn compose_violations(yaml: &str, svc: &ServiceContract) -> Vec<String> {
 
 /// Instructions of the final stage as (KEYWORD, arguments), continuation lines joined and comments dropped.
 fn final_stage(dockerfile: &str) -> Vec<(String, String)> {
-    let joined = dockerfile
+    let lines: Vec<&str> = dockerfile
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .replace("\\\n", " ");
+        .collect();
+    let joined = lines.join("\n").replace("\\\n", " ");
     let mut stage = Vec::new();
     for line in joined.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let (keyword, args) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
@@ -161,9 +146,8 @@ fn final_stage(dockerfile: &str) -> Vec<(String, String)> {
 }
 
 fn exec_form(args: &str) -> Vec<String> {
-    args.find('[')
-        .and_then(|at| serde_json::from_str(&args[at..]).ok())
-        .unwrap_or_default()
+    let at = args.find('[').unwrap_or(args.len());
+    serde_json::from_str(&args[at..]).unwrap_or_default()
 }
 
 fn dockerfile_violations(text: &str, svc: &ServiceContract) -> Vec<String> {
@@ -174,65 +158,63 @@ fn dockerfile_violations(text: &str, svc: &ServiceContract) -> Vec<String> {
     for args in all("ENV") {
         // ENV NAME=value [NAME=value ...] or the legacy ENV NAME value.
         let names = args.split_whitespace().map(|w| w.split('=').next().unwrap_or_default());
-        let names: Vec<&str> = if args.contains('=') {
-            names.collect()
-        } else {
-            names.take(1).collect()
-        };
-        for name in names.into_iter().filter(|n| !every_env.contains(*n)) {
+        let names = names.take(if args.contains('=') { usize::MAX } else { 1 });
+        for name in names.filter(|n| !every_env.contains(*n)) {
             v.push(format!("Dockerfile: ENV {name}, which the service does not read"));
         }
     }
-    let exposed: Vec<&str> = all("EXPOSE")
-        .flat_map(str::split_whitespace)
-        .map(|p| p.split('/').next().unwrap())
-        .collect();
-    if !exposed.contains(&svc.default_port.to_string().as_str()) {
+    let exposed = all("EXPOSE").flat_map(str::split_whitespace);
+    let exposed: Vec<&str> = exposed.map(|p| p.split('/').next().unwrap()).collect();
+    let port = svc.default_port.to_string();
+    if !exposed.contains(&port.as_str()) {
         v.push(format!(
-            "Dockerfile: EXPOSE {exposed:?} does not include DEFAULT_PORT {}",
-            svc.default_port
+            "Dockerfile: EXPOSE {exposed:?} does not include DEFAULT_PORT {port}"
         ));
     }
     let entrypoint = all("ENTRYPOINT").next_back().map(exec_form).unwrap_or_default();
     if entrypoint != [BINARY] {
         v.push(format!("Dockerfile: ENTRYPOINT {entrypoint:?} is not [\"{BINARY}\"]"));
     }
+    // `HEALTHCHECK [options] CMD [...]`: the exec form after CMD.
     let health = all("HEALTHCHECK")
         .next_back()
-        .map(|a| exec_form(a.split_once("CMD").map_or(a, |(_, cmd)| cmd)));
-    match health.as_deref().and_then(subcommand_after_binary) {
-        Some(sub) if svc.has_subcommand(sub) => {}
-        other => v.push(format!(
-            "Dockerfile: HEALTHCHECK runs {other:?}, not a subcommand of {BINARY}"
-        )),
+        .map(|a| a.split_once("CMD").map_or(a, |(_, cmd)| cmd));
+    let health = health.map(exec_form).unwrap_or_default();
+    let sub = subcommand_after_binary(&health);
+    if !sub.is_some_and(|sub| svc.has_subcommand(sub)) {
+        v.push(format!(
+            "Dockerfile: HEALTHCHECK runs {sub:?}, not a subcommand of {BINARY}"
+        ));
     }
     let cmd = all("CMD").next_back().map(exec_form).unwrap_or_default();
-    match cmd.first() {
-        Some(sub) if svc.has_subcommand(sub) => {}
-        other => v.push(format!(
-            "Dockerfile: CMD runs {other:?}, not a subcommand of the service"
-        )),
+    if !cmd.first().is_some_and(|sub| svc.has_subcommand(sub)) {
+        v.push(format!(
+            "Dockerfile: CMD runs {:?}, not a subcommand of the service",
+            cmd.first()
+        ));
     }
     v
 }
 
 fn read(file: &str) -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file))
-        .unwrap_or_else(|e| panic!("{file}: {e}"))
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
-/// Applies one edit to the real file, failing when the text is not there (a stale fixture must not pass).
-fn broken(file: &str, from: &str, to: &str) -> String {
-    let text = read(file);
-    assert!(text.contains(from), "{file} has no `{from}`: the fixture is stale");
-    text.replacen(from, to, 1)
-}
-
-fn assert_reports(violations: Vec<String>, expected: &str) {
-    assert!(
-        violations.iter().any(|v| v.contains(expected)),
-        "expected a violation containing `{expected}`, got: {violations:#?}"
-    );
+/// `violations` of the real `file` with one edit contain `expected`. Fails when `from` is not in the file, so a
+/// stale fixture cannot pass.
+fn assert_reports(file: &str, violations: fn(&str, &ServiceContract) -> Vec<String>) -> impl Fn(&str, &str, &str) {
+    let (text, svc) = (read(file), ServiceContract::from_service());
+    let file = file.to_string();
+    move |from, to, expected| {
+        assert!(text.contains(from), "{file} has no `{from}`: the fixture is stale");
+        let violations = violations(&text.replacen(from, to, 1), &svc);
+        let found = violations.iter().any(|v| v.contains(expected));
+        assert!(
+            found,
+            "{file} with `{from}` -> `{to}`: expected `{expected}`, got: {violations:#?}"
+        );
+    }
 }
 
 #[test]
@@ -249,84 +231,46 @@ fn dockerfile_keeps_the_contract() {
 
 #[test]
 fn each_compose_check_fires_on_a_broken_copy() {
-    let svc = ServiceContract::from_service();
-    let cases = [
-        (
-            "  LOG_FORMAT: json\n",
-            "  LOG_FORMAT: json\n  DATABASE_HOST: db\n",
-            "migrate sets DATABASE_HOST, which",
-        ),
-        // An api-only setting on the one-off migration.
-        (
-            "  LOG_FORMAT: json\n",
-            "  LOG_FORMAT: json\n  MIGRATOR_DB_USER: x\n",
-            "app sets MIGRATOR_DB_USER",
-        ),
-        (
-            "      API_KEYS: ${API_KEYS:-dev-key-change-me}",
-            "      PORT: \"3000\"",
-            "app sets PORT 3000",
-        ),
-        (
-            "\"8080:8080\"",
-            "\"8080:3000\"",
-            "app publishes container ports [\"3000\"]",
-        ),
-        (
-            "beer-catalog\", \"healthcheck\"]",
-            "beer-catalog\", \"health\"]",
-            "app healthcheck runs Some(\"health\")",
-        ),
-        (
-            "command: [\"migrate\"]",
-            "command: [\"migrations\"]",
-            "migrate runs `migrations`, which is not a subcommand",
-        ),
-        (
-            "stop_grace_period: 30s",
-            "stop_grace_period: 20s",
-            "stop_grace_period Some(20) s does not exceed",
-        ),
-        (
-            "    stop_grace_period: 30s\n",
-            "",
-            "stop_grace_period Some(10) s does not exceed",
-        ),
-    ];
-    for (from, to, expected) in cases {
-        assert_reports(compose_violations(&broken("compose.yaml", from, to), &svc), expected);
-    }
+    let reports = assert_reports("compose.yaml", compose_violations);
+    let log = "  LOG_FORMAT: json\n";
+    let (unknown, migrator) = (
+        format!("{log}  DATABASE_HOST: db\n"),
+        format!("{log}  MIGRATOR_DB_USER: x\n"),
+    );
+    reports(
+        log,
+        &unknown,
+        "migrate sets DATABASE_HOST, which `migrate` does not read",
+    );
+    // An api-only setting on the one-off migration.
+    reports(log, &migrator, "app sets MIGRATOR_DB_USER");
+    let (keys, port) = ("      API_KEYS: ${API_KEYS:-dev-key-change-me}", "      PORT: \"3000\"");
+    reports(keys, port, "app sets PORT 3000");
+    let want = "app publishes container ports [\"3000\"], not 8080";
+    reports("\"8080:8080\"", "\"8080:3000\"", want);
+    let (healthcheck, health) = ("beer-catalog\", \"healthcheck\"]", "beer-catalog\", \"health\"]");
+    reports(healthcheck, health, "app healthcheck runs Some(\"health\")");
+    let want = "migrate runs `migrations`, which is not a subcommand";
+    reports("command: [\"migrate\"]", "command: [\"migrations\"]", want);
+    let want = "stop_grace_period Some(20) s does not exceed grace 20 s";
+    reports("stop_grace_period: 30s", "stop_grace_period: 20s", want);
+    // Compose's own default, 10 s, is shorter than the grace.
+    let want = "stop_grace_period Some(10) s does not exceed";
+    reports("    stop_grace_period: 30s\n", "", want);
 }
 
 #[test]
 fn each_dockerfile_check_fires_on_a_broken_copy() {
-    let svc = ServiceContract::from_service();
-    let cases = [
-        (
-            "EXPOSE 8080",
-            "ENV DB_HOSTNAME=db LOG_LEVEL=info\nEXPOSE 8080",
-            "ENV DB_HOSTNAME, which the service does not read",
-        ),
-        (
-            "EXPOSE 8080",
-            "EXPOSE 3000",
-            "EXPOSE [\"3000\"] does not include DEFAULT_PORT 8080",
-        ),
-        (
-            "beer-catalog\", \"healthcheck\"]",
-            "beer-catalog\", \"check\"]",
-            "HEALTHCHECK runs Some(\"check\")",
-        ),
-        ("CMD [\"serve\"]", "CMD [\"server\"]", "CMD runs Some(\"server\")"),
-        (
-            "ENTRYPOINT [\"/usr/local/bin/beer-catalog\"]",
-            "ENTRYPOINT [\"/bin/sh\"]",
-            "ENTRYPOINT [\"/bin/sh\"]",
-        ),
-    ];
-    for (from, to, expected) in cases {
-        assert_reports(dockerfile_violations(&broken("Dockerfile", from, to), &svc), expected);
-    }
+    let reports = assert_reports("Dockerfile", dockerfile_violations);
+    let want = "ENV DB_HOSTNAME, which the service does not read";
+    reports("EXPOSE 8080", "ENV DB_HOSTNAME=db LOG_LEVEL=info\nEXPOSE 8080", want);
+    let want = "EXPOSE [\"3000\"] does not include DEFAULT_PORT 8080";
+    reports("EXPOSE 8080", "EXPOSE 3000", want);
+    let want = "HEALTHCHECK runs Some(\"check\")";
+    reports("beer-catalog\", \"healthcheck\"]", "beer-catalog\", \"check\"]", want);
+    reports("CMD [\"serve\"]", "CMD [\"server\"]", "CMD runs Some(\"server\")");
+    let entrypoint = "ENTRYPOINT [\"/usr/local/bin/beer-catalog\"]";
+    reports(entrypoint, "ENTRYPOINT [\"/bin/sh\"]", "ENTRYPOINT [\"/bin/sh\"]");
 }
 
 #[test]

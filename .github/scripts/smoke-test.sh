@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Smoke-test a deployed environment through its load balancer.
+# Smoke-test a deployed environment through its public URL (CloudFront: the ALB admits nothing else).
 #
-#   smoke-test.sh BASE_URL        e.g. https://staging.example.com or http://<alb_dns_name>
+#   smoke-test.sh BASE_URL        e.g. https://api.example.com or https://<id>.cloudfront.net
 #
 # /ready must answer 2xx (the service reaches its database); /v2/beers and /beers must answer 2xx with a
 # JSON array. Each request is retried (the ALB may still be draining old targets, a new task may be starting).
 set -euo pipefail
 
 if [ "$#" -ne 1 ] || [ -z "$1" ]; then
-  echo "::error::usage: $0 BASE_URL (set the ALB_URL variable on the GitHub environment)" >&2
+  echo "::error::usage: $0 BASE_URL (set the PUBLIC_URL variable on the GitHub environment: the CloudFront hostname or custom domain)" >&2
   exit 2
 fi
 base=${1%/}

@@ -332,6 +332,23 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_skip_the_record_naming_the_field() {
+        let plan = plan(
+            r#"[{"name": "Tab\tis fine", "abv": 5, "food_pairing": ["ok", "bad\u0001"]}]"#,
+            false,
+        )
+        .unwrap();
+        assert!(plan.records.is_empty());
+        assert!(
+            plan.skipped[0]
+                .reason
+                .starts_with("food_pairing[1]: must not contain control characters"),
+            "{:?}",
+            plan.skipped
+        );
+    }
+
+    #[test]
     fn strict_mode_skips_out_of_range_values() {
         let plan = plan(r#"[{"name": "Odd pH", "abv": 5, "ph": 79}]"#, true).unwrap();
         assert!(plan.records.is_empty());

@@ -28,11 +28,12 @@ pub struct BeerFields {
     #[serde(default)]
     #[schema(max_length = 5000)]
     pub description: String,
-    /// An http(s) URL, or null.
+    /// An http(s) URL, or null. In responses, a stored image's URL on this service.
     #[serde(default)]
     #[schema(
         max_length = 2048,
-        pattern = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,4})?(/\S*)?$"
+        // Ports up to 65535 (an image URL on a development server may be on port 18096), none above.
+        pattern = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/\S*)?$"
     )]
     pub image_url: Option<String>,
     /// Alcohol by volume in percent, 0 to 100.

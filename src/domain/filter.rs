@@ -25,6 +25,8 @@ pub struct BeerFilter {
     pub ibu_lt: Option<f64>,
     pub ebc_gt: Option<f64>,
     pub ebc_lt: Option<f64>,
+    pub ph_gt: Option<f64>,
+    pub ph_lt: Option<f64>,
     pub brewed_before: Option<YearMonth>,
     pub brewed_after: Option<YearMonth>,
     /// Fuzzy: the characters appear in this order in the name.
@@ -47,6 +49,9 @@ pub struct ListQuery {
     pub page: u32,
     pub per_page: u32,
     pub filter: BeerFilter,
+    /// Sort keys in order of precedence; empty means by id. Storage breaks remaining ties by id, so pages never
+    /// overlap or skip a beer.
+    pub sort: Vec<SortKey>,
 }
 
 impl Default for ListQuery {
@@ -55,8 +60,51 @@ impl Default for ListQuery {
             page: 1,
             per_page: DEFAULT_PER_PAGE,
             filter: BeerFilter::default(),
+            sort: Vec::new(),
         }
     }
+}
+
+/// A field the native API can sort by.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SortField {
+    Id,
+    Name,
+    Abv,
+    Ibu,
+    Ebc,
+    Ph,
+    FirstBrewed,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl SortField {
+    const ALL: [(&'static str, SortField); 9] = [
+        ("id", SortField::Id),
+        ("name", SortField::Name),
+        ("abv", SortField::Abv),
+        ("ibu", SortField::Ibu),
+        ("ebc", SortField::Ebc),
+        ("ph", SortField::Ph),
+        ("first_brewed", SortField::FirstBrewed),
+        ("created_at", SortField::CreatedAt),
+        ("updated_at", SortField::UpdatedAt),
+    ];
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, field)| *field)
+    }
+
+    fn names() -> String {
+        Self::ALL.map(|(name, _)| name).join(", ")
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: SortField,
+    pub descending: bool,
 }
 
 impl ListQuery {
@@ -104,6 +152,8 @@ pub fn parse_list_query(raw: Option<&str>, surface: Surface) -> Result<ListQuery
             "ibu_lt" => number(&value, &mut f.ibu_lt, &mut reject),
             "ebc_gt" => number(&value, &mut f.ebc_gt, &mut reject),
             "ebc_lt" => number(&value, &mut f.ebc_lt, &mut reject),
+            "ph_gt" => number(&value, &mut f.ph_gt, &mut reject),
+            "ph_lt" => number(&value, &mut f.ph_lt, &mut reject),
             "brewed_before" => month(&value, &mut f.brewed_before, &mut reject),
             "brewed_after" => month(&value, &mut f.brewed_after, &mut reject),
             "beer_name" => text(&value, &mut f.beer_name, &mut reject),
@@ -112,9 +162,15 @@ pub fn parse_list_query(raw: Option<&str>, surface: Surface) -> Result<ListQuery
             "yeast" => text(&value, &mut f.yeast, &mut reject),
             "food" => text(&value, &mut f.food, &mut reject),
             "style" if surface == Surface::Native => text(&value, &mut f.style, &mut reject),
+            // An app with an empty favourites list sends `ids=`; Punk answered it with no beers.
+            "ids" if surface == Surface::Punk && value.is_empty() => f.ids = Some(Vec::new()),
             "ids" => match parse_ids(&value) {
                 Some(ids) => f.ids = Some(ids),
                 None => reject("must be positive whole numbers separated by |, e.g. 1|2|3 (at most 80)"),
+            },
+            "sort" if surface == Surface::Native => match parse_sort(&value) {
+                Ok(keys) => query.sort = keys,
+                Err(msg) => reject(&msg),
             },
             _ if surface == Surface::Native => reject("is not a known parameter"),
             _ => {}
@@ -137,13 +193,42 @@ fn month(value: &str, slot: &mut Option<YearMonth>, reject: &mut impl FnMut(&str
     }
 }
 
-/// Empty text filters are ignored, as Punk did: tutorial apps send `beer_name=` from an empty search box.
+/// Empty text filters are ignored, as Punk did: tutorial apps send `beer_name=` from an empty search box. Control
+/// characters can match nothing stored (writes refuse them) and PostgreSQL rejects a NUL outright, so they are a
+/// 400 rather than a database error.
 fn text(value: &str, slot: &mut Option<String>, reject: &mut impl FnMut(&str)) {
     if value.chars().count() > MAX_TEXT {
         reject("must be at most 200 characters");
+    } else if value.chars().any(super::validation::is_forbidden_control) {
+        reject("must not contain control characters");
     } else if !value.trim().is_empty() {
         *slot = Some(value.replace('_', " ").to_lowercase());
     }
+}
+
+/// `abv:desc,name` -> keys in order. The message names what is wrong and what is allowed.
+fn parse_sort(value: &str) -> Result<Vec<SortKey>, String> {
+    let mut keys: Vec<SortKey> = Vec::new();
+    for item in value.split(',') {
+        let (name, direction) = item.trim().split_once(':').unwrap_or((item.trim(), "asc"));
+        let Some(field) = SortField::parse(name) else {
+            return Err(format!(
+                "unknown sort field `{name}`: use a comma-separated list of {}, each optionally followed by :asc or \
+                 :desc (e.g. abv:desc,name)",
+                SortField::names()
+            ));
+        };
+        let descending = match direction {
+            "asc" => false,
+            "desc" => true,
+            other => return Err(format!("sort direction of `{name}` must be asc or desc, got `{other}`")),
+        };
+        // As in SQL, a field repeated after its first mention cannot change the order: it is left out.
+        if !keys.iter().any(|k| k.field == field) {
+            keys.push(SortKey { field, descending });
+        }
+    }
+    Ok(keys)
 }
 
 fn parse_ids(value: &str) -> Option<Vec<i64>> {
@@ -209,6 +294,70 @@ mod tests {
         );
         let errors = parse_list_query(Some("per-page=5&style=ipa"), Surface::Native).unwrap_err();
         assert_eq!(params(errors), ["per-page"]);
+    }
+
+    #[test]
+    fn empty_ids_match_nothing_on_v2_and_are_an_error_natively() {
+        let q = parse_list_query(Some("ids="), Surface::Punk).unwrap();
+        assert_eq!(q.filter.ids, Some(vec![]));
+        assert_eq!(
+            params(parse_list_query(Some("ids="), Surface::Native).unwrap_err()),
+            ["ids"]
+        );
+    }
+
+    #[test]
+    fn ph_filters_are_numbers() {
+        let q = parse_list_query(Some("ph_gt=4.2&ph_lt=5"), Surface::Punk).unwrap();
+        assert_eq!((q.filter.ph_gt, q.filter.ph_lt), (Some(4.2), Some(5.0)));
+        assert_eq!(
+            params(parse_list_query(Some("ph_gt=acid&ph_lt=nan"), Surface::Native).unwrap_err()),
+            ["ph_gt", "ph_lt"]
+        );
+    }
+
+    #[test]
+    fn sort_keys_are_parsed_in_order() {
+        let q = parse_list_query(Some("sort=abv:desc,name,first_brewed:asc"), Surface::Native).unwrap();
+        let keys: Vec<_> = q.sort.iter().map(|k| (k.field, k.descending)).collect();
+        assert_eq!(
+            keys,
+            [
+                (SortField::Abv, true),
+                (SortField::Name, false),
+                (SortField::FirstBrewed, false)
+            ]
+        );
+        let repeated = parse_list_query(Some("sort=abv,abv:desc"), Surface::Native).unwrap();
+        assert_eq!(repeated.sort.len(), 1);
+        assert!(!repeated.sort[0].descending);
+    }
+
+    #[test]
+    fn bad_sorts_name_the_problem() {
+        for (sort, expected) in [
+            ("colour", "unknown sort field `colour`"),
+            ("abv:up", "must be asc or desc"),
+            ("", "unknown sort field ``"),
+            ("name,", "unknown sort field ``"),
+        ] {
+            let errors = parse_list_query(Some(&format!("sort={sort}")), Surface::Native).unwrap_err();
+            assert_eq!(errors[0].param, "sort");
+            assert!(errors[0].msg.contains(expected), "{sort}: {}", errors[0].msg);
+        }
+        // The Punk surface has no sort: an unknown parameter there is ignored, as Punk did.
+        assert!(
+            parse_list_query(Some("sort=colour"), Surface::Punk)
+                .unwrap()
+                .sort
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn control_characters_in_text_filters_are_refused() {
+        let errors = parse_list_query(Some("beer_name=pu%00nk&food=a%1Fb"), Surface::Punk).unwrap_err();
+        assert_eq!(params(errors), ["beer_name", "food"]);
     }
 
     #[test]

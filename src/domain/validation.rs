@@ -82,6 +82,49 @@ impl Violations {
     }
 }
 
+/// Control characters other than tab, line feed and carriage return. A NUL cannot be stored by PostgreSQL at all
+/// (SQLite would keep it, so the backends would disagree), and the others are invisible garbage in a catalog that
+/// renders text in web pages and terminals.
+pub fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Every string in the beer, found by walking its JSON form so that a text field added later is covered too.
+fn control_characters(v: &mut Violations, value: &serde_json::Value, path: &str) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            if let Some((at, c)) = text.chars().enumerate().find(|(_, c)| is_forbidden_control(*c)) {
+                v.push(
+                    path,
+                    format!(
+                        "must not contain control characters (found U+{:04X} at character {}; only tab, line feed \
+                         and carriage return are allowed)",
+                        u32::from(c),
+                        at + 1
+                    ),
+                );
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                control_characters(v, item, &format!("{path}[{i}]"));
+            }
+        }
+        Value::Object(fields) => {
+            for (name, item) in fields {
+                let path = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
+                control_characters(v, item, &path);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 /// Checks a beer against the catalog's rules; `Ok` or every violation found.
 pub fn validate(beer: &BeerFields) -> Result<(), Vec<FieldError>> {
     let mut v = Violations::default();
@@ -160,6 +203,11 @@ pub fn validate(beer: &BeerFields) -> Result<(), Vec<FieldError>> {
     for (i, food) in beer.food_pairing.iter().enumerate() {
         v.text(&format!("food_pairing[{i}]"), food, SHORT_TEXT_MAX);
     }
+    control_characters(
+        &mut v,
+        &serde_json::to_value(beer).expect("a beer always serialises to JSON"),
+        "",
+    );
 
     if v.0.is_empty() { Ok(()) } else { Err(v.0) }
 }
@@ -218,6 +266,30 @@ mod tests {
             .map(|e| &e.field)
             .collect();
         assert_eq!(kinds, ["abv", "ibu", "ph"]);
+    }
+
+    #[test]
+    fn control_characters_are_refused_wherever_they_are() {
+        let errors = validate(&beer(serde_json::json!({
+            "name": "Nul\u{0}Beer", "abv": 5, "description": "Line one\r\n\tLine two",
+            "food_pairing": ["ok", "bell\u{7}"],
+            "ingredients": {"hops": [{"name": "Citra", "amount": {"value": 1, "unit": "g\u{1b}"}}]},
+            "method": {"twist": "del\u{7f}"}
+        })))
+        .unwrap_err();
+        let mut named = fields(&errors);
+        named.sort_unstable();
+        assert_eq!(
+            named,
+            [
+                "food_pairing[1]",
+                "ingredients.hops[0].amount.unit",
+                "method.twist",
+                "name"
+            ]
+        );
+        let name = errors.iter().find(|e| e.field == "name").unwrap();
+        assert!(name.message.contains("U+0000 at character 4"), "{}", name.message);
     }
 
     #[test]

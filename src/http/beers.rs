@@ -1,7 +1,7 @@
 //! The native API: `/beers`, full CRUD, errors as RFC 9457 problem details.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -11,7 +11,7 @@ use super::error::{AccessErrors, ApiError, BodyErrors, DatabaseErrors, Problem};
 use super::extract::{AppJson, BeerId};
 use super::params::ListParams;
 use super::state::AppState;
-use crate::domain::{Beer, BeerFields, ListQuery, Surface, parse_list_query, validate};
+use crate::domain::{Beer, BeerFields, Surface, parse_list_query, validate};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -20,11 +20,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_beer, replace_beer, delete_beer))
 }
 
-/// List beers by ascending id, filtered and paginated. The body is a JSON array; `X-Total-Count` and `Link`
-/// (first, prev, next, last) carry the pagination.
+/// List beers, filtered, sorted (by ascending id unless `sort` says otherwise) and paginated. The body is a JSON
+/// array; `X-Total-Count` and `Link` (first, prev, next, last) carry the pagination.
 #[utoipa::path(
     get, path = "/beers", tag = "beers",
-    params(ListParams, ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style")),
+    params(
+        ListParams,
+        ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style"),
+        ("sort" = Option<String>, Query, pattern = r"^(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?(,(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?)*$",
+         description = "Sort keys, comma-separated, each `field` or `field:asc`/`field:desc`, e.g. `abv:desc,name`. \
+                        Fields: id, name (case-insensitive), abv, ibu, ebc, ph, first_brewed, created_at, updated_at; \
+                        a repeated field adds nothing. Unknown values come last; ties are broken by id. Default: id."),
+    ),
     responses(
         (status = 200, description = "One page of beers", body = Vec<Beer>, headers(
             ("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"),
@@ -37,40 +44,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let query = parse_list_query(raw.as_deref(), Surface::Native).map_err(ApiError::InvalidQuery)?;
     let (beers, total) = tokio::try_join!(state.store.list(&query), state.store.count(&query.filter))?;
-    let mut headers = HeaderMap::new();
-    headers.insert("x-total-count", HeaderValue::from(total));
-    if let Some(links) = pagination_links(raw.as_deref(), &query, total) {
-        headers.insert(header::LINK, links);
-    }
+    let headers = super::pagination::headers("/beers", raw.as_deref(), &query, total);
     let beers: Vec<Beer> = beers.into_iter().map(|beer| state.present(beer)).collect();
     Ok((headers, axum::Json(beers)).into_response())
-}
-
-/// `Link` header values, keeping every other query parameter as the client sent it.
-fn pagination_links(raw: Option<&str>, query: &ListQuery, total: u64) -> Option<HeaderValue> {
-    let last = total.div_ceil(u64::from(query.per_page)).max(1);
-    let page = u64::from(query.page);
-    let others: Vec<(String, String)> = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k != "page" && k != "per_page")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let link = |target: u64, rel: &str| {
-        let mut query_string = url::form_urlencoded::Serializer::new(String::new());
-        query_string
-            .append_pair("page", &target.to_string())
-            .append_pair("per_page", &query.per_page.to_string());
-        query_string.extend_pairs(&others);
-        format!("</beers?{}>; rel=\"{rel}\"", query_string.finish())
-    };
-    let mut links = vec![link(1, "first")];
-    if page > 1 {
-        links.push(link((page - 1).min(last), "prev"));
-    }
-    if page < last {
-        links.push(link(page + 1, "next"));
-    }
-    links.push(link(last, "last"));
-    HeaderValue::from_str(&links.join(", ")).ok()
 }
 
 /// Create a beer. Writes need `Authorization: Bearer <key>` when API keys are configured.

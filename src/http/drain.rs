@@ -7,14 +7,20 @@
 //! what to fix. Here the handler reads the body through a shared handle; whatever it leaves is read and
 //! discarded after the answer has gone out, up to [`DRAIN_MAX_BYTES`] and [`DRAIN_MAX_TIME`] (a client must not
 //! be able to make the server read forever to be told no). Past either bound the connection is closed, as before.
+//!
+//! One exception: a client that sent `Expect: 100-continue` and whose body the handler never asked for has not
+//! sent it, and will not once it reads the answer. Reading would only make hyper solicit the body with a
+//! `100 Continue`; instead the body is let go, and hyper answers and closes without it.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
@@ -25,16 +31,26 @@ pub const DRAIN_MAX_BYTES: u64 = 8 * 1024 * 1024;
 /// How long the rest of an unwanted body is waited for.
 pub const DRAIN_MAX_TIME: Duration = Duration::from_secs(10);
 
-type Slot = Arc<Mutex<Option<Body>>>;
+/// The request body, shared by the handler's reads and this middleware, which outlives the handler.
+struct Slot {
+    body: Mutex<Option<Body>>,
+    /// Whether anything asked for the body (with `Expect: 100-continue`, that is what makes the client send it).
+    polled: AtomicBool,
+}
 
-/// The request body as the handler sees it: reads go to the body kept in the shared slot, which outlives the
-/// handler.
-struct SharedBody(Slot);
+impl Slot {
+    fn take(&self) -> Option<Body> {
+        self.body.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+/// The request body as the handler sees it: reads go to the body kept in the shared slot.
+struct SharedBody(Arc<Slot>);
 
 impl SharedBody {
     fn with_body<T>(&self, default: T, f: impl FnOnce(&mut Body) -> T) -> T {
-        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        slot.as_mut().map_or(default, f)
+        let mut body = self.0.body.lock().unwrap_or_else(PoisonError::into_inner);
+        body.as_mut().map_or(default, f)
     }
 }
 
@@ -43,6 +59,7 @@ impl HttpBody for SharedBody {
     type Error = axum::Error;
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        self.0.polled.store(true, Ordering::Relaxed);
         self.with_body(Poll::Ready(None), |body| Pin::new(body).poll_frame(cx))
     }
 
@@ -62,11 +79,19 @@ pub async fn finish_reading_body(request: Request, next: Next) -> Response {
         // No body (every GET): nothing to keep.
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let slot: Slot = Arc::new(Mutex::new(Some(body)));
+    let expects_continue = parts
+        .headers
+        .get(header::EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let slot = Arc::new(Slot {
+        body: Mutex::new(Some(body)),
+        polled: AtomicBool::new(false),
+    });
     let shared = Body::new(SharedBody(slot.clone()));
     let response = next.run(Request::from_parts(parts, shared)).await;
-    let unread = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-    if let Some(unread) = unread.filter(|body| !body.is_end_stream()) {
+    let unread = slot.take().filter(|body| !body.is_end_stream());
+    let never_sent = expects_continue && !slot.polled.load(Ordering::Relaxed);
+    if let Some(unread) = unread.filter(|_| !never_sent) {
         // Spawned, so the answer is written now while the rest arrives; hyper keeps the connection reading for
         // as long as the body is held.
         tokio::spawn(discard(unread));

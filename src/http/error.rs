@@ -16,6 +16,17 @@ use crate::storage::StoreError;
 /// Seconds a client should wait before retrying while the database is unavailable.
 const RETRY_AFTER_SECS: &str = "5";
 
+/// The Punk API's 429 message.
+pub const PUNK_RATE_LIMIT_MESSAGE: &str = "You have reached your limit on this ip address please wait an hour";
+
+fn window_text(secs: u64) -> String {
+    match secs {
+        3600 => "hour".to_owned(),
+        1 => "second".to_owned(),
+        secs => format!("{secs} seconds"),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -40,6 +51,16 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    #[error(
+        "too many requests from this IP address: the limit is {limit} requests per {}; retry in {retry_after_secs} \
+         seconds",
+        window_text(*window_secs)
+    )]
+    TooManyRequests {
+        retry_after_secs: u64,
+        limit: u32,
+        window_secs: u64,
+    },
     #[error("the request took longer than {0} seconds")]
     Timeout(u64),
     /// A storage failure: 503 when the database is unreachable (worth retrying), 500 otherwise.
@@ -77,6 +98,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -119,6 +141,9 @@ impl ApiError {
             _ if status == StatusCode::SERVICE_UNAVAILABLE => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
             }
+            ApiError::TooManyRequests { retry_after_secs, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
             ApiError::Unauthorized => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
@@ -136,9 +161,14 @@ impl ApiError {
         let (message, data) = match &self {
             ApiError::InvalidQuery(errors) => (
                 "Invalid query params".to_owned(),
-                Some(errors.iter().map(PunkParamError::from).collect()),
+                Some(errors.iter().map(|e| PunkParamError::new(e, "query")).collect()),
             ),
-            ApiError::InvalidPath(error) => ("Invalid params".to_owned(), Some(vec![PunkParamError::from(error)])),
+            ApiError::InvalidPath(error) => (
+                "Invalid params".to_owned(),
+                Some(vec![PunkParamError::new(error, "params")]),
+            ),
+            // Word for word what Punk answered: clients match on it.
+            ApiError::TooManyRequests { .. } => (PUNK_RATE_LIMIT_MESSAGE.to_owned(), None),
             other => (other.to_string(), None),
         };
         let body = PunkErrorBody {
@@ -178,7 +208,7 @@ pub struct ProblemField {
     pub message: String,
 }
 
-/// One rejected parameter, in the Punk API's error vocabulary.
+/// One rejected parameter, in the Punk API's error vocabulary (express-validator's, which Punk ran).
 #[derive(Clone, Serialize, ToSchema)]
 pub struct PunkParamError {
     #[schema(example = "abv_gt")]
@@ -187,14 +217,18 @@ pub struct PunkParamError {
     pub msg: String,
     #[schema(example = "strong")]
     pub value: String,
+    /// Where the parameter was: `query` (the query string) or `params` (the path).
+    #[schema(example = "query")]
+    pub location: &'static str,
 }
 
-impl From<&ParamError> for PunkParamError {
-    fn from(error: &ParamError) -> Self {
+impl PunkParamError {
+    fn new(error: &ParamError, location: &'static str) -> Self {
         PunkParamError {
             param: error.param.clone(),
             msg: error.msg.clone(),
             value: error.value.clone(),
+            location,
         }
     }
 }

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::state::AppState;
+use crate::storage::ReplicaStatus;
 
 /// How long `/ready` waits for the database.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -38,6 +39,46 @@ pub struct Readiness {
     /// Why the service is not ready; absent when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// With a read replica configured: `in use`, or `fallback (<why>)` while reads go to the primary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "in use")]
+    pub read_replica: Option<String>,
+    /// With a read replica configured: its lag and where reads went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_replica_stats: Option<ReadReplicaStats>,
+}
+
+/// The read replica's numbers since the process started.
+#[derive(Serialize, ToSchema)]
+pub struct ReadReplicaStats {
+    /// Replication lag at the last probe, in seconds; absent until the replica first answered.
+    pub lag_seconds: Option<f64>,
+    /// `DB_READ_MAX_LAG_SECS`.
+    pub max_lag_seconds: u64,
+    /// Whether the read database is a standby (`pg_is_in_recovery()`), at the last probe.
+    pub in_recovery: Option<bool>,
+    /// Switches from the replica to the primary.
+    pub fallbacks: u64,
+    /// Catalog reads the replica served.
+    pub reads_on_replica: u64,
+    /// Reads the primary served: during a fallback, within a write, or after failing on the replica.
+    pub reads_on_primary: u64,
+    /// Reads that failed on the replica and were answered by the primary.
+    pub retried_on_primary: u64,
+}
+
+impl From<ReplicaStatus> for ReadReplicaStats {
+    fn from(status: ReplicaStatus) -> Self {
+        Self {
+            lag_seconds: status.lag.map(|lag| (lag.as_secs_f64() * 10.0).round() / 10.0),
+            max_lag_seconds: status.max_lag.as_secs(),
+            in_recovery: status.in_recovery,
+            fallbacks: status.fallbacks,
+            reads_on_replica: status.reads_on_replica,
+            reads_on_primary: status.reads_on_primary,
+            retried_on_primary: status.retried_on_primary,
+        }
+    }
 }
 
 /// Liveness: 200 while the process runs.
@@ -51,6 +92,8 @@ pub async fn health() -> axum::Json<Health> {
 
 /// Readiness: 200 when the database answers within 2 seconds, 503 with the reason otherwise. The reason is
 /// public, so it says what kind of failure this is; the driver's own error (host names, addresses) is logged.
+/// A read replica's state is reported but does not decide readiness: while the primary serves, reads fall back to
+/// it.
 #[utoipa::path(
     get, path = "/ready", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness))
@@ -77,12 +120,18 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Rea
         StatusCode::SERVICE_UNAVAILABLE
     };
     let database = state.store.backend().to_string();
+    let replica = state.store.read_replica();
     (
         status,
         axum::Json(Readiness {
             status: if reason.is_none() { "ready" } else { "unavailable" },
             database,
             reason,
+            read_replica: replica.as_ref().map(|replica| match &replica.fallback_reason {
+                None => "in use".to_owned(),
+                Some(why) => format!("fallback ({why})"),
+            }),
+            read_replica_stats: replica.map(ReadReplicaStats::from),
         }),
     )
 }

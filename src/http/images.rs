@@ -132,8 +132,15 @@ pub async fn get_image(
 /// The headers of `GET /images/{file}` without the bytes.
 #[utoipa::path(
     head, path = "/images/{file}", tag = "images",
-    params(("file" = String, Path, pattern = r"^[0-9a-f]{64}\.(png|jpg|webp)$", description = "`{sha256}.{ext}`, as in a beer's `image_url`")),
+    params(
+        ("file" = String, Path, pattern = r"^[0-9a-f]{64}\.(png|jpg|webp)$", description = "`{sha256}.{ext}`, as in a beer's `image_url`"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` from an earlier answer: 304 when it matches"),
+    ),
     responses(
+        (status = 304, description = "Not modified: the `If-None-Match` tag matches", headers(
+            ("ETag" = String, description = "The quoted SHA-256 of the content"),
+            ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
+        )),
         (status = 200, description = "The image exists", headers(
             ("Content-Type" = String, description = "image/png, image/jpeg or image/webp"),
             ("Content-Length" = u64, description = "Bytes of the image"),
@@ -144,9 +151,17 @@ pub async fn get_image(
         (status = 503, description = "The database is unavailable"),
     )
 )]
-pub async fn head_image(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, ApiError> {
+pub async fn head_image(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    request_headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let meta = find_meta(&state, &file).await?;
     let mut headers = image_headers(&meta);
+    if not_modified(&request_headers, &meta.image) {
+        headers.remove(header::CONTENT_TYPE);
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+    }
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.byte_length));
     Ok((headers, Body::empty()).into_response())
 }

@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
+
+use rate_limit::{LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER, RateLimiter};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -18,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub mod auth;
 pub mod beers;
+mod consistency;
 pub mod drain;
 pub mod error;
 pub mod extract;
@@ -25,9 +28,12 @@ pub mod health;
 pub mod images;
 pub mod openapi;
 pub mod pages;
+pub mod pagination;
 mod params;
 pub mod punk;
+pub mod rate_limit;
 pub mod state;
+pub mod text_schema;
 
 pub use auth::{ApiKeys, WritePolicy};
 use error::{ApiError, ErrorCause};
@@ -38,12 +44,26 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Headers a browser app may read from a cross-origin answer (beyond the CORS-safelisted ones): the pagination,
+/// the rate limit (the Punk API exposed it; tutorial wrappers read it) and what a write or a retry needs.
+const EXPOSED_HEADERS: [HeaderName; 9] = [
+    LIMIT_HEADER,
+    REMAINING_HEADER,
+    RESET_HEADER,
+    header::RETRY_AFTER,
+    HeaderName::from_static("x-total-count"),
+    header::LINK,
+    header::LOCATION,
+    header::ETAG,
+    REQUEST_ID,
+];
+
 /// The whole application: routes, fallbacks and middleware, ready to serve.
-pub fn app(state: AppState, request_timeout: Duration) -> Router {
+pub fn app(state: AppState, request_timeout: Duration, rate_limiter: RateLimiter) -> Router {
     let (routes, _) = routes().split_for_parts();
     let routes = routes.merge(pages::router());
-    with_middleware(routes, request_timeout)
-        // Outermost: every error answer, even a timeout or a panic, becomes a page for a browser.
+    with_middleware(routes, request_timeout, rate_limiter)
+        // Outermost: every error answer, even a timeout, a panic or a 429, becomes a page for a browser.
         .layer(middleware::from_fn(pages::html_errors))
         .with_state(state)
 }
@@ -61,7 +81,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// JSON fallbacks and the middleware stack around `routes` (public so tests can put it around routes of their
 /// own, e.g. one that panics or never answers).
-pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> Router<AppState> {
+pub fn with_middleware(
+    routes: Router<AppState>,
+    request_timeout: Duration,
+    rate_limiter: RateLimiter,
+) -> Router<AppState> {
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -76,10 +100,14 @@ pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> R
                 // Outside everything that may answer before reading the body, so that answer reaches the client.
                 .layer(middleware::from_fn(drain::finish_reading_body))
                 .layer(CatchPanicLayer::custom(panic_response))
-                // A public catalog, as the Punk API was: any origin may read; writes still need a key.
-                .layer(CorsLayer::permissive())
+                // A public catalog, as the Punk API was: any origin may read; writes still need a key. Listed, not
+                // `*`, so that the headers are exposed on credentialed requests and to older browsers too.
+                .layer(CorsLayer::permissive().expose_headers(EXPOSED_HEADERS))
+                // Inside CORS: a 429 must be readable by the browser app that caused it.
+                .layer(middleware::from_fn_with_state(rate_limiter, rate_limit::limit_rate))
                 .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
-                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)),
+                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+                .layer(middleware::from_fn(consistency::writes_read_their_writes)),
         )
 }
 

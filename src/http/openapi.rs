@@ -76,6 +76,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub fn api_doc() -> utoipa::openapi::OpenApi {
     let mut document = super::routes().split_for_parts().1;
     OpenResponseObjects.modify(&mut document);
+    super::rate_limit::DocumentRateLimit.modify(&mut document);
+    super::text_schema::NoControlCharacters.modify(&mut document);
     document
 }
 

@@ -27,6 +27,10 @@ pub struct ListParams {
     ebc_gt: Option<f64>,
     /// EBC strictly less than this.
     ebc_lt: Option<f64>,
+    /// pH strictly greater than this.
+    ph_gt: Option<f64>,
+    /// pH strictly less than this.
+    ph_lt: Option<f64>,
     /// First brewed strictly before this month, `MM-YYYY`.
     #[param(pattern = r"^(0?[1-9]|1[0-2])-[1-9][0-9]{3}$")]
     brewed_before: Option<String>,
@@ -48,7 +52,8 @@ pub struct ListParams {
     /// Substring of any food pairing; underscores mean spaces.
     #[param(max_length = 200)]
     food: Option<String>,
-    /// Ids separated by `|`, e.g. `1|2|3` (at most 80).
+    /// Ids separated by `|`, e.g. `1|2|3` (at most 80). Under `/v2` an empty `ids=` matches nothing (`200 []`),
+    /// as Punk answered an app whose favourites list is empty.
     #[param(pattern = r"^[1-9][0-9]{0,17}(\|[1-9][0-9]{0,17}){0,79}$")]
     ids: Option<String>,
 }

@@ -2,6 +2,7 @@
 //! API that shut down in May 2024, so the apps written against it work by changing only their base URL.
 
 use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -20,21 +21,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 type PunkResult = Result<axum::Json<Vec<PunkBeer>>, PunkError>;
 
-/// List beers by ascending id, 25 a page by default; unknown parameters are ignored, as Punk did.
+/// List beers by ascending id, 25 a page by default; unknown parameters are ignored, as Punk did. The body is what
+/// Punk sent; `X-Total-Count` and `Link` (which Punk lacked) carry the total and the neighbouring pages.
 #[utoipa::path(
     get, path = "/v2/beers", tag = "punk-v2", params(ListParams),
     responses(
-        (status = 200, description = "One page of beers", body = Vec<PunkBeer>),
+        (status = 200, description = "One page of beers", body = Vec<PunkBeer>, headers(
+            ("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"),
+            ("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages (`/v2/beers?...`)"),
+        )),
         (status = 400, description = "Invalid query parameters, each named in `data`", body = PunkErrorBody),
         (status = 503, description = "The database is unavailable", body = PunkErrorBody),
     )
 )]
-pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PunkResult {
+pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PunkError> {
     let query = parse_list_query(raw.as_deref(), Surface::Punk).map_err(ApiError::InvalidQuery)?;
-    let beers = state.store.list(&query).await?;
-    Ok(axum::Json(
-        beers.into_iter().map(|beer| state.present(beer).into()).collect(),
-    ))
+    let (beers, total) = tokio::try_join!(state.store.list(&query), state.store.count(&query.filter))?;
+    let headers = super::pagination::headers("/v2/beers", raw.as_deref(), &query, total);
+    let body: Vec<PunkBeer> = beers.into_iter().map(|beer| state.present(beer).into()).collect();
+    Ok((headers, axum::Json(body)).into_response())
 }
 
 /// An array holding one beer chosen at random.

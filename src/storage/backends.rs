@@ -79,14 +79,28 @@ impl SqliteStore {
 
 impl PostgresStore {
     pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
-        let connect_options = match url.postgres_options() {
+        Ok(Self {
+            pool: open(url, options, Self::connect_options(url)?).await?,
+        })
+    }
+
+    /// A store whose pool connects on first use: for a read replica, which may be down when the service starts
+    /// without that stopping it (reads then go to the primary). Fails only on a malformed target.
+    pub fn connect_lazy(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout)
+            .connect_lazy_with(Self::connect_options(url)?);
+        Ok(Self { pool })
+    }
+
+    /// The driver's options for `url` (the replica monitor opens its own connections with them).
+    pub(super) fn connect_options(url: &DatabaseUrl) -> Result<PgConnectOptions, ConnectError> {
+        Ok(match url.postgres_options() {
             Some(options) => options.clone(),
             None => PgConnectOptions::from_str(url.expose()).map_err(|e| connect_error(url, e))?,
         }
-        .application_name("beer-catalog");
-        Ok(Self {
-            pool: open(url, options, connect_options).await?,
-        })
+        .application_name("beer-catalog"))
     }
 }
 

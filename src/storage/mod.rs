@@ -9,10 +9,12 @@ use async_trait::async_trait;
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 mod backends;
+pub mod replicated;
 mod settings;
 pub mod sql;
 
 pub use backends::{PostgresStore, SqliteStore};
+pub use replicated::{ReplicaStatus, ReplicatedStore};
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// A beer to write during an import, with the id it must keep when it has one, and the label image loaded for
@@ -116,6 +118,10 @@ pub trait BeerStore: Send + Sync + 'static {
     async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>>;
     /// Whether the catalog holds any image (production then needs PUBLIC_BASE_URL).
     async fn has_images(&self) -> StoreResult<bool>;
+    /// The read replica's state, when reads are served by one ([`ReplicatedStore`]).
+    fn read_replica(&self) -> Option<ReplicaStatus> {
+        None
+    }
     async fn close(&self);
 }
 

@@ -122,6 +122,33 @@ impl DatabaseUrl {
         self.postgres.as_ref()
     }
 
+    /// The same PostgreSQL target on another host: a read replica shares its primary's port, database, user,
+    /// password and TLS mode (as RDS replicas do).
+    pub fn with_host(&self, host: &str) -> Result<Self, DatabaseUrlError> {
+        if self.backend != Backend::Postgres {
+            return Err(DatabaseUrlError::UnsupportedScheme(format!("{}:...", self.backend)));
+        }
+        // Checked as a URL host either way, so a typo fails here rather than at the first connection.
+        let mut url = url::Url::parse(self.expose()).map_err(DatabaseUrlError::Invalid)?;
+        url.set_host(Some(host)).map_err(DatabaseUrlError::Invalid)?;
+        let Some(options) = &self.postgres else {
+            return Self::parse(url.as_str());
+        };
+        let options = options.clone().host(host);
+        let redacted = format!(
+            "postgres://{}@{host}:{}/{}",
+            options.get_username(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        Ok(Self {
+            backend: Backend::Postgres,
+            url: redacted.clone().into(),
+            postgres: Some(options),
+            redacted,
+        })
+    }
+
     /// Scheme, user, host, port and database: what to print when something goes wrong.
     pub fn redacted(&self) -> String {
         self.redacted.clone()

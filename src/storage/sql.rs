@@ -3,11 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::{
-    Alias, Asterisk, Condition, Expr, Func, Iden, InsertStatement, JoinType, LikeExpr, OnConflict, Order, Query,
-    SelectStatement, SimpleExpr, UpdateStatement,
+    Alias, Asterisk, Condition, Expr, Func, Iden, InsertStatement, JoinType, LikeExpr, NullOrdering, OnConflict, Order,
+    Query, SelectStatement, SimpleExpr, UpdateStatement,
 };
 
-use crate::domain::{Beer, BeerFields, BeerFilter, ImageKind, ImageMeta, ImageRef, ListQuery, NewImage, YearMonth};
+use crate::domain::{
+    Beer, BeerFields, BeerFilter, ImageKind, ImageMeta, ImageRef, ListQuery, NewImage, SortField, YearMonth,
+};
 
 #[derive(Iden, Copy, Clone)]
 pub enum Beers {
@@ -20,6 +22,7 @@ pub enum Beers {
     Abv,
     Ibu,
     Ebc,
+    Ph,
     FirstBrewedMonth,
     Document,
     CreatedAt,
@@ -80,7 +83,7 @@ impl From<BeerRow> for Beer {
     }
 }
 
-const WRITTEN_COLUMNS: [Beers; 9] = [
+const WRITTEN_COLUMNS: [Beers; 10] = [
     Beers::Name,
     Beers::NameSearch,
     Beers::StyleSearch,
@@ -88,6 +91,7 @@ const WRITTEN_COLUMNS: [Beers; 9] = [
     Beers::Abv,
     Beers::Ibu,
     Beers::Ebc,
+    Beers::Ph,
     Beers::FirstBrewedMonth,
     Beers::Document,
 ];
@@ -104,6 +108,7 @@ fn written_values(fields: &BeerFields) -> Vec<SimpleExpr> {
         fields.abv.as_f64().unwrap_or_default().into(),
         number(&fields.ibu).into(),
         number(&fields.ebc).into(),
+        number(&fields.ph).into(),
         YearMonth::parse_first_brewed(&fields.first_brewed).map(|m| m.0).into(),
         sea_query::Value::Json(Some(Box::new(document))).into(),
     ]
@@ -163,6 +168,7 @@ fn condition(filter: &BeerFilter) -> Condition {
         (Beers::Abv, filter.abv_gt, filter.abv_lt),
         (Beers::Ibu, filter.ibu_gt, filter.ibu_lt),
         (Beers::Ebc, filter.ebc_gt, filter.ebc_lt),
+        (Beers::Ph, filter.ph_gt, filter.ph_lt),
     ];
     for (column, gt, lt) in comparisons {
         if let Some(gt) = gt {
@@ -228,10 +234,36 @@ fn select_beers() -> SelectStatement {
         .to_owned()
 }
 
+fn sort_column(field: SortField) -> Beers {
+    match field {
+        SortField::Id => Beers::Id,
+        // The lower-cased copy, so `a` and `B` sort as a reader expects; PostgreSQL compares it byte-wise
+        // (`COLLATE "C"`, see the migrations) as SQLite does, so both backends give the same order.
+        SortField::Name => Beers::NameSearch,
+        SortField::Abv => Beers::Abv,
+        SortField::Ibu => Beers::Ibu,
+        SortField::Ebc => Beers::Ebc,
+        SortField::Ph => Beers::Ph,
+        SortField::FirstBrewed => Beers::FirstBrewedMonth,
+        SortField::CreatedAt => Beers::CreatedAt,
+        SortField::UpdatedAt => Beers::UpdatedAt,
+    }
+}
+
+/// One page, in the requested order. Unknown values (NULL) come last whichever the direction (PostgreSQL would
+/// put them first when descending, SQLite first when ascending), and ties end in id order, so the order is total
+/// and paging through it neither repeats nor skips a beer.
 pub fn list(query: &ListQuery) -> SelectStatement {
-    select_beers()
-        .cond_where(condition(&query.filter))
-        .order_by((Beers::Table, Beers::Id), Order::Asc)
+    let mut select = select_beers();
+    select.cond_where(condition(&query.filter));
+    for key in &query.sort {
+        let order = if key.descending { Order::Desc } else { Order::Asc };
+        select.order_by_with_nulls((Beers::Table, sort_column(key.field)), order, NullOrdering::Last);
+    }
+    if !query.sort.iter().any(|key| key.field == SortField::Id) {
+        select.order_by((Beers::Table, Beers::Id), Order::Asc);
+    }
+    select
         .limit(u64::from(query.per_page))
         .offset(query.offset())
         .to_owned()
@@ -478,6 +510,26 @@ mod tests {
             assert!(sql.contains(r#""beers"."abv" > 8"#), "{sql}");
             assert!(sql.contains("EXISTS"), "{sql}");
             assert!(sql.contains("LIMIT 25"), "{sql}");
+        }
+    }
+
+    #[test]
+    fn sorting_puts_nulls_last_and_ends_with_the_id() {
+        let query = ListQuery {
+            sort: vec![crate::domain::SortKey {
+                field: SortField::Ph,
+                descending: true,
+            }],
+            ..Default::default()
+        };
+        for sql in [
+            list(&query).to_string(SqliteQueryBuilder),
+            list(&query).to_string(PostgresQueryBuilder),
+        ] {
+            assert!(
+                sql.contains(r#"ORDER BY "beers"."ph" DESC NULLS LAST, "beers"."id" ASC"#),
+                "{sql}"
+            );
         }
     }
 }

@@ -75,17 +75,20 @@ backend_tests! {
             {"id": 5, "name": "Fine", "abv": 4.5, "food_pairing": ["Fish"]},
             {"name": "No ABV"},
             {"id": 6, "name": "Someday", "abv": 5, "first_brewed": "someday"},
-            {"id": 7, "name": "Strong", "abv": 150}
+            {"id": 7, "name": "Strong", "abv": 150},
+            {"id": 8, "name": "Nul", "abv": 5, "description": "a\u0000b"}
         ]"#).unwrap();
         let output = beer_catalog(&database.url, &["import", file.to_str().unwrap()]);
         let _ = std::fs::remove_file(&file);
         assert_eq!(output.status.code(), Some(2), "{output:?}");
         let report = stdout(&output);
-        assert!(report.starts_with("imported 2, skipped 2\n"), "{report}");
+        assert!(report.starts_with("imported 2, skipped 3\n"), "{report}");
         assert!(report.contains("skipped record #2 (\"No ABV\"): missing field `abv`"), "{report}");
         assert!(report.contains("skipped record #3 (id 6, \"Someday\"): first_brewed: must be MM/YYYY"), "{report}");
         // Out of range is imported with a warning (real datasets have such quirks), or skipped with --strict.
         assert!(report.contains("warning record #4 (id 7, \"Strong\"): abv: must be between 0 and 100 (got 150)"), "{report}");
+        // A NUL is skipped with the field named on both backends (PostgreSQL cannot store it at all).
+        assert!(report.contains("skipped record #5 (id 8, \"Nul\"): description: must not contain control characters (found U+0000"), "{report}");
 
         let bad = beer_catalog(&database.url, &["import", "/nonexistent/beers.json"]);
         assert_eq!(bad.status.code(), Some(1));

@@ -70,5 +70,7 @@ backend_tests! {
         assert_eq!(body["status"], "ready");
         let expected = if backend == crate::helpers::Backend::Sqlite { "sqlite" } else { "postgres" };
         assert_eq!(body["database"], expected);
+        // No read replica configured: nothing about one (tests/api/replica.rs covers the other case).
+        assert!(body.get("read_replica").is_none() && body.get("read_replica_stats").is_none(), "{body}");
     }
 }

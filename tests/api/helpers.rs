@@ -85,18 +85,24 @@ impl TestDatabase {
             }
             Backend::Postgres => {
                 let admin_url = postgres_admin_url();
-                let mut admin = sqlx_connect(&admin_url).await;
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                let mut url = url::Url::parse(&admin_url).unwrap();
-                url.set_path(&name);
-                TestDatabase {
-                    url: url.to_string(),
-                    cleanup: Cleanup::Postgres { admin_url, name },
-                }
+                Self::create_postgres_on(admin_url).await
             }
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server `admin_url` names (e.g. the replica tests' own primary).
+    pub async fn create_postgres_on(admin_url: String) -> Self {
+        let name = format!("beer_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx_connect(&admin_url).await;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&name);
+        TestDatabase {
+            url: url.to_string(),
+            cleanup: Cleanup::Postgres { admin_url, name },
         }
     }
 }
@@ -305,7 +311,12 @@ pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
             limits: config.image_limits,
         },
     };
-    (beer_catalog::http::app(state, config.request_timeout), database)
+    // No socket, so no peer address to limit by: the limiter is tested through a real server (rate_limit.rs).
+    let limiter = beer_catalog::http::rate_limit::RateLimiter::disabled();
+    (
+        beer_catalog::http::app(state, config.request_timeout, limiter),
+        database,
+    )
 }
 
 /// An answer from [`call`]: status, headers and the body as JSON (`Null` when empty or not JSON).

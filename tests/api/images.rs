@@ -225,6 +225,8 @@ backend_tests! {
         assert_eq!(head.headers()[CONTENT_LENGTH], bytes.len().to_string().as_str());
         assert_eq!(head.headers()[ETAG], format!("\"{sha256}\"").as_str());
         assert!(head.bytes().await.unwrap().is_empty());
+        let head = app.client.head(&url).header(IF_NONE_MATCH, format!("\"{sha256}\"")).send().await.unwrap();
+        assert_eq!(head.status(), 304);
 
         // Unknown, malformed, or the right hash with the wrong extension: JSON 404s.
         let unknown = format!("/images/{}.png", "0".repeat(64));
@@ -401,6 +403,19 @@ backend_tests! {
             assert!(answer.contains("\"status\":413"), "{head}: {answer}");
         }
         assert_eq!(app.get("/beers/1").await.status(), 200);
+
+        // A client that waits for `100 Continue` before sending gets the 413 instead, at once, and sends nothing.
+        let mut stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://")).await.unwrap();
+        let head = format!("PUT /beers/1/image HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n", two_mib.len());
+        tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer);
+        tokio::time::timeout(std::time::Duration::from_secs(5), read)
+            .await
+            .expect("answered and closed without waiting for a body")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "no 100 Continue, straight to the 413: {answer}");
     }
 
     async fn production_needs_a_public_base_url_once_images_exist(backend) {

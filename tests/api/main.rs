@@ -10,5 +10,8 @@ mod health;
 mod images;
 mod openapi;
 mod punk;
+mod punk_compat;
+mod rate_limit;
+mod replica;
 mod resilience;
 mod web;

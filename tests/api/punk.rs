@@ -66,6 +66,14 @@ fn filter_cases() -> Vec<(&'static str, Predicate)> {
         ("ibu_lt=20", lt("ibu", 20.0)),
         ("ebc_gt=100", gt("ebc", 100.0)),
         ("ebc_lt=10.5", lt("ebc", 10.5)),
+        ("ph_gt=4.4", gt("ph", 4.4)),
+        ("ph_lt=4.2", lt("ph", 4.2)),
+        (
+            "ph_gt=4.2&ph_lt=4.5&abv_gt=5",
+            Box::new(|b| {
+                number(b, "ph").is_some_and(|v| v > 4.2 && v < 4.5) && number(b, "abv").is_some_and(|v| v > 5.0)
+            }),
+        ),
         ("brewed_before=11-2012", Box::new(|b| brewed(b) < month("11-2012"))),
         ("brewed_after=12-2015", Box::new(|b| brewed(b) > month("12-2015"))),
         (
@@ -192,6 +200,11 @@ backend_tests! {
             assert!(null_ibu.iter().all(|id| !served.contains(id)));
             assert_eq!(served.len(), dataset.len() - null_ibu.len());
         }
+        let null_ph: Vec<i64> = dataset.iter().filter(|b| b["ph"].is_null()).map(|b| b["id"].as_i64().unwrap()).collect();
+        assert!(!null_ph.is_empty());
+        let served = ids(&app.all_pages("/beers", "ph_gt=-1").await);
+        assert!(null_ph.iter().all(|id| !served.contains(id)));
+        assert_eq!(served.len(), dataset.len() - null_ph.len());
     }
 
     async fn bad_queries_get_punk_shaped_errors_naming_the_parameter(backend) {
@@ -206,6 +219,7 @@ backend_tests! {
             assert_eq!(body["message"], "Invalid query params");
             assert_eq!(body["data"][0]["param"], param, "{query}");
             assert_eq!(body["data"][0]["value"], value, "{query}");
+            assert_eq!(body["data"][0]["location"], "query", "{query}");
             assert!(body["data"][0]["msg"].as_str().unwrap().len() > 5);
         }
         let (_, body) = app.get_json("/v2/beers?per_page=0&abv_lt=x").await;
@@ -218,6 +232,7 @@ backend_tests! {
             assert_eq!(status, 400, "{path}");
             assert_eq!(body["statusCode"], 400);
             assert_eq!(body["data"][0]["param"], "id");
+            assert_eq!(body["data"][0]["location"], "params");
         }
         let (status, body) = app.get_json("/v2/beers/9999").await;
         assert_eq!(status, 404);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::get;
 use beer_catalog::domain::ImageLimits;
+use beer_catalog::http::rate_limit::RateLimiter;
 use beer_catalog::http::{AppState, ImageSettings, WritePolicy, with_middleware};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -221,7 +222,7 @@ backend_independent_tests! {
             limits: ImageLimits { max_bytes: 1024, max_dimension: 64 },
         };
         let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open, images };
-        let router = with_middleware(routes, Duration::from_secs(1)).with_state(state);
+        let router = with_middleware(routes, Duration::from_secs(1), RateLimiter::disabled()).with_state(state);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

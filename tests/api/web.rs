@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use beer_catalog::domain::ImageLimits;
+use beer_catalog::http::rate_limit::RateLimiter;
 use beer_catalog::http::{AppState, ImageSettings, WritePolicy};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, IF_NONE_MATCH};
 use serde_json::Value;
@@ -184,7 +185,7 @@ backend_tests! {
             limits: ImageLimits { max_bytes: 1024, max_dimension: 64 },
         };
         let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open, images };
-        let router = beer_catalog::http::app(state, Duration::from_secs(5));
+        let router = beer_catalog::http::app(state, Duration::from_secs(5), RateLimiter::disabled());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

@@ -25,45 +25,32 @@ pub struct ServiceContract {
 impl ServiceContract {
     pub fn from_service() -> ServiceContract {
         let command = Cli::command();
-        let mut global_env = BTreeSet::new();
-        let mut secret_env = BTreeSet::new();
-        let mut defaults = BTreeMap::new();
-        for arg in command.get_arguments() {
-            if let Some(env) = arg.get_env() {
+        let (mut secret_env, mut defaults) = (BTreeSet::new(), BTreeMap::new());
+        // The variables a command's own arguments read, noting the hidden ones and the defaults on the way.
+        let mut env_of = |command: &clap::Command| {
+            let mut names = BTreeSet::new();
+            for arg in command.get_arguments() {
+                let Some(env) = arg.get_env() else { continue };
                 let name = env.to_string_lossy().into_owned();
-                if let Some(default) = arg.get_default_values().first() {
-                    defaults.insert(name.clone(), default.to_string_lossy().into_owned());
+                if let Some(default) = arg.get_default_values().first().map(|d| d.to_string_lossy()) {
+                    defaults.entry(name.clone()).or_insert(default.into_owned());
                 }
                 if arg.is_hide_env_values_set() {
                     secret_env.insert(name.clone());
                 }
-                global_env.insert(name);
+                names.insert(name);
             }
-        }
-        let mut subcommand_env = BTreeMap::new();
-        for sub in command.get_subcommands() {
-            let mut names = BTreeSet::new();
-            for arg in sub.get_arguments() {
-                if let Some(env) = arg.get_env() {
-                    let name = env.to_string_lossy().into_owned();
-                    if arg.is_hide_env_values_set() {
-                        secret_env.insert(name.clone());
-                    }
-                    if !global_env.contains(&name) {
-                        names.insert(name);
-                    }
-                }
-            }
-            subcommand_env.insert(sub.get_name().to_string(), names);
-        }
-        let routes = beer_catalog::http::openapi::api_doc()
-            .paths
-            .paths
-            .keys()
-            .cloned()
+            names
+        };
+        let global_env = env_of(&command);
+        let subcommands = command.get_subcommands();
+        let subcommand_env = subcommands
+            .map(|sub| (sub.get_name().to_string(), &env_of(sub) - &global_env))
             .collect();
+        let routes = beer_catalog::http::openapi::api_doc().paths.paths.into_keys().collect();
+        let default_port = DEFAULT_PORT;
         ServiceContract {
-            default_port: DEFAULT_PORT,
+            default_port,
             global_env,
             subcommand_env,
             secret_env,

@@ -16,9 +16,10 @@ mod scripts;
 #[path = "../support/terraform.rs"]
 mod terraform;
 
-use serde_norway::{Mapping, Value};
+use hcl::Expression;
+use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use terraform::{Dir, attr, key_str, object_get, render};
+use terraform::{Dir, attr, object_get, render};
 
 /// What Terraform names: every GitHub Actions role, and per environment the env-var values a deploy job sets.
 struct InfraNames {
@@ -28,24 +29,28 @@ struct InfraNames {
 }
 
 /// The strings of a literal string or list of strings, e.g. a variable's default or a container's command.
-fn strings(expr: &hcl::Expression) -> Vec<String> {
+fn strings(expr: &Expression) -> Vec<String> {
     match expr {
-        hcl::Expression::Array(items) => items.iter().flat_map(strings).collect(),
+        Expression::Array(items) => items.iter().flat_map(strings).collect(),
         other => terraform::template_text(other).into_iter().collect(),
     }
 }
 
-fn default_of(dir: &Dir, variable: &str) -> Vec<String> {
-    let default = dir
-        .block("variable", &[variable])
-        .and_then(|v| attr(&v.body, "default"));
-    strings(default.unwrap_or_else(|| panic!("{}: variable {variable} has no default", dir.name)))
+/// `expr.key` of a literal object.
+fn field<'a>(expr: Option<&'a Expression>, key: &str) -> Option<&'a Expression> {
+    match expr? {
+        Expression::Object(o) => object_get(o, key),
+        _ => None,
+    }
 }
 
 fn infra_names() -> InfraNames {
     let global = Dir::load("global");
-    let project = default_of(&global, "project").concat();
-    let environments = default_of(&global, "environments");
+    let default = |name: &str| {
+        let default = global.block("variable", &[name]).and_then(|v| attr(&v.body, "default"));
+        strings(default.unwrap_or_else(|| panic!("global: no default for var.{name}")))
+    };
+    let (project, environments) = (default("project").concat(), default("environments"));
 
     let github = Dir::load("modules/github_actions");
     let mut roles = BTreeSet::new();
@@ -56,55 +61,32 @@ fn infra_names() -> InfraNames {
         } else {
             vec![String::new()]
         } {
-            let name = attr(&role.body, "name").expect("role name");
-            roles.insert(render(name, &github, &[("var.project", &project), ("each.key", &env)]).unwrap());
+            let bindings = [("var.project", project.as_str()), ("each.key", &env)];
+            roles.insert(render(attr(&role.body, "name").unwrap(), &github, &bindings).unwrap());
         }
     }
 
-    let environment = Dir::load("modules/environment");
-    let service = Dir::load("modules/service");
-    let Some(hcl::Expression::Object(tasks)) = service.local("tasks") else {
-        panic!("no local.tasks")
-    };
-    let migrate_command = object_get(tasks, "migrate")
-        .and_then(|t| match t {
-            hcl::Expression::Object(t) => object_get(t, "container"),
-            _ => None,
-        })
-        .and_then(|c| match c {
-            hcl::Expression::Object(c) => object_get(c, "command"),
-            _ => None,
-        })
-        .map(|cmd| strings(cmd).join(" "))
-        .expect("local.tasks.migrate.container.command");
-    let keys: Vec<String> = tasks.keys().filter_map(key_str).collect();
+    let (environment, service) = (Dir::load("modules/environment"), Dir::load("modules/service"));
+    let tasks = service.local("tasks");
+    let command = field(field(field(tasks, "migrate"), "container"), "command");
+    let migrate_command = strings(command.expect("local.tasks.migrate.container.command")).join(" ");
     let name_of = |kind: &str, label: &str, prefix: &str, key: &str| {
-        let block = service
-            .block("resource", &[kind, label])
-            .unwrap_or_else(|| panic!("no {kind}.{label}"));
+        let block = service.block("resource", &[kind, label]);
+        let block = block.unwrap_or_else(|| panic!("no {kind}.{label}"));
         let attribute = if kind == "aws_ecs_task_definition" {
             "family"
         } else {
             "name"
         };
-        render(
-            attr(&block.body, attribute).unwrap(),
-            &service,
-            &[("var.name_prefix", prefix), ("each.key", key)],
-        )
-        .unwrap()
+        let bindings = [("var.name_prefix", prefix), ("each.key", key)];
+        render(attr(&block.body, attribute).unwrap(), &service, &bindings).unwrap()
     };
     let mut deploy_env = BTreeMap::new();
     for env in &environments {
-        let prefix_expr = environment.local("name_prefix").expect("local.name_prefix");
-        let prefix = render(
-            prefix_expr,
-            &environment,
-            &[("var.project", &project), ("var.environment", env)],
-        )
-        .unwrap();
-        let family = |key: &str| {
-            assert!(keys.iter().any(|k| k == key), "no task {key} in local.tasks: {keys:?}");
+        let bindings = [("var.project", project.as_str()), ("var.environment", env)];
+        let prefix = render(environment.local("name_prefix").unwrap(), &environment, &bindings).unwrap();
+        let family = |key| {
+            assert!(field(tasks, key).is_some(), "no task {key} in local.tasks");
             name_of("aws_ecs_task_definition", "this", &prefix, key)
         };
         let names = BTreeMap::from([
@@ -128,80 +110,57 @@ fn infra_names() -> InfraNames {
 
 // --- the workflows ---------------------------------------------------------------------------------------------
 
-fn jobs(doc: &Value) -> Vec<(String, &Mapping)> {
-    let jobs = doc.get("jobs").and_then(Value::as_mapping).expect("jobs");
-    jobs.iter()
-        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_mapping()?)))
-        .collect()
-}
-
-fn get<'a>(map: &'a Mapping, key: &str) -> Option<&'a Value> {
-    map.get(Value::String(key.into()))
+/// `(job id, job)` of a workflow.
+fn jobs(doc: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    let jobs = doc["jobs"].as_mapping().expect("jobs").iter();
+    jobs.filter_map(|(id, job)| Some((id.as_str()?, job)))
 }
 
 /// `environment: staging` or `environment: {name: staging, url: ...}`.
-fn job_environment(job: &Mapping) -> Option<&str> {
-    match get(job, "environment")? {
-        Value::Mapping(m) => get(m, "name")?.as_str(),
-        other => other.as_str(),
-    }
+fn job_environment(job: &Value) -> Option<&str> {
+    job["environment"]["name"].as_str().or(job["environment"].as_str())
 }
 
-fn steps(job: &Mapping) -> impl Iterator<Item = &Mapping> {
-    get(job, "steps")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_mapping)
+/// The role ARN each step of `job` hands the AWS credentials action.
+fn assumed_roles(job: &Value) -> impl Iterator<Item = &str> {
+    let steps = job["steps"].as_sequence().into_iter().flatten();
+    steps.filter_map(|step| step["with"]["role-to-assume"].as_str())
 }
 
 /// Violations of one workflow (`name` for messages, `text` its YAML).
 fn check_workflow(name: &str, text: &str, infra: &InfraNames) -> Vec<String> {
     let mut v = Vec::new();
     let doc: Value = serde_norway::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-    for (job_name, job) in jobs(&doc) {
-        let env = job_environment(job);
-        let at = format!("{name}: job `{job_name}`");
-        for step in steps(job) {
-            let Some(with) = get(step, "with").and_then(Value::as_mapping) else {
-                continue;
-            };
-            // checkov's secrets scan finds an AWS key committed in a file; a long-lived key kept in GitHub
-            // secrets and handed to the action here is the case it misses. Roles come through OIDC only.
+    for (id, job) in jobs(&doc) {
+        let (env, at) = (job_environment(job), format!("{name}: job `{id}`"));
+        // checkov's secrets scan finds an AWS key committed in a file; a long-lived key kept in GitHub secrets and
+        // handed to the action here is the case it misses. Roles come through OIDC only.
+        for step in job["steps"].as_sequence().into_iter().flatten() {
             for key in ["aws-access-key-id", "aws-secret-access-key"] {
-                if get(with, key).is_some() {
-                    v.push(format!(
-                        "{at} passes `{key}`: use OIDC (role-to-assume) instead of a long-lived key"
-                    ));
+                if !step["with"][key].is_null() {
+                    v.push(format!("{at} passes `{key}`: use OIDC (role-to-assume) instead"));
                 }
             }
-            let Some(arn) = get(with, "role-to-assume").and_then(Value::as_str) else {
-                continue;
-            };
+        }
+        for arn in assumed_roles(job) {
             let role = arn.rsplit_once(":role/").map_or(arn, |(_, r)| r);
             if !infra.roles.contains(role) {
                 v.push(format!("{at} assumes role `{role}`, which infra/ does not create"));
             }
-            let other_env = infra
-                .environments
-                .iter()
-                .find(|e| Some(e.as_str()) != env && role.contains(&format!("-{e}-")));
-            if let Some(other) = other_env {
+            let mut others = infra.environments.iter().filter(|e| Some(e.as_str()) != env);
+            if let Some(other) = others.find(|e| role.contains(&format!("-{e}-"))) {
                 v.push(format!("{at} (environment {env:?}) assumes {other}'s role `{role}`"));
             }
         }
-        let job_env = get(job, "env").and_then(Value::as_mapping);
-        let Some(job_env) = job_env.filter(|e| get(e, "ECS_CLUSTER").is_some()) else {
+        if job["env"]["ECS_CLUSTER"].is_null() {
             continue;
-        };
+        }
         let Some(want) = env.and_then(|e| infra.deploy_env.get(e)) else {
-            v.push(format!(
-                "{at} deploys to ECS but its environment {env:?} is not one infra/ creates"
-            ));
+            v.push(format!("{at} deploys to ECS, to no environment {env:?} of infra/"));
             continue;
         };
         for (var, want) in want {
-            match get(job_env, var).and_then(Value::as_str) {
+            match job["env"][var].as_str() {
                 Some(got) if got == want => {}
                 got => v.push(format!("{at} sets {var} = {got:?}, but infra/ names it `{want}`")),
             }
@@ -211,8 +170,8 @@ fn check_workflow(name: &str, text: &str, infra: &InfraNames) -> Vec<String> {
 }
 
 fn read(path: &str) -> String {
-    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(full).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 #[test]
@@ -232,8 +191,7 @@ fn infra_names_are_what_the_checks_assume() {
 #[test]
 fn real_workflows_use_the_names_infra_creates() {
     let infra = infra_names();
-    let mut deploy_jobs = BTreeSet::new();
-    let mut assumed = BTreeSet::new();
+    let (mut deploy_jobs, mut assumed) = (BTreeSet::new(), BTreeSet::new());
     for name in ["ci.yml", "deploy.yml", "infra.yml"] {
         let text = read(&format!(".github/workflows/{name}"));
         let violations = check_workflow(name, &text, &infra);
@@ -241,70 +199,58 @@ fn real_workflows_use_the_names_infra_creates() {
         // The checks saw what they police: a check that matches nothing proves nothing.
         let doc: Value = serde_norway::from_str(&text).unwrap();
         for (_, job) in jobs(&doc) {
-            if get(job, "env").and_then(|e| e.get("ECS_CLUSTER")).is_some() {
+            if !job["env"]["ECS_CLUSTER"].is_null() {
                 deploy_jobs.insert(job_environment(job).unwrap_or_default().to_string());
             }
-            let roles = steps(job).filter_map(|s| get(s, "with")?.get("role-to-assume")?.as_str());
-            assumed.extend(roles.map(|arn| arn.rsplit_once(":role/").unwrap().1.to_string()));
+            assumed.extend(assumed_roles(job).map(|arn| arn.rsplit_once(":role/").unwrap().1.to_string()));
         }
     }
     assert_eq!(deploy_jobs, BTreeSet::from(["staging".into(), "production".into()]));
-    assert_eq!(
-        assumed, infra.roles,
-        "every role infra/ creates for GitHub Actions is used, and only those"
-    );
+    let message = "every role infra/ creates for GitHub Actions is used, and only those";
+    assert_eq!(assumed, infra.roles, "{message}");
 }
 
 #[test]
 fn broken_workflows_are_caught() {
-    let infra = infra_names();
-    let deploy = read(".github/workflows/deploy.yml");
-    let cases = [
-        (
-            "ECS_CLUSTER: beer-catalog-staging",
-            "ECS_CLUSTER: beer-catalog-stage",
-            "sets ECS_CLUSTER = Some(\"beer-catalog-stage\"), but infra/ names it `beer-catalog-staging`",
-        ),
-        (
-            "MIGRATE_COMMAND: migrate",
-            "MIGRATE_COMMAND: migrate --all",
-            "sets MIGRATE_COMMAND = Some(\"migrate --all\")",
-        ),
-        (
-            "LOG_GROUP: /ecs/beer-catalog-staging",
-            "LOG_GROUP: /ecs/beer-catalog",
-            "sets LOG_GROUP",
-        ),
-        (
-            "role/beer-catalog-github-ecr-push",
-            "role/beer-catalog-github-deployer",
-            "assumes role `beer-catalog-github-deployer`, which infra/ does not create",
-        ),
-        (
-            "role/beer-catalog-production-github-deploy",
-            "role/beer-catalog-staging-github-deploy",
-            "assumes staging's role `beer-catalog-staging-github-deploy`",
-        ),
-        (
-            "role-session-name: gha-build-",
-            "aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n          role-session-name: gha-build-",
-            "passes `aws-access-key-id`",
-        ),
-        (
-            "ECS_CLUSTER: beer-catalog-production",
-            "ECS_CLUSTER: beer-catalog-staging",
-            "job `production` sets ECS_CLUSTER",
-        ),
-    ];
-    for (from, to, expected) in cases {
+    let (infra, deploy) = (infra_names(), read(".github/workflows/deploy.yml"));
+    let caught = |from: &str, to: &str, expected: &str| {
         assert!(
             deploy.contains(from),
             "deploy.yml has no `{from}`: the fixture is stale"
         );
         let violations = check_workflow("deploy.yml", &deploy.replacen(from, to, 1), &infra);
-        assert!(
-            violations.iter().any(|v| v.contains(expected)),
-            "replacing `{from}` should report `{expected}`, got: {violations:#?}"
-        );
-    }
+        let message = format!("replacing `{from}` should report `{expected}`, got: {violations:#?}");
+        assert!(violations.iter().any(|v| v.contains(expected)), "{message}");
+    };
+    let want = "sets ECS_CLUSTER = Some(\"beer-catalog-stage\"), but infra/ names it `beer-catalog-staging`";
+    caught(
+        "ECS_CLUSTER: beer-catalog-staging",
+        "ECS_CLUSTER: beer-catalog-stage",
+        want,
+    );
+    let want = "sets MIGRATE_COMMAND = Some(\"migrate --all\")";
+    caught("MIGRATE_COMMAND: migrate", "MIGRATE_COMMAND: migrate --all", want);
+    let want = "sets LOG_GROUP = Some(\"/ecs/beer-catalog\")";
+    caught(
+        "LOG_GROUP: /ecs/beer-catalog-staging",
+        "LOG_GROUP: /ecs/beer-catalog",
+        want,
+    );
+    let want = "assumes role `beer-catalog-github-deployer`, which infra/ does not create";
+    caught(
+        "role/beer-catalog-github-ecr-push",
+        "role/beer-catalog-github-deployer",
+        want,
+    );
+    let want = "assumes staging's role `beer-catalog-staging-github-deploy`";
+    let staging = "role/beer-catalog-staging-github-deploy";
+    caught("role/beer-catalog-production-github-deploy", staging, want);
+    let key = "aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n          role-session-name: gha-build-";
+    caught("role-session-name: gha-build-", key, "passes `aws-access-key-id`");
+    let want = "job `production` sets ECS_CLUSTER";
+    caught(
+        "ECS_CLUSTER: beer-catalog-production",
+        "ECS_CLUSTER: beer-catalog-staging",
+        want,
+    );
 }

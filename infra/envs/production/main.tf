@@ -9,35 +9,47 @@ locals {
 
 module "environment" {
   source = "../../modules/environment"
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
 
   project                  = local.project
   environment              = local.environment
   vpc_cidr                 = var.vpc_cidr
   image_tag                = var.image_tag
   certificate_arn          = var.certificate_arn
+  origin_domain_name       = var.origin_domain_name
+  domain_name              = var.domain_name
+  hosted_zone_id           = var.hosted_zone_id
   alarm_emails             = var.alarm_emails
   db_role_password_version = var.db_role_password_version
 
   settings = {
-    nat_gateway_mode         = "per_az" # an AZ outage does not take the other AZ's egress with it
-    log_retention_days       = 365
-    db_instance_class        = "db.m7g.large"
-    db_allocated_storage_gb  = 50
-    db_max_storage_gb        = 500
-    db_multi_az              = true
-    db_backup_retention_days = 14
-    db_deletion_protection   = true
-    db_final_snapshot        = true
-    db_monitoring_interval   = 60
-    db_apply_immediately     = false # changes wait for the maintenance window
-    alb_deletion_protection  = true
-    alb_access_logs          = true
-    api_cpu                  = 512
-    api_memory               = 1024
-    api_desired_count        = 2
-    api_min_count            = 2
-    api_max_count            = 10
-    secret_recovery_days     = 30
-    kms_deletion_window_days = 30
+    nat_gateway_mode             = "per_az" # an AZ outage does not take the other AZ's egress with it
+    log_retention_days           = 365
+    db_instance_class            = "db.m7g.large"
+    db_allocated_storage_gb      = 50
+    db_max_storage_gb            = 500
+    db_multi_az                  = true
+    db_backup_retention_days     = 14
+    db_deletion_protection       = true
+    db_final_snapshot            = true
+    db_monitoring_interval       = 60
+    db_replica_count             = 1     # catalog reads (DB_READ_HOST); the primary keeps the writes
+    db_apply_immediately         = false # changes wait for the maintenance window
+    alb_deletion_protection      = true
+    alb_access_logs              = true
+    api_cpu                      = 512
+    api_memory                   = 1024
+    api_desired_count            = 2
+    api_min_count                = 2
+    api_max_count                = 10
+    secret_recovery_days         = 30
+    kms_deletion_window_days     = 30
+    cdn_price_class              = "PriceClass_100" # North America and Europe edges; _All adds cost for few clients
+    waf_rate_limit_per_5_minutes = 1500             # 5 requests/s sustained per client IP, across every task
+    api_rate_limit_per_hour      = 3600             # per task: a second line behind the WAF's global limit
+    deployment_bake_minutes      = 15               # both colours stay up; an alarm in that window rolls back at once
   }
 }

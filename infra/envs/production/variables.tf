@@ -34,6 +34,24 @@ variable "certificate_arn" {
   default     = null
 }
 
+variable "origin_domain_name" {
+  description = "Host name covered by certificate_arn that resolves to the ALB (CloudFront's HTTPS origin, e.g. origin.api.example.com); required with certificate_arn."
+  type        = string
+  default     = null
+}
+
+variable "domain_name" {
+  description = "Public host name of the API (e.g. api.example.com); null: the CloudFront distribution's *.cloudfront.net name."
+  type        = string
+  default     = null
+}
+
+variable "hosted_zone_id" {
+  description = "Route 53 public hosted zone of domain_name (certificate validation, alias records); null: create the records by hand."
+  type        = string
+  default     = null
+}
+
 variable "alarm_emails" {
   description = "E-mail addresses subscribed to the alarm topic."
   type        = list(string)

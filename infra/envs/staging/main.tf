@@ -9,35 +9,47 @@ locals {
 
 module "environment" {
   source = "../../modules/environment"
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
 
   project                  = local.project
   environment              = local.environment
   vpc_cidr                 = var.vpc_cidr
   image_tag                = var.image_tag
   certificate_arn          = var.certificate_arn
+  origin_domain_name       = var.origin_domain_name
+  domain_name              = var.domain_name
+  hosted_zone_id           = var.hosted_zone_id
   alarm_emails             = var.alarm_emails
   db_role_password_version = var.db_role_password_version
 
   settings = {
-    nat_gateway_mode         = "single" # one shared NAT gateway
-    log_retention_days       = 30
-    db_instance_class        = "db.t4g.micro"
-    db_allocated_storage_gb  = 20
-    db_max_storage_gb        = 50
-    db_multi_az              = false
-    db_backup_retention_days = 3
-    db_deletion_protection   = false
-    db_final_snapshot        = false
-    db_monitoring_interval   = 0
-    db_apply_immediately     = true
-    alb_deletion_protection  = false
-    alb_access_logs          = false
-    api_cpu                  = 256
-    api_memory               = 512
-    api_desired_count        = 1
-    api_min_count            = 1
-    api_max_count            = 2
-    secret_recovery_days     = 0 # staging secrets can be recreated at once
-    kms_deletion_window_days = 7
+    nat_gateway_mode             = "single" # one shared NAT gateway
+    log_retention_days           = 30
+    db_instance_class            = "db.t4g.micro"
+    db_allocated_storage_gb      = 20
+    db_max_storage_gb            = 50
+    db_multi_az                  = false
+    db_backup_retention_days     = 3
+    db_deletion_protection       = false
+    db_final_snapshot            = false
+    db_monitoring_interval       = 0
+    db_replica_count             = 0 # reads go to the primary (DB_READ_HOST unset)
+    db_apply_immediately         = true
+    alb_deletion_protection      = false
+    alb_access_logs              = false
+    api_cpu                      = 256
+    api_memory                   = 512
+    api_desired_count            = 1
+    api_min_count                = 1
+    api_max_count                = 2
+    secret_recovery_days         = 0 # staging secrets can be recreated at once
+    kms_deletion_window_days     = 7
+    cdn_price_class              = "PriceClass_100"
+    waf_rate_limit_per_5_minutes = 1000
+    api_rate_limit_per_hour      = 3600
+    deployment_bake_minutes      = 5 # short: staging deploys often
   }
 }

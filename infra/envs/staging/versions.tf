@@ -35,3 +35,19 @@ provider "aws" {
     }
   }
 }
+
+# CloudFront takes certificates only from us-east-1, a CLOUDFRONT-scope web ACL lives there, and CloudFront and WAF
+# publish their metrics there: modules/edge runs entirely on this provider.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+
+  default_tags {
+    tags = {
+      Project     = local.project
+      Environment = local.environment
+      ManagedBy   = "terraform"
+      Repository  = var.github_repository
+    }
+  }
+}

@@ -174,3 +174,95 @@ resource "aws_secretsmanager_secret_version" "app" {
   })
   secret_string_wo_version = var.role_password_version
 }
+
+# --- Read replicas ----------------------------------------------------------------------------------------------
+# Asynchronous streaming replicas of the primary (var.replica_count: 0 in staging, 1+ in production), in the same
+# private subnets and security group, encrypted with the same key, with the same parameter group (rds.force_ssl = 1:
+# the TLS-only rule holds on the replicas too). The service reads the catalog from them (DB_READ_HOST) and falls
+# back to the primary when a replica lags more than DB_READ_MAX_LAG_SECS or is unreachable.
+#
+# RDS has no reader endpoint for plain instances (Aurora does): the service gets one stable name, a CNAME in a
+# private hosted zone of the VPC with one weighted record per replica, so adding a replica needs no task change and
+# the service's pool spreads its connections over the replicas as they are (re)opened. TLS is DB_SSLMODE=require
+# (encryption, no host name verification), so the CNAME is accepted.
+
+locals {
+  read_host = "db-read.${var.name_prefix}.internal"
+}
+
+resource "aws_db_instance" "replica" {
+  #checkov:skip=CKV_AWS_157:A replica is itself the redundancy for reads; the primary is Multi-AZ in production and the service falls back to it when a replica fails.
+  #checkov:skip=CKV_AWS_118:Enhanced monitoring follows var.monitoring_interval, as on the primary.
+  #checkov:skip=CKV_AWS_161:IAM database authentication follows the primary (password roles from Secrets Manager).
+  #checkov:skip=CKV_AWS_293:A replica holds no data of its own; lowering replica_count must not need a second apply to lift a deletion lock.
+  #checkov:skip=CKV2_AWS_30:Query logging is configured in the shared parameter group (log_min_duration_statement, connections).
+  #checkov:skip=CKV_AWS_133:Backups are the primary's (PostgreSQL replicas are rebuilt from it, not restored); a replica with backups would only add cost.
+  count = var.replica_count
+
+  identifier          = "${local.identifier}-replica-${count.index + 1}"
+  replicate_source_db = aws_db_instance.this.identifier # same region: the identifier; engine, users and db come from it
+  instance_class      = coalesce(var.replica_instance_class, var.instance_class)
+
+  # Storage size follows the primary; encryption and key must be given again for an encrypted same-region replica.
+  max_allocated_storage = var.max_allocated_storage_gb
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = var.kms_key_arn
+
+  db_subnet_group_name   = var.db_subnet_group_name
+  vpc_security_group_ids = [var.security_group_id]
+  publicly_accessible    = false
+  multi_az               = false
+  port                   = 5432
+
+  parameter_group_name = aws_db_parameter_group.this.name
+
+  backup_retention_period = 0
+  maintenance_window      = "sun:04:30-sun:05:30" # after the primary's window, never both at once
+  copy_tags_to_snapshot   = true
+  skip_final_snapshot     = true
+  deletion_protection     = false
+
+  auto_minor_version_upgrade = true
+  apply_immediately          = var.apply_immediately
+
+  performance_insights_enabled          = true
+  performance_insights_kms_key_id       = var.kms_key_arn
+  performance_insights_retention_period = var.performance_insights_retention_days
+
+  monitoring_interval = var.monitoring_interval
+  monitoring_role_arn = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
+
+  iam_database_authentication_enabled = var.iam_database_authentication_enabled
+  enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
+
+  tags = { Name = "${local.identifier}-replica-${count.index + 1}", Role = "read-replica" }
+}
+
+resource "aws_route53_zone" "internal" {
+  #checkov:skip=CKV2_AWS_38:DNSSEC signing applies to public zones; this is a private zone of the VPC.
+  #checkov:skip=CKV2_AWS_39:Query logging is a public-zone feature; resolver query logs for the VPC would be the private-zone equivalent and record nothing this name does not already say.
+  count = var.replica_count > 0 ? 1 : 0
+
+  name    = "${var.name_prefix}.internal"
+  comment = "${var.name_prefix}: private names of the VPC (the database read endpoint)"
+
+  vpc {
+    vpc_id = var.vpc_id
+  }
+}
+
+resource "aws_route53_record" "read" {
+  count = var.replica_count
+
+  zone_id        = aws_route53_zone.internal[0].zone_id
+  name           = local.read_host
+  type           = "CNAME"
+  ttl            = 30
+  records        = [aws_db_instance.replica[count.index].address]
+  set_identifier = "replica-${count.index + 1}"
+
+  weighted_routing_policy {
+    weight = 1
+  }
+}

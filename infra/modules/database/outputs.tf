@@ -47,3 +47,13 @@ output "app_username" {
   description = "Name of the application role."
   value       = var.app_username
 }
+
+output "read_host" {
+  description = "Host name the service reads the catalog from (DB_READ_HOST): the replicas' weighted CNAME, or null without replicas."
+  value       = var.replica_count > 0 ? local.read_host : null
+}
+
+output "replica_identifiers" {
+  description = "Identifiers of the read replicas (ReplicaLag alarms and dashboard), empty without replicas."
+  value       = aws_db_instance.replica[*].identifier
+}

@@ -130,3 +130,20 @@ variable "secret_recovery_window_days" {
   type        = number
   default     = 7
 }
+
+variable "replica_count" {
+  description = "Read replicas of the primary (0: none, the service reads from the primary)."
+  type        = number
+  default     = 0
+}
+
+variable "replica_instance_class" {
+  description = "Instance class of the read replicas; null: the primary's class (a smaller replica falls behind under write bursts)."
+  type        = string
+  default     = null
+}
+
+variable "vpc_id" {
+  description = "VPC of the database: the private hosted zone holding the read endpoint name is associated with it."
+  type        = string
+}

@@ -4,6 +4,7 @@
 locals {
   name_prefix = "${var.project}-${var.environment}"
   app_port    = 8080 # the service's DEFAULT_PORT: container port, target group port, security group rules
+  alb_https   = var.certificate_arn != null
 }
 
 data "aws_ecr_repository" "app" {
@@ -34,6 +35,8 @@ module "security_groups" {
   name_prefix = local.name_prefix
   vpc_id      = module.network.vpc_id
   app_port    = local.app_port
+  # The one port CloudFront reaches the ALB on: HTTPS with a certificate, HTTP in a bring-up without one.
+  alb_listener_port = local.alb_https ? 443 : 80
 }
 
 module "vpc_endpoints" {
@@ -64,6 +67,8 @@ module "database" {
   kms_key_arn                 = module.kms.key_arn
   role_password_version       = var.db_role_password_version
   secret_recovery_window_days = var.settings.secret_recovery_days
+  replica_count               = var.settings.db_replica_count
+  vpc_id                      = module.network.vpc_id
 }
 
 module "load_balancer" {
@@ -80,14 +85,43 @@ module "load_balancer" {
   access_logs_enabled = var.settings.alb_access_logs
 }
 
+# CloudFront, WAF, the public certificate and the edge alarms: all in us-east-1 (see modules/edge).
+module "edge" {
+  source = "../edge"
+  providers = {
+    aws = aws.us_east_1
+  }
+
+  name_prefix              = local.name_prefix
+  alb_dns_name             = module.load_balancer.alb_dns_name
+  alb_https                = local.alb_https
+  origin_domain_name       = var.origin_domain_name
+  origin_header_name       = module.load_balancer.origin_header_name
+  origin_secret            = module.load_balancer.origin_secret
+  test_traffic_header_name = module.load_balancer.test_traffic_header_name
+  domain_name              = var.domain_name
+  hosted_zone_id           = var.hosted_zone_id
+  price_class              = var.settings.cdn_price_class
+  rate_limit_per_5_minutes = var.settings.waf_rate_limit_per_5_minutes
+  log_retention_days       = var.settings.log_retention_days
+  alarm_emails             = var.alarm_emails
+  kms_deletion_window_days = var.settings.kms_deletion_window_days
+}
+
 module "observability" {
   source = "../observability"
 
-  name_prefix             = local.name_prefix
-  kms_key_arn             = module.kms.key_arn
-  alarm_emails            = var.alarm_emails
-  alb_arn_suffix          = module.load_balancer.alb_arn_suffix
-  target_group_arn_suffix = module.load_balancer.target_group_arn_suffix
+  name_prefix               = local.name_prefix
+  kms_key_arn               = module.kms.key_arn
+  alarm_emails              = var.alarm_emails
+  alb_arn_suffix            = module.load_balancer.alb_arn_suffix
+  target_group_arn_suffixes = module.load_balancer.target_group_arn_suffixes
+  replica_identifiers       = module.database.replica_identifiers
+  edge = {
+    distribution_id = module.edge.distribution_id
+    web_acl_name    = module.edge.web_acl_name
+    alarm_arns      = module.edge.alarm_arns
+  }
   # Names, not module.service outputs: the service takes this module's alarm names (no dependency cycle).
   cluster_name           = local.name_prefix
   service_name           = "${local.name_prefix}-api"
@@ -111,7 +145,6 @@ module "service" {
   tasks_security_group_id = module.security_groups.tasks_security_group_id
   target_group_arn        = module.load_balancer.target_group_arn
   alb_arn_suffix          = module.load_balancer.alb_arn_suffix
-  target_group_arn_suffix = module.load_balancer.target_group_arn_suffix
   db_host                 = module.database.address
   db_port                 = module.database.port
   db_name                 = module.database.db_name
@@ -120,7 +153,21 @@ module "service" {
   app_secret_arn          = module.database.app_secret_arn
   kms_key_arn             = module.kms.key_arn
   log_retention_days      = var.settings.log_retention_days
-  deployment_alarm_names  = module.observability.deployment_alarm_names
-  # A failed deployment (target 5xx rate, unhealthy hosts) rolls back on these alarms as well as on the circuit breaker.
+  # A failed deployment (target 5xx rate, p99 latency, unhealthy hosts) rolls back on these alarms as well as on
+  # the circuit breaker, during the blue/green bake too.
+  deployment_alarm_names      = module.observability.deployment_alarm_names
   secret_recovery_window_days = var.settings.secret_recovery_days
+
+  blue_green = {
+    alternate_target_group_arn   = module.load_balancer.alternate_target_group_arn
+    production_listener_rule_arn = module.load_balancer.production_listener_rule_arn
+    test_listener_rule_arn       = module.load_balancer.test_listener_rule_arn
+  }
+  bake_time_minutes = var.settings.deployment_bake_minutes
+
+  public_base_url = module.edge.public_base_url
+  db_read_host    = module.database.read_host
+  # The ALB (inside the VPC) and CloudFront are the two proxies in front of the service.
+  trusted_proxies     = concat([var.vpc_cidr], module.security_groups.cloudfront_origin_cidrs)
+  rate_limit_per_hour = var.settings.api_rate_limit_per_hour
 }

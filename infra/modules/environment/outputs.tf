@@ -69,3 +69,28 @@ output "db_instance_identifier" {
   description = "RDS instance identifier."
   value       = module.database.instance_identifier
 }
+
+output "public_base_url" {
+  description = "https://<public host> the API is reached at (custom domain or CloudFront name); the service's PUBLIC_BASE_URL."
+  value       = module.edge.public_base_url
+}
+
+output "cloudfront_distribution_id" {
+  description = "CloudFront distribution of the environment (invalidations: aws cloudfront create-invalidation)."
+  value       = module.edge.distribution_id
+}
+
+output "cloudfront_domain_name" {
+  description = "The distribution's *.cloudfront.net name (the DNS target of the public host name)."
+  value       = module.edge.distribution_domain_name
+}
+
+output "certificate_validation_records" {
+  description = "DNS records validating the public certificate (create them when hosted_zone_id is null)."
+  value       = module.edge.certificate_validation_records
+}
+
+output "db_read_host" {
+  description = "Read endpoint of the replicas (the task's DB_READ_HOST), null without replicas."
+  value       = module.database.read_host
+}

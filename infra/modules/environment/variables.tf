@@ -22,26 +22,31 @@ variable "environment" {
 variable "settings" {
   description = "Sizes and protections of the environment (see the environment roots for the values and the modules they feed for the meaning of each)."
   type = object({
-    nat_gateway_mode         = string # per_az, single or none (modules/network)
-    log_retention_days       = number # flow logs and /ecs/<name_prefix>
-    db_instance_class        = string
-    db_allocated_storage_gb  = number
-    db_max_storage_gb        = number
-    db_multi_az              = bool
-    db_backup_retention_days = number
-    db_deletion_protection   = bool
-    db_final_snapshot        = bool
-    db_monitoring_interval   = number # Enhanced Monitoring interval in seconds, 0: off
-    db_apply_immediately     = bool
-    alb_deletion_protection  = bool
-    alb_access_logs          = bool
-    api_cpu                  = number # Fargate CPU units of an api task
-    api_memory               = number # MiB
-    api_desired_count        = number
-    api_min_count            = number
-    api_max_count            = number
-    secret_recovery_days     = number # 0 or 7-30
-    kms_deletion_window_days = number # 7-30
+    nat_gateway_mode             = string # per_az, single or none (modules/network)
+    log_retention_days           = number # flow logs and /ecs/<name_prefix>
+    db_instance_class            = string
+    db_allocated_storage_gb      = number
+    db_max_storage_gb            = number
+    db_multi_az                  = bool
+    db_backup_retention_days     = number
+    db_deletion_protection       = bool
+    db_final_snapshot            = bool
+    db_monitoring_interval       = number # Enhanced Monitoring interval in seconds, 0: off
+    db_apply_immediately         = bool
+    db_replica_count             = number # read replicas (DB_READ_HOST); 0: reads go to the primary
+    alb_deletion_protection      = bool
+    alb_access_logs              = bool
+    api_cpu                      = number # Fargate CPU units of an api task
+    api_memory                   = number # MiB
+    api_desired_count            = number
+    api_min_count                = number
+    api_max_count                = number
+    secret_recovery_days         = number # 0 or 7-30
+    kms_deletion_window_days     = number # 7-30
+    cdn_price_class              = string # PriceClass_100 (NA + Europe edges), _200 or _All
+    waf_rate_limit_per_5_minutes = number # per client IP, across every task (the global limit)
+    api_rate_limit_per_hour      = number # per task and client (RATE_LIMIT_PER_HOUR); 0 disables
+    deployment_bake_minutes      = number # blue/green: minutes both colours stay up after the shift
   })
 
   validation {
@@ -97,6 +102,36 @@ variable "settings" {
   validation {
     condition     = var.settings.secret_recovery_days == 0 || (var.settings.secret_recovery_days >= 7 && var.settings.secret_recovery_days <= 30)
     error_message = "settings.secret_recovery_days must be 0 or between 7 and 30."
+  }
+
+  validation {
+    condition     = var.settings.db_replica_count >= 0 && var.settings.db_replica_count <= 5
+    error_message = "settings.db_replica_count must be between 0 and 5."
+  }
+
+  validation {
+    condition     = var.environment != "production" || var.settings.db_replica_count >= 1
+    error_message = "production reads from at least one replica (settings.db_replica_count >= 1)."
+  }
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.settings.cdn_price_class)
+    error_message = "settings.cdn_price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
+
+  validation {
+    condition     = var.settings.waf_rate_limit_per_5_minutes >= 10 && var.settings.waf_rate_limit_per_5_minutes <= 2000000000
+    error_message = "settings.waf_rate_limit_per_5_minutes must be between 10 and 2,000,000,000 (the WAF's bounds)."
+  }
+
+  validation {
+    condition     = var.settings.api_rate_limit_per_hour >= 0 && floor(var.settings.api_rate_limit_per_hour) == var.settings.api_rate_limit_per_hour
+    error_message = "settings.api_rate_limit_per_hour must be a whole number, 0 (off) or more."
+  }
+
+  validation {
+    condition     = var.settings.deployment_bake_minutes >= 0 && var.settings.deployment_bake_minutes <= 1440
+    error_message = "settings.deployment_bake_minutes must be between 0 and 1440."
   }
 
   validation {
@@ -157,5 +192,33 @@ variable "db_role_password_version" {
   validation {
     condition     = var.db_role_password_version >= 1 && floor(var.db_role_password_version) == var.db_role_password_version
     error_message = "db_role_password_version must be a whole number, at least 1."
+  }
+}
+
+variable "domain_name" {
+  description = "Public host name of the API (CloudFront alias, ACM certificate in us-east-1); null: the distribution's *.cloudfront.net name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.domain_name == null || can(regex("^([a-z0-9-]+\\.)+[a-z]{2,}$", coalesce(var.domain_name, "x.io")))
+    error_message = "domain_name must be a lower-case DNS name (api.example.com) or null."
+  }
+}
+
+variable "hosted_zone_id" {
+  description = "Route 53 public hosted zone of domain_name (certificate validation and alias records); null: create them by hand."
+  type        = string
+  default     = null
+}
+
+variable "origin_domain_name" {
+  description = "Host name covered by certificate_arn that resolves to the ALB (CloudFront's HTTPS origin); required with certificate_arn."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.origin_domain_name == null) == (var.certificate_arn == null)
+    error_message = "origin_domain_name and certificate_arn go together: CloudFront reaches an HTTPS ALB by a name its certificate covers."
   }
 }

@@ -6,6 +6,8 @@ terraform {
     aws = {
       source  = "hashicorp/aws"
       version = "~> 6.0"
+      # us_east_1: CloudFront's certificate, the CLOUDFRONT-scope WAF and the edge's logs and alarms (modules/edge).
+      configuration_aliases = [aws.us_east_1]
     }
   }
 }

@@ -57,10 +57,20 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  # update-service names only the task definition: the blue/green settings and the ECS infrastructure role stay
+  # as Terraform set them, so no iam:PassRole of that role is needed (the apply role passes it).
   statement {
     sid       = "UpdateTheService"
-    actions   = ["ecs:UpdateService", "ecs:DescribeServices"]
+    actions   = ["ecs:UpdateService", "ecs:DescribeServices", "ecs:ListServiceDeployments"]
     resources = [local.env[each.key].service_arn]
+  }
+
+  # .github/scripts/ecs-deploy-service.sh: find the deployment of the new revision and follow it to SUCCESSFUL or a
+  # rollback.
+  statement {
+    sid       = "FollowBlueGreenDeployments"
+    actions   = ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
+    resources = [local.env[each.key].service_deployments, local.env[each.key].service_revisions]
   }
 
   statement {

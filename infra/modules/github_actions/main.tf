@@ -29,15 +29,18 @@ locals {
   # Names of the resources each environment root creates (fixed names, see infra/README.md).
   env = {
     for e in var.environments : e => {
-      prefix       = "${var.project}-${e}"
-      cluster_arn  = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:cluster/${var.project}-${e}"
-      service_arn  = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:service/${var.project}-${e}/${var.project}-${e}-api"
-      task_def_arn = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task-definition/${var.project}-${e}-"
-      task_arns    = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task/${var.project}-${e}/*"
-      log_group    = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/ecs/${var.project}-${e}"
-      role_arn     = "arn:${local.partition}:iam::${local.account_id}:role/${var.project}-${e}-"
-      policy_arn   = "arn:${local.partition}:iam::${local.account_id}:policy/${var.project}-${e}-"
-      state_prefix = "${e}/"
+      prefix      = "${var.project}-${e}"
+      cluster_arn = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:cluster/${var.project}-${e}"
+      service_arn = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:service/${var.project}-${e}/${var.project}-${e}-api"
+      # Blue/green deployments of that service and the revisions they deploy (the deploy script follows them).
+      service_deployments = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:service-deployment/${var.project}-${e}/${var.project}-${e}-api/*"
+      service_revisions   = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:service-revision/${var.project}-${e}/${var.project}-${e}-api/*"
+      task_def_arn        = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task-definition/${var.project}-${e}-"
+      task_arns           = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task/${var.project}-${e}/*"
+      log_group           = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/ecs/${var.project}-${e}"
+      role_arn            = "arn:${local.partition}:iam::${local.account_id}:role/${var.project}-${e}-"
+      policy_arn          = "arn:${local.partition}:iam::${local.account_id}:policy/${var.project}-${e}-"
+      state_prefix        = "${e}/"
     }
   }
 

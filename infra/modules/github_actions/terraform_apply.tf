@@ -45,6 +45,29 @@ data "aws_iam_policy_document" "apply" {
     }
   }
 
+  # modules/edge: CloudFront and its certificate, the CLOUDFRONT-scope WAF, and their logs, key, topic and alarms all
+  # live in us-east-1 (CloudFront and Route 53 are global services, whose calls are signed for us-east-1 too).
+  statement {
+    sid = "ManageEnvironmentEdge"
+    actions = [
+      "acm:*",
+      "cloudfront:*",
+      "cloudwatch:*",
+      "kms:*",
+      "logs:*",
+      "route53:*",
+      "sns:*",
+      "wafv2:*",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = ["us-east-1"]
+    }
+  }
+
   statement {
     sid     = "ManageEnvironmentSecrets"
     actions = ["secretsmanager:*"]
@@ -126,6 +149,8 @@ data "aws_iam_policy_document" "apply" {
         "ecs.amazonaws.com",
         "elasticloadbalancing.amazonaws.com",
         "ecs.application-autoscaling.amazonaws.com",
+        "wafv2.amazonaws.com",
+        "delivery.logs.amazonaws.com",
       ]
     }
   }

@@ -1,5 +1,11 @@
-# Public ALB -> one IP target group on the service's port. With a certificate: HTTPS listener (TLS 1.2+/1.3 policy)
-# and HTTP redirected to HTTPS. Without one (a first staging bring-up before DNS exists): HTTP only.
+# Public ALB behind CloudFront -> two IP target groups on the service's port (ECS blue/green swaps them). With a
+# certificate: HTTPS listener (TLS 1.2+/1.3 policy) and HTTP redirected to HTTPS. Without one (a first staging
+# bring-up before DNS exists): HTTP only.
+#
+# Only CloudFront reaches the listener (the security group admits the CloudFront origin-facing prefix list only), and
+# the listener forwards only requests bearing the secret origin header CloudFront adds: any other request, e.g. from
+# another CloudFront distribution (same prefix list), gets a 403 without reaching a task. Health checks go from the
+# ALB straight to the targets: they pass through no listener rule, no CloudFront and no WAF.
 
 data "aws_elb_service_account" "this" {}
 data "aws_caller_identity" "current" {}
@@ -7,11 +13,32 @@ data "aws_partition" "current" {}
 
 locals {
   https = var.certificate_arn != null
+  # Keys: the service module's primary (load_balancer.target_group_arn) and alternate target group.
+  target_groups = {
+    primary   = "${var.name_prefix}-api"
+    alternate = "${var.name_prefix}-alt"
+  }
+  # The listener ECS blue/green shifts: HTTPS when there is a certificate, else the HTTP-only one.
+  listener_arn   = local.https ? aws_lb_listener.https[0].arn : aws_lb_listener.http_forward[0].arn
+  forbidden_body = jsonencode({ title = "Forbidden", status = 403, detail = "Use the public hostname: this load balancer only serves its CloudFront distribution." })
+}
+
+# The value CloudFront sends in var.origin_header_name and the listener rules require. Generated here rather than
+# kept in Secrets Manager: it has to sit in plain text in the CloudFront origin configuration and in the listener
+# rule conditions anyway (both readable by whoever may describe them), so a secret would only add a third copy. It
+# lives in the state (encrypted with the state bucket's KMS key); rotate it by bumping var.origin_secret_version.
+resource "random_password" "origin_secret" {
+  length  = 48
+  special = false # the listener condition treats * and ? as wildcards; alphanumeric keeps the match exact
+
+  keepers = {
+    version = var.origin_secret_version
+  }
 }
 
 resource "aws_lb" "this" {
-  #checkov:skip=CKV2_AWS_28:No WAF yet: the API is read-mostly with bearer-key writes; attach aws_wafv2_web_acl_association here when abuse appears (see infra/README.md).
-  #checkov:skip=CKV2_AWS_76:No WAF (see CKV2_AWS_28); the service is Rust, not Java, so the Log4j rule set does not apply.
+  #checkov:skip=CKV2_AWS_28:The WAF web ACL sits on the CloudFront distribution in front of this ALB (modules/edge); the ALB admits only CloudFront with the secret origin header, so nothing reaches it unfiltered.
+  #checkov:skip=CKV2_AWS_76:The WAF is on CloudFront (modules/edge, see CKV2_AWS_28); the service is Rust, not Java, so the Log4j rule set does not apply.
   #checkov:skip=CKV_AWS_91:Access logs are var.access_logs_enabled: on in production, off in staging to save the S3 cost.
   #checkov:skip=CKV2_AWS_20:With a certificate, port 80 only redirects to HTTPS (listener http_redirect); without one (HTTP-only mode) there is nothing to redirect to.
   #checkov:skip=CKV_AWS_150:Deletion protection is var.deletion_protection: on in production, off in staging so it can be torn down.
@@ -38,9 +65,13 @@ resource "aws_lb" "this" {
   depends_on = [aws_s3_bucket_policy.access_logs]
 }
 
+# Two identical target groups: ECS blue/green registers the new revision's tasks in whichever one is idle, shifts the
+# production listener rule to it and, after the bake time, drains the other. Which one is "blue" alternates.
 resource "aws_lb_target_group" "api" {
   #checkov:skip=CKV_AWS_378:TLS terminates at the ALB; ALB-to-task traffic stays inside the VPC, confined by security groups to the tasks' port.
-  name        = "${var.name_prefix}-api"
+  for_each = local.target_groups
+
+  name        = each.value
   target_type = "ip" # awsvpc (Fargate) tasks register by IP
   port        = var.target_port
   protocol    = "HTTP"
@@ -63,6 +94,12 @@ resource "aws_lb_target_group" "api" {
   }
 }
 
+# The primary group was the module's only target group before blue/green: same object, new address.
+moved {
+  from = aws_lb_target_group.api
+  to   = aws_lb_target_group.api["primary"]
+}
+
 resource "aws_lb_listener" "http_forward" {
   #checkov:skip=CKV_AWS_2:HTTP-only mode exists only while no certificate is given (var.certificate_arn = null); with one, port 80 redirects to HTTPS.
   #checkov:skip=CKV_AWS_103:No TLS on this listener by design (HTTP-only mode, see CKV_AWS_2).
@@ -74,8 +111,13 @@ resource "aws_lb_listener" "http_forward" {
   protocol          = "HTTP"
 
   default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.api.arn
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      status_code  = "403"
+      message_body = local.forbidden_body
+    }
   }
 }
 
@@ -109,8 +151,89 @@ resource "aws_lb_listener" "https" {
   certificate_arn   = var.certificate_arn
 
   default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.api.arn
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      status_code  = "403"
+      message_body = local.forbidden_body
+    }
+  }
+}
+
+# --- Blue/green listener rules ---------------------------------------------------------------------------------
+# ECS owns the forward weights once the service exists (it moves 100% between the two groups at each deploy), so
+# Terraform sets them once and then ignores the action. Both rules require the origin header: only CloudFront gets in.
+
+resource "aws_lb_listener_rule" "production" {
+  listener_arn = local.listener_arn
+  priority     = 100
+
+  action {
+    type = "forward"
+
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.api["primary"].arn
+        weight = 100
+      }
+      target_group {
+        arn    = aws_lb_target_group.api["alternate"].arn
+        weight = 0
+      }
+    }
+  }
+
+  condition {
+    http_header {
+      http_header_name = var.origin_header_name
+      values           = [random_password.origin_secret.result]
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [action]
+  }
+}
+
+# Test traffic: during a blue/green deployment ECS points this rule at the new colour before production moves, so a
+# request through CloudFront with `X-Deployment-Test: green` reaches the new tasks early (smoke tests, lifecycle
+# hooks). CloudFront forwards that header and keys its cache on it, so a test response is never served to others.
+resource "aws_lb_listener_rule" "test" {
+  listener_arn = local.listener_arn
+  priority     = 10
+
+  action {
+    type = "forward"
+
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.api["primary"].arn
+        weight = 100
+      }
+      target_group {
+        arn    = aws_lb_target_group.api["alternate"].arn
+        weight = 0
+      }
+    }
+  }
+
+  condition {
+    http_header {
+      http_header_name = var.origin_header_name
+      values           = [random_password.origin_secret.result]
+    }
+  }
+
+  condition {
+    http_header {
+      http_header_name = var.test_traffic_header_name
+      values           = ["green"]
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [action]
   }
 }
 

@@ -19,13 +19,54 @@ output "alb_zone_id" {
 }
 
 output "target_group_arn" {
-  description = "ARN of the api target group."
-  value       = aws_lb_target_group.api.arn
+  description = "ARN of the primary api target group (the ECS service's load_balancer.target_group_arn)."
+  value       = aws_lb_target_group.api["primary"].arn
 }
 
-output "target_group_arn_suffix" {
-  description = "ARN suffix of the target group, the TargetGroup dimension of CloudWatch metrics."
-  value       = aws_lb_target_group.api.arn_suffix
+output "alternate_target_group_arn" {
+  description = "ARN of the alternate api target group (blue/green advanced_configuration.alternate_target_group_arn)."
+  value       = aws_lb_target_group.api["alternate"].arn
+}
+
+output "target_group_arn_suffixes" {
+  description = "ARN suffixes of both target groups (TargetGroup dimension of CloudWatch metrics): either may hold the live tasks."
+  value       = [for k in ["primary", "alternate"] : aws_lb_target_group.api[k].arn_suffix]
+}
+
+output "production_listener_rule_arn" {
+  description = "ARN of the listener rule carrying production traffic (blue/green production_listener_rule)."
+  value       = aws_lb_listener_rule.production.arn
+}
+
+output "test_listener_rule_arn" {
+  description = "ARN of the listener rule carrying test traffic to the new colour (blue/green test_listener_rule)."
+  value       = aws_lb_listener_rule.test.arn
+}
+
+output "listener_arn" {
+  description = "ARN of the listener holding the blue/green rules (HTTPS with a certificate, else HTTP)."
+  value       = local.listener_arn
+}
+
+output "listener_port" {
+  description = "Port CloudFront connects to: 443 with a certificate, else 80."
+  value       = local.https ? 443 : 80
+}
+
+output "origin_header_name" {
+  description = "Header CloudFront must add to origin requests (value: origin_secret)."
+  value       = var.origin_header_name
+}
+
+output "origin_secret" {
+  description = "Value of the origin header the listener rules require."
+  value       = random_password.origin_secret.result
+  sensitive   = true
+}
+
+output "test_traffic_header_name" {
+  description = "Header (value green) routing a request to the new colour during a blue/green deployment."
+  value       = var.test_traffic_header_name
 }
 
 output "https_enabled" {

@@ -14,7 +14,7 @@ variable "public_subnet_ids" {
 }
 
 variable "security_group_id" {
-  description = "ALB security group (80/443 from the internet, egress to the tasks only)."
+  description = "ALB security group (the listener port from CloudFront only, egress to the tasks only)."
   type        = string
 }
 
@@ -70,4 +70,22 @@ variable "access_logs_retention_days" {
   description = "Days access log objects are kept."
   type        = number
   default     = 90
+}
+
+variable "origin_header_name" {
+  description = "Header CloudFront adds to every origin request with the origin secret; the listener forwards only requests bearing it."
+  type        = string
+  default     = "X-Origin-Verify"
+}
+
+variable "origin_secret_version" {
+  description = "Bump to generate a new origin secret (CloudFront and the listener rules take it in the same apply)."
+  type        = number
+  default     = 1
+}
+
+variable "test_traffic_header_name" {
+  description = "Header (value green) that sends a request to the new colour through the test listener rule during a blue/green deployment."
+  type        = string
+  default     = "X-Deployment-Test"
 }

@@ -1,5 +1,10 @@
 # Alarms to a KMS-encrypted SNS topic and one dashboard per environment. The names of the alarms that mean
-# "a deployment is hurting users" (target 5xx, unhealthy hosts) are exported for the ECS deployment alarms block.
+# "a deployment is hurting users" (target 5xx rate, p99 response time, unhealthy hosts) are exported for the ECS
+# deployment alarms block: firing during a blue/green bake, they roll the deployment back.
+#
+# Blue/green moves the live tasks between two target groups at every deploy, so the request alarms read the load
+# balancer's own metrics (all targets) and the host alarm takes the worse of the two groups. The edge's alarms
+# (CloudFront 5xx, WAF blocked requests) live in us-east-1 (modules/edge) and are shown here on the dashboard.
 
 data "aws_region" "current" {}
 
@@ -12,8 +17,8 @@ locals {
     rds_cpu     = "${var.name_prefix}-db-cpu"
     rds_storage = "${var.name_prefix}-db-free-storage"
   }
-  alb_dimensions = { LoadBalancer = var.alb_arn_suffix }
-  tg_dimensions  = { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+  alb_dimensions      = { LoadBalancer = var.alb_arn_suffix }
+  replica_alarm_names = { for id in var.replica_identifiers : id => "${id}-replica-lag" }
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -53,7 +58,7 @@ resource "aws_cloudwatch_metric_alarm" "target_5xx" {
     metric {
       namespace   = "AWS/ApplicationELB"
       metric_name = "HTTPCode_Target_5XX_Count"
-      dimensions  = local.tg_dimensions
+      dimensions  = local.alb_dimensions
       period      = 60
       stat        = "Sum"
     }
@@ -64,7 +69,7 @@ resource "aws_cloudwatch_metric_alarm" "target_5xx" {
     metric {
       namespace   = "AWS/ApplicationELB"
       metric_name = "RequestCount"
-      dimensions  = local.tg_dimensions
+      dimensions  = local.alb_dimensions
       period      = 60
       stat        = "Sum"
     }
@@ -76,7 +81,7 @@ resource "aws_cloudwatch_metric_alarm" "p99_latency" {
   alarm_description   = "p99 target response time above ${var.p99_latency_threshold_seconds}s"
   namespace           = "AWS/ApplicationELB"
   metric_name         = "TargetResponseTime"
-  dimensions          = local.tg_dimensions
+  dimensions          = local.alb_dimensions
   extended_statistic  = "p99"
   period              = 60
   evaluation_periods  = 5
@@ -90,12 +95,7 @@ resource "aws_cloudwatch_metric_alarm" "p99_latency" {
 
 resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   alarm_name          = local.alarm_names.unhealthy
-  alarm_description   = "At least one api task failing the ALB health check (/health)"
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "UnHealthyHostCount"
-  dimensions          = local.tg_dimensions
-  statistic           = "Maximum"
-  period              = 60
+  alarm_description   = "At least one api task failing the ALB health check (/health), in either target group"
   evaluation_periods  = 3
   datapoints_to_alarm = 2
   comparison_operator = "GreaterThanOrEqualToThreshold"
@@ -103,6 +103,27 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]
+
+  metric_query {
+    id          = "worst"
+    expression  = "MAX([unhealthy0, unhealthy1])"
+    label       = "Unhealthy api tasks (worse target group)"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = var.target_group_arn_suffixes
+    content {
+      id = "unhealthy${metric_query.key}"
+      metric {
+        namespace   = "AWS/ApplicationELB"
+        metric_name = "UnHealthyHostCount"
+        dimensions  = { LoadBalancer = var.alb_arn_suffix, TargetGroup = metric_query.value }
+        period      = 60
+        stat        = "Maximum"
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "rds_cpu" {
@@ -137,6 +158,27 @@ resource "aws_cloudwatch_metric_alarm" "rds_free_storage" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
+# A replica behind by more than the service tolerates (DB_READ_MAX_LAG_SECS) is already bypassed: reads go to the
+# primary. The alarm says that the primary is carrying the reads, and why (write burst, replica too small, stuck).
+resource "aws_cloudwatch_metric_alarm" "replica_lag" {
+  for_each = local.replica_alarm_names
+
+  alarm_name          = each.value
+  alarm_description   = "Read replica ${each.key} more than ${var.replica_lag_threshold_seconds}s behind the primary: the service reads from the primary meanwhile"
+  namespace           = "AWS/RDS"
+  metric_name         = "ReplicaLag"
+  dimensions          = { DBInstanceIdentifier = each.key }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 3
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.replica_lag_threshold_seconds
+  treat_missing_data  = "breaching" # a replica that reports no lag at all is not replicating
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name_prefix
 
@@ -151,7 +193,7 @@ resource "aws_cloudwatch_dashboard" "this" {
           period = 60
           metrics = [
             ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", var.alb_arn_suffix],
-            ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix],
+            ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", var.alb_arn_suffix],
             ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", var.alb_arn_suffix],
           ]
         }
@@ -163,22 +205,22 @@ resource "aws_cloudwatch_dashboard" "this" {
           region = local.region
           period = 60
           metrics = [
-            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "p50", label = "p50" }],
-            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "p99", label = "p99" }],
+            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, { stat = "p50", label = "p50" }],
+            ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", var.alb_arn_suffix, { stat = "p99", label = "p99" }],
           ]
         }
       },
       {
         type = "metric", x = 0, y = 6, width = 8, height = 6
         properties = {
-          title  = "Healthy / unhealthy api tasks"
+          title  = "Healthy / unhealthy api tasks per target group (blue/green)"
           region = local.region
           stat   = "Minimum"
           period = 60
-          metrics = [
-            ["AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix],
-            ["AWS/ApplicationELB", "UnHealthyHostCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", var.target_group_arn_suffix, { stat = "Maximum" }],
-          ]
+          metrics = concat(
+            [for t in var.target_group_arn_suffixes : ["AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", t]],
+            [for t in var.target_group_arn_suffixes : ["AWS/ApplicationELB", "UnHealthyHostCount", "LoadBalancer", var.alb_arn_suffix, "TargetGroup", t, { stat = "Maximum" }]],
+          )
         }
       },
       {
@@ -222,8 +264,51 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type = "alarm", x = 12, y = 12, width = 12, height = 6
         properties = {
-          title  = "Alarms"
-          alarms = [for a in [aws_cloudwatch_metric_alarm.target_5xx, aws_cloudwatch_metric_alarm.p99_latency, aws_cloudwatch_metric_alarm.unhealthy_hosts, aws_cloudwatch_metric_alarm.rds_cpu, aws_cloudwatch_metric_alarm.rds_free_storage] : a.arn]
+          title = "Alarms"
+          alarms = concat(
+            [for a in [aws_cloudwatch_metric_alarm.target_5xx, aws_cloudwatch_metric_alarm.p99_latency, aws_cloudwatch_metric_alarm.unhealthy_hosts, aws_cloudwatch_metric_alarm.rds_cpu, aws_cloudwatch_metric_alarm.rds_free_storage] : a.arn],
+            [for a in aws_cloudwatch_metric_alarm.replica_lag : a.arn],
+            var.edge.alarm_arns,
+          )
+        }
+      },
+      {
+        type = "metric", x = 0, y = 18, width = 8, height = 6
+        properties = {
+          title  = "Read replica lag (s)"
+          region = local.region
+          stat   = "Maximum"
+          period = 60
+          # An empty metrics list is an invalid widget: without replicas, show the primary's (absent) lag line.
+          metrics = length(var.replica_identifiers) > 0 ? [for id in var.replica_identifiers : ["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", id]] : [["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", var.db_instance_identifier]]
+          annotations = {
+            horizontal = [{ label = "alarm", value = var.replica_lag_threshold_seconds }]
+          }
+        }
+      },
+      {
+        type = "metric", x = 8, y = 18, width = 8, height = 6
+        properties = {
+          title  = "WAF allowed / blocked requests"
+          region = "us-east-1" # CLOUDFRONT-scope web ACLs publish there
+          stat   = "Sum"
+          period = 300
+          metrics = [
+            ["AWS/WAFV2", "AllowedRequests", "WebACL", var.edge.web_acl_name, "Rule", "ALL"],
+            ["AWS/WAFV2", "BlockedRequests", "WebACL", var.edge.web_acl_name, "Rule", "ALL"],
+          ]
+        }
+      },
+      {
+        type = "metric", x = 16, y = 18, width = 8, height = 6
+        properties = {
+          title  = "CloudFront requests and 5xx rate (%)"
+          region = "us-east-1" # CloudFront publishes there (Region = Global)
+          period = 60
+          metrics = [
+            ["AWS/CloudFront", "Requests", "DistributionId", var.edge.distribution_id, "Region", "Global", { stat = "Sum" }],
+            ["AWS/CloudFront", "5xxErrorRate", "DistributionId", var.edge.distribution_id, "Region", "Global", { stat = "Average", yAxis = "right" }],
+          ]
         }
       },
     ]

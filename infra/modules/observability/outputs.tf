@@ -4,13 +4,17 @@ output "sns_topic_arn" {
 }
 
 output "deployment_alarm_names" {
-  description = "Alarms that should fail and roll back an ECS deployment: target 5xx rate and unhealthy hosts."
-  value       = [aws_cloudwatch_metric_alarm.target_5xx.alarm_name, aws_cloudwatch_metric_alarm.unhealthy_hosts.alarm_name]
+  description = "Alarms that fail and roll back an ECS deployment (also during the blue/green bake): target 5xx rate, p99 response time, unhealthy hosts."
+  value = [
+    aws_cloudwatch_metric_alarm.target_5xx.alarm_name,
+    aws_cloudwatch_metric_alarm.p99_latency.alarm_name,
+    aws_cloudwatch_metric_alarm.unhealthy_hosts.alarm_name,
+  ]
 }
 
 output "alarm_names" {
-  description = "All alarm names keyed by purpose."
-  value       = local.alarm_names
+  description = "All alarm names keyed by purpose (replica lag alarms under replica_lag, keyed by replica)."
+  value       = merge(local.alarm_names, { replica_lag = local.replica_alarm_names })
 }
 
 output "dashboard_name" {

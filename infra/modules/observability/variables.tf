@@ -19,9 +19,9 @@ variable "alb_arn_suffix" {
   type        = string
 }
 
-variable "target_group_arn_suffix" {
-  description = "ARN suffix of the api target group (TargetGroup dimension)."
-  type        = string
+variable "target_group_arn_suffixes" {
+  description = "ARN suffixes of both api target groups (TargetGroup dimension): blue/green moves the live tasks between them."
+  type        = list(string)
 }
 
 variable "cluster_name" {
@@ -61,4 +61,25 @@ variable "rds_free_storage_threshold_gb" {
   description = "Alarm when database free storage falls below this many GiB."
   type        = number
   default     = 5
+}
+
+variable "replica_identifiers" {
+  description = "RDS read replica identifiers (a ReplicaLag alarm and dashboard line each); empty without replicas."
+  type        = list(string)
+  default     = []
+}
+
+variable "replica_lag_threshold_seconds" {
+  description = "ReplicaLag (s) above which the replica alarm fires; keep it at or below the service's DB_READ_MAX_LAG_SECS, beyond which reads already go to the primary."
+  type        = number
+  default     = 5
+}
+
+variable "edge" {
+  description = "The edge of the environment (modules/edge, us-east-1): distribution ID, web ACL name and the edge alarm ARNs, for the dashboard."
+  type = object({
+    distribution_id = string
+    web_acl_name    = string
+    alarm_arns      = list(string)
+  })
 }

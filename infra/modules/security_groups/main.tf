@@ -1,6 +1,6 @@
-# Security groups chained by reference: internet -> ALB (80/443) -> tasks (app port) -> database (5432).
-# The only CIDR-based ingress in the whole configuration is the ALB's 80/443 from the internet; every other ingress
-# names the security group it accepts traffic from. The migration and db-roles tasks run with the tasks' group (they
+# Security groups chained by reference: CloudFront -> ALB (listener port) -> tasks (app port) -> database (5432).
+# The ALB admits only the AWS-managed CloudFront origin-facing prefix list (no CIDR ingress anywhere in the
+# configuration); every other ingress names the security group it accepts traffic from. The migration and db-roles tasks run with the tasks' group (they
 # need exactly the same paths: VPC endpoints and the database), so there is no second group that can reach the DB.
 
 data "aws_region" "current" {}
@@ -10,10 +10,16 @@ data "aws_ec2_managed_prefix_list" "s3" {
   name = "com.amazonaws.${data.aws_region.current.region}.s3"
 }
 
+# The addresses CloudFront connects to origins from, kept current by AWS. A prefix list counts as its max entries
+# (55 for this one) against the 60-rules-per-group quota, so the ALB has one ingress rule (the listener port), not two.
+data "aws_ec2_managed_prefix_list" "cloudfront" {
+  name = "com.amazonaws.global.cloudfront.origin-facing"
+}
+
 resource "aws_security_group" "alb" {
   #checkov:skip=CKV2_AWS_5:Attached outside this module (ALB, ECS service/tasks, RDS, VPC endpoints) through its output; checkov does not follow module outputs.
   name        = "${var.name_prefix}-alb"
-  description = "ALB: HTTP/HTTPS from the internet, forwards to the tasks only"
+  description = "ALB: listener port from CloudFront only, forwards to the tasks only"
   vpc_id      = var.vpc_id
 
   tags = { Name = "${var.name_prefix}-alb" }
@@ -48,24 +54,13 @@ resource "aws_security_group" "endpoints" {
 
 # --- ALB ----------------------------------------------------------------------------------------------------------
 
-resource "aws_vpc_security_group_ingress_rule" "alb_https" {
-  #checkov:skip=CKV_AWS_260:Not port 80; a public ALB must accept HTTPS from any client address (it is the only public entry point).
+resource "aws_vpc_security_group_ingress_rule" "alb_from_cloudfront" {
   security_group_id = aws_security_group.alb.id
-  description       = "HTTPS from the internet (public API)"
+  description       = "Listener port from CloudFront origin-facing addresses only (the edge cannot be bypassed)"
   ip_protocol       = "tcp"
-  from_port         = 443
-  to_port           = 443
-  cidr_ipv4         = "0.0.0.0/0"
-}
-
-resource "aws_vpc_security_group_ingress_rule" "alb_http" {
-  #checkov:skip=CKV_AWS_260:Public ALB: port 80 only redirects to HTTPS when a certificate is configured (HTTP-only environments have no certificate yet).
-  security_group_id = aws_security_group.alb.id
-  description       = "HTTP from the internet (redirected to HTTPS when a certificate is set)"
-  ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  cidr_ipv4         = "0.0.0.0/0"
+  from_port         = var.alb_listener_port
+  to_port           = var.alb_listener_port
+  prefix_list_id    = data.aws_ec2_managed_prefix_list.cloudfront.id
 }
 
 resource "aws_vpc_security_group_egress_rule" "alb_to_tasks" {

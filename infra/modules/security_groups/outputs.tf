@@ -17,3 +17,8 @@ output "endpoints_security_group_id" {
   description = "ID of the VPC interface endpoints security group (<name_prefix>-endpoints)."
   value       = aws_security_group.endpoints.id
 }
+
+output "cloudfront_origin_cidrs" {
+  description = "CIDRs of the CloudFront origin-facing prefix list (the addresses CloudFront reaches origins from), as of this apply."
+  value       = [for e in data.aws_ec2_managed_prefix_list.cloudfront.entries : e.cidr]
+}

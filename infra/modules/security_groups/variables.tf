@@ -19,3 +19,9 @@ variable "tasks_internet_egress" {
   type        = bool
   default     = false
 }
+
+variable "alb_listener_port" {
+  description = "Port of the ALB listener CloudFront connects to (443 with a certificate, 80 in HTTP-only mode)."
+  type        = number
+  default     = 443
+}

@@ -82,3 +82,65 @@ resource "aws_iam_role" "task" {
   description        = "Runtime role of ${var.name_prefix} containers: no permissions (the service calls no AWS API)"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
+
+# --- ECS infrastructure role for blue/green ----------------------------------------------------------------------
+# ECS assumes it during a blue/green deployment to register the new tasks in the alternate target group and move the
+# listener rules' weights between the two groups. Inline and narrower than the AWS managed
+# AmazonECSInfrastructureRolePolicyForLoadBalancers (which allows the writes on every listener, rule and target group
+# of the account): writes only on this service's two rules and two target groups. The Describe calls have no
+# resource-level permissions in Elastic Load Balancing, so they take "*" (read-only).
+
+data "aws_iam_policy_document" "ecs_infrastructure_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "ecs_infrastructure" {
+  name               = "${var.name_prefix}-ecs-infrastructure"
+  description        = "Assumed by ECS during blue/green deployments of ${var.name_prefix}-api: shifts its listener rules between its two target groups"
+  assume_role_policy = data.aws_iam_policy_document.ecs_infrastructure_assume.json
+}
+
+data "aws_iam_policy_document" "ecs_infrastructure" {
+  #checkov:skip=CKV_AWS_356:Only the elasticloadbalancing:Describe* calls take "*" (they support no resource-level permissions); every write names this service's rules and target groups.
+  statement {
+    sid = "ReadLoadBalancerState"
+    actions = [
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "ShiftTrafficBetweenColours"
+    actions   = ["elasticloadbalancing:ModifyRule"]
+    resources = [var.blue_green.production_listener_rule_arn, var.blue_green.test_listener_rule_arn]
+  }
+
+  statement {
+    sid       = "RegisterTasksInEitherColour"
+    actions   = ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"]
+    resources = [var.target_group_arn, var.blue_green.alternate_target_group_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "ecs_infrastructure" {
+  name   = "${var.name_prefix}-ecs-infrastructure"
+  role   = aws_iam_role.ecs_infrastructure.id
+  policy = data.aws_iam_policy_document.ecs_infrastructure.json
+}

@@ -6,8 +6,11 @@ resource "aws_ecs_service" "api" {
   launch_type      = "FARGATE"
   platform_version = "LATEST"
 
-  # Rolling deployment that never drops below the desired count: new tasks start (up to 2x), pass the ALB health
-  # check, then old ones drain.
+  # Blue/green (ECS's own strategy, no CodeDeploy): a deployment starts the new revision at full size in the idle
+  # target group (green), points the test listener rule at it, then moves the production listener rule to it in one
+  # step and keeps blue running for the bake time. The circuit breaker or any deployment alarm firing before the
+  # bake ends moves production back to blue at once (ROLLBACK_*); afterwards blue drains and stops (SUCCESSFUL).
+  # Capacity therefore doubles during a deploy: maximum 200 %, never below the desired count.
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
   health_check_grace_period_seconds  = 30
@@ -20,10 +23,22 @@ resource "aws_ecs_service" "api" {
     assign_public_ip = false
   }
 
+  deployment_configuration {
+    strategy             = "BLUE_GREEN"
+    bake_time_in_minutes = tostring(var.bake_time_minutes)
+  }
+
   load_balancer {
     target_group_arn = var.target_group_arn
     container_name   = "api"
     container_port   = var.container_port
+
+    advanced_configuration {
+      alternate_target_group_arn = var.blue_green.alternate_target_group_arn
+      production_listener_rule   = var.blue_green.production_listener_rule_arn
+      test_listener_rule         = var.blue_green.test_listener_rule_arn
+      role_arn                   = aws_iam_role.ecs_infrastructure.arn
+    }
   }
 
   # A deployment whose tasks keep failing to start or to become healthy is stopped and rolled back.
@@ -32,7 +47,8 @@ resource "aws_ecs_service" "api" {
     rollback = true
   }
 
-  # Optionally also roll back when these CloudWatch alarms fire during a deployment (target 5xx, unhealthy hosts).
+  # Also roll back when these CloudWatch alarms fire during a deployment, bake time included (target 5xx rate, p99
+  # response time, unhealthy hosts).
   dynamic "alarms" {
     for_each = length(var.deployment_alarm_names) > 0 ? [1] : []
     content {
@@ -49,7 +65,8 @@ resource "aws_ecs_service" "api" {
     ignore_changes = [task_definition, desired_count]
   }
 
-  depends_on = [aws_iam_role_policy.execution]
+  # The infrastructure role must be able to move the listener rules before the first deployment starts.
+  depends_on = [aws_iam_role_policy.execution, aws_iam_role_policy.ecs_infrastructure]
 }
 
 # --- Autoscaling ------------------------------------------------------------------------------------------------
@@ -98,6 +115,9 @@ resource "aws_appautoscaling_policy" "memory" {
   }
 }
 
+# Requests per task. ALBRequestCountPerTarget would name one target group, and blue/green moves the tasks between
+# two at every deploy, so the metric is computed from the load balancer's requests and the service's running tasks
+# (Container Insights, on for the cluster) and follows the tasks whichever group holds them.
 resource "aws_appautoscaling_policy" "requests" {
   name               = "${var.name_prefix}-api-requests"
   policy_type        = "TargetTrackingScaling"
@@ -110,9 +130,49 @@ resource "aws_appautoscaling_policy" "requests" {
     scale_in_cooldown  = 300
     scale_out_cooldown = 60
 
-    predefined_metric_specification {
-      predefined_metric_type = "ALBRequestCountPerTarget"
-      resource_label         = "${var.alb_arn_suffix}/${var.target_group_arn_suffix}"
+    customized_metric_specification {
+      metrics {
+        id          = "per_task"
+        expression  = "requests / tasks"
+        label       = "Requests per api task per minute"
+        return_data = true
+      }
+
+      metrics {
+        id          = "requests"
+        return_data = false
+        metric_stat {
+          stat = "Sum"
+          metric {
+            namespace   = "AWS/ApplicationELB"
+            metric_name = "RequestCount"
+            dimensions {
+              name  = "LoadBalancer"
+              value = var.alb_arn_suffix
+            }
+          }
+        }
+      }
+
+      metrics {
+        id          = "tasks"
+        return_data = false
+        metric_stat {
+          stat = "Average"
+          metric {
+            namespace   = "ECS/ContainerInsights"
+            metric_name = "RunningTaskCount"
+            dimensions {
+              name  = "ClusterName"
+              value = aws_ecs_cluster.this.name
+            }
+            dimensions {
+              name  = "ServiceName"
+              value = aws_ecs_service.api.name
+            }
+          }
+        }
+      }
     }
   }
 }

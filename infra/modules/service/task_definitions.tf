@@ -41,7 +41,17 @@ locals {
           { name = "DB_MAX_CONNECTIONS", value = tostring(var.db_max_connections) },
           { name = "SHUTDOWN_GRACE_SECS", value = tostring(local.shutdown_grace_seconds) },
           { name = "REQUEST_TIMEOUT_SECS", value = tostring(var.request_timeout_seconds) },
-        ])
+          # Absolute links (image_url) name the public host clients use, never the ALB or a task.
+          { name = "PUBLIC_BASE_URL", value = var.public_base_url },
+          # The client address for the service's own rate limiter: CloudFront appends the viewer to X-Forwarded-For
+          # and the ALB appends CloudFront; both hops are trusted, so the viewer is the first untrusted address.
+          { name = "TRUSTED_PROXIES", value = join(",", var.trusted_proxies) },
+          { name = "RATE_LIMIT_PER_HOUR", value = tostring(var.rate_limit_per_hour) },
+          ],
+          # Catalog reads go to the replicas when there are any (the service falls back to the primary on lag or
+          # failure); without replicas DB_READ_HOST is absent and everything uses DB_HOST.
+          var.db_read_host == null ? [] : [{ name = "DB_READ_HOST", value = var.db_read_host }],
+        )
         secrets = [
           { name = "DB_USER", valueFrom = "${var.app_secret_arn}:username::" },
           { name = "DB_PASSWORD", valueFrom = "${var.app_secret_arn}:password::" },

@@ -99,9 +99,40 @@ variable "alb_arn_suffix" {
   type        = string
 }
 
-variable "target_group_arn_suffix" {
-  description = "ARN suffix of the target group (targetgroup/<name>/<id>), for ALBRequestCountPerTarget."
+variable "blue_green" {
+  description = "Blue/green wiring from modules/load_balancer: the alternate target group and the production and test listener rules ECS shifts."
+  type = object({
+    alternate_target_group_arn   = string
+    production_listener_rule_arn = string
+    test_listener_rule_arn       = string
+  })
+}
+
+variable "bake_time_minutes" {
+  description = "Blue/green bake time: minutes blue stays up after production moved to green; an alarm in that window rolls back at once."
+  type        = number
+  default     = 10
+}
+
+variable "public_base_url" {
+  description = "https://<public host> (CloudFront name or custom domain): PUBLIC_BASE_URL, the base of the service's absolute links (image_url)."
   type        = string
+}
+
+variable "db_read_host" {
+  description = "Read endpoint of the replicas (DB_READ_HOST); null without replicas: DB_READ_HOST is then not set and reads go to the primary. Required, so that it is always wired."
+  type        = string
+}
+
+variable "trusted_proxies" {
+  description = "CIDRs whose X-Forwarded-For the service believes (TRUSTED_PROXIES): the VPC (the ALB) and CloudFront's origin-facing ranges, so the client address is the viewer's."
+  type        = list(string)
+}
+
+variable "rate_limit_per_hour" {
+  description = "Per-task, per-client request limit (RATE_LIMIT_PER_HOUR); 0 disables. The WAF holds the global limit."
+  type        = number
+  default     = 3600
 }
 
 variable "db_host" {
