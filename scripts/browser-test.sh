@@ -4,7 +4,9 @@
 # binary serving the Punk dataset and its label images from a temporary SQLite database.
 #
 #   scripts/browser-test.sh            # what .ci/run runs
-#   SCREENSHOT_DIR=docs/screenshots scripts/browser-test.sh    # also refresh the README's screenshots
+#   SCREENSHOT_DIR=/tmp/shots scripts/browser-test.sh    # also save screenshots of the run (Punk labels and text:
+#                                                        # look, never commit them; the README's come from
+#                                                        # scripts/screenshots.sh on the sample catalog)
 #
 # Installs what it needs when missing (idempotent): the Debian packages chromium, chromium-driver and a font, and
 # Node.js/npm if absent; then `npm ci`. The server always stops and the temporary files go, pass or fail.
