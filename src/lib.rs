@@ -3,7 +3,7 @@
 //! Layout, with dependencies pointing one way (down this list, never up):
 //! - [`cli`] parses flags and environment; [`config`] validates them and composes the settings each layer owns;
 //! - [`startup`] builds and runs the server, [`commands`] the one-off jobs, [`telemetry`] the logging;
-//! - [`http`] the routes, middleware and error answers;
+//! - [`http`] the routes, middleware and error answers, and the web pages (`http::pages`);
 //! - [`seed`] the built-in sample catalog;
 //! - [`storage`] the one store interface with its SQLite and PostgreSQL backends and their connection settings;
 //! - [`domain`] the beer model, validation and filters (no HTTP, no SQL).

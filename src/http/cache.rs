@@ -84,14 +84,14 @@ enum Kind {
     Volatile,
     /// Anything else (the OpenAPI document, pages): revalidated with the ETag.
     Other,
-    /// Label images: content-addressed, so their handler answers its own validators (the SHA-256 as ETag) and
+    /// Label images and page assets: content-addressed, so their handlers answer their own validators and
     /// `immutable` caching, which no catalog version can make stale; passed through untouched.
     Immutable,
 }
 
 fn kind(path: &str) -> Kind {
     let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
-    if path.starts_with("/images/") {
+    if path.starts_with("/images/") || path.starts_with("/assets/") {
         return Kind::Immutable;
     }
     let rest = path.strip_prefix("/v2").unwrap_or(path);
@@ -371,6 +371,11 @@ mod tests {
             assert!(kind(path) == Kind::Other, "{path}");
         }
         assert!(kind("/images/ab.png") == Kind::Immutable);
+        assert!(kind("/assets/style.0123abcd.css") == Kind::Immutable);
+        // Pages are rendered per request (never stored), revalidated with their ETag.
+        for path in ["/catalog/1", "/catalog/new", "/docs"] {
+            assert!(kind(path) == Kind::Other, "{path}");
+        }
     }
 
     #[test]

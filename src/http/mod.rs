@@ -28,6 +28,7 @@ pub mod extract;
 pub mod health;
 pub mod images;
 pub mod openapi;
+pub mod pages;
 pub mod pagination;
 mod params;
 pub mod punk;
@@ -82,7 +83,11 @@ pub fn app_with_cache(
     cache: HttpCache,
 ) -> Router {
     let (routes, _) = routes().split_for_parts();
-    with_middleware_and_cache(routes, request_timeout, rate_limiter, cache).with_state(state)
+    let routes = routes.merge(pages::router());
+    with_middleware_and_cache(routes, request_timeout, rate_limiter, cache)
+        // Outermost: every error answer, even a timeout, a panic or a 429, becomes a page for a browser.
+        .layer(middleware::from_fn(pages::html_errors))
+        .with_state(state)
 }
 
 /// Every route of the service, each registered with its OpenAPI documentation (utoipa-axum), so a route cannot

@@ -17,7 +17,12 @@ use crate::helpers::{TestApp, TestDatabase, config_for, punk_dataset, punk_datas
 /// The label images beside the dataset (`../shared/data/punkapi/images`).
 fn punk_images_dir() -> Option<PathBuf> {
     let dir = punk_dataset_path()?.parent()?.join("images");
-    dir.is_dir().then_some(dir)
+    assert!(
+        dir.is_dir(),
+        "{} is missing: this test needs the Punk label images",
+        dir.display()
+    );
+    Some(dir)
 }
 
 /// A real PNG of `width` x `height`, its pixels noise seeded by `seed` (different seeds, different content and
@@ -205,6 +210,7 @@ backend_tests! {
         image_url_within_bound(&reader, "/v2/beers/1", written_at, Value::is_null).await;
     }
 
+    #[ignore = "needs the Punk dataset at ../shared/data/punkapi: run with --include-ignored (.ci/run does)"]
     async fn every_punk_label_is_imported_and_served_byte_for_byte(backend) {
         let (Some(dataset), Some(images)) = (punk_dataset(), punk_images_dir()) else { return };
         let app = TestApp::spawn(backend).await;

@@ -15,3 +15,4 @@ mod punk_compat;
 mod rate_limit;
 mod replica;
 mod resilience;
+mod web;

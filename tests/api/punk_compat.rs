@@ -50,7 +50,7 @@ fn sorted_ids(dataset: &[Value], compare: impl Fn(&Value, &Value) -> Ordering) -
 backend_tests! {
     async fn trailing_slashes_answer_as_without_them_and_never_redirect(backend) {
         let app = TestApp::spawn(backend).await;
-        assert!(app.import_punk_dataset().await || app.post_beer(&sample_beer("Only")).await.0 == 201);
+        assert_eq!(app.post_beer(&sample_beer("Only")).await.0, 201);
         let client = no_redirects();
         for (with_slash, without) in [
             ("/v2/beers/?page=2&per_page=3", "/v2/beers?page=2&per_page=3"),
@@ -97,6 +97,7 @@ backend_tests! {
         assert_eq!(body["errors"][0]["field"], "ids");
     }
 
+    #[ignore = "needs the Punk dataset at ../shared/data/punkapi: run with --include-ignored (.ci/run does)"]
     async fn v2_lists_carry_the_total_and_links_to_v2_pages(backend) {
         let Some(dataset) = punk_dataset() else { return };
         let app = TestApp::spawn(backend).await;
@@ -121,6 +122,7 @@ backend_tests! {
         assert_eq!(response.headers()["x-total-count"], "325");
     }
 
+    #[ignore = "needs the Punk dataset at ../shared/data/punkapi: run with --include-ignored (.ci/run does)"]
     async fn native_sort_orders_stably_with_nulls_last(backend) {
         let Some(dataset) = punk_dataset() else { return };
         let app = TestApp::spawn(backend).await;
