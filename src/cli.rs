@@ -34,6 +34,9 @@ pub enum Command {
     Seed,
     /// Import a JSON array of beers (Punk API v2 shape or this API's create shape); upserts by id.
     Import(ImportArgs),
+    /// Write a synthetic catalog of N beers (the import format) for load tests and demos; the same seed writes
+    /// the same beers.
+    Generate(GenerateArgs),
     /// GET the local /health endpoint and exit 0 when it answers 200 (the container's HEALTHCHECK).
     Healthcheck(HealthcheckArgs),
     /// Create the PostgreSQL roles the service uses (schema owner for migrations, DML-only app role).
@@ -55,6 +58,25 @@ pub struct ImportArgs {
     /// with a warning.
     #[arg(long, env = "IMPORT_STRICT")]
     pub strict: bool,
+}
+
+#[derive(Args, Clone)]
+pub struct GenerateArgs {
+    /// How many beers.
+    #[arg(value_name = "N")]
+    pub count: u64,
+
+    /// Seed of the random draws: the same seed and N write the same file.
+    #[arg(long, env = "GENERATE_SEED", default_value_t = 1)]
+    pub seed: u64,
+
+    /// Id of the first beer; the others follow it.
+    #[arg(long, env = "GENERATE_FIRST_ID", default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+    pub first_id: i64,
+
+    /// Where to write; standard output when omitted or `-`.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<String>,
 }
 
 #[derive(Args, Clone)]

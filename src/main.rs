@@ -1,7 +1,8 @@
 use std::process::ExitCode;
 
+use anyhow::Context;
 use beer_catalog::cli::{Cli, Command};
-use beer_catalog::commands::{healthcheck, import, provision_roles};
+use beer_catalog::commands::{generate, healthcheck, import, provision_roles};
 use beer_catalog::config::Config;
 use beer_catalog::startup::{Application, open_store, shutdown_signal};
 use beer_catalog::{seed, telemetry};
@@ -48,6 +49,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // complete import.
             if outcome?.skipped > 0 {
                 return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Generate(args) => {
+            // Generating needs no database: it only writes the file an `import` reads.
+            let count = args.count;
+            match args.output.as_deref() {
+                None | Some("-") => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    generate::write_catalog(&mut out, count, args.first_id, args.seed)
+                        .context("writing the catalog")?;
+                }
+                Some(path) => {
+                    let file = std::fs::File::create(path).with_context(|| format!("creating {path}"))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    generate::write_catalog(&mut out, count, args.first_id, args.seed)
+                        .with_context(|| format!("writing {path}"))?;
+                }
             }
         }
         Command::ProvisionRoles(args) => {

@@ -1,5 +1,6 @@
 //! The subcommands other than `serve`: one-off jobs run by operators, deploy pipelines and the container.
 
+pub mod generate;
 pub mod healthcheck;
 pub mod import;
 pub mod provision_roles;
