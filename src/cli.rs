@@ -125,6 +125,16 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Where list filters and totals are evaluated.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReadModel {
+    /// An in-process index of the filterable fields, rebuilt when the catalog changes (bounded time at a
+    /// million beers; docs/performance.md); the database answers while it builds.
+    Memory,
+    /// SQL against the database for every list and count (no index memory; slow past ~100,000 beers).
+    Database,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SslMode {
     Disable,
@@ -233,6 +243,10 @@ pub struct Settings {
     /// disables. Per instance: the edge (WAF) holds the global limit.
     #[arg(long, env = "RATE_LIMIT_PER_HOUR", default_value_t = 3600, global = true)]
     pub rate_limit_per_hour: u32,
+
+    /// Where list filters and totals are evaluated: `memory` (an in-process index) or `database` (SQL).
+    #[arg(long, env = "READ_MODEL", value_enum, default_value = "memory", global = true)]
+    pub read_model: ReadModel,
 
     /// Comma-separated CIDRs of proxies whose `X-Forwarded-For` is believed (behind the ALB: the VPC's). Unset:
     /// the header is never trusted and the client is the TCP peer.

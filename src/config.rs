@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::postgres::PgSslMode;
 
-use crate::cli::{AppEnv, LogFormat, Settings, SslMode};
+use crate::cli::{AppEnv, LogFormat, ReadModel, Settings, SslMode};
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
@@ -51,6 +51,7 @@ pub struct Config {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub api_keys: ApiKeys,
+    pub read_model: ReadModel,
 }
 
 impl Config {
@@ -77,6 +78,7 @@ impl Config {
             request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
+            read_model: settings.read_model,
         })
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::cli::ReadModel;
 use crate::config::{Config, DatabaseSource};
 use crate::http::{self, AppState, WritePolicy};
 use crate::storage::{self, DynStore};
@@ -42,6 +43,11 @@ impl Application {
             );
             crate::seed::seed_if_empty(&store).await?;
         }
+        // The server answers lists from the in-process read model (data jobs do not need one).
+        let store: DynStore = match config.read_model {
+            ReadModel::Memory => storage::IndexedStore::new(store),
+            ReadModel::Database => store,
+        };
         let write_policy = WritePolicy::new(config.api_keys.clone(), config.is_production());
         match &write_policy {
             WritePolicy::Open => tracing::warn!("writes are OPEN: no API keys configured (development only)"),

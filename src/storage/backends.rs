@@ -13,6 +13,7 @@ use sea_query_binder::SqlxBinder;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
+use super::read_model::{CatalogIndex, IndexBuilder, IndexRow, TermKind};
 use super::sql::{self, BeerRow};
 use super::{Backend, BeerStore, ConnectError, DatabaseUrl, ImportRecord, StoreOptions, StoreResult};
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
@@ -98,6 +99,8 @@ trait Dialect {
     fn pool(&self) -> &sqlx::Pool<Self::Database>;
     fn migrator() -> sqlx::migrate::Migrator;
     async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+    /// Makes every read of `tx` see one snapshot of the database.
+    async fn snapshot(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -116,6 +119,11 @@ impl Dialect for SqliteStore {
 
     async fn after_import(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
         // AUTOINCREMENT already moves past the largest id written.
+        Ok(())
+    }
+
+    async fn snapshot(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        // In WAL mode a transaction's reads already share the snapshot its first read took.
         Ok(())
     }
 }
@@ -138,6 +146,14 @@ impl Dialect for PostgresStore {
     /// the next `POST /beers` does not collide.
     async fn after_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
         sqlx::query("SELECT setval(pg_get_serial_sequence('beers', 'id'), GREATEST((SELECT MAX(id) FROM beers), 1))")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn snapshot(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+        // READ COMMITTED would give each statement its own snapshot: the beers and their terms must agree.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -271,6 +287,72 @@ macro_rules! impl_beer_store {
 
             async fn close(&self) {
                 self.pool().close().await;
+            }
+
+            async fn catalog_version(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(sql::CATALOG_VERSION)
+                    .fetch_one(self.pool())
+                    .await?)
+            }
+
+            #[tracing::instrument(name = "store.load_index", skip_all)]
+            async fn load_index(&self) -> StoreResult<CatalogIndex> {
+                use futures_util::TryStreamExt;
+                let mut tx = self.pool().begin().await?;
+                <$store as Dialect>::snapshot(&mut tx).await?;
+                let version: i64 = sqlx::query_scalar(sql::CATALOG_VERSION)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut builder = IndexBuilder::new(version);
+                {
+                    type Row = (
+                        i64,
+                        String,
+                        Option<String>,
+                        Option<String>,
+                        f64,
+                        Option<f64>,
+                        Option<f64>,
+                        Option<i64>,
+                    );
+                    let mut rows = sqlx::query_as::<_, Row>(sql::INDEX_BEERS).fetch(&mut *tx);
+                    while let Some((id, name_search, yeast_search, style_search, abv, ibu, ebc, month)) =
+                        rows.try_next().await?
+                    {
+                        builder.push_beer(IndexRow {
+                            id,
+                            name_search,
+                            yeast_search,
+                            style_search,
+                            abv,
+                            ibu,
+                            ebc,
+                            first_brewed_month: month,
+                        });
+                    }
+                }
+                {
+                    let mut terms = sqlx::query_as::<_, (i64, String, String)>(sql::INDEX_TERMS).fetch(&mut *tx);
+                    while let Some((beer_id, kind, term)) = terms.try_next().await? {
+                        if let Some(kind) = TermKind::parse(&kind) {
+                            builder.push_term(beer_id, kind, &term);
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(builder.finish())
+            }
+
+            #[tracing::instrument(name = "store.get_many", skip_all)]
+            async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let (statement, values) = sql::by_ids(ids).build_sqlx(<$store as Dialect>::Builder::default());
+                let rows: Vec<BeerRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rows.into_iter().map(Beer::from).collect())
             }
         }
 

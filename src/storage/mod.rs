@@ -9,10 +9,14 @@ use async_trait::async_trait;
 use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
 
 mod backends;
+mod indexed;
+pub mod read_model;
 mod settings;
 pub mod sql;
 
 pub use backends::{PostgresStore, SqliteStore};
+pub use indexed::IndexedStore;
+pub use read_model::CatalogIndex;
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// A beer to write during an import, with the id it must keep when it has one.
@@ -88,6 +92,12 @@ pub trait BeerStore: Send + Sync + 'static {
     /// Writes every record in one transaction (all or nothing), calling `progress` with the count written so far.
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()>;
     async fn close(&self);
+    /// The catalog's change counter, bumped by the database on every write to the catalog (`catalog_version`).
+    async fn catalog_version(&self) -> StoreResult<i64>;
+    /// Every beer's filterable fields, read in one snapshot together with the version they are at.
+    async fn load_index(&self) -> StoreResult<CatalogIndex>;
+    /// The beers with these ids that exist, by ascending id.
+    async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>>;
 }
 
 pub type DynStore = Arc<dyn BeerStore>;

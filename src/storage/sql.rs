@@ -206,6 +206,20 @@ pub fn by_id(id: i64) -> SelectStatement {
         .to_owned()
 }
 
+pub fn by_ids(ids: &[i64]) -> SelectStatement {
+    select_beers()
+        .and_where(Expr::col((Beers::Table, Beers::Id)).is_in(ids.iter().copied()))
+        .order_by((Beers::Table, Beers::Id), Order::Asc)
+        .to_owned()
+}
+
+/// The read model's columns, by ascending id (the month widened so both drivers decode it as `i64`).
+pub const INDEX_BEERS: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, \
+     CAST(first_brewed_month AS BIGINT) FROM beers ORDER BY id";
+/// The read model's terms, by ascending beer id.
+pub const INDEX_TERMS: &str = "SELECT beer_id, kind, term FROM beer_terms ORDER BY beer_id";
+pub const CATALOG_VERSION: &str = "SELECT version FROM catalog_version";
+
 pub fn random() -> SelectStatement {
     select_beers()
         .order_by_expr(Func::random().into(), Order::Asc)

@@ -10,3 +10,4 @@ mod health;
 mod openapi;
 mod punk;
 mod resilience;
+mod scale;

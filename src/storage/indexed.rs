@@ -1,0 +1,184 @@
+//! [`IndexedStore`]: a store that answers list and count queries from the in-process read model
+//! ([`super::read_model`]) and everything else from the database it wraps.
+//!
+//! Freshness: every list or count first reads the catalog's change counter (one primary-key read). When the index
+//! was built at that version, it answers; otherwise the query goes to the database (the same SQL as without the
+//! read model) and a rebuild starts in the background, one at a time. So an answer is never older than the
+//! database's, whichever process changed the catalog (another task, an `import` job), and a process that has not
+//! finished building its index (just started, or just after a write) still answers, only more slowly.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use async_trait::async_trait;
+
+use super::read_model::{CatalogIndex, IdPage};
+use super::{Backend, BeerStore, DynStore, ImportRecord, StoreResult};
+use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
+
+pub struct IndexedStore {
+    inner: DynStore,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    index: RwLock<Option<Arc<CatalogIndex>>>,
+    building: AtomicBool,
+}
+
+impl IndexedStore {
+    /// Wraps `inner` and starts building the index in the background.
+    pub fn new(inner: DynStore) -> Arc<Self> {
+        let store = Arc::new(Self {
+            inner,
+            shared: Arc::default(),
+        });
+        store.start_rebuild();
+        store
+    }
+
+    /// Whether an index is loaded and current (for tests and readiness reporting).
+    pub async fn is_current(&self) -> StoreResult<bool> {
+        Ok(self.current().await?.is_some())
+    }
+
+    /// The index, when it is at the catalog's current version; otherwise `None`, and a rebuild is under way.
+    async fn current(&self) -> StoreResult<Option<Arc<CatalogIndex>>> {
+        let version = self.inner.catalog_version().await?;
+        let index = self
+            .shared
+            .index
+            .read()
+            .expect("the index lock is never poisoned")
+            .clone();
+        match index {
+            Some(index) if index.version() == version => Ok(Some(index)),
+            _ => {
+                self.start_rebuild();
+                Ok(None)
+            }
+        }
+    }
+
+    fn start_rebuild(&self) {
+        if self.shared.building.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (inner, shared) = (self.inner.clone(), self.shared.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            match inner.load_index().await {
+                Ok(index) => {
+                    tracing::info!(
+                        beers = index.len(),
+                        version = index.version(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "read model built"
+                    );
+                    *shared.index.write().expect("the index lock is never poisoned") = Some(Arc::new(index));
+                }
+                // Not fatal: queries keep going to the database, and the next one retries the build.
+                Err(error) => tracing::warn!(error = %error, "read model build failed; queries use the database"),
+            }
+            shared.building.store(false, Ordering::Release);
+        });
+    }
+
+    /// Evaluates a filter on the blocking pool: at a million beers a count walks a million rows, which must not
+    /// hold up the async workers serving other requests.
+    async fn evaluate(index: Arc<CatalogIndex>, filter: BeerFilter, offset: u64, limit: u64, count: bool) -> IdPage {
+        tokio::task::spawn_blocking(move || index.page(&filter, offset, limit, count))
+            .await
+            .expect("evaluating a filter does not panic")
+    }
+}
+
+#[async_trait]
+impl BeerStore for IndexedStore {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        self.inner.migrate().await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+
+    async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>> {
+        let Some(index) = self.current().await? else {
+            return self.inner.list(query).await;
+        };
+        let page = Self::evaluate(
+            index,
+            query.filter.clone(),
+            query.offset(),
+            u64::from(query.per_page),
+            false,
+        )
+        .await;
+        self.inner.get_many(&page.ids).await
+    }
+
+    async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
+        let Some(index) = self.current().await? else {
+            return self.inner.count(filter).await;
+        };
+        let page = Self::evaluate(index, filter.clone(), 0, 0, true).await;
+        Ok(page.total.unwrap_or_default())
+    }
+
+    async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {
+        self.inner.get(id).await
+    }
+
+    async fn random(&self) -> StoreResult<Option<Beer>> {
+        // `ORDER BY random()` reads the whole table; the index picks an id in constant time.
+        let picked = self
+            .current()
+            .await?
+            .and_then(|index| index.random_id(&mut rand::thread_rng()));
+        if let Some(id) = picked
+            && let Some(beer) = self.inner.get(id).await?
+        {
+            return Ok(Some(beer));
+        }
+        self.inner.random().await
+    }
+
+    async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
+        self.inner.create(fields).await
+    }
+
+    async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
+        self.inner.update(id, fields).await
+    }
+
+    async fn delete(&self, id: i64) -> StoreResult<bool> {
+        self.inner.delete(id).await
+    }
+
+    async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
+        self.inner.import(records, progress).await
+    }
+
+    async fn close(&self) {
+        self.inner.close().await
+    }
+
+    async fn catalog_version(&self) -> StoreResult<i64> {
+        self.inner.catalog_version().await
+    }
+
+    async fn load_index(&self) -> StoreResult<CatalogIndex> {
+        self.inner.load_index().await
+    }
+
+    async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
+        self.inner.get_many(ids).await
+    }
+}
