@@ -58,6 +58,11 @@ pub struct ImportArgs {
     /// with a warning.
     #[arg(long, env = "IMPORT_STRICT")]
     pub strict: bool,
+
+    /// Load each record's label image from this directory: the file named by the last segment of its
+    /// `image_url` (`https://images.punkapi.com/v2/keg.png` -> DIR/keg.png), stored in the catalog.
+    #[arg(long, env = "IMPORT_IMAGES", value_name = "DIR")]
+    pub images: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Clone)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::PgSslMode;
 
 use crate::cli::{AppEnv, LogFormat, ReadModel, Settings, SslMode};
+use crate::domain::ImageLimits;
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
@@ -28,6 +29,53 @@ pub enum ConfigError {
     DatabaseUrl(#[from] DatabaseUrlError),
     #[error(transparent)]
     ApiKeys(#[from] InvalidKeyDigest),
+    #[error(
+        "PUBLIC_BASE_URL must be an absolute http:// or https:// URL without query, fragment or credentials, \
+         such as https://beers.example.com ({0})"
+    )]
+    InvalidPublicBaseUrl(String),
+    #[error("{0} must be at least 1")]
+    ZeroLimit(&'static str),
+}
+
+/// The URL clients reach the service at, validated: absolute http(s), no query, fragment or credentials, no
+/// trailing slash (so `{base}/images/...` never doubles it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicBaseUrl(String);
+
+impl PublicBaseUrl {
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason: &str| ConfigError::InvalidPublicBaseUrl(format!("{reason}, got {text:?}"));
+        let url = url::Url::parse(text.trim()).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("the scheme must be http or https"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid("a host is required"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(invalid("a query or fragment cannot prefix paths"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("credentials do not belong in public links"));
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    /// The development default: where this process listens, as a browser on the same machine reaches it
+    /// (`localhost` when bound to every interface).
+    pub fn for_listener(address: std::net::SocketAddr) -> Self {
+        let host = match address.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        Self(format!("http://{host}:{}", address.port()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Where the database setting came from.
@@ -52,6 +100,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub api_keys: ApiKeys,
     pub read_model: ReadModel,
+    /// `None`: development derives it from the listening address; production requires it once images exist.
+    pub public_base_url: Option<PublicBaseUrl>,
+    pub image_limits: ImageLimits,
 }
 
 impl Config {
@@ -79,6 +130,16 @@ impl Config {
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
             read_model: settings.read_model,
+            public_base_url: settings
+                .public_base_url
+                .as_deref()
+                .filter(|url| !url.trim().is_empty())
+                .map(PublicBaseUrl::parse)
+                .transpose()?,
+            image_limits: ImageLimits {
+                max_bytes: nonzero(settings.image_max_bytes, "IMAGE_MAX_BYTES")?,
+                max_dimension: nonzero(settings.image_max_dimension, "IMAGE_MAX_DIMENSION")?,
+            },
         })
     }
 
@@ -101,6 +162,14 @@ fn ssl_mode(mode: SslMode) -> PgSslMode {
         SslMode::Require => PgSslMode::Require,
         SslMode::VerifyCa => PgSslMode::VerifyCa,
         SslMode::VerifyFull => PgSslMode::VerifyFull,
+    }
+}
+
+fn nonzero<T: PartialEq + From<u8>>(value: T, name: &'static str) -> Result<T, ConfigError> {
+    if value == T::from(0) {
+        Err(ConfigError::ZeroLimit(name))
+    } else {
+        Ok(value)
     }
 }
 
@@ -211,5 +280,58 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(error.contains("DB_NAME, DB_USER, DB_PASSWORD"), "{error}");
+    }
+
+    #[test]
+    fn public_base_url_is_validated_and_trimmed() {
+        let url = |text: &str| PublicBaseUrl::parse(text).map(|u| u.as_str().to_owned());
+        assert_eq!(url("https://beers.example.com/").unwrap(), "https://beers.example.com");
+        assert_eq!(url("http://localhost:8080").unwrap(), "http://localhost:8080");
+        assert_eq!(
+            url("https://example.com/catalog/").unwrap(),
+            "https://example.com/catalog"
+        );
+        for bad in [
+            "beers.example.com",
+            "/images",
+            "ftp://example.com",
+            "https://example.com/?a=1",
+            "https://example.com/#x",
+            "https://u:p@example.com",
+        ] {
+            let error = url(bad).unwrap_err().to_string();
+            assert!(error.starts_with("PUBLIC_BASE_URL must be"), "{bad}: {error}");
+        }
+        let config = Config::from_settings(&settings(&["--public-base-url", "https://beers.example.com/"])).unwrap();
+        assert_eq!(config.public_base_url.unwrap().as_str(), "https://beers.example.com");
+        let error = Config::from_settings(&settings(&["--public-base-url", "nope"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("PUBLIC_BASE_URL"), "{error}");
+    }
+
+    #[test]
+    fn the_development_default_base_url_is_the_listening_address() {
+        let url = |address: &str| {
+            PublicBaseUrl::for_listener(address.parse().unwrap())
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(url("0.0.0.0:8080"), "http://localhost:8080");
+        assert_eq!(url("127.0.0.1:4000"), "http://127.0.0.1:4000");
+        assert_eq!(url("[::1]:4000"), "http://[::1]:4000");
+    }
+
+    #[test]
+    fn image_limits_come_from_the_settings_and_cannot_be_zero() {
+        let config = Config::from_settings(&settings(&[])).unwrap();
+        assert_eq!(config.image_limits.max_bytes, 2 * 1024 * 1024);
+        assert_eq!(config.image_limits.max_dimension, 4096);
+        let error = Config::from_settings(&settings(&["--image-max-bytes", "0"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(error, "IMAGE_MAX_BYTES must be at least 1");
     }
 }

@@ -41,7 +41,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import(args) => {
             let text = import::read_source(&args.file).await?;
-            let plan = import::plan(&text, args.strict)?;
+            let mut plan = import::plan(&text, args.strict)?;
+            if let Some(dir) = &args.images {
+                import::load_images(&mut plan, dir, config.image_limits).await?;
+                if config.is_production() && config.public_base_url.is_none() {
+                    eprintln!(
+                        "note: servers in production need PUBLIC_BASE_URL set to link these images (they refuse to \
+                         start without it once the catalog holds images)"
+                    );
+                }
+            }
             let store = open_store(&config).await?;
             let outcome = import::run(&store, plan, args.dry_run).await;
             store.close().await;

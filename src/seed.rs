@@ -40,7 +40,11 @@ pub async fn seed_if_empty(store: &DynStore) -> anyhow::Result<SeedOutcome> {
     } else {
         let records: Vec<ImportRecord> = sample_catalog()?
             .into_iter()
-            .map(|fields| ImportRecord { id: None, fields })
+            .map(|fields| ImportRecord {
+                id: None,
+                fields,
+                image: None,
+            })
             .collect();
         store.import(&records, &|_| {}).await?;
         SeedOutcome::Seeded(records.len())

@@ -8,8 +8,8 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::cli::ReadModel;
-use crate::config::{Config, DatabaseSource};
-use crate::http::{self, AppState, WritePolicy};
+use crate::config::{Config, DatabaseSource, PublicBaseUrl};
+use crate::http::{self, AppState, ImageSettings, WritePolicy};
 use crate::storage::{self, DynStore};
 
 /// Opens the store the configuration names, migrating it first when the configuration says so
@@ -58,10 +58,15 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
+        let public_base_url = public_base_url(config, &store, &listener).await?;
         let router = http::app(
             AppState {
                 store: store.clone(),
                 write_policy,
+                images: ImageSettings {
+                    public_base_url: public_base_url.map(|url| url.as_str().to_owned()),
+                    limits: config.image_limits,
+                },
             },
             config.request_timeout,
         );
@@ -108,6 +113,39 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The URL `image_url` links start with: `PUBLIC_BASE_URL`; in development, where this server listens. Production
+/// has no sensible default (the listener is a private task address behind the load balancer), so it refuses to
+/// start without one once the catalog holds images, rather than hand out links that cannot load.
+async fn public_base_url(
+    config: &Config,
+    store: &DynStore,
+    listener: &TcpListener,
+) -> anyhow::Result<Option<PublicBaseUrl>> {
+    if let Some(url) = &config.public_base_url {
+        return Ok(Some(url.clone()));
+    }
+    if !config.is_production() {
+        let url = PublicBaseUrl::for_listener(listener.local_addr()?);
+        tracing::info!(
+            public_base_url = url.as_str(),
+            "image links use the listening address (set PUBLIC_BASE_URL to change)"
+        );
+        return Ok(Some(url));
+    }
+    if store
+        .has_images()
+        .await
+        .context("checking whether the catalog holds images")?
+    {
+        anyhow::bail!(
+            "APP_ENV=production needs PUBLIC_BASE_URL (the URL clients reach this service at, e.g. \
+             https://beers.example.com) because the catalog holds images and image_url links must be absolute"
+        );
+    }
+    tracing::warn!("PUBLIC_BASE_URL is not set: image uploads are refused until it is");
+    Ok(None)
 }
 
 /// Resolves on SIGTERM (what ECS and `docker stop` send) or Ctrl-C.

@@ -1,14 +1,18 @@
 //! `beer-catalog import FILE|-`: a JSON array of beers in the Punk API v2 shape, or this API's own shape (with or
 //! without `id`, `created_at`, `updated_at`). Every record is checked before anything is written; the valid ones
-//! are then written in one transaction, so a failure half-way leaves the catalog as it was.
+//! are then written in one transaction, so a failure half-way leaves the catalog as it was. With `--images DIR`
+//! the label image each record's `image_url` names is loaded from DIR and written in that same transaction.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::domain::{BeerFields, FieldError, ViolationKind, validate};
+use crate::domain::image::inspect;
+use crate::domain::{BeerFields, FieldError, ImageLimits, NewImage, ViolationKind, validate};
 use crate::storage::{DynStore, ImportRecord};
 
 /// A record left out, and why.
@@ -20,19 +24,37 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// A record imported despite a value outside the catalog's usual range (from a dataset trusted as it is).
+/// A record imported despite a problem: a value outside the catalog's usual range (from a dataset trusted as it
+/// is), or a label image that could not be loaded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Warning {
     pub position: usize,
     pub label: String,
     pub reason: String,
+    /// What was done about it.
+    pub outcome: &'static str,
 }
+
+const OUT_OF_RANGE_OUTCOME: &str = "imported as given; use --strict to skip such records";
+const IMAGE_OUTCOME: &str = "imported without a stored image, image_url as written";
 
 #[derive(Debug, Default)]
 pub struct Plan {
     pub records: Vec<ImportRecord>,
+    /// Each record's position in the file and label, in `records` order (for warnings found after planning).
+    pub sources: Vec<(usize, String)>,
     pub skipped: Vec<Skipped>,
     pub warnings: Vec<Warning>,
+    /// What `--images` loaded, when given.
+    pub images: Option<ImageSummary>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// Records that got an image.
+    pub records: usize,
+    /// Distinct images among them (stored once each).
+    pub distinct: usize,
 }
 
 /// Checks every record of `json`. `strict` also skips records with out-of-range values instead of warning.
@@ -63,8 +85,10 @@ pub fn plan(json: &str, strict: bool) -> anyhow::Result<Plan> {
                     position,
                     label: label.clone(),
                     reason,
+                    outcome: OUT_OF_RANGE_OUTCOME,
                 }));
                 plan.records.push(record);
+                plan.sources.push((position, label));
             }
             Err(reason) => plan.skipped.push(Skipped {
                 position,
@@ -97,7 +121,93 @@ fn check(item: Value, strict: bool) -> Result<(ImportRecord, Vec<String>), Strin
         return Err(describe(&invalid));
     }
     let warnings = range.iter().map(|v| format!("{}: {}", v.field, v.message)).collect();
-    Ok((ImportRecord { id, fields }, warnings))
+    Ok((
+        ImportRecord {
+            id,
+            fields,
+            image: None,
+        },
+        warnings,
+    ))
+}
+
+/// Loads the label image of every record whose `image_url` names a file in `dir` (the URL's last path segment).
+/// A file missing, unreadable or not an accepted image is a warning on each record that names it; the record is
+/// imported all the same, keeping its `image_url` as written. Each file is read once, however many records name
+/// it, and checked against the same limits as an upload.
+pub async fn load_images(plan: &mut Plan, dir: &Path, limits: ImageLimits) -> anyhow::Result<()> {
+    let metadata = tokio::fs::metadata(dir)
+        .await
+        .with_context(|| format!("--images {}: cannot read the directory", dir.display()))?;
+    anyhow::ensure!(metadata.is_dir(), "--images {}: not a directory", dir.display());
+    let mut files: HashMap<String, Result<Arc<NewImage>, String>> = HashMap::new();
+    let mut summary = ImageSummary {
+        records: 0,
+        distinct: 0,
+    };
+    for (record, (position, label)) in plan.records.iter_mut().zip(&plan.sources) {
+        let Some(url) = record.fields.image_url.as_deref() else {
+            continue;
+        };
+        let loaded = match file_name(url) {
+            Some(name) => match files.get(&name) {
+                Some(loaded) => loaded.clone(),
+                None => {
+                    let loaded = load_image(dir, &name, limits).await;
+                    files.insert(name, loaded.clone());
+                    loaded
+                }
+            },
+            None => Err(format!("image: image_url {url:?} names no file")),
+        };
+        match loaded {
+            Ok(image) => {
+                record.image = Some(image);
+                summary.records += 1;
+            }
+            Err(reason) => plan.warnings.push(Warning {
+                position: *position,
+                label: label.clone(),
+                reason,
+                outcome: IMAGE_OUTCOME,
+            }),
+        }
+    }
+    let mut distinct: Vec<&str> = files
+        .values()
+        .flatten()
+        .map(|image| image.meta.image.sha256.as_str())
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    summary.distinct = distinct.len();
+    plan.warnings.sort_by_key(|warning| warning.position);
+    plan.images = Some(summary);
+    Ok(())
+}
+
+/// The file an image URL names: its last path segment (`https://images.punkapi.com/v2/keg.png` -> `keg.png`).
+fn file_name(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    let segment = url.path_segments()?.next_back()?;
+    let name = percent_encoding::percent_decode_str(segment).decode_utf8().ok()?;
+    // Decoded, a name could hold a separator or be a dot name: none may lead out of the directory.
+    let safe = !matches!(&*name, "" | "." | "..") && !name.contains(['/', '\\', '\0']);
+    safe.then(|| name.into_owned())
+}
+
+async fn load_image(dir: &Path, name: &str, limits: ImageLimits) -> Result<Arc<NewImage>, String> {
+    let path = dir.join(name);
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("image: {name} is not in {}", dir.display()));
+        }
+        Err(error) => return Err(format!("image: cannot read {}: {error}", path.display())),
+    };
+    inspect(bytes, limits)
+        .map(Arc::new)
+        .map_err(|rejection| format!("image: {} is not accepted: {rejection}", path.display()))
 }
 
 fn describe(errors: &[FieldError]) -> String {
@@ -173,14 +283,19 @@ pub async fn run(store: &DynStore, plan: Plan, dry_run: bool) -> anyhow::Result<
     }
     let verb = if dry_run { "would import" } else { "imported" };
     println!("{verb} {total}, skipped {}", plan.skipped.len());
+    if let Some(images) = plan.images {
+        println!(
+            "images: {} records {} one of {} distinct images",
+            images.records,
+            if dry_run { "would get" } else { "got" },
+            images.distinct
+        );
+    }
     for skipped in &plan.skipped {
         println!("skipped {}: {}", skipped.label, skipped.reason);
     }
     for warning in &plan.warnings {
-        println!(
-            "warning {}: {} (imported as given; use --strict to skip such records)",
-            warning.label, warning.reason
-        );
+        println!("warning {}: {} ({})", warning.label, warning.reason, warning.outcome);
     }
     Ok(Outcome {
         imported: total,
@@ -228,6 +343,84 @@ mod tests {
         let error = plan(r#"{"name": "x"}"#, false).unwrap_err().to_string();
         assert!(error.contains("JSON array"), "{error}");
         assert!(plan("[", false).is_err());
+    }
+
+    #[test]
+    fn image_file_names_come_from_the_url_and_stay_in_the_directory() {
+        assert_eq!(
+            file_name("https://images.punkapi.com/v2/keg.png").as_deref(),
+            Some("keg.png")
+        );
+        assert_eq!(
+            file_name("https://example.com/a/b/12.png?size=large").as_deref(),
+            Some("12.png")
+        );
+        assert_eq!(file_name("https://example.com/v2/"), None);
+        assert_eq!(file_name("https://example.com/v2/%2E%2E"), None);
+        assert_eq!(file_name("https://example.com/..%5Csecret"), None);
+        assert_eq!(file_name("https://example.com/a%2F..%2Fb.png"), None);
+        assert_eq!(
+            file_name("https://example.com/My%20Beer.png").as_deref(),
+            Some("My Beer.png")
+        );
+    }
+
+    #[tokio::test]
+    async fn images_are_loaded_once_per_file_and_problems_are_warnings() {
+        let dir = std::env::temp_dir().join(format!("import-images-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A PNG header of 1 x 1 pixels is all `inspect` reads.
+        let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
+        png.extend_from_slice(b"IHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\0\0\0\0");
+        std::fs::write(dir.join("keg.png"), &png).unwrap();
+        std::fs::write(dir.join("notes.png"), b"not an image at all").unwrap();
+        let json = r#"[
+            {"id": 1, "name": "A", "abv": 5, "image_url": "https://images.punkapi.com/v2/keg.png"},
+            {"id": 2, "name": "B", "abv": 5, "image_url": "https://images.punkapi.com/v2/keg.png"},
+            {"id": 3, "name": "C", "abv": 5, "image_url": "https://images.punkapi.com/v2/missing.png"},
+            {"id": 4, "name": "D", "abv": 5, "image_url": "https://images.punkapi.com/v2/notes.png"},
+            {"id": 5, "name": "E", "abv": 5, "image_url": null}
+        ]"#;
+        let mut plan = plan(json, false).unwrap();
+        let limits = ImageLimits {
+            max_bytes: 1024,
+            max_dimension: 10,
+        };
+        load_images(&mut plan, &dir, limits).await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert_eq!(
+            plan.images,
+            Some(ImageSummary {
+                records: 2,
+                distinct: 1
+            })
+        );
+        let (first, second) = (
+            plan.records[0].image.as_ref().unwrap(),
+            plan.records[1].image.as_ref().unwrap(),
+        );
+        assert!(Arc::ptr_eq(first, second), "one file, loaded once");
+        assert!(plan.records[2..].iter().all(|record| record.image.is_none()));
+        let warnings: Vec<_> = plan
+            .warnings
+            .iter()
+            .map(|w| (w.position, w.reason.as_str(), w.outcome))
+            .collect();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert_eq!(warnings[0].0, 3);
+        assert!(warnings[0].1.contains("missing.png is not in"), "{warnings:?}");
+        assert_eq!(warnings[1].0, 4);
+        assert!(
+            warnings[1].1.contains("notes.png is not accepted") && warnings[1].1.contains("PNG, JPEG or WebP"),
+            "{warnings:?}"
+        );
+        assert_eq!(warnings[1].2, IMAGE_OUTCOME);
+
+        let error = load_images(&mut plan, Path::new("/no/such/dir"), limits)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("--images /no/such/dir"), "{error}");
     }
 
     #[test]

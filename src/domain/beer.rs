@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Number;
 use utoipa::ToSchema;
 
+use super::image::ImageRef;
+
 /// What a client sends to create or replace a beer, and what the catalog stores for it.
 /// Unknown fields are rejected so that a typo (`"ibus": 40`) is an error, not silently lost data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -182,6 +184,22 @@ pub struct Beer {
     pub fields: BeerFields,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The label image stored in the catalog, if any. Not serialised as such: [`Beer::link_image`] makes it the
+    /// `image_url` clients see.
+    #[serde(skip)]
+    pub image: Option<ImageRef>,
+}
+
+impl Beer {
+    /// Points `image_url` at the stored image, as an absolute URL under `public_base_url` (apps put `image_url`
+    /// straight into `<img src>` on their own origin, so a relative URL would not load). A beer without a stored
+    /// image keeps the `image_url` it was written with.
+    pub fn link_image(mut self, public_base_url: &str) -> Self {
+        if let Some(image) = &self.image {
+            self.fields.image_url = Some(format!("{public_base_url}/images/{}", image.file_name()));
+        }
+        self
+    }
 }
 
 /// A stored beer in the Punk API v2 shape: the same fields, without the catalog's timestamps.

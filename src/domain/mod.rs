@@ -1,9 +1,11 @@
-//! The catalog's domain: the beer model, its validation rules and list filters. No HTTP, no SQL.
+//! The catalog's domain: the beer model, its validation rules, list filters and label images. No HTTP, no SQL.
 
 pub mod beer;
 pub mod filter;
+pub mod image;
 pub mod validation;
 
 pub use beer::{Beer, BeerFields, PunkBeer, YearMonth};
 pub use filter::{BeerFilter, ListQuery, ParamError, Surface, parse_list_query};
+pub use image::{ImageKind, ImageLimits, ImageMeta, ImageRef, ImageRejection, NewImage};
 pub use validation::{FieldError, ViolationKind, validate};

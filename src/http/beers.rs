@@ -42,6 +42,7 @@ pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) 
     if let Some(links) = pagination_links(raw.as_deref(), &query, total) {
         headers.insert(header::LINK, links);
     }
+    let beers: Vec<Beer> = beers.into_iter().map(|beer| state.present(beer)).collect();
     Ok((headers, axum::Json(beers)).into_response())
 }
 
@@ -90,7 +91,12 @@ pub async fn create_beer(
     validate(&fields).map_err(ApiError::Validation)?;
     let beer = state.store.create(&fields).await?;
     let location = HeaderValue::from_str(&format!("/beers/{}", beer.id)).expect("a path is a valid header");
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], axum::Json(beer)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(state.present(beer)),
+    )
+        .into_response())
 }
 
 /// One beer, chosen at random.
@@ -108,7 +114,7 @@ pub async fn random_beer(State(state): State<AppState>) -> Result<axum::Json<Bee
         .random()
         .await?
         .ok_or_else(|| ApiError::NotFound("the catalog is empty".into()))?;
-    Ok(axum::Json(beer))
+    Ok(axum::Json(state.present(beer)))
 }
 
 fn not_found(id: i64) -> ApiError {
@@ -126,7 +132,8 @@ fn not_found(id: i64) -> ApiError {
     )
 )]
 pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Result<axum::Json<Beer>, ApiError> {
-    state.store.get(id).await?.map(axum::Json).ok_or_else(|| not_found(id))
+    let beer = state.store.get(id).await?.ok_or_else(|| not_found(id))?;
+    Ok(axum::Json(state.present(beer)))
 }
 
 /// Replace a beer with the body given (the same shape as create).
@@ -148,12 +155,8 @@ pub async fn replace_beer(
     AppJson(fields): AppJson<BeerFields>,
 ) -> Result<axum::Json<Beer>, ApiError> {
     validate(&fields).map_err(ApiError::Validation)?;
-    state
-        .store
-        .update(id, &fields)
-        .await?
-        .map(axum::Json)
-        .ok_or_else(|| not_found(id))
+    let beer = state.store.update(id, &fields).await?.ok_or_else(|| not_found(id))?;
+    Ok(axum::Json(state.present(beer)))
 }
 
 /// Delete a beer.

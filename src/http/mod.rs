@@ -18,9 +18,11 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub mod auth;
 pub mod beers;
+pub mod drain;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod images;
 pub mod openapi;
 mod params;
 pub mod punk;
@@ -28,9 +30,9 @@ pub mod state;
 
 pub use auth::{ApiKeys, WritePolicy};
 use error::{ApiError, ErrorCause};
-pub use state::AppState;
+pub use state::{AppState, ImageSettings};
 
-/// Largest request body accepted (a beer is a few KiB).
+/// Largest request body accepted (a beer is a few KiB); image uploads have their own limit, IMAGE_MAX_BYTES.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(beers::router())
         .merge(punk::router())
+        .merge(images::router())
         .merge(openapi::router())
 }
 
@@ -65,6 +68,8 @@ pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> R
                 .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn(log_request))
+                // Outside everything that may answer before reading the body, so that answer reaches the client.
+                .layer(middleware::from_fn(drain::finish_reading_body))
                 .layer(CatchPanicLayer::custom(panic_response))
                 // A public catalog, as the Punk API was: any origin may read; writes still need a key.
                 .layer(CorsLayer::permissive())

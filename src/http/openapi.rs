@@ -24,6 +24,7 @@ use super::state::AppState;
     tags(
         (name = "beers", description = "The native catalog API"),
         (name = "punk-v2", description = "Punk API v2 compatibility"),
+        (name = "images", description = "Label images, content-addressed (the URLs in `image_url`)"),
         (name = "operations", description = "Health, readiness and this document"),
     )
 )]

@@ -32,7 +32,9 @@ type PunkResult = Result<axum::Json<Vec<PunkBeer>>, PunkError>;
 pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PunkResult {
     let query = parse_list_query(raw.as_deref(), Surface::Punk).map_err(ApiError::InvalidQuery)?;
     let beers = state.store.list(&query).await?;
-    Ok(axum::Json(beers.into_iter().map(PunkBeer::from).collect()))
+    Ok(axum::Json(
+        beers.into_iter().map(|beer| state.present(beer).into()).collect(),
+    ))
 }
 
 /// An array holding one beer chosen at random.
@@ -50,7 +52,7 @@ pub async fn random_beer(State(state): State<AppState>) -> PunkResult {
         .random()
         .await?
         .ok_or_else(|| ApiError::NotFound("No beers found".into()))?;
-    Ok(axum::Json(vec![beer.into()]))
+    Ok(axum::Json(vec![state.present(beer).into()]))
 }
 
 /// An array holding the beer with this id.
@@ -70,5 +72,5 @@ pub async fn get_beer(State(state): State<AppState>, Path(raw): Path<String>) ->
         .get(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("No beer found that matches the ID {id}")))?;
-    Ok(axum::Json(vec![beer.into()]))
+    Ok(axum::Json(vec![state.present(beer).into()]))
 }

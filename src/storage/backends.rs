@@ -10,13 +10,16 @@ use async_trait::async_trait;
 use chrono::{SubsecRound, Utc};
 use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_query_binder::SqlxBinder;
+use sqlx::FromRow;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 use super::read_model::{CatalogIndex, IndexBuilder, IndexRow, TermKind};
-use super::sql::{self, BeerRow};
-use super::{Backend, BeerStore, ConnectError, DatabaseUrl, ImportRecord, StoreOptions, StoreResult};
-use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
+use super::sql::{self, BeerRow, ImageMetaRow};
+use super::{
+    Backend, BeerStore, ConnectError, DatabaseUrl, ImageRemoval, ImportRecord, StoreOptions, StoreResult, StoredImage,
+};
+use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 /// A migrator that tolerates migrations newer than the ones it embeds: rolling back to an older image must be
 /// able to run its `migrate` (a no-op then) against a schema a newer release already moved forward, which is why
@@ -231,6 +234,7 @@ macro_rules! impl_beer_store {
                     fields: fields.clone(),
                     created_at,
                     updated_at: now,
+                    image: None,
                 })
             }
 
@@ -240,27 +244,28 @@ macro_rules! impl_beer_store {
                 let mut tx = self.pool().begin().await?;
                 let (statement, values) =
                     sql::update(id, fields, now).build_sqlx(<$store as Dialect>::Builder::default());
-                let Some((id, created_at)) = sqlx::query_as_with(&statement, values)
+                let updated: Option<(i64, chrono::DateTime<Utc>)> = sqlx::query_as_with(&statement, values)
                     .fetch_optional(&mut *tx)
-                    .await?
-                else {
+                    .await?;
+                if updated.is_none() {
                     return Ok(None);
-                };
+                }
                 self.write_terms(&mut tx, id, fields).await?;
+                // Read back: the stored image, which a JSON write keeps, is part of the answer.
+                let beer = Self::beer_in(&mut tx, id).await?;
                 tx.commit().await?;
-                Ok(Some(Beer {
-                    id,
-                    fields: fields.clone(),
-                    created_at,
-                    updated_at: now,
-                }))
+                Ok(beer)
             }
 
             #[tracing::instrument(name = "store.delete", skip_all)]
             async fn delete(&self, id: i64) -> StoreResult<bool> {
                 let (statement, values) = sql::delete(id).build_sqlx(<$store as Dialect>::Builder::default());
                 let result = sqlx::query_with(&statement, values).execute(self.pool()).await?;
-                Ok(result.rows_affected() > 0)
+                let deleted = result.rows_affected() > 0;
+                if deleted {
+                    self.remove_orphan_images().await;
+                }
+                Ok(deleted)
             }
 
             #[tracing::instrument(name = "store.import", skip_all)]
@@ -271,6 +276,7 @@ macro_rules! impl_beer_store {
             ) -> StoreResult<()> {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool().begin().await?;
+                let mut stored_images = std::collections::HashSet::new();
                 for (done, record) in records.iter().enumerate() {
                     let (statement, values) =
                         sql::insert(record.id, &record.fields, now).build_sqlx(<$store as Dialect>::Builder::default());
@@ -278,11 +284,91 @@ macro_rules! impl_beer_store {
                         .fetch_one(&mut *tx)
                         .await?;
                     self.write_terms(&mut tx, id, &record.fields).await?;
+                    if let Some(image) = &record.image {
+                        let sha256 = image.meta.image.sha256.as_str();
+                        // Each distinct image is sent to the database once, however many beers use it.
+                        if stored_images.insert(sha256) {
+                            Self::store_image(&mut tx, image, now).await?;
+                        }
+                        let (statement, values) = sql::set_beer_image(id, Some(sha256), now).build_sqlx(<$store as Dialect>::Builder::default());
+                        sqlx::query_with(&statement, values).execute(&mut *tx).await?;
+                    }
                     progress(done + 1);
                 }
                 <$store as Dialect>::after_import(&mut tx).await?;
                 tx.commit().await?;
+                if !stored_images.is_empty() {
+                    self.remove_orphan_images().await;
+                }
                 Ok(())
+            }
+
+            #[tracing::instrument(name = "store.set_image", skip_all)]
+            async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>> {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool().begin().await?;
+                Self::store_image(&mut tx, image, now).await?;
+                let sha256 = image.meta.image.sha256.as_str();
+                let (statement, values) = sql::set_beer_image(beer_id, Some(sha256), now).build_sqlx(<$store as Dialect>::Builder::default());
+                let updated: Option<(i64,)> = sqlx::query_as_with(&statement, values)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if updated.is_none() {
+                    // Dropping the transaction rolls the image back too.
+                    return Ok(None);
+                }
+                let beer = Self::beer_in(&mut tx, beer_id).await?;
+                tx.commit().await?;
+                self.remove_orphan_images().await;
+                Ok(beer)
+            }
+
+            #[tracing::instrument(name = "store.remove_image", skip_all)]
+            async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool().begin().await?;
+                let Some(mut beer) = Self::beer_in(&mut tx, beer_id).await? else {
+                    return Ok(ImageRemoval::NoSuchBeer);
+                };
+                if beer.image.is_none() && beer.fields.image_url.is_none() {
+                    return Ok(ImageRemoval::NoImage);
+                }
+                beer.fields.image_url = None;
+                let (statement, values) = sql::update(beer_id, &beer.fields, now).build_sqlx(<$store as Dialect>::Builder::default());
+                sqlx::query_with(&statement, values).execute(&mut *tx).await?;
+                let (statement, values) = sql::set_beer_image(beer_id, None, now).build_sqlx(<$store as Dialect>::Builder::default());
+                sqlx::query_with(&statement, values).execute(&mut *tx).await?;
+                tx.commit().await?;
+                if beer.image.is_some() {
+                    self.remove_orphan_images().await;
+                }
+                Ok(ImageRemoval::Removed)
+            }
+
+            #[tracing::instrument(name = "store.image_meta", skip_all)]
+            async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>> {
+                let (statement, values) = sql::image_by_sha256(sha256, false).build_sqlx(<$store as Dialect>::Builder::default());
+                let row: Option<ImageMetaRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.and_then(ImageMetaRow::into_meta))
+            }
+
+            #[tracing::instrument(name = "store.image", skip_all)]
+            async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>> {
+                let (statement, values) = sql::image_by_sha256(sha256, true).build_sqlx(<$store as Dialect>::Builder::default());
+                let row = sqlx::query_with(&statement, values).fetch_optional(self.pool()).await?;
+                let Some(row) = row else { return Ok(None) };
+                let bytes: Vec<u8> = sqlx::Row::try_get(&row, "content")?;
+                let meta = ImageMetaRow::from_row(&row)?.into_meta();
+                Ok(meta.map(|meta| StoredImage { meta, bytes }))
+            }
+
+            #[tracing::instrument(name = "store.has_images", skip_all)]
+            async fn has_images(&self) -> StoreResult<bool> {
+                let (statement, values) = sql::any_image().build_sqlx(<$store as Dialect>::Builder::default());
+                let row = sqlx::query_with(&statement, values).fetch_optional(self.pool()).await?;
+                Ok(row.is_some())
             }
 
             async fn close(&self) {
@@ -357,6 +443,43 @@ macro_rules! impl_beer_store {
         }
 
         impl $store {
+            /// A beer as read inside a transaction (with its image's key).
+            async fn beer_in(
+                tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
+                id: i64,
+            ) -> StoreResult<Option<Beer>> {
+                let (statement, values) = sql::by_id(id).build_sqlx(<$store as Dialect>::Builder::default());
+                let row: Option<BeerRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                Ok(row.map(Beer::from))
+            }
+
+            async fn store_image(
+                tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
+                image: &NewImage,
+                now: chrono::DateTime<Utc>,
+            ) -> StoreResult<()> {
+                let (statement, values) = sql::insert_image(image, now).build_sqlx(<$store as Dialect>::Builder::default());
+                sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                Ok(())
+            }
+
+            /// Deletes the images no beer refers to any more. Runs after the change that orphaned them has
+            /// committed, and only tidies: when a concurrent write has just pointed a beer at one of them, the
+            /// foreign key stops the delete, the image rightly stays, and a later sweep takes the rest. So a
+            /// failure here is logged, never returned to a client whose own write succeeded.
+            async fn remove_orphan_images(&self) {
+                let (statement, values) = sql::remove_orphan_images().build_sqlx(<$store as Dialect>::Builder::default());
+                match sqlx::query_with(&statement, values).execute(self.pool()).await {
+                    Ok(result) if result.rows_affected() > 0 => {
+                        tracing::debug!(removed = result.rows_affected(), "removed images no beer uses")
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "could not remove unused images; a later write retries"),
+                }
+            }
+
             /// Replaces the searchable hop, malt and food rows of a beer.
             async fn write_terms(
                 &self,

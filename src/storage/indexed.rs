@@ -14,8 +14,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use super::read_model::{CatalogIndex, IdPage};
-use super::{Backend, BeerStore, DynStore, ImportRecord, StoreResult};
-use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
+use super::{Backend, BeerStore, DynStore, ImageRemoval, ImportRecord, StoreResult, StoredImage};
+use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 pub struct IndexedStore {
     inner: DynStore,
@@ -164,6 +164,26 @@ impl BeerStore for IndexedStore {
 
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
         self.inner.import(records, progress).await
+    }
+
+    async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>> {
+        self.inner.set_image(beer_id, image).await
+    }
+
+    async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
+        self.inner.remove_image(beer_id).await
+    }
+
+    async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>> {
+        self.inner.image_meta(sha256).await
+    }
+
+    async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>> {
+        self.inner.image(sha256).await
+    }
+
+    async fn has_images(&self) -> StoreResult<bool> {
+        self.inner.has_images().await
     }
 
     async fn close(&self) {

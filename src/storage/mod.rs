@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery};
+use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 mod backends;
 mod indexed;
@@ -19,11 +19,29 @@ pub use indexed::IndexedStore;
 pub use read_model::CatalogIndex;
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
-/// A beer to write during an import, with the id it must keep when it has one.
+/// A beer to write during an import, with the id it must keep when it has one, and the label image loaded for
+/// it (shared: one file may serve many beers, and is stored once).
 #[derive(Clone, Debug)]
 pub struct ImportRecord {
     pub id: Option<i64>,
     pub fields: BeerFields,
+    pub image: Option<Arc<NewImage>>,
+}
+
+/// An image with its bytes, as served.
+#[derive(Clone, Debug)]
+pub struct StoredImage {
+    pub meta: ImageMeta,
+    pub bytes: Vec<u8>,
+}
+
+/// What removing a beer's image found.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ImageRemoval {
+    Removed,
+    NoSuchBeer,
+    /// The beer has neither a stored image nor an `image_url`.
+    NoImage,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +108,18 @@ pub trait BeerStore: Send + Sync + 'static {
     /// `false` when there was no such id.
     async fn delete(&self, id: i64) -> StoreResult<bool>;
     /// Writes every record in one transaction (all or nothing), calling `progress` with the count written so far.
+    /// An upsert keeps the stored image of an existing beer unless the record brings one.
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()>;
+    /// Stores the image (once per content) and makes it the beer's; `None` when there is no such beer. The image
+    /// it replaces is removed when no other beer uses it.
+    async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>>;
+    /// Leaves the beer without an image: no stored image and `image_url` null.
+    async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval>;
+    /// An image's type, size and length, without its bytes (HEAD, conditional GET).
+    async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>>;
+    async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>>;
+    /// Whether the catalog holds any image (production then needs PUBLIC_BASE_URL).
+    async fn has_images(&self) -> StoreResult<bool>;
     async fn close(&self);
     /// The catalog's change counter, bumped by the database on every write to the catalog (`catalog_version`).
     async fn catalog_version(&self) -> StoreResult<i64>;

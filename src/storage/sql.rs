@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::{
-    Asterisk, Condition, Expr, Func, Iden, InsertStatement, LikeExpr, OnConflict, Order, Query, SelectStatement,
-    SimpleExpr, UpdateStatement,
+    Alias, Asterisk, Condition, Expr, Func, Iden, InsertStatement, JoinType, LikeExpr, OnConflict, Order, Query,
+    SelectStatement, SimpleExpr, UpdateStatement,
 };
 
-use crate::domain::{Beer, BeerFields, BeerFilter, ListQuery, YearMonth};
+use crate::domain::{Beer, BeerFields, BeerFilter, ImageKind, ImageMeta, ImageRef, ListQuery, NewImage, YearMonth};
 
 #[derive(Iden, Copy, Clone)]
 pub enum Beers {
@@ -24,6 +24,19 @@ pub enum Beers {
     Document,
     CreatedAt,
     UpdatedAt,
+    ImageSha256,
+}
+
+#[derive(Iden, Copy, Clone)]
+pub enum Images {
+    Table,
+    Sha256,
+    ContentType,
+    Width,
+    Height,
+    ByteLength,
+    Content,
+    CreatedAt,
 }
 
 #[derive(Iden, Copy, Clone)]
@@ -34,22 +47,35 @@ pub enum BeerTerms {
     Term,
 }
 
-/// A row as read back: the stored document plus the catalog's own columns.
+/// A row as read back: the stored document plus the catalog's own columns and its image's key.
 #[derive(sqlx::FromRow)]
 pub struct BeerRow {
     pub id: i64,
     pub document: sqlx::types::Json<BeerFields>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub image_sha256: Option<String>,
+    pub image_content_type: Option<String>,
 }
 
 impl From<BeerRow> for Beer {
     fn from(row: BeerRow) -> Self {
+        let image = row
+            .image_sha256
+            .zip(row.image_content_type)
+            .and_then(|(sha256, content_type)| {
+                Some(ImageRef {
+                    sha256,
+                    // The table's CHECK admits only the types ImageKind knows.
+                    kind: ImageKind::from_content_type(&content_type)?,
+                })
+            });
         Beer {
             id: row.id,
             fields: row.document.0,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            image,
         }
     }
 }
@@ -176,10 +202,29 @@ fn condition(filter: &BeerFilter) -> Condition {
     all
 }
 
+/// Beers with their image's type (the URL's extension), from the images table's primary key.
 fn select_beers() -> SelectStatement {
     Query::select()
-        .columns([Beers::Id, Beers::Document, Beers::CreatedAt, Beers::UpdatedAt].map(|c| (Beers::Table, c)))
+        .columns(
+            [
+                Beers::Id,
+                Beers::Document,
+                Beers::CreatedAt,
+                Beers::UpdatedAt,
+                Beers::ImageSha256,
+            ]
+            .map(|c| (Beers::Table, c)),
+        )
+        .expr_as(
+            Expr::col((Images::Table, Images::ContentType)),
+            Alias::new("image_content_type"),
+        )
         .from(Beers::Table)
+        .join(
+            JoinType::LeftJoin,
+            Images::Table,
+            Expr::col((Images::Table, Images::Sha256)).equals((Beers::Table, Beers::ImageSha256)),
+        )
         .to_owned()
 }
 
@@ -272,6 +317,124 @@ pub fn delete_terms(id: i64) -> sea_query::DeleteStatement {
     Query::delete()
         .from_table(BeerTerms::Table)
         .and_where(Expr::col(BeerTerms::BeerId).eq(id))
+        .to_owned()
+}
+
+/// Stores an image once per content. On a conflict the row is touched rather than skipped: the write locks it
+/// (PostgreSQL), so a concurrent [`remove_orphan_images`] cannot delete it before this transaction's beer refers
+/// to it.
+pub fn insert_image(image: &NewImage, now: DateTime<Utc>) -> InsertStatement {
+    let meta = &image.meta;
+    Query::insert()
+        .into_table(Images::Table)
+        .columns([
+            Images::Sha256,
+            Images::ContentType,
+            Images::Width,
+            Images::Height,
+            Images::ByteLength,
+            Images::Content,
+            Images::CreatedAt,
+        ])
+        .values_panic([
+            meta.image.sha256.clone().into(),
+            meta.image.kind.content_type().into(),
+            i32::try_from(meta.width).unwrap_or(i32::MAX).into(),
+            i32::try_from(meta.height).unwrap_or(i32::MAX).into(),
+            i64::try_from(meta.byte_length).unwrap_or(i64::MAX).into(),
+            image.bytes.clone().into(),
+            now.into(),
+        ])
+        .on_conflict(
+            OnConflict::column(Images::Sha256)
+                .update_column(Images::ByteLength)
+                .to_owned(),
+        )
+        .to_owned()
+}
+
+/// Points a beer at a stored image (or at none), returning its id when the beer exists.
+pub fn set_beer_image(id: i64, sha256: Option<&str>, now: DateTime<Utc>) -> UpdateStatement {
+    Query::update()
+        .table(Beers::Table)
+        .values([
+            (Beers::ImageSha256, sha256.map(str::to_owned).into()),
+            (Beers::UpdatedAt, now.into()),
+        ])
+        .and_where(Expr::col(Beers::Id).eq(id))
+        .returning(Query::returning().column(Beers::Id))
+        .to_owned()
+}
+
+/// An image without its bytes.
+#[derive(sqlx::FromRow)]
+pub struct ImageMetaRow {
+    pub sha256: String,
+    pub content_type: String,
+    // INTEGER: i32 on PostgreSQL, and SQLite decodes its integers as i32 too.
+    pub width: i32,
+    pub height: i32,
+    pub byte_length: i64,
+}
+
+impl ImageMetaRow {
+    pub fn into_meta(self) -> Option<ImageMeta> {
+        Some(ImageMeta {
+            image: ImageRef {
+                sha256: self.sha256,
+                kind: ImageKind::from_content_type(&self.content_type)?,
+            },
+            width: u32::try_from(self.width).ok()?,
+            height: u32::try_from(self.height).ok()?,
+            byte_length: u64::try_from(self.byte_length).ok()?,
+        })
+    }
+}
+
+const IMAGE_META_COLUMNS: [Images; 5] = [
+    Images::Sha256,
+    Images::ContentType,
+    Images::Width,
+    Images::Height,
+    Images::ByteLength,
+];
+
+/// An image's metadata, or with `content` also its bytes.
+pub fn image_by_sha256(sha256: &str, content: bool) -> SelectStatement {
+    let mut select = Query::select();
+    select
+        .columns(IMAGE_META_COLUMNS)
+        .from(Images::Table)
+        .and_where(Expr::col(Images::Sha256).eq(sha256));
+    if content {
+        select.column(Images::Content);
+    }
+    select
+}
+
+/// Whether the catalog holds any image.
+pub fn any_image() -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(Images::Table)
+        .limit(1)
+        .to_owned()
+}
+
+/// Removes every image no beer refers to (after a beer's image was replaced or removed, or the beer deleted).
+pub fn remove_orphan_images() -> sea_query::DeleteStatement {
+    Query::delete()
+        .from_table(Images::Table)
+        .and_where(
+            Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(Beers::Table)
+                    .and_where(Expr::col((Beers::Table, Beers::ImageSha256)).equals((Images::Table, Images::Sha256)))
+                    .to_owned(),
+            )
+            .not(),
+        )
         .to_owned()
 }
 

@@ -7,7 +7,7 @@ use beer_catalog::domain::BeerFilter;
 use crate::backend_tests;
 use crate::helpers::{TestApp, TestDatabase, punk_dataset_path};
 
-fn beer_catalog(database_url: &str, args: &[&str]) -> Output {
+pub(crate) fn beer_catalog(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
         .args(args)
         .env_clear()

@@ -294,6 +294,16 @@ pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
     let state = beer_catalog::http::AppState {
         store,
         write_policy: beer_catalog::http::WritePolicy::new(config.api_keys.clone(), config.is_production()),
+        // No socket, so no listening address to link images to: PUBLIC_BASE_URL, or a stand-in host.
+        images: beer_catalog::http::ImageSettings {
+            public_base_url: Some(
+                config
+                    .public_base_url
+                    .as_ref()
+                    .map_or("http://localhost".to_owned(), |url| url.as_str().to_owned()),
+            ),
+            limits: config.image_limits,
+        },
     };
     (beer_catalog::http::app(state, config.request_timeout), database)
 }

@@ -7,6 +7,7 @@ mod auth;
 mod beers;
 mod commands;
 mod health;
+mod images;
 mod openapi;
 mod punk;
 mod resilience;

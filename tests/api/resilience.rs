@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use beer_catalog::http::{AppState, WritePolicy, with_middleware};
+use beer_catalog::domain::ImageLimits;
+use beer_catalog::http::{AppState, ImageSettings, WritePolicy, with_middleware};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -215,7 +216,11 @@ backend_independent_tests! {
         let routes: Router<AppState> = Router::new()
             .route("/boom", get(boom))
             .route("/slow", get(|| async { tokio::time::sleep(Duration::from_secs(3)).await; "late" }));
-        let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open };
+        let images = ImageSettings {
+            public_base_url: None,
+            limits: ImageLimits { max_bytes: 1024, max_dimension: 64 },
+        };
+        let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open, images };
         let router = with_middleware(routes, Duration::from_secs(1)).with_state(state);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
