@@ -269,4 +269,14 @@ pub struct Settings {
     /// Replica lag, in seconds, beyond which reads fall back to the primary until it catches up.
     #[arg(long, env = "DB_READ_MAX_LAG_SECS", default_value_t = 5, global = true)]
     pub db_read_max_lag_secs: u64,
+
+    /// Memory for the in-process response cache of public reads (lists, beers, images), in bytes; 0 disables it.
+    /// Every write, by any instance or process, is visible within 1 s regardless.
+    #[arg(long, env = "CACHE_MAX_BYTES", default_value_t = 16 * 1024 * 1024, global = true)]
+    pub cache_max_bytes: u64,
+
+    /// `Cache-Control: public, max-age=N` on public reads: how long clients and CDNs may reuse an answer without
+    /// asking again (they revalidate cheaply with the ETag after that).
+    #[arg(long, env = "CACHE_MAX_AGE_SECS", default_value_t = 5, global = true)]
+    pub cache_max_age_secs: u32,
 }

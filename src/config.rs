@@ -9,6 +9,7 @@ use sqlx::postgres::PgSslMode;
 use crate::cli::{AppEnv, LogFormat, ReadModel, Settings, SslMode};
 use crate::domain::ImageLimits;
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
+use crate::http::cache::CacheOptions;
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// The SQLite file used in development when no database is configured.
@@ -103,6 +104,7 @@ pub struct Config {
     /// `None`: development derives it from the listening address; production requires it once images exist.
     pub public_base_url: Option<PublicBaseUrl>,
     pub image_limits: ImageLimits,
+    pub cache: CacheOptions,
 }
 
 impl Config {
@@ -139,6 +141,10 @@ impl Config {
             image_limits: ImageLimits {
                 max_bytes: nonzero(settings.image_max_bytes, "IMAGE_MAX_BYTES")?,
                 max_dimension: nonzero(settings.image_max_dimension, "IMAGE_MAX_DIMENSION")?,
+            },
+            cache: CacheOptions {
+                max_bytes: settings.cache_max_bytes,
+                max_age_secs: settings.cache_max_age_secs,
             },
         })
     }

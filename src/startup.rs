@@ -2,6 +2,7 @@
 //! shutdown signal, drain in-flight requests within the grace period, close the pool.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,7 +10,8 @@ use tokio::net::TcpListener;
 
 use crate::cli::ReadModel;
 use crate::config::{Config, DatabaseSource, PublicBaseUrl};
-use crate::http::{self, AppState, ImageSettings, WritePolicy};
+use crate::http::{self, AppState, HttpCache, ImageSettings, WritePolicy};
+use crate::storage::watch::{self, CatalogWatch, WatchedStore, Watcher};
 use crate::storage::{self, DynStore};
 
 /// Opens the store the configuration names, migrating it first when the configuration says so
@@ -27,14 +29,19 @@ pub struct Application {
     store: DynStore,
     router: axum::Router,
     shutdown_grace: Duration,
+    watcher: Watcher,
 }
 
 impl Application {
     /// Connects to the database and binds the port. In development the schema is migrated on start, and the local
     /// default SQLite file is seeded when empty, so `cargo run` serves a populated catalog at once.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let store = open_store(config).await?;
-        tracing::info!(database = %config.database.redacted(), backend = %store.backend(), "connected to the database");
+        let database = open_store(config).await?;
+        tracing::info!(database = %config.database.redacted(), backend = %database.backend(), "connected to the database");
+        // The watcher reads the real store; requests go through the wrapper that fails fast during an outage.
+        let catalog_watch = CatalogWatch::new();
+        let watcher = watch::spawn(database.clone(), catalog_watch.clone());
+        let store: DynStore = Arc::new(WatchedStore::new(database, catalog_watch.clone()));
         if config.database_source == DatabaseSource::DevelopmentDefault {
             tracing::warn!(
                 path = crate::config::DEV_SQLITE_URL,
@@ -45,7 +52,7 @@ impl Application {
         }
         // The server answers lists from the in-process read model (data jobs do not need one).
         let store: DynStore = match config.read_model {
-            ReadModel::Memory => storage::IndexedStore::new(store),
+            ReadModel::Memory => storage::IndexedStore::watching(store, catalog_watch.clone()),
             ReadModel::Database => store,
         };
         let write_policy = WritePolicy::new(config.api_keys.clone(), config.is_production());
@@ -59,7 +66,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
         let public_base_url = public_base_url(config, &store, &listener).await?;
-        let router = http::app(
+        let router = http::app_with_cache(
             AppState {
                 store: store.clone(),
                 write_policy,
@@ -69,12 +76,14 @@ impl Application {
                 },
             },
             config.request_timeout,
+            HttpCache::new(&config.cache, catalog_watch),
         );
         Ok(Self {
             listener,
             store,
             router,
             shutdown_grace: config.shutdown_grace,
+            watcher,
         })
     }
 
@@ -109,6 +118,8 @@ impl Application {
             result = server => result.context("server error")?,
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over: abandoning unfinished requests"),
         }
+        // The watcher holds a pooled connection (PostgreSQL's listener): stop it before closing the pool.
+        drop(self.watcher);
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())

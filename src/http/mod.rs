@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub mod auth;
 pub mod beers;
+pub mod cache;
 pub mod drain;
 pub mod error;
 pub mod extract;
@@ -29,6 +30,7 @@ pub mod punk;
 pub mod state;
 
 pub use auth::{ApiKeys, WritePolicy};
+pub use cache::{CacheOptions, HttpCache};
 use error::{ApiError, ErrorCause};
 pub use state::{AppState, ImageSettings};
 
@@ -37,10 +39,16 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The whole application: routes, fallbacks and middleware, ready to serve.
+/// The whole application: routes, fallbacks and middleware, ready to serve; HTTP caching headers without a
+/// response cache (see [`app_with_cache`]).
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    app_with_cache(state, request_timeout, HttpCache::headers_only(0))
+}
+
+/// The whole application with the given response cache, as the server runs it.
+pub fn app_with_cache(state: AppState, request_timeout: Duration, cache: HttpCache) -> Router {
     let (routes, _) = routes().split_for_parts();
-    with_middleware(routes, request_timeout).with_state(state)
+    with_middleware_and_cache(routes, request_timeout, cache).with_state(state)
 }
 
 /// Every route of the service, each registered with its OpenAPI documentation (utoipa-axum), so a route cannot
@@ -57,6 +65,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// JSON fallbacks and the middleware stack around `routes` (public so tests can put it around routes of their
 /// own, e.g. one that panics or never answers).
 pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> Router<AppState> {
+    with_middleware_and_cache(routes, request_timeout, HttpCache::headers_only(0))
+}
+
+fn with_middleware_and_cache(
+    routes: Router<AppState>,
+    request_timeout: Duration,
+    cache: HttpCache,
+) -> Router<AppState> {
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -73,6 +89,9 @@ pub fn with_middleware(routes: Router<AppState>, request_timeout: Duration) -> R
                 .layer(CatchPanicLayer::custom(panic_response))
                 // A public catalog, as the Punk API was: any origin may read; writes still need a key.
                 .layer(CorsLayer::permissive())
+                // Inside the log line (hits are logged too) and CORS (added per request, not stored); outside the
+                // timeout, so a hit never waits on anything.
+                .layer(middleware::from_fn_with_state(cache, cache::http_cache))
                 .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES)),
         )

@@ -14,10 +14,12 @@ use sqlx::FromRow;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
+use super::change_feed::{DedicatedFeed, PostgresChangeListener};
 use super::read_model::{CatalogIndex, IndexBuilder, IndexRow, TermKind};
 use super::sql::{self, BeerRow, ImageMetaRow};
 use super::{
-    Backend, BeerStore, ConnectError, DatabaseUrl, ImageRemoval, ImportRecord, StoreOptions, StoreResult, StoredImage,
+    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DatabaseUrl, ImageRemoval, ImportRecord,
+    StoreOptions, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -104,6 +106,8 @@ trait Dialect {
     async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
     /// Makes every read of `tx` see one snapshot of the database.
     async fn snapshot(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>>;
 }
 
 #[async_trait]
@@ -128,6 +132,17 @@ impl Dialect for SqliteStore {
     async fn snapshot(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
         // In WAL mode a transaction's reads already share the snapshot its first read took.
         Ok(())
+    }
+
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+        Ok(Box::new(
+            DedicatedFeed::<sqlx::SqliteConnection>::open(&self.pool).await?,
+        ))
+    }
+
+    /// SQLite has no notifications; the watcher's polling of a local file is cheap.
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        Ok(None)
     }
 }
 
@@ -160,6 +175,14 @@ impl Dialect for PostgresStore {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+        Ok(Box::new(DedicatedFeed::<sqlx::PgConnection>::open(&self.pool).await?))
+    }
+
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        Ok(Some(Box::new(PostgresChangeListener::open(&self.pool).await?)))
     }
 }
 
@@ -439,6 +462,14 @@ macro_rules! impl_beer_store {
                     .fetch_all(self.pool())
                     .await?;
                 Ok(rows.into_iter().map(Beer::from).collect())
+            }
+
+            async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+                <$store as Dialect>::change_feed(self).await
+            }
+
+            async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+                <$store as Dialect>::change_listener(self).await
             }
         }
 

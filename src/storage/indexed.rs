@@ -9,12 +9,15 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
 use super::read_model::{CatalogIndex, IdPage};
-use super::{Backend, BeerStore, DynStore, ImageRemoval, ImportRecord, StoreResult, StoredImage};
+use super::watch::CatalogWatch;
+use super::{
+    Backend, BeerStore, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportRecord, StoreResult, StoredImage,
+};
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 pub struct IndexedStore {
@@ -36,6 +39,34 @@ impl IndexedStore {
             shared: Arc::default(),
         });
         store.start_rebuild();
+        store
+    }
+
+    /// Like [`IndexedStore::new`], and also rebuilds as soon as the catalog's change signal (the watcher the
+    /// response cache uses) moves, so the first request after a change usually finds the index already current.
+    pub fn watching(inner: DynStore, watch: Arc<CatalogWatch>) -> Arc<Self> {
+        let store = Self::new(inner);
+        let weak = Arc::downgrade(&store);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                // Ends with the store.
+                let Some(store) = weak.upgrade() else { return };
+                let built = store
+                    .shared
+                    .index
+                    .read()
+                    .expect("the index lock is never poisoned")
+                    .as_ref()
+                    .map(|i| i.version());
+                if let Some(version) = watch.current_version()
+                    && built != Some(version)
+                {
+                    store.start_rebuild();
+                }
+            }
+        });
         store
     }
 
@@ -188,6 +219,14 @@ impl BeerStore for IndexedStore {
 
     async fn close(&self) {
         self.inner.close().await
+    }
+
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+        self.inner.change_feed().await
+    }
+
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        self.inner.change_listener().await
     }
 
     async fn catalog_version(&self) -> StoreResult<i64> {

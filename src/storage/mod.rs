@@ -9,12 +9,15 @@ use async_trait::async_trait;
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 mod backends;
+pub mod change_feed;
 mod indexed;
 pub mod read_model;
 mod settings;
 pub mod sql;
+pub mod watch;
 
 pub use backends::{PostgresStore, SqliteStore};
+pub use change_feed::{ChangeFeed, ChangeListener};
 pub use indexed::IndexedStore;
 pub use read_model::CatalogIndex;
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
@@ -127,6 +130,13 @@ pub trait BeerStore: Send + Sync + 'static {
     async fn load_index(&self) -> StoreResult<CatalogIndex>;
     /// The beers with these ids that exist, by ascending id.
     async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>>;
+    /// The catalog's change signal (a version moved by triggers on every write, by any writer), read over a
+    /// connection of its own; see [`watch`].
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
+    /// Change notifications as writes commit, when the backend pushes them (PostgreSQL `LISTEN`).
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        Ok(None)
+    }
 }
 
 pub type DynStore = Arc<dyn BeerStore>;

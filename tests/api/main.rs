@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod beers;
+mod cache;
 mod commands;
 mod health;
 mod images;

@@ -1,0 +1,364 @@
+//! HTTP caching for the read path: a strong `ETag` on every 200 GET with `If-None-Match` answered 304,
+//! `Cache-Control` saying who may reuse what, and an in-process response cache of public reads, bounded in bytes
+//! and keyed by the canonical request.
+//!
+//! Freshness comes from [`CatalogWatch`]: an entry remembers the catalog version it was built at and is served
+//! only while that is the version the watcher read within its freshness bound (under 1 s), so a write by any
+//! instance or process shows everywhere within that bound. While the version cannot be read the cache is bypassed;
+//! while the database is down, entries are served stale and say so (`Cache-Status`, RFC 9211). Writes and errors
+//! are never stored and carry `Cache-Control: no-store`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::body::{Body, Bytes, HttpBody as _};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::domain::filter::DEFAULT_PER_PAGE;
+use crate::storage::watch::CatalogWatch;
+
+/// Bodies larger than this are passed through untouched (no ETag, never cached), not buffered.
+const MAX_BUFFERED_BYTES: u64 = 8 * 1024 * 1024;
+
+const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+const HIT: HeaderValue = HeaderValue::from_static("beer-catalog; hit");
+const STALE_HIT: HeaderValue = HeaderValue::from_static("beer-catalog; hit; detail=stale-if-error");
+const STORED: HeaderValue = HeaderValue::from_static("beer-catalog; fwd=uri-miss; stored");
+const BYPASS: HeaderValue = HeaderValue::from_static("beer-catalog; fwd=bypass; detail=change-signal-unread");
+
+#[derive(Clone, Debug)]
+pub struct CacheOptions {
+    /// Memory for stored answers, in bytes; 0 disables the response cache (HTTP caching headers stay).
+    pub max_bytes: u64,
+    /// `max-age` on public reads.
+    pub max_age_secs: u32,
+}
+
+/// The middleware's state: the stored answers (when enabled), the watcher vouching for them, the header values.
+#[derive(Clone)]
+pub struct HttpCache(Arc<Inner>);
+
+struct Inner {
+    entries: Option<quick_cache::sync::Cache<String, Arc<Stored>, ByBytes>>,
+    watch: Option<Arc<CatalogWatch>>,
+    public: HeaderValue,
+    /// The catalog version the entries were last cleared for: a new version makes every entry useless.
+    cleared_for: AtomicI64,
+}
+
+/// A stored 200 answer.
+struct Stored {
+    version: i64,
+    etag: HeaderValue,
+    /// The handler's headers (content type, `X-Total-Count`, `Link`...), without the ones computed per answer.
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Weighs an entry by what it holds, so `CACHE_MAX_BYTES` bounds the memory rather than a count.
+#[derive(Clone)]
+struct ByBytes;
+
+impl quick_cache::Weighter<String, Arc<Stored>> for ByBytes {
+    fn weight(&self, key: &String, stored: &Arc<Stored>) -> u64 {
+        let headers: usize = stored
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 32)
+            .sum();
+        (key.len() + stored.body.len() + headers + 128) as u64
+    }
+}
+
+/// What kind of GET a path is, for caching.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Kind {
+    /// A public catalog read: cached, `public, max-age`.
+    PublicRead,
+    /// A different answer each time (`random`) or about this process (`/health`, `/ready`): never reused.
+    Volatile,
+    /// Anything else (the OpenAPI document, pages): revalidated with the ETag.
+    Other,
+}
+
+fn kind(path: &str) -> Kind {
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    if path.starts_with("/images/") {
+        return Kind::PublicRead;
+    }
+    let rest = path.strip_prefix("/v2").unwrap_or(path);
+    match rest.strip_prefix("/beers") {
+        Some("") => Kind::PublicRead,
+        Some("/random") => Kind::Volatile,
+        Some(id) if id.len() > 1 && !id[1..].contains('/') => Kind::PublicRead,
+        _ if matches!(path, "/health" | "/ready") => Kind::Volatile,
+        _ => Kind::Other,
+    }
+}
+
+/// The cache key: the path and the query pairs sorted by name (stable, so a repeated parameter keeps its order and
+/// the same occurrence wins), without `page=1` and `per_page=25` when given once (they are the defaults).
+fn canonical_key(uri: &Uri) -> String {
+    let mut key = uri.path().to_owned();
+    let Some(query) = uri.query() else { return key };
+    let pairs: Vec<_> = url::form_urlencoded::parse(query.as_bytes()).collect();
+    let once = |name: &str| pairs.iter().filter(|(k, _)| k == name).count() == 1;
+    let default_per_page = DEFAULT_PER_PAGE.to_string();
+    let (page_once, per_page_once) = (once("page"), once("per_page"));
+    let mut kept: Vec<_> = pairs
+        .iter()
+        .filter(|(k, v)| {
+            !(k == "page" && v == "1" && page_once) && !(k == "per_page" && *v == default_per_page && per_page_once)
+        })
+        .collect();
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    if !kept.is_empty() {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        serializer.extend_pairs(kept.iter().map(|(k, v)| (k, v)));
+        key.push('?');
+        key.push_str(&serializer.finish());
+    }
+    key
+}
+
+/// A strong validator: a 128-bit hash of the body (xxh3: fast enough to hash every answer, even uncached ones).
+fn etag_for(body: &[u8]) -> HeaderValue {
+    let hash = xxhash_rust::xxh3::xxh3_128(body);
+    HeaderValue::from_str(&format!("\"{hash:032x}\"")).expect("hex is a valid header")
+}
+
+/// `If-None-Match` uses the weak comparison (RFC 9110 13.1.2): `W/` prefixes are ignored; `*` matches anything.
+fn none_match(request_headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let etag = etag.as_bytes();
+    request_headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim())
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/").as_bytes() == etag)
+}
+
+impl HttpCache {
+    /// ETags, 304s and `Cache-Control` only, without a response cache (tests that do not run a watcher).
+    pub fn headers_only(max_age_secs: u32) -> Self {
+        Self::build(None, None, max_age_secs)
+    }
+
+    /// The full cache, as the server runs it; `options.max_bytes == 0` gives [`HttpCache::headers_only`].
+    pub fn new(options: &CacheOptions, watch: Arc<CatalogWatch>) -> Self {
+        let entries = (options.max_bytes > 0).then(|| {
+            let estimated_items = usize::try_from(options.max_bytes / (16 * 1024))
+                .unwrap_or(usize::MAX)
+                .max(16);
+            quick_cache::sync::Cache::with_weighter(estimated_items, options.max_bytes, ByBytes)
+        });
+        Self::build(entries, Some(watch), options.max_age_secs)
+    }
+
+    fn build(
+        entries: Option<quick_cache::sync::Cache<String, Arc<Stored>, ByBytes>>,
+        watch: Option<Arc<CatalogWatch>>,
+        max_age_secs: u32,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            entries,
+            watch,
+            public: HeaderValue::from_str(&format!("public, max-age={max_age_secs}")).expect("a valid header"),
+            cleared_for: AtomicI64::new(i64::MIN),
+        }))
+    }
+
+    /// The version answers may be stored at now; `None` while caching is suspended (or disabled).
+    fn storable_version(&self) -> Option<i64> {
+        self.0.entries.as_ref()?;
+        self.0.watch.as_ref()?.current_version()
+    }
+
+    /// A stored answer that may be served now, and whether it is stale (served only because the database is down).
+    fn lookup(&self, key: &str) -> Option<(Arc<Stored>, bool)> {
+        let entries = self.0.entries.as_ref()?;
+        let watch = self.0.watch.as_ref()?;
+        let current = watch.current_version();
+        if let Some(version) = current {
+            if self.0.cleared_for.swap(version, Ordering::AcqRel) != version {
+                entries.clear();
+                return None;
+            }
+        }
+        let stored = entries.get(key)?;
+        if current == Some(stored.version) {
+            Some((stored, false))
+        } else if watch.is_down() {
+            Some((stored, true))
+        } else {
+            None
+        }
+    }
+}
+
+/// The middleware: see the module documentation.
+pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: Next) -> Response {
+    if request.method() == Method::HEAD {
+        return next.run(request).await;
+    }
+    if request.method() != Method::GET {
+        // Writes: nothing of them may be reused.
+        let mut response = next.run(request).await;
+        response.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+        return response;
+    }
+    let kind = kind(request.uri().path());
+    let key = (kind == Kind::PublicRead && cache.0.entries.is_some()).then(|| canonical_key(request.uri()));
+    if let Some((stored, stale)) = key.as_deref().and_then(|key| cache.lookup(key)) {
+        let (cache_control, status) = if stale {
+            (NO_CACHE, STALE_HIT)
+        } else {
+            (cache.0.public.clone(), HIT)
+        };
+        return from_store(&stored, request.headers(), cache_control, status);
+    }
+    let request_headers = request.headers().clone();
+    let version = cache.storable_version();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        let mut response = response;
+        if response.status().is_client_error() || response.status().is_server_error() {
+            response.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+        }
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let cache_control = match kind {
+        Kind::PublicRead => cache.0.public.clone(),
+        Kind::Volatile => NO_STORE,
+        Kind::Other => parts.headers.get(header::CACHE_CONTROL).cloned().unwrap_or(NO_CACHE),
+    };
+    parts.headers.insert(header::CACHE_CONTROL, cache_control);
+    if body.size_hint().upper().is_none_or(|upper| upper > MAX_BUFFERED_BYTES) {
+        // Streamed or large: passed through as is.
+        return Response::from_parts(parts, body);
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_BUFFERED_BYTES as usize).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            let cause = format!("reading the response body: {error}");
+            return super::error::ApiError::Internal(cause).into_response();
+        }
+    };
+    let etag = etag_for(&bytes);
+    parts.headers.insert(header::ETAG, etag.clone());
+    if let Some(key) = key {
+        match (version, cache.0.entries.as_ref()) {
+            (Some(version), Some(entries)) => {
+                let mut headers = parts.headers.clone();
+                for computed in [header::CONTENT_LENGTH, header::ETAG, header::CACHE_CONTROL] {
+                    headers.remove(computed);
+                }
+                let stored = Stored {
+                    version,
+                    etag: etag.clone(),
+                    headers,
+                    body: bytes.clone(),
+                };
+                entries.insert(key, Arc::new(stored));
+                parts.headers.insert(CACHE_STATUS, STORED);
+            }
+            _ => {
+                parts.headers.insert(CACHE_STATUS, BYPASS);
+            }
+        }
+    }
+    if none_match(&request_headers, &etag) {
+        return not_modified(&parts.headers);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn from_store(
+    stored: &Stored,
+    request_headers: &HeaderMap,
+    cache_control: HeaderValue,
+    status: HeaderValue,
+) -> Response {
+    let mut headers = stored.headers.clone();
+    headers.insert(header::ETAG, stored.etag.clone());
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    headers.insert(CACHE_STATUS, status);
+    if none_match(request_headers, &stored.etag) {
+        return not_modified(&headers);
+    }
+    (headers, stored.body.clone()).into_response()
+}
+
+/// A 304 carries the validators and caching headers of the 200 it stands for, and no body.
+fn not_modified(headers: &HeaderMap) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    for name in [header::ETAG, header::CACHE_CONTROL, CACHE_STATUS] {
+        if let Some(value) = headers.get(&name) {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(uri: &str) -> String {
+        canonical_key(&uri.parse().unwrap())
+    }
+
+    #[test]
+    fn equivalent_queries_share_a_key() {
+        assert_eq!(key("/v2/beers?page=1&per_page=25"), "/v2/beers");
+        assert_eq!(
+            key("/v2/beers?abv_gt=6&per_page=80"),
+            key("/v2/beers?per_page=80&abv_gt=6")
+        );
+        assert_eq!(key("/beers?beer_name=punk%20ipa"), key("/beers?beer_name=punk+ipa"));
+        assert_ne!(key("/beers?page=2"), key("/beers"));
+        // The last occurrence wins in the parser: dropping a default among repeats would change the answer.
+        assert_eq!(key("/beers?page=2&page=1"), "/beers?page=2&page=1");
+        assert_ne!(key("/beers?abv_gt=5&abv_gt=6"), key("/beers?abv_gt=6&abv_gt=5"));
+    }
+
+    #[test]
+    fn only_catalog_reads_are_public() {
+        for path in [
+            "/beers",
+            "/v2/beers",
+            "/v2/beers/",
+            "/beers/1",
+            "/v2/beers/106",
+            "/images/ab.png",
+        ] {
+            assert!(kind(path) == Kind::PublicRead, "{path}");
+        }
+        for path in ["/beers/random", "/v2/beers/random", "/health", "/ready"] {
+            assert!(kind(path) == Kind::Volatile, "{path}");
+        }
+        for path in ["/openapi.json", "/", "/beers/1/image/x"] {
+            assert!(kind(path) == Kind::Other, "{path}");
+        }
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let etag = etag_for(b"[]");
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\""));
+        assert!(!none_match(&headers, &etag));
+        let listed = format!("\"other\", W/{}", etag.to_str().unwrap());
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_str(&listed).unwrap());
+        assert!(none_match(&headers, &etag));
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+        assert!(none_match(&headers, &etag));
+    }
+}
