@@ -54,6 +54,12 @@ pub struct ImportArgs {
     #[arg(long, env = "IMPORT_DRY_RUN")]
     pub dry_run: bool,
 
+    /// Write nothing unless every record is valid (each invalid one is still reported). Without it the valid
+    /// records are written and the invalid ones skipped; either way the writing is one transaction, so a failure
+    /// or an interruption leaves the catalog as it was.
+    #[arg(long, env = "IMPORT_ALL_OR_NOTHING")]
+    pub all_or_nothing: bool,
+
     /// Also skip records with values outside the usual ranges (e.g. pH above 14), instead of importing them
     /// with a warning.
     #[arg(long, env = "IMPORT_STRICT")]

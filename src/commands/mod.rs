@@ -3,4 +3,5 @@
 pub mod generate;
 pub mod healthcheck;
 pub mod import;
+pub mod import_stream;
 pub mod provision_roles;

@@ -18,8 +18,8 @@ use super::change_feed::{DedicatedFeed, PostgresChangeListener};
 use super::read_model::{CatalogIndex, IndexBuilder, IndexRow, TermKind};
 use super::sql::{self, BeerRow, ImageMetaRow};
 use super::{
-    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DatabaseUrl, ImageRemoval, ImportRecord,
-    StoreOptions, StoreResult, StoredImage,
+    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DatabaseUrl, ImageRemoval, ImportMessage,
+    ImportRecord, StoreOptions, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -186,6 +186,12 @@ impl Dialect for PostgresStore {
     }
 }
 
+/// Beers per multi-row upsert: 12 bound values each, well under SQLite's 32,766 and PostgreSQL's 65,535 values a
+/// statement.
+const IMPORT_BATCH: usize = 1_000;
+/// Term rows per multi-row INSERT (3 values each).
+const TERMS_PER_STATEMENT: usize = 5_000;
+
 /// The store interface over a [`Dialect`], written once and expanded per concrete store type.
 macro_rules! impl_beer_store {
     ($store:ty) => {
@@ -250,7 +256,7 @@ macro_rules! impl_beer_store {
                 let (id, created_at) = sqlx::query_as_with(&statement, values)
                     .fetch_one(&mut *tx)
                     .await?;
-                self.write_terms(&mut tx, id, fields).await?;
+                Self::write_terms(&mut tx, id, fields).await?;
                 tx.commit().await?;
                 Ok(Beer {
                     id,
@@ -273,7 +279,7 @@ macro_rules! impl_beer_store {
                 if updated.is_none() {
                     return Ok(None);
                 }
-                self.write_terms(&mut tx, id, fields).await?;
+                Self::write_terms(&mut tx, id, fields).await?;
                 // Read back: the stored image, which a JSON write keeps, is part of the answer.
                 let beer = Self::beer_in(&mut tx, id).await?;
                 tx.commit().await?;
@@ -300,23 +306,11 @@ macro_rules! impl_beer_store {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool().begin().await?;
                 let mut stored_images = std::collections::HashSet::new();
-                for (done, record) in records.iter().enumerate() {
-                    let (statement, values) =
-                        sql::insert(record.id, &record.fields, now).build_sqlx(<$store as Dialect>::Builder::default());
-                    let (id, _created_at): (i64, chrono::DateTime<Utc>) = sqlx::query_as_with(&statement, values)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    self.write_terms(&mut tx, id, &record.fields).await?;
-                    if let Some(image) = &record.image {
-                        let sha256 = image.meta.image.sha256.as_str();
-                        // Each distinct image is sent to the database once, however many beers use it.
-                        if stored_images.insert(sha256) {
-                            Self::store_image(&mut tx, image, now).await?;
-                        }
-                        let (statement, values) = sql::set_beer_image(id, Some(sha256), now).build_sqlx(<$store as Dialect>::Builder::default());
-                        sqlx::query_with(&statement, values).execute(&mut *tx).await?;
-                    }
-                    progress(done + 1);
+                let mut done = 0;
+                for batch in records.chunks(IMPORT_BATCH) {
+                    Self::write_batch(&mut tx, batch, now, &mut stored_images).await?;
+                    done += batch.len();
+                    progress(done);
                 }
                 <$store as Dialect>::after_import(&mut tx).await?;
                 tx.commit().await?;
@@ -324,6 +318,39 @@ macro_rules! impl_beer_store {
                     self.remove_orphan_images().await;
                 }
                 Ok(())
+            }
+
+            #[tracing::instrument(name = "store.import_stream", skip_all)]
+            async fn import_stream(
+                &self,
+                messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+                progress: &(dyn Fn(usize) + Send + Sync),
+            ) -> StoreResult<bool> {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool().begin().await?;
+                let mut stored_images = std::collections::HashSet::new();
+                let mut done = 0;
+                while let Some(message) = messages.recv().await {
+                    match message {
+                        ImportMessage::Batch(records) => {
+                            for batch in records.chunks(IMPORT_BATCH) {
+                                Self::write_batch(&mut tx, batch, now, &mut stored_images).await?;
+                                done += batch.len();
+                                progress(done);
+                            }
+                        }
+                        ImportMessage::Commit => {
+                            <$store as Dialect>::after_import(&mut tx).await?;
+                            tx.commit().await?;
+                            if !stored_images.is_empty() {
+                                self.remove_orphan_images().await;
+                            }
+                            return Ok(true);
+                        }
+                    }
+                }
+                // Dropping the transaction rolls back everything this import wrote.
+                Ok(false)
             }
 
             #[tracing::instrument(name = "store.set_image", skip_all)]
@@ -474,6 +501,50 @@ macro_rules! impl_beer_store {
         }
 
         impl $store {
+            /// Writes import records inside `tx`: those with an id and no image as multi-row upserts (a few
+            /// statements per batch instead of three per beer), the others one by one, as they need the id the
+            /// database assigns or an image stored first.
+            async fn write_batch(
+                tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
+                records: &[ImportRecord],
+                now: chrono::DateTime<Utc>,
+                stored_images: &mut std::collections::HashSet<String>,
+            ) -> StoreResult<()> {
+                let builder = <$store as Dialect>::Builder::default;
+                let bulk: Vec<(i64, &BeerFields)> = records
+                    .iter()
+                    .filter(|r| r.image.is_none())
+                    .filter_map(|r| r.id.map(|id| (id, &r.fields)))
+                    .collect();
+                if !bulk.is_empty() {
+                    let (statement, values) = sql::insert_many(&bulk, now).build_sqlx(builder());
+                    sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                    let ids: Vec<i64> = bulk.iter().map(|(id, _)| *id).collect();
+                    let (statement, values) = sql::delete_terms_many(&ids).build_sqlx(builder());
+                    sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                    for insert in sql::insert_terms_many(&bulk, TERMS_PER_STATEMENT) {
+                        let (statement, values) = insert.build_sqlx(builder());
+                        sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                    }
+                }
+                for record in records.iter().filter(|r| r.image.is_some() || r.id.is_none()) {
+                    let (statement, values) = sql::insert(record.id, &record.fields, now).build_sqlx(builder());
+                    let (id, _created_at): (i64, chrono::DateTime<Utc>) =
+                        sqlx::query_as_with(&statement, values).fetch_one(&mut **tx).await?;
+                    Self::write_terms(tx, id, &record.fields).await?;
+                    if let Some(image) = &record.image {
+                        let sha256 = image.meta.image.sha256.as_str();
+                        // Each distinct image is sent to the database once, however many beers use it.
+                        if stored_images.insert(sha256.to_owned()) {
+                            Self::store_image(tx, image, now).await?;
+                        }
+                        let (statement, values) = sql::set_beer_image(id, Some(sha256), now).build_sqlx(builder());
+                        sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                    }
+                }
+                Ok(())
+            }
+
             /// A beer as read inside a transaction (with its image's key).
             async fn beer_in(
                 tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
@@ -513,7 +584,6 @@ macro_rules! impl_beer_store {
 
             /// Replaces the searchable hop, malt and food rows of a beer.
             async fn write_terms(
-                &self,
                 tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
                 id: i64,
                 fields: &BeerFields,

@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use super::read_model::{CatalogIndex, IdPage};
 use super::watch::CatalogWatch;
 use super::{
-    Backend, BeerStore, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportRecord, StoreResult, StoredImage,
+    Backend, BeerStore, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportMessage, ImportRecord, StoreResult,
+    StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -215,6 +216,14 @@ impl BeerStore for IndexedStore {
 
     async fn has_images(&self) -> StoreResult<bool> {
         self.inner.has_images().await
+    }
+
+    async fn import_stream(
+        &self,
+        messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<bool> {
+        self.inner.import_stream(messages, progress).await
     }
 
     async fn close(&self) {

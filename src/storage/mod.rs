@@ -31,6 +31,16 @@ pub struct ImportRecord {
     pub image: Option<Arc<NewImage>>,
 }
 
+/// What an import's reader sends its writer ([`BeerStore::import_stream`]).
+#[derive(Debug)]
+pub enum ImportMessage {
+    /// Records to write, in file order.
+    Batch(Vec<ImportRecord>),
+    /// Everything is written: commit. A stream that ends without it (the reader failed, found records it must not
+    /// write, or was interrupted) is rolled back.
+    Commit,
+}
+
 /// An image with its bytes, as served.
 #[derive(Clone, Debug)]
 pub struct StoredImage {
@@ -113,6 +123,14 @@ pub trait BeerStore: Send + Sync + 'static {
     /// Writes every record in one transaction (all or nothing), calling `progress` with the count written so far.
     /// An upsert keeps the stored image of an existing beer unless the record brings one.
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()>;
+    /// Writes the batches `messages` brings in one transaction, many rows a statement, calling `progress` with the
+    /// count written so far; commits on [`ImportMessage::Commit`] (`Ok(true)`), rolls back when the stream ends
+    /// without it (`Ok(false)`) or on an error. Memory stays bounded by the batches in flight.
+    async fn import_stream(
+        &self,
+        messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<bool>;
     /// Stores the image (once per content) and makes it the beer's; `None` when there is no such beer. The image
     /// it replaces is removed when no other beer uses it.
     async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>>;

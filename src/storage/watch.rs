@@ -18,8 +18,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::{
-    Backend, BeerStore, CatalogIndex, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportRecord, StoreError,
-    StoreResult, StoredImage,
+    Backend, BeerStore, CatalogIndex, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportMessage, ImportRecord,
+    StoreError, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -271,6 +271,15 @@ impl BeerStore for WatchedStore {
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
         self.check()?;
         self.observe(self.inner.import(records, progress).await)
+    }
+
+    async fn import_stream(
+        &self,
+        messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<bool> {
+        self.check()?;
+        self.observe(self.inner.import_stream(messages, progress).await)
     }
 
     async fn close(&self) {

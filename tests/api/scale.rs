@@ -160,6 +160,32 @@ async fn wait_until_current(store: &IndexedStore) {
     panic!("the read model was not built within 30 s");
 }
 
+/// A generated catalog of `count` beers from `first_id`, as the import format.
+fn generated(count: u64, first_id: i64) -> Vec<u8> {
+    let mut out = Vec::new();
+    beer_catalog::commands::generate::write_catalog(&mut out, count, first_id, 5).unwrap();
+    out
+}
+
+/// The generated records of `text` with `extra` records spliced in after the first `at`.
+fn with_records_at(text: &[u8], at: usize, extra: &[Value]) -> Vec<u8> {
+    let mut records: Vec<Value> = serde_json::from_slice(text).unwrap();
+    for (offset, record) in extra.iter().enumerate() {
+        records.insert(at + offset, record.clone());
+    }
+    serde_json::to_vec(&records).unwrap()
+}
+
+async fn seeded_with_50(database: &TestDatabase) -> storage::DynStore {
+    let file = temp_file("seed");
+    std::fs::write(&file, generated(50, 1)).unwrap();
+    let output = beer_catalog(&database.url, &["import", file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert!(output.status.success(), "{output:?}");
+    let config = config_for(&database.url, &[]);
+    storage::connect(&config.database, &config.store).await.unwrap()
+}
+
 backend_tests! {
     async fn every_filter_over_a_generated_catalog_matches_the_reference_on_both_read_paths(backend) {
         let database = Arc::new(TestDatabase::create(backend).await);
@@ -231,5 +257,76 @@ backend_tests! {
         assert_ne!(body[0]["id"].as_i64(), Some(id));
         indexed.close().await;
         sql.close().await;
+    }
+
+    async fn all_or_nothing_reports_every_bad_record_and_writes_nothing(backend) {
+        let database = TestDatabase::create(backend).await;
+        let store = seeded_with_50(&database).await;
+        let before = store.list(&query("", 1, 80)).await.unwrap();
+        // Bad records after the first 4,500: by then batches of valid ones have been written in the transaction.
+        let bad = [
+            serde_json::json!({"id": 9001, "name": "No ABV"}),
+            serde_json::json!({"id": 9002, "name": "Typo", "abv": 5, "ibus": 10}),
+            serde_json::json!({"id": 60, "name": "Same id again", "abv": 5}),
+        ];
+        let file = temp_file("bad");
+        std::fs::write(&file, with_records_at(&generated(5_000, 51), 4_500, &bad)).unwrap();
+        let output = beer_catalog(&database.url, &["import", "--all-or-nothing", file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(report.starts_with("imported 0, skipped 3\nnothing written: 3 records are invalid"), "{report}");
+        assert!(report.contains("skipped record #4501 (id 9001, \"No ABV\"): missing field `abv`"), "{report}");
+        assert!(report.contains("skipped record #4502 (id 9002, \"Typo\"): unknown field `ibus`"), "{report}");
+        assert!(report.contains("skipped record #4503 (id 60, \"Same id again\"): id 60 appears again (first at record #10)"), "{report}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("import: written"), "batches were written before the bad records: {output:?}");
+        assert_eq!(store.count(&Default::default()).await.unwrap(), 50);
+        assert_eq!(store.list(&query("", 1, 80)).await.unwrap(), before, "the catalog is as it was");
+        store.close().await;
+    }
+
+    async fn an_import_killed_midway_leaves_the_catalog_as_it_was(backend) {
+        use std::io::{BufRead, Write};
+        let database = TestDatabase::create(backend).await;
+        let store = seeded_with_50(&database).await;
+        let before = store.list(&query("", 1, 80)).await.unwrap();
+        let version = store.catalog_version().await.unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+            .args(["import", "-"])
+            .env_clear()
+            .env("DATABASE_URL", &database.url)
+            .env("LOG_LEVEL", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Half an array (an upsert of the seeded ids and new ones), and no end: the import cannot finish by itself.
+        let text = generated(5_000, 1);
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&text[..text.len() - 3]).unwrap();
+        stdin.flush().unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("import: written") {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "the import ended before writing anything");
+        }
+        // Rows are written inside the open transaction: now the process dies without a chance to clean up.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        drop(stdin);
+
+        assert_eq!(store.count(&Default::default()).await.unwrap(), 50);
+        assert_eq!(store.list(&query("", 1, 80)).await.unwrap(), before, "the catalog is as it was");
+        assert_eq!(store.catalog_version().await.unwrap(), version, "no change was ever visible");
+        // And the database takes the next import as usual.
+        let file = temp_file("after-kill");
+        std::fs::write(&file, generated(100, 1)).unwrap();
+        let output = beer_catalog(&database.url, &["import", file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(store.count(&Default::default()).await.unwrap(), 100);
+        store.close().await;
     }
 }
