@@ -124,7 +124,7 @@ fn read(
     }
     parsed.context("the input is not a valid JSON array of beers (nothing was imported)")?;
     state.flush();
-    let keep = !(all_or_nothing && !state.checker.skipped.is_empty()) && !state.writer_gone;
+    let keep = (!all_or_nothing || state.checker.skipped.is_empty()) && !state.writer_gone;
     let committed = keep && sender.blocking_send(ImportMessage::Commit).is_ok();
     Ok(ReadReport {
         checker: state.checker,

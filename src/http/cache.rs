@@ -113,7 +113,7 @@ fn canonical_key(uri: &Uri) -> String {
     let mut kept: Vec<_> = pairs
         .iter()
         .filter(|(k, v)| {
-            !(k == "page" && v == "1" && page_once) && !(k == "per_page" && *v == default_per_page && per_page_once)
+            !(k == "page" && v == "1" && page_once || k == "per_page" && *v == default_per_page && per_page_once)
         })
         .collect();
     kept.sort_by(|a, b| a.0.cmp(&b.0));
@@ -185,11 +185,11 @@ impl HttpCache {
         let entries = self.0.entries.as_ref()?;
         let watch = self.0.watch.as_ref()?;
         let current = watch.current_version();
-        if let Some(version) = current {
-            if self.0.cleared_for.swap(version, Ordering::AcqRel) != version {
-                entries.clear();
-                return None;
-            }
+        if let Some(version) = current
+            && self.0.cleared_for.swap(version, Ordering::AcqRel) != version
+        {
+            entries.clear();
+            return None;
         }
         let stored = entries.get(key)?;
         if current == Some(stored.version) {

@@ -209,10 +209,10 @@ impl WatchedStore {
     }
 
     fn observe<T>(&self, result: StoreResult<T>) -> StoreResult<T> {
-        if let Err(error) = &result {
-            if error.is_unavailable() {
-                self.watch.report_unavailable(error);
-            }
+        if let Err(error) = &result
+            && error.is_unavailable()
+        {
+            self.watch.report_unavailable(error);
         }
         result
     }
