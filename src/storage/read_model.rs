@@ -255,6 +255,10 @@ struct Prepared<'a> {
     foods: Option<Vec<bool>>,
     before: Option<i32>,
     after: Option<i32>,
+    /// Whether each measurement column is compared at all.
+    abv: bool,
+    ibu: bool,
+    ebc: bool,
 }
 
 impl CatalogIndex {
@@ -280,6 +284,17 @@ impl CatalogIndex {
     /// with `count`, also how many match over all pages (which reads to the end; without it the walk stops at the
     /// page's last beer).
     pub fn page(&self, filter: &BeerFilter, offset: u64, limit: u64, count: bool) -> IdPage {
+        if *filter == BeerFilter::default() {
+            // Every beer matches: a page is a slice by position, the total the length.
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.ids.len());
+            let end = start
+                .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
+                .min(self.ids.len());
+            return IdPage {
+                ids: self.ids[start..end].to_vec(),
+                total: count.then_some(self.ids.len() as u64),
+            };
+        }
         let prepared = self.prepare(filter);
         let mut ids = Vec::new();
         let mut seen: u64 = 0;
@@ -342,21 +357,31 @@ impl CatalogIndex {
             foods: substring_in(&self.foods.vocabulary, &filter.food),
             before: filter.brewed_before.map(|m| month(m.0)),
             after: filter.brewed_after.map(|m| month(m.0)),
+            abv: filter.abv_gt.is_some() || filter.abv_lt.is_some(),
+            ibu: filter.ibu_gt.is_some() || filter.ibu_lt.is_some(),
+            ebc: filter.ebc_gt.is_some() || filter.ebc_lt.is_some(),
         }
     }
 
-    /// Whether beer `row` satisfies every part of the filter (cheapest tests first).
+    /// Whether beer `row` satisfies every part of the filter. Only the columns a filter uses are read (a full
+    /// scan touches as little memory as it can), and the name's character mask, the most selective cheap test, is
+    /// read first.
     fn matches(&self, p: &Prepared<'_>, row: usize) -> bool {
+        if let Some((_, mask)) = p.name
+            && self.name_masks[row] & mask != mask
+        {
+            return false;
+        }
         let f = p.filter;
-        let gt = |value: f64, bound: Option<f64>| bound.is_none_or(|b| value > b);
-        let lt = |value: f64, bound: Option<f64>| bound.is_none_or(|b| value < b);
-        if !(gt(self.abv[row], f.abv_gt) && lt(self.abv[row], f.abv_lt)) {
+        let within =
+            |value: f64, gt: Option<f64>, lt: Option<f64>| gt.is_none_or(|b| value > b) && lt.is_none_or(|b| value < b);
+        if p.abv && !within(self.abv[row], f.abv_gt, f.abv_lt) {
             return false;
         }
-        if !(gt(self.ibu[row], f.ibu_gt) && lt(self.ibu[row], f.ibu_lt)) {
+        if p.ibu && !within(self.ibu[row], f.ibu_gt, f.ibu_lt) {
             return false;
         }
-        if !(gt(self.ebc[row], f.ebc_gt) && lt(self.ebc[row], f.ebc_lt)) {
+        if p.ebc && !within(self.ebc[row], f.ebc_gt, f.ebc_lt) {
             return false;
         }
         if p.before.is_some() || p.after.is_some() {
@@ -379,8 +404,8 @@ impl CatalogIndex {
         if !any_term(&self.hops, &p.hops) || !any_term(&self.malts, &p.malts) || !any_term(&self.foods, &p.foods) {
             return false;
         }
-        if let Some((needle, mask)) = p.name
-            && (self.name_masks[row] & mask != mask || !fuzzy_match(self.names.get(row), needle))
+        if let Some((needle, _)) = p.name
+            && !fuzzy_match(self.names.get(row), needle)
         {
             return false;
         }
