@@ -89,7 +89,9 @@ enum Kind {
 fn kind(path: &str) -> Kind {
     let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
     if path.starts_with("/images/") {
-        return Kind::PublicRead;
+        // Content-addressed and immutable: the handler's own `ETag` and `Cache-Control` say it all, and a removed
+        // image must be gone at once, not served from here until the next version read.
+        return Kind::Other;
     }
     let rest = path.strip_prefix("/v2").unwrap_or(path);
     match rest.strip_prefix("/beers") {
@@ -251,7 +253,12 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
             return super::error::ApiError::Internal(cause).into_response();
         }
     };
-    let etag = etag_for(&bytes);
+    // A handler's own validator (an image's content hash) is kept; otherwise one is derived from the bytes.
+    let etag = parts
+        .headers
+        .get(header::ETAG)
+        .cloned()
+        .unwrap_or_else(|| etag_for(&bytes));
     parts.headers.insert(header::ETAG, etag.clone());
     if let Some(key) = key {
         match (version, cache.0.entries.as_ref()) {
@@ -331,20 +338,13 @@ mod tests {
 
     #[test]
     fn only_catalog_reads_are_public() {
-        for path in [
-            "/beers",
-            "/v2/beers",
-            "/v2/beers/",
-            "/beers/1",
-            "/v2/beers/106",
-            "/images/ab.png",
-        ] {
+        for path in ["/beers", "/v2/beers", "/v2/beers/", "/beers/1", "/v2/beers/106"] {
             assert!(kind(path) == Kind::PublicRead, "{path}");
         }
         for path in ["/beers/random", "/v2/beers/random", "/health", "/ready"] {
             assert!(kind(path) == Kind::Volatile, "{path}");
         }
-        for path in ["/openapi.json", "/", "/beers/1/image/x"] {
+        for path in ["/openapi.json", "/", "/beers/1/image/x", "/images/ab.png"] {
             assert!(kind(path) == Kind::Other, "{path}");
         }
     }

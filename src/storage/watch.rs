@@ -38,6 +38,9 @@ pub struct CatalogWatch {
     version: AtomicI64,
     /// When the last successful version read was issued, in ms since `epoch` plus one (0: never).
     confirmed_at: AtomicU64,
+    /// When this process last finished a write, same clock: a version read issued before it cannot vouch for
+    /// answers after it (read-your-writes within an instance).
+    written_at: AtomicU64,
     down: AtomicBool,
     wake: Notify,
 }
@@ -48,6 +51,7 @@ impl CatalogWatch {
             epoch: Instant::now(),
             version: AtomicI64::new(0),
             confirmed_at: AtomicU64::new(0),
+            written_at: AtomicU64::new(0),
             down: AtomicBool::new(false),
             wake: Notify::new(),
         })
@@ -61,7 +65,9 @@ impl CatalogWatch {
     /// change signal cannot be read (caching is suspended then).
     pub fn current_version(&self) -> Option<i64> {
         let confirmed = self.confirmed_at.load(Ordering::Acquire);
-        let fresh = confirmed != 0 && self.now().saturating_sub(confirmed) <= FRESHNESS.as_millis() as u64;
+        let fresh = confirmed != 0
+            && confirmed > self.written_at.load(Ordering::Acquire)
+            && self.now().saturating_sub(confirmed) <= FRESHNESS.as_millis() as u64;
         fresh.then(|| self.version.load(Ordering::Acquire))
     }
 
@@ -78,6 +84,13 @@ impl CatalogWatch {
                 "the database is unavailable: answering 503 at once and serving cached reads until it is back"
             );
         }
+        self.wake.notify_one();
+    }
+
+    /// This process changed the catalog: nothing cached may be served until the version is read afresh, which
+    /// starts at once.
+    pub fn note_write(&self) {
+        self.written_at.store(self.now(), Ordering::Release);
         self.wake.notify_one();
     }
 
@@ -255,22 +268,30 @@ impl BeerStore for WatchedStore {
 
     async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
         self.check()?;
-        self.observe(self.inner.create(fields).await)
+        let result = self.observe(self.inner.create(fields).await);
+        self.watch.note_write();
+        result
     }
 
     async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
         self.check()?;
-        self.observe(self.inner.update(id, fields).await)
+        let result = self.observe(self.inner.update(id, fields).await);
+        self.watch.note_write();
+        result
     }
 
     async fn delete(&self, id: i64) -> StoreResult<bool> {
         self.check()?;
-        self.observe(self.inner.delete(id).await)
+        let result = self.observe(self.inner.delete(id).await);
+        self.watch.note_write();
+        result
     }
 
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
         self.check()?;
-        self.observe(self.inner.import(records, progress).await)
+        let result = self.observe(self.inner.import(records, progress).await);
+        self.watch.note_write();
+        result
     }
 
     async fn import_stream(
@@ -279,7 +300,9 @@ impl BeerStore for WatchedStore {
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<bool> {
         self.check()?;
-        self.observe(self.inner.import_stream(messages, progress).await)
+        let result = self.observe(self.inner.import_stream(messages, progress).await);
+        self.watch.note_write();
+        result
     }
 
     async fn close(&self) {
@@ -296,12 +319,16 @@ impl BeerStore for WatchedStore {
 
     async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>> {
         self.check()?;
-        self.observe(self.inner.set_image(beer_id, image).await)
+        let result = self.observe(self.inner.set_image(beer_id, image).await);
+        self.watch.note_write();
+        result
     }
 
     async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
         self.check()?;
-        self.observe(self.inner.remove_image(beer_id).await)
+        let result = self.observe(self.inner.remove_image(beer_id).await);
+        self.watch.note_write();
+        result
     }
 
     async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>> {
