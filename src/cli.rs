@@ -35,6 +35,9 @@ pub enum Command {
     Seed,
     /// Import a JSON array of beers (Punk API v2 shape or this API's create shape); upserts by id.
     Import(ImportArgs),
+    /// Write a synthetic catalog of N beers (the import format) for load tests and demos; the same seed writes
+    /// the same beers.
+    Generate(GenerateArgs),
     /// GET the local /health endpoint and exit 0 when it answers 200 (the container's HEALTHCHECK).
     Healthcheck(HealthcheckArgs),
     /// Create the PostgreSQL roles the service uses (schema owner for migrations, DML-only app role).
@@ -52,6 +55,12 @@ pub struct ImportArgs {
     #[arg(long, env = "IMPORT_DRY_RUN")]
     pub dry_run: bool,
 
+    /// Write nothing unless every record is valid (each invalid one is still reported). Without it the valid
+    /// records are written and the invalid ones skipped; either way the writing is one transaction, so a failure
+    /// or an interruption leaves the catalog as it was.
+    #[arg(long, env = "IMPORT_ALL_OR_NOTHING")]
+    pub all_or_nothing: bool,
+
     /// Also skip records with values outside the usual ranges (e.g. pH above 14), instead of importing them
     /// with a warning.
     #[arg(long, env = "IMPORT_STRICT")]
@@ -61,6 +70,25 @@ pub struct ImportArgs {
     /// `image_url` (`https://images.punkapi.com/v2/keg.png` -> DIR/keg.png), stored in the catalog.
     #[arg(long, env = "IMPORT_IMAGES", value_name = "DIR")]
     pub images: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct GenerateArgs {
+    /// How many beers.
+    #[arg(value_name = "N")]
+    pub count: u64,
+
+    /// Seed of the random draws: the same seed and N write the same file.
+    #[arg(long, env = "GENERATE_SEED", default_value_t = 1)]
+    pub seed: u64,
+
+    /// Id of the first beer; the others follow it.
+    #[arg(long, env = "GENERATE_FIRST_ID", default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+    pub first_id: i64,
+
+    /// Where to write; standard output when omitted or `-`.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -107,6 +135,16 @@ pub enum AppEnv {
 pub enum LogFormat {
     Json,
     Pretty,
+}
+
+/// Where list filters and totals are evaluated.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReadModel {
+    /// An in-process index of the filterable fields, rebuilt when the catalog changes (bounded time at a
+    /// million beers; docs/performance.md); the database answers while it builds.
+    Memory,
+    /// SQL against the database for every list and count (no index memory; slow past ~100,000 beers).
+    Database,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -217,6 +255,10 @@ pub struct Settings {
     /// disables. Per instance: the edge (WAF) holds the global limit.
     #[arg(long, env = "RATE_LIMIT_PER_HOUR", default_value_t = 3600, global = true)]
     pub rate_limit_per_hour: u32,
+
+    /// Where list filters and totals are evaluated: `memory` (an in-process index) or `database` (SQL).
+    #[arg(long, env = "READ_MODEL", value_enum, default_value = "memory", global = true)]
+    pub read_model: ReadModel,
 
     /// Comma-separated CIDRs of proxies whose `X-Forwarded-For` is believed (behind the ALB: the VPC's). Unset:
     /// the header is never trusted and the client is the TCP peer.

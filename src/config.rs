@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::postgres::PgSslMode;
 
-use crate::cli::{AppEnv, LogFormat, Settings, SslMode};
+use crate::cli::{AppEnv, LogFormat, ReadModel, Settings, SslMode};
 use crate::domain::ImageLimits;
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
 use crate::http::cache::CacheOptions;
@@ -125,6 +125,7 @@ pub struct Config {
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
     pub api_keys: ApiKeys,
+    pub read_model: ReadModel,
     /// `None`: development derives it from the listening address; production requires it once images exist.
     pub public_base_url: Option<PublicBaseUrl>,
     pub image_limits: ImageLimits,
@@ -159,6 +160,7 @@ impl Config {
             request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
+            read_model: settings.read_model,
             public_base_url: settings
                 .public_base_url
                 .as_deref()

@@ -1,7 +1,8 @@
 use std::process::ExitCode;
 
+use anyhow::Context;
 use beer_catalog::cli::{Cli, Command};
-use beer_catalog::commands::{healthcheck, import, provision_roles};
+use beer_catalog::commands::{generate, healthcheck, import, import_stream, provision_roles};
 use beer_catalog::config::Config;
 use beer_catalog::startup::{Application, open_store, shutdown_signal};
 use beer_catalog::{seed, telemetry};
@@ -39,24 +40,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
         }
         Command::Import(args) => {
-            let text = import::read_source(&args.file).await?;
-            let mut plan = import::plan(&text, args.strict)?;
-            if let Some(dir) = &args.images {
-                import::load_images(&mut plan, dir, config.image_limits).await?;
-                if config.is_production() && config.public_base_url.is_none() {
-                    eprintln!(
-                        "note: servers in production need PUBLIC_BASE_URL set to link these images (they refuse to \
-                         start without it once the catalog holds images)"
-                    );
+            let outcome = match &args.images {
+                // With images every record's file is read and checked before anything is written (a catalog with
+                // label files is small); without, the input streams, so its size is not bounded by memory.
+                Some(dir) => {
+                    let text = import::read_source(&args.file).await?;
+                    let mut plan = import::plan(&text, args.strict)?;
+                    import::load_images(&mut plan, dir, config.image_limits).await?;
+                    if config.is_production() && config.public_base_url.is_none() {
+                        eprintln!(
+                            "note: servers in production need PUBLIC_BASE_URL set to link these images (they refuse \
+                             to start without it once the catalog holds images)"
+                        );
+                    }
+                    let store = open_store(&config).await?;
+                    let outcome = import::run(&store, plan, args.dry_run, args.all_or_nothing).await;
+                    store.close().await;
+                    outcome?
                 }
-            }
-            let store = open_store(&config).await?;
-            let outcome = import::run(&store, plan, args.dry_run).await;
-            store.close().await;
-            // Exit 2 when records were skipped: the valid ones are in, but a script must not mistake it for a
-            // complete import.
-            if outcome?.skipped > 0 {
+                None => {
+                    let store = open_store(&config).await?;
+                    let options = import_stream::StreamOptions {
+                        strict: args.strict,
+                        all_or_nothing: args.all_or_nothing,
+                        dry_run: args.dry_run,
+                    };
+                    let outcome = import_stream::run(&store, &args.file, options).await;
+                    store.close().await;
+                    outcome?
+                }
+            };
+            // Exit 2 when records were skipped: the valid ones are in (or, with --all-or-nothing, none), but a
+            // script must not mistake it for a complete import.
+            if outcome.skipped > 0 {
                 return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Generate(args) => {
+            // Generating needs no database: it only writes the file an `import` reads.
+            let count = args.count;
+            match args.output.as_deref() {
+                None | Some("-") => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    generate::write_catalog(&mut out, count, args.first_id, args.seed)
+                        .context("writing the catalog")?;
+                }
+                Some(path) => {
+                    let file = std::fs::File::create(path).with_context(|| format!("creating {path}"))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    generate::write_catalog(&mut out, count, args.first_id, args.seed)
+                        .with_context(|| format!("writing {path}"))?;
+                }
             }
         }
         Command::ProvisionRoles(args) => {

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
+use crate::cli::ReadModel;
 use crate::config::{Config, DatabaseSource, PublicBaseUrl};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, HttpCache, ImageSettings, WritePolicy};
@@ -72,6 +73,11 @@ impl Application {
             );
             crate::seed::seed_if_empty(&store).await?;
         }
+        // The server answers lists from the in-process read model (data jobs do not need one).
+        let store: DynStore = match config.read_model {
+            ReadModel::Memory => storage::IndexedStore::watching(store, catalog_watch.clone()),
+            ReadModel::Database => store,
+        };
         let write_policy = WritePolicy::new(config.api_keys.clone(), config.is_production());
         match &write_policy {
             WritePolicy::Open => tracing::warn!("writes are OPEN: no API keys configured (development only)"),

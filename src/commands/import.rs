@@ -64,40 +64,75 @@ pub fn plan(json: &str, strict: bool) -> anyhow::Result<Plan> {
         anyhow::bail!("the input must be a JSON array of beers, got {}", kind_of(&value));
     };
     let mut plan = Plan::default();
-    let mut seen_ids: HashMap<i64, usize> = HashMap::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let position = index + 1;
+    let mut checker = Checker::new(strict);
+    for item in items {
+        if let Some((record, position, label)) = checker.accept(item) {
+            plan.records.push(record);
+            plan.sources.push((position, label));
+        }
+    }
+    plan.skipped = checker.skipped;
+    plan.warnings = checker.warnings;
+    Ok(plan)
+}
+
+/// Checks records one at a time, in file order, remembering what it skipped and warned about and which ids it has
+/// seen (a repeated id is skipped: one import must not write a beer twice).
+pub struct Checker {
+    strict: bool,
+    position: usize,
+    seen_ids: HashMap<i64, usize>,
+    pub skipped: Vec<Skipped>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Checker {
+    pub fn new(strict: bool) -> Self {
+        Self {
+            strict,
+            position: 0,
+            seen_ids: HashMap::new(),
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The next record of the file: the record to write with its position and label, or `None` when skipped.
+    pub fn accept(&mut self, item: Value) -> Option<(ImportRecord, usize, String)> {
+        self.position += 1;
+        let position = self.position;
         let label = label(&item, position);
-        match check(item, strict) {
+        match check(item, self.strict) {
             Ok((record, warnings)) => {
                 if let Some(id) = record.id
-                    && let Some(first) = seen_ids.insert(id, position)
+                    && let Some(first) = self.seen_ids.insert(id, position)
                 {
                     let reason = format!("id {id} appears again (first at record #{first})");
-                    plan.skipped.push(Skipped {
+                    self.skipped.push(Skipped {
                         position,
                         label,
                         reason,
                     });
-                    continue;
+                    return None;
                 }
-                plan.warnings.extend(warnings.into_iter().map(|reason| Warning {
+                self.warnings.extend(warnings.into_iter().map(|reason| Warning {
                     position,
                     label: label.clone(),
                     reason,
                     outcome: OUT_OF_RANGE_OUTCOME,
                 }));
-                plan.records.push(record);
-                plan.sources.push((position, label));
+                Some((record, position, label))
             }
-            Err(reason) => plan.skipped.push(Skipped {
-                position,
-                label,
-                reason,
-            }),
+            Err(reason) => {
+                self.skipped.push(Skipped {
+                    position,
+                    label,
+                    reason,
+                });
+                None
+            }
         }
     }
-    Ok(plan)
 }
 
 fn check(item: Value, strict: bool) -> Result<(ImportRecord, Vec<String>), String> {
@@ -228,7 +263,7 @@ fn label(item: &Value, position: usize) -> String {
     format!("record #{position} ({id}{name:?})")
 }
 
-fn kind_of(value: &Value) -> &'static str {
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -264,7 +299,11 @@ pub struct Outcome {
 
 /// Writes the plan's records and prints the report: a summary line on stdout, each skip and warning after it.
 /// Progress goes to stderr: a bar on a terminal, a line every 10% otherwise (CI logs, ECS tasks).
-pub async fn run(store: &DynStore, plan: Plan, dry_run: bool) -> anyhow::Result<Outcome> {
+pub async fn run(store: &DynStore, mut plan: Plan, dry_run: bool, all_or_nothing: bool) -> anyhow::Result<Outcome> {
+    let refused = all_or_nothing && !plan.skipped.is_empty();
+    if refused {
+        plan.records.clear();
+    }
     let total = plan.records.len();
     if !dry_run && total > 0 {
         let bar = indicatif::ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
@@ -283,6 +322,9 @@ pub async fn run(store: &DynStore, plan: Plan, dry_run: bool) -> anyhow::Result<
     }
     let verb = if dry_run { "would import" } else { "imported" };
     println!("{verb} {total}, skipped {}", plan.skipped.len());
+    if refused {
+        println!("{}", nothing_written(plan.skipped.len()));
+    }
     if let Some(images) = plan.images {
         println!(
             "images: {} records {} one of {} distinct images",
@@ -291,16 +333,28 @@ pub async fn run(store: &DynStore, plan: Plan, dry_run: bool) -> anyhow::Result<
             images.distinct
         );
     }
-    for skipped in &plan.skipped {
-        println!("skipped {}: {}", skipped.label, skipped.reason);
-    }
-    for warning in &plan.warnings {
-        println!("warning {}: {} ({})", warning.label, warning.reason, warning.outcome);
-    }
+    print_problems(&plan.skipped, &plan.warnings);
     Ok(Outcome {
         imported: total,
         skipped: plan.skipped.len(),
     })
+}
+
+/// What `--all-or-nothing` says when a record was invalid.
+pub fn nothing_written(skipped: usize) -> String {
+    format!(
+        "nothing written: {skipped} records are invalid and --all-or-nothing is set (fix them, or drop the flag to import the valid ones)"
+    )
+}
+
+/// Each skipped record and each warning, one a line, after the summary.
+pub fn print_problems(skipped: &[Skipped], warnings: &[Warning]) {
+    for skipped in skipped {
+        println!("skipped {}: {}", skipped.label, skipped.reason);
+    }
+    for warning in warnings {
+        println!("warning {}: {} ({})", warning.label, warning.reason, warning.outcome);
+    }
 }
 
 #[cfg(test)]

@@ -15,11 +15,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 use super::change_feed::{DedicatedFeed, PostgresChangeListener};
+use super::read_model::{CatalogIndex, IndexBuilder, IndexRow, TermKind};
 use super::rendered::{self, JsonShape};
 use super::sql::{self, BeerRow, ImageMetaRow, RenderedRow};
 use super::{
-    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DatabaseUrl, ImageRemoval, ImportRecord,
-    StoreOptions, StoreResult, StoredImage,
+    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DatabaseUrl, ImageRemoval, ImportMessage,
+    ImportRecord, StoreOptions, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -118,6 +119,8 @@ trait Dialect {
     fn pool(&self) -> &sqlx::Pool<Self::Database>;
     fn migrator() -> sqlx::migrate::Migrator;
     async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+    /// Makes every read of `tx` see one snapshot of the database.
+    async fn snapshot(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
     async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
     async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>>;
 }
@@ -138,6 +141,11 @@ impl Dialect for SqliteStore {
 
     async fn after_import(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
         // AUTOINCREMENT already moves past the largest id written.
+        Ok(())
+    }
+
+    async fn snapshot(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        // In WAL mode a transaction's reads already share the snapshot its first read took.
         Ok(())
     }
 
@@ -176,6 +184,14 @@ impl Dialect for PostgresStore {
         Ok(())
     }
 
+    async fn snapshot(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+        // READ COMMITTED would give each statement its own snapshot: the beers and their terms must agree.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
         Ok(Box::new(DedicatedFeed::<sqlx::PgConnection>::open(&self.pool).await?))
     }
@@ -184,6 +200,12 @@ impl Dialect for PostgresStore {
         Ok(Some(Box::new(PostgresChangeListener::open(&self.pool).await?)))
     }
 }
+
+/// Beers per multi-row upsert: 12 bound values each, well under SQLite's 32,766 and PostgreSQL's 65,535 values a
+/// statement.
+const IMPORT_BATCH: usize = 1_000;
+/// Term rows per multi-row INSERT (3 values each).
+const TERMS_PER_STATEMENT: usize = 5_000;
 
 /// The store interface over a [`Dialect`], written once and expanded per concrete store type.
 macro_rules! impl_beer_store {
@@ -271,7 +293,7 @@ macro_rules! impl_beer_store {
                 let (id, created_at) = sqlx::query_as_with(&statement, values)
                     .fetch_one(&mut *tx)
                     .await?;
-                self.write_terms(&mut tx, id, fields).await?;
+                Self::write_terms(&mut tx, id, fields).await?;
                 tx.commit().await?;
                 Ok(Beer {
                     id,
@@ -294,7 +316,7 @@ macro_rules! impl_beer_store {
                 if updated.is_none() {
                     return Ok(None);
                 }
-                self.write_terms(&mut tx, id, fields).await?;
+                Self::write_terms(&mut tx, id, fields).await?;
                 // Read back: the stored image, which a JSON write keeps, is part of the answer.
                 let beer = Self::beer_in(&mut tx, id).await?;
                 tx.commit().await?;
@@ -321,23 +343,11 @@ macro_rules! impl_beer_store {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool().begin().await?;
                 let mut stored_images = std::collections::HashSet::new();
-                for (done, record) in records.iter().enumerate() {
-                    let (statement, values) =
-                        sql::insert(record.id, &record.fields, now).build_sqlx(<$store as Dialect>::Builder::default());
-                    let (id, _created_at): (i64, chrono::DateTime<Utc>) = sqlx::query_as_with(&statement, values)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    self.write_terms(&mut tx, id, &record.fields).await?;
-                    if let Some(image) = &record.image {
-                        let sha256 = image.meta.image.sha256.as_str();
-                        // Each distinct image is sent to the database once, however many beers use it.
-                        if stored_images.insert(sha256) {
-                            Self::store_image(&mut tx, image, now).await?;
-                        }
-                        let (statement, values) = sql::set_beer_image(id, Some(sha256), now).build_sqlx(<$store as Dialect>::Builder::default());
-                        sqlx::query_with(&statement, values).execute(&mut *tx).await?;
-                    }
-                    progress(done + 1);
+                let mut done = 0;
+                for batch in records.chunks(IMPORT_BATCH) {
+                    Self::write_batch(&mut tx, batch, now, &mut stored_images).await?;
+                    done += batch.len();
+                    progress(done);
                 }
                 <$store as Dialect>::after_import(&mut tx).await?;
                 tx.commit().await?;
@@ -345,6 +355,39 @@ macro_rules! impl_beer_store {
                     self.remove_orphan_images().await;
                 }
                 Ok(())
+            }
+
+            #[tracing::instrument(name = "store.import_stream", skip_all)]
+            async fn import_stream(
+                &self,
+                messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+                progress: &(dyn Fn(usize) + Send + Sync),
+            ) -> StoreResult<bool> {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool().begin().await?;
+                let mut stored_images = std::collections::HashSet::new();
+                let mut done = 0;
+                while let Some(message) = messages.recv().await {
+                    match message {
+                        ImportMessage::Batch(records) => {
+                            for batch in records.chunks(IMPORT_BATCH) {
+                                Self::write_batch(&mut tx, batch, now, &mut stored_images).await?;
+                                done += batch.len();
+                                progress(done);
+                            }
+                        }
+                        ImportMessage::Commit => {
+                            <$store as Dialect>::after_import(&mut tx).await?;
+                            tx.commit().await?;
+                            if !stored_images.is_empty() {
+                                self.remove_orphan_images().await;
+                            }
+                            return Ok(true);
+                        }
+                    }
+                }
+                // Dropping the transaction rolls back everything this import wrote.
+                Ok(false)
             }
 
             #[tracing::instrument(name = "store.set_image", skip_all)]
@@ -419,6 +462,72 @@ macro_rules! impl_beer_store {
                 self.pool().close().await;
             }
 
+            async fn catalog_version(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(sql::CATALOG_VERSION)
+                    .fetch_one(self.pool())
+                    .await?)
+            }
+
+            #[tracing::instrument(name = "store.load_index", skip_all)]
+            async fn load_index(&self) -> StoreResult<CatalogIndex> {
+                use futures_util::TryStreamExt;
+                let mut tx = self.pool().begin().await?;
+                <$store as Dialect>::snapshot(&mut tx).await?;
+                let version: i64 = sqlx::query_scalar(sql::CATALOG_VERSION)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut builder = IndexBuilder::new(version);
+                {
+                    type Row = (
+                        i64,
+                        String,
+                        Option<String>,
+                        Option<String>,
+                        f64,
+                        Option<f64>,
+                        Option<f64>,
+                        Option<i64>,
+                    );
+                    let mut rows = sqlx::query_as::<_, Row>(sql::INDEX_BEERS).fetch(&mut *tx);
+                    while let Some((id, name_search, yeast_search, style_search, abv, ibu, ebc, month)) =
+                        rows.try_next().await?
+                    {
+                        builder.push_beer(IndexRow {
+                            id,
+                            name_search,
+                            yeast_search,
+                            style_search,
+                            abv,
+                            ibu,
+                            ebc,
+                            first_brewed_month: month,
+                        });
+                    }
+                }
+                {
+                    let mut terms = sqlx::query_as::<_, (i64, String, String)>(sql::INDEX_TERMS).fetch(&mut *tx);
+                    while let Some((beer_id, kind, term)) = terms.try_next().await? {
+                        if let Some(kind) = TermKind::parse(&kind) {
+                            builder.push_term(beer_id, kind, &term);
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(builder.finish())
+            }
+
+            #[tracing::instrument(name = "store.get_many", skip_all)]
+            async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let (statement, values) = sql::by_ids(ids).build_sqlx(<$store as Dialect>::Builder::default());
+                let rows: Vec<BeerRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rows.into_iter().map(Beer::from).collect())
+            }
+
             async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
                 <$store as Dialect>::change_feed(self).await
             }
@@ -429,6 +538,50 @@ macro_rules! impl_beer_store {
         }
 
         impl $store {
+            /// Writes import records inside `tx`: those with an id and no image as multi-row upserts (a few
+            /// statements per batch instead of three per beer), the others one by one, as they need the id the
+            /// database assigns or an image stored first.
+            async fn write_batch(
+                tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
+                records: &[ImportRecord],
+                now: chrono::DateTime<Utc>,
+                stored_images: &mut std::collections::HashSet<String>,
+            ) -> StoreResult<()> {
+                let builder = <$store as Dialect>::Builder::default;
+                let bulk: Vec<(i64, &BeerFields)> = records
+                    .iter()
+                    .filter(|r| r.image.is_none())
+                    .filter_map(|r| r.id.map(|id| (id, &r.fields)))
+                    .collect();
+                if !bulk.is_empty() {
+                    let (statement, values) = sql::insert_many(&bulk, now).build_sqlx(builder());
+                    sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                    let ids: Vec<i64> = bulk.iter().map(|(id, _)| *id).collect();
+                    let (statement, values) = sql::delete_terms_many(&ids).build_sqlx(builder());
+                    sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                    for insert in sql::insert_terms_many(&bulk, TERMS_PER_STATEMENT) {
+                        let (statement, values) = insert.build_sqlx(builder());
+                        sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                    }
+                }
+                for record in records.iter().filter(|r| r.image.is_some() || r.id.is_none()) {
+                    let (statement, values) = sql::insert(record.id, &record.fields, now).build_sqlx(builder());
+                    let (id, _created_at): (i64, chrono::DateTime<Utc>) =
+                        sqlx::query_as_with(&statement, values).fetch_one(&mut **tx).await?;
+                    Self::write_terms(tx, id, &record.fields).await?;
+                    if let Some(image) = &record.image {
+                        let sha256 = image.meta.image.sha256.as_str();
+                        // Each distinct image is sent to the database once, however many beers use it.
+                        if stored_images.insert(sha256.to_owned()) {
+                            Self::store_image(tx, image, now).await?;
+                        }
+                        let (statement, values) = sql::set_beer_image(id, Some(sha256), now).build_sqlx(builder());
+                        sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                    }
+                }
+                Ok(())
+            }
+
             /// A beer as read inside a transaction (with its image's key).
             async fn beer_in(
                 tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
@@ -468,7 +621,6 @@ macro_rules! impl_beer_store {
 
             /// Replaces the searchable hop, malt and food rows of a beer.
             async fn write_terms(
-                &self,
                 tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
                 id: i64,
                 fields: &BeerFields,

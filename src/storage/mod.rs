@@ -10,6 +10,8 @@ use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage
 
 mod backends;
 pub mod change_feed;
+mod indexed;
+pub mod read_model;
 pub mod rendered;
 pub mod replicated;
 mod settings;
@@ -18,6 +20,8 @@ pub mod watch;
 
 pub use backends::{PostgresStore, SqliteStore};
 pub use change_feed::{ChangeFeed, ChangeListener};
+pub use indexed::IndexedStore;
+pub use read_model::CatalogIndex;
 pub use rendered::JsonShape;
 pub use replicated::{ReplicaStatus, ReplicatedStore};
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
@@ -29,6 +33,16 @@ pub struct ImportRecord {
     pub id: Option<i64>,
     pub fields: BeerFields,
     pub image: Option<Arc<NewImage>>,
+}
+
+/// What an import's reader sends its writer ([`BeerStore::import_stream`]).
+#[derive(Debug)]
+pub enum ImportMessage {
+    /// Records to write, in file order.
+    Batch(Vec<ImportRecord>),
+    /// Everything is written: commit. A stream that ends without it (the reader failed, found records it must not
+    /// write, or was interrupted) is rolled back.
+    Commit,
 }
 
 /// An image with its bytes, as served.
@@ -118,6 +132,14 @@ pub trait BeerStore: Send + Sync + 'static {
     /// Writes every record in one transaction (all or nothing), calling `progress` with the count written so far.
     /// An upsert keeps the stored image of an existing beer unless the record brings one.
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()>;
+    /// Writes the batches `messages` brings in one transaction, many rows a statement, calling `progress` with the
+    /// count written so far; commits on [`ImportMessage::Commit`] (`Ok(true)`), rolls back when the stream ends
+    /// without it (`Ok(false)`) or on an error. Memory stays bounded by the batches in flight.
+    async fn import_stream(
+        &self,
+        messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<bool>;
     /// Stores the image (once per content) and makes it the beer's; `None` when there is no such beer. The image
     /// it replaces is removed when no other beer uses it.
     async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>>;
@@ -133,6 +155,12 @@ pub trait BeerStore: Send + Sync + 'static {
         None
     }
     async fn close(&self);
+    /// The catalog's change counter, bumped by the database on every write to the catalog (`catalog_version`).
+    async fn catalog_version(&self) -> StoreResult<i64>;
+    /// Every beer's filterable fields, read in one snapshot together with the version they are at.
+    async fn load_index(&self) -> StoreResult<CatalogIndex>;
+    /// The beers with these ids that exist, by ascending id.
+    async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>>;
     /// The catalog's change signal (a version moved by triggers on every write, by any writer), read over a
     /// connection of its own; see [`watch`].
     async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;

@@ -29,8 +29,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use super::DatabaseUrl;
 use super::{
-    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DynStore, ImageRemoval, ImportRecord, JsonShape,
-    PostgresStore, StoreOptions, StoreResult, StoredImage,
+    Backend, BeerStore, CatalogIndex, ChangeFeed, ChangeListener, ConnectError, DynStore, ImageRemoval, ImportMessage,
+    ImportRecord, JsonShape, PostgresStore, StoreOptions, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -537,6 +537,27 @@ impl BeerStore for ReplicatedStore {
         self.primary.set_image(beer_id, image).await
     }
 
+    async fn import_stream(
+        &self,
+        messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<bool> {
+        self.primary.import_stream(messages, progress).await
+    }
+
+    // The read model is built from, and checked against, the server the reads come from, like the cache's version.
+    async fn catalog_version(&self) -> StoreResult<i64> {
+        self.read(|store| async move { store.catalog_version().await }).await
+    }
+
+    async fn load_index(&self) -> StoreResult<CatalogIndex> {
+        self.read(|store| async move { store.load_index().await }).await
+    }
+
+    async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
+        self.read(|store| async move { store.get_many(ids).await }).await
+    }
+
     async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
         self.primary.remove_image(beer_id).await
     }
@@ -690,6 +711,24 @@ mod tests {
         }
         async fn get_json(&self, _id: i64, _shape: JsonShape, _image_base: &str) -> StoreResult<Option<String>> {
             self.read("get_json").map(|()| None)
+        }
+        async fn import_stream(
+            &self,
+            _messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+            _progress: &(dyn Fn(usize) + Send + Sync),
+        ) -> StoreResult<bool> {
+            self.write("import_stream");
+            Ok(false)
+        }
+        async fn catalog_version(&self) -> StoreResult<i64> {
+            self.read("catalog_version").map(|()| 0)
+        }
+        async fn load_index(&self) -> StoreResult<CatalogIndex> {
+            self.read("load_index")?;
+            Err(StoreError::Database(sqlx::Error::RowNotFound))
+        }
+        async fn get_many(&self, _ids: &[i64]) -> StoreResult<Vec<Beer>> {
+            self.read("get_many").map(|()| Vec::new())
         }
         async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
             self.read("change_feed")?;

@@ -342,6 +342,20 @@ pub fn by_id(id: i64) -> SelectStatement {
         .to_owned()
 }
 
+pub fn by_ids(ids: &[i64]) -> SelectStatement {
+    select_beers()
+        .and_where(Expr::col((Beers::Table, Beers::Id)).is_in(ids.iter().copied()))
+        .order_by((Beers::Table, Beers::Id), Order::Asc)
+        .to_owned()
+}
+
+/// The read model's columns, by ascending id (the month widened so both drivers decode it as `i64`).
+pub const INDEX_BEERS: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, \
+     CAST(first_brewed_month AS BIGINT) FROM beers ORDER BY id";
+/// The read model's terms, by ascending beer id.
+pub const INDEX_TERMS: &str = "SELECT beer_id, kind, term FROM beer_terms ORDER BY beer_id";
+pub const CATALOG_VERSION: &str = "SELECT version FROM catalog_version";
+
 pub fn random() -> SelectStatement {
     select_beers()
         .order_by_expr(Func::random().into(), Order::Asc)
@@ -370,6 +384,58 @@ pub fn insert(id: Option<i64>, fields: &BeerFields, now: DateTime<Utc>) -> Inser
         .on_conflict(on_conflict)
         .returning(Query::returning().columns([Beers::Id, Beers::CreatedAt]))
         .to_owned()
+}
+
+/// One INSERT of many beers with their ids (import's upsert, as [`insert`] but without reading anything back).
+/// The ids must be distinct: one statement cannot update a row twice.
+pub fn insert_many(beers: &[(i64, &BeerFields)], now: DateTime<Utc>) -> InsertStatement {
+    let mut columns: Vec<Beers> = vec![Beers::Id];
+    columns.extend(WRITTEN_COLUMNS);
+    columns.extend([Beers::CreatedAt, Beers::UpdatedAt]);
+    let mut on_conflict = OnConflict::column(Beers::Id);
+    on_conflict
+        .update_columns(WRITTEN_COLUMNS)
+        .update_column(Beers::UpdatedAt);
+    let mut insert = Query::insert();
+    insert
+        .into_table(Beers::Table)
+        .columns(columns)
+        .on_conflict(on_conflict);
+    for (id, fields) in beers {
+        let mut values: Vec<SimpleExpr> = vec![(*id).into()];
+        values.extend(written_values(fields));
+        values.extend([now.into(), now.into()]);
+        insert.values_panic(values);
+    }
+    insert
+}
+
+/// Every term row of these beers.
+pub fn delete_terms_many(ids: &[i64]) -> sea_query::DeleteStatement {
+    Query::delete()
+        .from_table(BeerTerms::Table)
+        .and_where(Expr::col(BeerTerms::BeerId).is_in(ids.iter().copied()))
+        .to_owned()
+}
+
+/// The term rows of many beers, as INSERTs of at most `rows_per_statement` rows each.
+pub fn insert_terms_many(beers: &[(i64, &BeerFields)], rows_per_statement: usize) -> Vec<InsertStatement> {
+    let rows: Vec<(i64, &'static str, String)> = beers
+        .iter()
+        .flat_map(|(id, fields)| terms_of(fields).into_iter().map(move |(kind, term)| (*id, kind, term)))
+        .collect();
+    rows.chunks(rows_per_statement.max(1))
+        .map(|chunk| {
+            let mut insert = Query::insert();
+            insert
+                .into_table(BeerTerms::Table)
+                .columns([BeerTerms::BeerId, BeerTerms::Kind, BeerTerms::Term]);
+            for (id, kind, term) in chunk {
+                insert.values_panic([(*id).into(), (*kind).into(), term.clone().into()]);
+            }
+            insert
+        })
+        .collect()
 }
 
 pub fn update(id: i64, fields: &BeerFields, now: DateTime<Utc>) -> UpdateStatement {
@@ -515,12 +581,12 @@ pub fn remove_orphan_images() -> sea_query::DeleteStatement {
         .to_owned()
 }
 
-/// The hop, malt and food rows behind the "any ingredient" filters; `None` when the beer has none.
-pub fn insert_terms(id: i64, fields: &BeerFields) -> Option<InsertStatement> {
+/// A beer's searchable terms: (kind, lower-cased text), each once.
+fn terms_of(fields: &BeerFields) -> Vec<(&'static str, String)> {
     let hops = fields.ingredients.hops.iter().map(|h| ("hop", &h.name));
     let malts = fields.ingredients.malt.iter().map(|m| ("malt", &m.name));
     let foods = fields.food_pairing.iter().map(|f| ("food", f));
-    let mut terms: Vec<(&str, String)> = hops
+    let mut terms: Vec<(&'static str, String)> = hops
         .chain(malts)
         .chain(foods)
         .map(|(k, t)| (k, search_text(t)))
@@ -528,6 +594,12 @@ pub fn insert_terms(id: i64, fields: &BeerFields) -> Option<InsertStatement> {
     // A recipe adds the same hop several times (start, middle, dry hop): one row per name is enough to match.
     terms.sort();
     terms.dedup();
+    terms
+}
+
+/// The hop, malt and food rows behind the "any ingredient" filters; `None` when the beer has none.
+pub fn insert_terms(id: i64, fields: &BeerFields) -> Option<InsertStatement> {
+    let terms = terms_of(fields);
     if terms.is_empty() {
         return None;
     }

@@ -18,8 +18,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::{
-    Backend, BeerStore, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportRecord, JsonShape, ReplicaStatus,
-    StoreError, StoreResult, StoredImage,
+    Backend, BeerStore, CatalogIndex, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportMessage, ImportRecord,
+    JsonShape, ReplicaStatus, StoreError, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -311,6 +311,32 @@ impl BeerStore for WatchedStore {
         let result = self.inner.import(records, progress).await;
         self.watch.wrote();
         self.observe(result)
+    }
+
+    async fn import_stream(
+        &self,
+        messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<bool> {
+        self.check()?;
+        let result = self.inner.import_stream(messages, progress).await;
+        self.watch.wrote();
+        self.observe(result)
+    }
+
+    async fn catalog_version(&self) -> StoreResult<i64> {
+        self.check()?;
+        self.observe(self.inner.catalog_version().await)
+    }
+
+    async fn load_index(&self) -> StoreResult<CatalogIndex> {
+        self.check()?;
+        self.observe(self.inner.load_index().await)
+    }
+
+    async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
+        self.check()?;
+        self.observe(self.inner.get_many(ids).await)
     }
 
     // Image writes update the beer's row, so they move the catalog version like any other write.

@@ -15,4 +15,5 @@ mod punk_compat;
 mod rate_limit;
 mod replica;
 mod resilience;
+mod scale;
 mod web;

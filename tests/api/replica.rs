@@ -170,11 +170,12 @@ struct ReplicaApp {
 }
 
 /// These tests count where the store's reads go, so the response cache (which answers a repeated read without
-/// any) is off, except where a test turns it on with `extra_args`.
-const CACHE_OFF: [&str; 2] = ["--cache-max-bytes", "0"];
+/// any) and the read model (which reads the catalog in the background whenever it changes) are off, except where
+/// a test turns them on with `extra_args`.
+const ROUTING_ONLY: [&str; 4] = ["--cache-max-bytes", "0", "--read-model", "database"];
 
 async fn spawn(pair: &Pair, max_lag_secs: u64) -> ReplicaApp {
-    spawn_with(pair, max_lag_secs, &CACHE_OFF).await
+    spawn_with(pair, max_lag_secs, &ROUTING_ONLY).await
 }
 
 async fn spawn_with(pair: &Pair, max_lag_secs: u64, extra_args: &[&str]) -> ReplicaApp {
@@ -551,7 +552,7 @@ async fn spawn_without_waiting_for_the_standby(pair: &Pair) -> ReplicaApp {
     let standby_url = with_database(&pair.standby, &name);
     let app = TestApp::spawn_on(
         database,
-        &["--db-read-url", &standby_url, CACHE_OFF[0], CACHE_OFF[1]],
+        &[&["--db-read-url", standby_url.as_str()][..], &ROUTING_ONLY[..]].concat(),
         |_| {},
     )
     .await;

@@ -1,0 +1,308 @@
+//! [`IndexedStore`]: a store that answers list and count queries from the in-process read model
+//! ([`super::read_model`]) and everything else from the database it wraps.
+//!
+//! Freshness: every list or count first reads the catalog's change counter (one primary-key read). When the index
+//! was built at that version, it answers; otherwise the query goes to the database (the same SQL as without the
+//! read model) and a rebuild starts in the background, one at a time. So an answer is never older than the
+//! database's, whichever process changed the catalog (another task, an `import` job), and a process that has not
+//! finished building its index (just started, or just after a write) still answers, only more slowly.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use super::read_model::{CatalogIndex, IdPage};
+use super::watch::CatalogWatch;
+use super::{
+    Backend, BeerStore, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportMessage, ImportRecord, JsonShape,
+    ReplicaStatus, StoreResult, StoredImage,
+};
+use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
+
+pub struct IndexedStore {
+    inner: DynStore,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    index: RwLock<Option<Arc<CatalogIndex>>>,
+    building: AtomicBool,
+}
+
+impl IndexedStore {
+    /// Wraps `inner` and starts building the index in the background.
+    pub fn new(inner: DynStore) -> Arc<Self> {
+        let store = Arc::new(Self {
+            inner,
+            shared: Arc::default(),
+        });
+        store.start_rebuild();
+        store
+    }
+
+    /// Like [`IndexedStore::new`], and also rebuilds as soon as the catalog's change signal (the watcher the
+    /// response cache uses) moves, so the first request after a change usually finds the index already current.
+    pub fn watching(inner: DynStore, watch: Arc<CatalogWatch>) -> Arc<Self> {
+        let store = Self::new(inner);
+        let weak = Arc::downgrade(&store);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                // Ends with the store.
+                let Some(store) = weak.upgrade() else { return };
+                let built = store
+                    .shared
+                    .index
+                    .read()
+                    .expect("the index lock is never poisoned")
+                    .as_ref()
+                    .map(|i| i.version());
+                if let Some(version) = watch.current_version()
+                    && built != Some(version)
+                {
+                    store.start_rebuild();
+                }
+            }
+        });
+        store
+    }
+
+    /// Whether an index is loaded and current (for tests and readiness reporting).
+    pub async fn is_current(&self) -> StoreResult<bool> {
+        Ok(self.current().await?.is_some())
+    }
+
+    /// The index, when it is at the catalog's current version; otherwise `None`, and a rebuild is under way.
+    async fn current(&self) -> StoreResult<Option<Arc<CatalogIndex>>> {
+        let version = self.inner.catalog_version().await?;
+        let index = self
+            .shared
+            .index
+            .read()
+            .expect("the index lock is never poisoned")
+            .clone();
+        match index {
+            Some(index) if index.version() == version => Ok(Some(index)),
+            _ => {
+                self.start_rebuild();
+                Ok(None)
+            }
+        }
+    }
+
+    fn start_rebuild(&self) {
+        if self.shared.building.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (inner, shared) = (self.inner.clone(), self.shared.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            match inner.load_index().await {
+                Ok(index) => {
+                    tracing::info!(
+                        beers = index.len(),
+                        version = index.version(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "read model built"
+                    );
+                    *shared.index.write().expect("the index lock is never poisoned") = Some(Arc::new(index));
+                }
+                // Not fatal: queries keep going to the database, and the next one retries the build.
+                Err(error) => tracing::warn!(error = %error, "read model build failed; queries use the database"),
+            }
+            shared.building.store(false, Ordering::Release);
+        });
+    }
+
+    /// Whether the read model answers this filter: it holds no pH, so `ph_gt`/`ph_lt` go to the database, whose
+    /// answer is exactly what the filters define.
+    fn answers(filter: &BeerFilter) -> bool {
+        filter.ph_gt.is_none() && filter.ph_lt.is_none()
+    }
+
+    /// The index for a page in id order of a filter it answers; `None` sends the query to the database (other
+    /// orders, pH filters, or no current index).
+    async fn index_for(&self, query: &ListQuery) -> StoreResult<Option<Arc<CatalogIndex>>> {
+        if !query.sort.is_empty() || !Self::answers(&query.filter) {
+            return Ok(None);
+        }
+        self.current().await
+    }
+
+    /// Evaluates a filter on the blocking pool: at a million beers a count walks a million rows, which must not
+    /// hold up the async workers serving other requests.
+    async fn evaluate(index: Arc<CatalogIndex>, filter: BeerFilter, offset: u64, limit: u64, count: bool) -> IdPage {
+        tokio::task::spawn_blocking(move || index.page(&filter, offset, limit, count))
+            .await
+            .expect("evaluating a filter does not panic")
+    }
+}
+
+#[async_trait]
+impl BeerStore for IndexedStore {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        self.inner.migrate().await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+
+    async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>> {
+        let Some(index) = self.index_for(query).await? else {
+            return self.inner.list(query).await;
+        };
+        let page = Self::evaluate(
+            index,
+            query.filter.clone(),
+            query.offset(),
+            u64::from(query.per_page),
+            false,
+        )
+        .await;
+        self.inner.get_many(&page.ids).await
+    }
+
+    async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
+        let index = if Self::answers(filter) {
+            self.current().await?
+        } else {
+            None
+        };
+        let Some(index) = index else {
+            return self.inner.count(filter).await;
+        };
+        let page = Self::evaluate(index, filter.clone(), 0, 0, true).await;
+        Ok(page.total.unwrap_or_default())
+    }
+
+    /// The page's ids from the index, then their stored renderings by primary key.
+    async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {
+        let Some(index) = self.index_for(query).await? else {
+            return self.inner.list_json(query, shape, image_base).await;
+        };
+        let page = Self::evaluate(
+            index,
+            query.filter.clone(),
+            query.offset(),
+            u64::from(query.per_page),
+            false,
+        )
+        .await;
+        if page.ids.is_empty() {
+            return Ok("[]".to_owned());
+        }
+        let by_ids = ListQuery {
+            page: 1,
+            per_page: u32::try_from(page.ids.len()).unwrap_or(u32::MAX),
+            filter: BeerFilter {
+                ids: Some(page.ids),
+                ..BeerFilter::default()
+            },
+            sort: Vec::new(),
+        };
+        self.inner.list_json(&by_ids, shape, image_base).await
+    }
+
+    async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>> {
+        self.inner.get_json(id, shape, image_base).await
+    }
+
+    fn read_replica(&self) -> Option<ReplicaStatus> {
+        self.inner.read_replica()
+    }
+
+    async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {
+        self.inner.get(id).await
+    }
+
+    async fn random(&self) -> StoreResult<Option<Beer>> {
+        // `ORDER BY random()` reads the whole table; the index picks an id in constant time.
+        let picked = self
+            .current()
+            .await?
+            .and_then(|index| index.random_id(&mut rand::thread_rng()));
+        if let Some(id) = picked
+            && let Some(beer) = self.inner.get(id).await?
+        {
+            return Ok(Some(beer));
+        }
+        self.inner.random().await
+    }
+
+    async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
+        self.inner.create(fields).await
+    }
+
+    async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
+        self.inner.update(id, fields).await
+    }
+
+    async fn delete(&self, id: i64) -> StoreResult<bool> {
+        self.inner.delete(id).await
+    }
+
+    async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
+        self.inner.import(records, progress).await
+    }
+
+    async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>> {
+        self.inner.set_image(beer_id, image).await
+    }
+
+    async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
+        self.inner.remove_image(beer_id).await
+    }
+
+    async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>> {
+        self.inner.image_meta(sha256).await
+    }
+
+    async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>> {
+        self.inner.image(sha256).await
+    }
+
+    async fn has_images(&self) -> StoreResult<bool> {
+        self.inner.has_images().await
+    }
+
+    async fn import_stream(
+        &self,
+        messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<bool> {
+        self.inner.import_stream(messages, progress).await
+    }
+
+    async fn close(&self) {
+        self.inner.close().await
+    }
+
+    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
+        self.inner.change_feed().await
+    }
+
+    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
+        self.inner.change_listener().await
+    }
+
+    async fn catalog_version(&self) -> StoreResult<i64> {
+        self.inner.catalog_version().await
+    }
+
+    async fn load_index(&self) -> StoreResult<CatalogIndex> {
+        self.inner.load_index().await
+    }
+
+    async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
+        self.inner.get_many(ids).await
+    }
+}

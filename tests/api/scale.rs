@@ -1,0 +1,332 @@
+//! Catalog scale (issue 11): a generated catalog of a few thousand beers, imported by the binary as an operator
+//! would, then every filter checked against a reference evaluation of the filter definitions written here, apart
+//! from the service's code, through both read paths (the in-process read model and the database's SQL).
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+use beer_catalog::domain::{ListQuery, Surface, parse_list_query};
+use beer_catalog::storage::{self, BeerStore, IndexedStore};
+use serde_json::Value;
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, TestDatabase, config_for};
+
+const BEERS: u64 = 3_000;
+
+fn beer_catalog(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        .args(args)
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("LOG_LEVEL", "warn")
+        .output()
+        .unwrap()
+}
+
+fn temp_file(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("{name}-{}.json", uuid::Uuid::new_v4()))
+}
+
+/// The needle's characters in this order, case-insensitively, underscores meaning spaces.
+fn fuzzy(haystack: &str, needle: &str) -> bool {
+    let haystack: Vec<char> = haystack.to_lowercase().chars().collect();
+    let mut at = 0;
+    for wanted in needle.replace('_', " ").to_lowercase().chars() {
+        match haystack[at..].iter().position(|c| *c == wanted) {
+            Some(found) => at += found + 1,
+            None => return false,
+        }
+    }
+    true
+}
+
+fn contains(haystack: &str, needle: &str) -> bool {
+    haystack
+        .to_lowercase()
+        .contains(&needle.replace('_', " ").to_lowercase())
+}
+
+/// `first_brewed` (`MM/YYYY` or `YYYY` = January) as a month count, comparable with `MM-YYYY` filters.
+fn brewed(beer: &Value) -> Option<i64> {
+    let text = beer["first_brewed"].as_str()?;
+    let (month, year) = text.split_once('/').unwrap_or(("1", text));
+    Some(year.parse::<i64>().ok()? * 12 + month.parse::<i64>().ok()? - 1)
+}
+
+fn month(mm_yyyy: &str) -> i64 {
+    let (m, y) = mm_yyyy.split_once('-').unwrap();
+    y.parse::<i64>().unwrap() * 12 + m.parse::<i64>().unwrap() - 1
+}
+
+fn names(beer: &Value, kind: &str) -> Vec<String> {
+    beer["ingredients"][kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Whether `beer` satisfies one `param=value` of a query, by the documented definition of each filter.
+fn satisfies(beer: &Value, param: &str, value: &str) -> bool {
+    let number = |field: &str| beer[field].as_f64();
+    let bound = || value.parse::<f64>().unwrap();
+    match param {
+        "abv_gt" | "ibu_gt" | "ebc_gt" => number(&param[..3]).is_some_and(|v| v > bound()),
+        "abv_lt" | "ibu_lt" | "ebc_lt" => number(&param[..3]).is_some_and(|v| v < bound()),
+        "brewed_before" => brewed(beer).is_some_and(|m| m < month(value)),
+        "brewed_after" => brewed(beer).is_some_and(|m| m > month(value)),
+        "beer_name" => fuzzy(beer["name"].as_str().unwrap(), value),
+        "yeast" => beer["ingredients"]["yeast"].as_str().is_some_and(|y| fuzzy(y, value)),
+        "hops" => names(beer, "hops").iter().any(|h| fuzzy(h, value)),
+        "malt" => names(beer, "malt").iter().any(|m| fuzzy(m, value)),
+        "food" => beer["food_pairing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| contains(f.as_str().unwrap(), value)),
+        "style" => beer["style"].as_str().is_some_and(|s| contains(s, value)),
+        "ids" => value.split('|').any(|id| beer["id"].as_i64() == id.parse().ok()),
+        other => panic!("no reference for {other}"),
+    }
+}
+
+fn expected_ids(catalog: &[Value], query: &str) -> Vec<i64> {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    catalog
+        .iter()
+        .filter(|beer| params.iter().all(|(param, value)| satisfies(beer, param, value)))
+        .map(|beer| beer["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The filter table of issue 11, every single filter, edge cases of the text matching, and combinations.
+const CASES: &[&str] = &[
+    "",
+    "abv_gt=12",
+    "abv_lt=4.5",
+    "ibu_gt=100",
+    "ibu_lt=20",
+    "ebc_gt=100",
+    "ebc_lt=10.5",
+    "brewed_before=01-2008",
+    "brewed_after=06-2016",
+    "brewed_after=01-2010&brewed_before=01-2011",
+    "beer_name=punk",
+    "beer_name=pnk",
+    "beer_name=zzzz",
+    "beer_name=100%25",
+    "beer_name=half_way",
+    "beer_name=caf%C3%A9",
+    "beer_name=%C3%BCber",
+    "yeast=wyeast",
+    "yeast=wyeast_1056",
+    "hops=cascade",
+    "hops=nelson_sauvin",
+    "malt=munich",
+    "malt=extra",
+    "food=cheese",
+    "food=spicy_chicken",
+    "style=ipa",
+    "ids=1|17|2999|3000|4000",
+    "food=cheese&abv_gt=8",
+    "abv_gt=6&hops=simcoe&food=cheese",
+    "ibu_gt=30&ibu_lt=60&brewed_after=01-2012&malt=extra&yeast=american",
+    "beer_name=o&hops=a&malt=a&food=e&abv_lt=7&ebc_gt=5",
+];
+
+fn query(raw: &str, page: u32, per_page: u32) -> ListQuery {
+    let mut query = parse_list_query(Some(raw), Surface::Native).unwrap();
+    query.page = page;
+    query.per_page = per_page;
+    query
+}
+
+async fn all_ids(store: &dyn BeerStore, raw: &str) -> Vec<i64> {
+    // One page as large as the catalog: the store is asked directly, below the API's 80-per-page limit.
+    let beers = store.list(&query(raw, 1, BEERS as u32 + 10)).await.unwrap();
+    beers.iter().map(|b| b.id).collect()
+}
+
+async fn wait_until_current(store: &IndexedStore) {
+    for _ in 0..300 {
+        if store.is_current().await.unwrap() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the read model was not built within 30 s");
+}
+
+/// A generated catalog of `count` beers from `first_id`, as the import format.
+fn generated(count: u64, first_id: i64) -> Vec<u8> {
+    let mut out = Vec::new();
+    beer_catalog::commands::generate::write_catalog(&mut out, count, first_id, 5).unwrap();
+    out
+}
+
+/// The generated records of `text` with `extra` records spliced in after the first `at`.
+fn with_records_at(text: &[u8], at: usize, extra: &[Value]) -> Vec<u8> {
+    let mut records: Vec<Value> = serde_json::from_slice(text).unwrap();
+    for (offset, record) in extra.iter().enumerate() {
+        records.insert(at + offset, record.clone());
+    }
+    serde_json::to_vec(&records).unwrap()
+}
+
+async fn seeded_with_50(database: &TestDatabase) -> storage::DynStore {
+    let file = temp_file("seed");
+    std::fs::write(&file, generated(50, 1)).unwrap();
+    let output = beer_catalog(&database.url, &["import", file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert!(output.status.success(), "{output:?}");
+    let config = config_for(&database.url, &[]);
+    storage::connect(&config.database, &config.store).await.unwrap()
+}
+
+backend_tests! {
+    async fn every_filter_over_a_generated_catalog_matches_the_reference_on_both_read_paths(backend) {
+        let database = Arc::new(TestDatabase::create(backend).await);
+        let file = temp_file("generated");
+        let path = file.to_str().unwrap();
+        let output = beer_catalog(&database.url, &["generate", &BEERS.to_string(), "--seed", "11", "--output", path]);
+        assert!(output.status.success(), "{output:?}");
+        let catalog: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(catalog.len(), BEERS as usize);
+
+        // The generator's output imports cleanly: nothing skipped, nothing warned about.
+        let memory_app = TestApp::spawn_on(database.clone(), &[], |_| {}).await;
+        let output = beer_catalog(&database.url, &["import", path]);
+        let _ = std::fs::remove_file(&file);
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), format!("imported {BEERS}, skipped 0\n"));
+
+        let database_app = TestApp::spawn_on(database.clone(), &["--read-model", "database"], |_| {}).await;
+        let config = config_for(&database.url, &[]);
+        let indexed = IndexedStore::new(storage::connect(&config.database, &config.store).await.unwrap());
+        wait_until_current(&indexed).await;
+        let sql = storage::connect(&config.database, &config.store).await.unwrap();
+
+        for raw in CASES {
+            let expected = expected_ids(&catalog, raw);
+            assert_eq!(all_ids(indexed.as_ref(), raw).await, expected, "read model: {raw}");
+            assert_eq!(all_ids(sql.as_ref(), raw).await, expected, "database: {raw}");
+            let filter = &query(raw, 1, 1).filter;
+            assert_eq!(indexed.count(filter).await.unwrap(), expected.len() as u64, "read model count: {raw}");
+            assert_eq!(sql.count(filter).await.unwrap(), expected.len() as u64, "database count: {raw}");
+
+            // Through the API of each server: the second page, and the total the native API reports.
+            let second_page: Vec<i64> = expected.iter().skip(80).take(80).copied().collect();
+            for app in [&memory_app, &database_app] {
+                let separator = if raw.is_empty() { "" } else { "&" };
+                let response = app.get(&format!("/beers?{raw}{separator}page=2&per_page=80")).await;
+                assert_eq!(response.status(), 200, "/beers?{raw}");
+                let total = response.headers()["x-total-count"].to_str().unwrap().to_owned();
+                assert_eq!(total, expected.len().to_string(), "X-Total-Count of /beers?{raw}");
+                let body: Vec<Value> = response.json().await.unwrap();
+                assert_eq!(body.iter().map(|b| b["id"].as_i64().unwrap()).collect::<Vec<_>>(), second_page, "/beers?{raw}");
+                if !raw.contains("style") {
+                    let (_, body) = app.get_json(&format!("/v2/beers?{raw}{separator}page=2&per_page=80")).await;
+                    let served: Vec<i64> = body.as_array().unwrap().iter().map(|b| b["id"].as_i64().unwrap()).collect();
+                    assert_eq!(served, second_page, "/v2/beers?{raw}");
+                }
+            }
+        }
+        // The deepest page, and one past it.
+        let (_, last) = memory_app.get_json("/v2/beers?per_page=80&page=38").await;
+        assert_eq!(last.as_array().unwrap().iter().map(|b| b["id"].as_i64().unwrap()).collect::<Vec<_>>(), (2961..=3000).collect::<Vec<_>>());
+        let (_, past) = memory_app.get_json("/v2/beers?per_page=80&page=39").await;
+        assert_eq!(past, serde_json::json!([]));
+
+        // Round trip: every generated beer is served exactly as generated, field for field.
+        let served = memory_app.all_pages("/v2/beers", "").await;
+        assert_eq!(served.len(), catalog.len());
+        for (served, generated) in served.iter().zip(&catalog) {
+            assert_eq!(served, generated, "beer {} differs", generated["id"]);
+        }
+
+        // A write through either server is seen at once by the other's read model.
+        let id = catalog[0]["id"].as_i64().unwrap();
+        let deleted = database_app.client.delete(database_app.url(&format!("/beers/{id}"))).send().await.unwrap();
+        assert_eq!(deleted.status(), 204);
+        let response = memory_app.get("/beers?per_page=1").await;
+        assert_eq!(response.headers()["x-total-count"], (BEERS - 1).to_string().as_str());
+        let body: Vec<Value> = response.json().await.unwrap();
+        assert_ne!(body[0]["id"].as_i64(), Some(id));
+        indexed.close().await;
+        sql.close().await;
+    }
+
+    async fn all_or_nothing_reports_every_bad_record_and_writes_nothing(backend) {
+        let database = TestDatabase::create(backend).await;
+        let store = seeded_with_50(&database).await;
+        let before = store.list(&query("", 1, 80)).await.unwrap();
+        // Bad records after the first 4,500: by then batches of valid ones have been written in the transaction.
+        let bad = [
+            serde_json::json!({"id": 9001, "name": "No ABV"}),
+            serde_json::json!({"id": 9002, "name": "Typo", "abv": 5, "ibus": 10}),
+            serde_json::json!({"id": 60, "name": "Same id again", "abv": 5}),
+        ];
+        let file = temp_file("bad");
+        std::fs::write(&file, with_records_at(&generated(5_000, 51), 4_500, &bad)).unwrap();
+        let output = beer_catalog(&database.url, &["import", "--all-or-nothing", file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(report.starts_with("imported 0, skipped 3\nnothing written: 3 records are invalid"), "{report}");
+        assert!(report.contains("skipped record #4501 (id 9001, \"No ABV\"): missing field `abv`"), "{report}");
+        assert!(report.contains("skipped record #4502 (id 9002, \"Typo\"): unknown field `ibus`"), "{report}");
+        assert!(report.contains("skipped record #4503 (id 60, \"Same id again\"): id 60 appears again (first at record #10)"), "{report}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("import: written"), "batches were written before the bad records: {output:?}");
+        assert_eq!(store.count(&Default::default()).await.unwrap(), 50);
+        assert_eq!(store.list(&query("", 1, 80)).await.unwrap(), before, "the catalog is as it was");
+        store.close().await;
+    }
+
+    async fn an_import_killed_midway_leaves_the_catalog_as_it_was(backend) {
+        use std::io::{BufRead, Write};
+        let database = TestDatabase::create(backend).await;
+        let store = seeded_with_50(&database).await;
+        let before = store.list(&query("", 1, 80)).await.unwrap();
+        let version = store.catalog_version().await.unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+            .args(["import", "-"])
+            .env_clear()
+            .env("DATABASE_URL", &database.url)
+            .env("LOG_LEVEL", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Half an array (an upsert of the seeded ids and new ones), and no end: the import cannot finish by itself.
+        let text = generated(5_000, 1);
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&text[..text.len() - 3]).unwrap();
+        stdin.flush().unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("import: written") {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "the import ended before writing anything");
+        }
+        // Rows are written inside the open transaction: now the process dies without a chance to clean up.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        drop(stdin);
+
+        assert_eq!(store.count(&Default::default()).await.unwrap(), 50);
+        assert_eq!(store.list(&query("", 1, 80)).await.unwrap(), before, "the catalog is as it was");
+        assert_eq!(store.catalog_version().await.unwrap(), version, "no change was ever visible");
+        // And the database takes the next import as usual.
+        let file = temp_file("after-kill");
+        std::fs::write(&file, generated(100, 1)).unwrap();
+        let output = beer_catalog(&database.url, &["import", file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(store.count(&Default::default()).await.unwrap(), 100);
+        store.close().await;
+    }
+}
