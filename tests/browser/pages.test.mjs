@@ -61,9 +61,11 @@ async function openPage({ viewport = DESKTOP, expectedStatuses = [] } = {}) {
   page.on("pageerror", (error) => problems.push(`uncaught exception on ${page.url()}: ${error.message}`));
   page.on("requestfailed", (request) => {
     const reason = request.failure()?.errorText;
-    // A label still loading when the test navigates on is cancelled by the browser (ERR_ABORTED): not a failure.
-    // A missing or refused one is (an HTTP error below, or ERR_BLOCKED_BY_CSP, ERR_CONNECTION_REFUSED...).
-    if (reason === "net::ERR_ABORTED" && request.resourceType() === "image") return;
+    // A label or the page's icon still loading when the test navigates on or closes the page is cancelled by the
+    // browser (ERR_ABORTED): not a failure. (Chromium fetches the icon as resource type "other".) A missing or
+    // refused one is (an HTTP error below, or ERR_BLOCKED_BY_CSP, ERR_CONNECTION_REFUSED...).
+    const isIcon = new URL(request.url()).pathname.startsWith("/assets/icon.");
+    if (reason === "net::ERR_ABORTED" && (request.resourceType() === "image" || isIcon)) return;
     problems.push(`request failed: ${request.method()} ${request.url()} (${reason})`);
   });
   page.on("response", (response) => {
