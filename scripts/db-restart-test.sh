@@ -36,17 +36,22 @@ echo "PASS: serving from PostgreSQL"
 
 pg stop
 start=$(date +%s)
-for path in /beers /v2/beers /beers/1; do
+# Reads the cache does not hold need the database: 503 with Retry-After.
+for path in /beers /beers/1 '/v2/beers?per_page=7'; do
   headers=$(curl -s -D - -o /dev/null --max-time 15 "$base$path")
   grep -q '^HTTP/1.1 503' <<<"$headers" || fail "GET $path while the database is down: $headers"
   grep -qi '^retry-after: 5' <<<"$headers" || fail "GET $path: no Retry-After"
 done
+# A read answered before the outage is served from the cache, marked stale (stale-if-error, RFC 9211).
+headers=$(curl -s -D - -o /dev/null --max-time 15 "$base/v2/beers")
+grep -q '^HTTP/1.1 200' <<<"$headers" || fail "cached GET /v2/beers while the database is down: $headers"
+grep -qi '^cache-status: .*stale-if-error' <<<"$headers" || fail "cached GET /v2/beers: not marked stale: $headers"
 [ "$(status -X POST -H 'Content-Type: application/json' -d '{"name":"Down","abv":5}' "$base/beers")" = 503 ] ||
   fail "POST while the database is down is not 503"
 [ "$(status "$base/ready")" = 503 ] || fail "/ready is not 503 while the database is down"
 [ "$(status "$base/health")" = 200 ] || fail "/health is not 200 while the database is down"
 [ $(( $(date +%s) - start )) -lt 30 ] || fail "requests did not fail fast"
-echo "PASS: database down -> 503 with Retry-After, /ready 503, /health 200"
+echo "PASS: database down -> 503 with Retry-After, cached reads served marked stale, /ready 503, /health 200"
 
 pg start
 for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
