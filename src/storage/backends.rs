@@ -15,7 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 use super::change_feed::{DedicatedFeed, PostgresChangeListener};
-use super::read_model::{CatalogIndex, IndexBuilder, IndexRow, TermKind};
+use super::read_model::{CatalogIndex, IndexBuilder, IndexRow};
 use super::rendered::{self, JsonShape};
 use super::sql::{self, BeerRow, ImageMetaRow, RenderedRow};
 use super::{
@@ -115,6 +115,8 @@ trait Dialect {
     type Database: sqlx::Database;
     type Builder: sea_query::QueryBuilder + Default;
     const BACKEND: Backend;
+    /// The read model's rows ([`sql::INDEX_ROWS_POSTGRES`]).
+    const INDEX_ROWS: &'static str;
 
     fn pool(&self) -> &sqlx::Pool<Self::Database>;
     fn migrator() -> sqlx::migrate::Migrator;
@@ -130,6 +132,7 @@ impl Dialect for SqliteStore {
     type Database = sqlx::Sqlite;
     type Builder = SqliteQueryBuilder;
     const BACKEND: Backend = Backend::Sqlite;
+    const INDEX_ROWS: &'static str = sql::INDEX_ROWS_SQLITE;
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -166,6 +169,7 @@ impl Dialect for PostgresStore {
     type Database = sqlx::Postgres;
     type Builder = PostgresQueryBuilder;
     const BACKEND: Backend = Backend::Postgres;
+    const INDEX_ROWS: &'static str = sql::INDEX_ROWS_POSTGRES;
 
     fn pool(&self) -> &PgPool {
         &self.pool
@@ -478,38 +482,26 @@ macro_rules! impl_beer_store {
                     .await?;
                 let mut builder = IndexBuilder::new(version);
                 {
-                    type Row = (
-                        i64,
-                        String,
-                        Option<String>,
-                        Option<String>,
-                        f64,
-                        Option<f64>,
-                        Option<f64>,
-                        Option<i64>,
-                    );
-                    let mut rows = sqlx::query_as::<_, Row>(sql::INDEX_BEERS).fetch(&mut *tx);
-                    while let Some((id, name_search, yeast_search, style_search, abv, ibu, ebc, month)) =
-                        rows.try_next().await?
-                    {
-                        builder.push_beer(IndexRow {
-                            id,
-                            name_search,
-                            yeast_search,
-                            style_search,
-                            abv,
-                            ibu,
-                            ebc,
-                            first_brewed_month: month,
+                    use sqlx::Row;
+                    let mut rows = sqlx::query(<$store as Dialect>::INDEX_ROWS).fetch(&mut *tx);
+                    // Each text is borrowed from the row: the builder copies only names and new distinct texts.
+                    while let Some(row) = rows.try_next().await? {
+                        builder.push_beer(&IndexRow {
+                            id: row.try_get(0)?,
+                            name_search: row.try_get(1)?,
+                            yeast_search: row.try_get(2)?,
+                            style_search: row.try_get(3)?,
+                            abv: row.try_get(4)?,
+                            ibu: row.try_get(5)?,
+                            ebc: row.try_get(6)?,
+                            ph: row.try_get(7)?,
+                            first_brewed_month: row.try_get(8)?,
+                            created_at: row.try_get(9)?,
+                            updated_at: row.try_get(10)?,
+                            hops: row.try_get(11)?,
+                            malts: row.try_get(12)?,
+                            foods: row.try_get(13)?,
                         });
-                    }
-                }
-                {
-                    let mut terms = sqlx::query_as::<_, (i64, String, String)>(sql::INDEX_TERMS).fetch(&mut *tx);
-                    while let Some((beer_id, kind, term)) = terms.try_next().await? {
-                        if let Some(kind) = TermKind::parse(&kind) {
-                            builder.push_term(beer_id, kind, &term);
-                        }
                     }
                 }
                 tx.commit().await?;

@@ -118,27 +118,28 @@ impl IndexedStore {
         });
     }
 
-    /// Whether the read model answers this filter: it holds no pH, so `ph_gt`/`ph_lt` go to the database, whose
-    /// answer is exactly what the filters define.
-    fn answers(filter: &BeerFilter) -> bool {
-        filter.ph_gt.is_none() && filter.ph_lt.is_none()
-    }
-
-    /// The index for a page in id order of a filter it answers; `None` sends the query to the database (other
-    /// orders, pH filters, or no current index).
-    async fn index_for(&self, query: &ListQuery) -> StoreResult<Option<Arc<CatalogIndex>>> {
-        if !query.sort.is_empty() || !Self::answers(&query.filter) {
-            return Ok(None);
-        }
-        self.current().await
-    }
-
-    /// Evaluates a filter on the blocking pool: at a million beers a count walks a million rows, which must not
-    /// hold up the async workers serving other requests.
-    async fn evaluate(index: Arc<CatalogIndex>, filter: BeerFilter, offset: u64, limit: u64, count: bool) -> IdPage {
-        tokio::task::spawn_blocking(move || index.page(&filter, offset, limit, count))
+    /// Evaluates a query on the blocking pool: at a million beers a count or a sort walks a million rows, which
+    /// must not hold up the async workers serving other requests.
+    async fn evaluate(index: Arc<CatalogIndex>, query: &ListQuery, count: bool) -> IdPage {
+        let (filter, sort) = (query.filter.clone(), query.sort.clone());
+        let (offset, limit) = (query.offset(), u64::from(query.per_page));
+        tokio::task::spawn_blocking(move || index.page(&filter, &sort, offset, limit, count))
             .await
             .expect("evaluating a filter does not panic")
+    }
+
+    /// The query that fetches a page the index chose: its ids, in the query's order (the database orders those
+    /// few rows by the same keys, so the page comes back in the order the index found).
+    fn by_ids(query: &ListQuery, ids: Vec<i64>) -> ListQuery {
+        ListQuery {
+            page: 1,
+            per_page: u32::try_from(ids.len()).unwrap_or(u32::MAX),
+            filter: BeerFilter {
+                ids: Some(ids),
+                ..BeerFilter::default()
+            },
+            sort: query.sort.clone(),
+        }
     }
 }
 
@@ -157,59 +158,44 @@ impl BeerStore for IndexedStore {
     }
 
     async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>> {
-        let Some(index) = self.index_for(query).await? else {
+        let Some(index) = self.current().await? else {
             return self.inner.list(query).await;
         };
-        let page = Self::evaluate(
-            index,
-            query.filter.clone(),
-            query.offset(),
-            u64::from(query.per_page),
-            false,
-        )
-        .await;
-        self.inner.get_many(&page.ids).await
+        let page = Self::evaluate(index, query, false).await;
+        if page.ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if query.sort.is_empty() {
+            return self.inner.get_many(&page.ids).await;
+        }
+        self.inner.list(&Self::by_ids(query, page.ids)).await
     }
 
     async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
-        let index = if Self::answers(filter) {
-            self.current().await?
-        } else {
-            None
-        };
-        let Some(index) = index else {
+        let Some(index) = self.current().await? else {
             return self.inner.count(filter).await;
         };
-        let page = Self::evaluate(index, filter.clone(), 0, 0, true).await;
+        let query = ListQuery {
+            per_page: 0,
+            filter: filter.clone(),
+            ..ListQuery::default()
+        };
+        let page = Self::evaluate(index, &query, true).await;
         Ok(page.total.unwrap_or_default())
     }
 
     /// The page's ids from the index, then their stored renderings by primary key.
     async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {
-        let Some(index) = self.index_for(query).await? else {
+        let Some(index) = self.current().await? else {
             return self.inner.list_json(query, shape, image_base).await;
         };
-        let page = Self::evaluate(
-            index,
-            query.filter.clone(),
-            query.offset(),
-            u64::from(query.per_page),
-            false,
-        )
-        .await;
+        let page = Self::evaluate(index, query, false).await;
         if page.ids.is_empty() {
             return Ok("[]".to_owned());
         }
-        let by_ids = ListQuery {
-            page: 1,
-            per_page: u32::try_from(page.ids.len()).unwrap_or(u32::MAX),
-            filter: BeerFilter {
-                ids: Some(page.ids),
-                ..BeerFilter::default()
-            },
-            sort: Vec::new(),
-        };
-        self.inner.list_json(&by_ids, shape, image_base).await
+        self.inner
+            .list_json(&Self::by_ids(query, page.ids), shape, image_base)
+            .await
     }
 
     async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>> {

@@ -11,9 +11,12 @@
 //! SQL in [`super::sql`] implements (strict comparisons, a missing value never matches, fuzzy = the characters in
 //! order, food and style = substring, any hop or malt may match), over the same lower-cased search texts.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use crate::domain::BeerFilter;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{BeerFilter, SortField, SortKey};
 
 /// Marks "no value" in an interned column (no yeast, no style).
 const NONE: u32 = u32::MAX;
@@ -52,30 +55,35 @@ impl Vocabulary {
 
 /// A list of interned terms per beer (its hops, say), stored flat: beer `row`'s terms are
 /// `terms[offsets[row]..offsets[row + 1]]`.
-#[derive(Default)]
 struct TermLists {
     vocabulary: Vocabulary,
     offsets: Vec<u32>,
     terms: Vec<u32>,
 }
 
-impl TermLists {
-    /// Appends a term of beer `row`; terms arrive in row order.
-    fn push(&mut self, row: usize, text: &str) {
-        self.close_rows_before(row);
-        let term = self.vocabulary.intern(text);
-        self.terms.push(term);
-    }
-
-    fn close_rows_before(&mut self, row: usize) {
-        let end = u32::try_from(self.terms.len()).expect("fewer than 4 billion terms");
-        while self.offsets.len() <= row {
-            self.offsets.push(end);
+impl Default for TermLists {
+    fn default() -> Self {
+        Self {
+            vocabulary: Vocabulary::default(),
+            offsets: vec![0],
+            terms: Vec::new(),
         }
     }
+}
 
-    fn finish(&mut self, rows: usize) {
-        self.close_rows_before(rows);
+impl TermLists {
+    /// Appends the next beer's terms, given as the load query aggregates them (joined by [`TERM_SEPARATOR`]). An
+    /// empty term is left out: no filter matches it (an empty needle is no filter).
+    fn push_row(&mut self, joined: &str) {
+        for text in joined.split(TERM_SEPARATOR).filter(|text| !text.is_empty()) {
+            let term = self.vocabulary.intern(text);
+            self.terms.push(term);
+        }
+        self.offsets
+            .push(u32::try_from(self.terms.len()).expect("fewer than 4 billion terms"));
+    }
+
+    fn finish(&mut self) {
         self.vocabulary.seal();
         self.offsets.shrink_to_fit();
         self.terms.shrink_to_fit();
@@ -106,44 +114,35 @@ impl Texts {
     }
 }
 
-/// One beer's filterable fields, as a store reads them (search texts already lower-cased, as stored).
+/// Joins a beer's terms of one kind in [`IndexRow`] (the load query's `string_agg`/`group_concat` separator): a
+/// control character, which no stored text holds (writes refuse them).
+pub const TERM_SEPARATOR: char = '\u{1f}';
+
+/// One beer's filterable and sortable fields, as the load query reads them (search texts already lower-cased, as
+/// stored), borrowed from the database row so that building allocates per distinct text, not per beer or term.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IndexRow {
+pub struct IndexRow<'a> {
     pub id: i64,
-    pub name_search: String,
-    pub yeast_search: Option<String>,
-    pub style_search: Option<String>,
+    pub name_search: &'a str,
+    pub yeast_search: Option<&'a str>,
+    pub style_search: Option<&'a str>,
     pub abv: f64,
     pub ibu: Option<f64>,
     pub ebc: Option<f64>,
+    pub ph: Option<f64>,
     pub first_brewed_month: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The hop names, malt names and food pairings (`beer_terms` of each kind), joined by [`TERM_SEPARATOR`];
+    /// empty when there are none.
+    pub hops: &'a str,
+    pub malts: &'a str,
+    pub foods: &'a str,
 }
 
-/// The kind of a searchable term row (`beer_terms.kind`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum TermKind {
-    Hop,
-    Malt,
-    Food,
-}
-
-impl TermKind {
-    pub fn parse(kind: &str) -> Option<Self> {
-        match kind {
-            "hop" => Some(Self::Hop),
-            "malt" => Some(Self::Malt),
-            "food" => Some(Self::Food),
-            _ => None,
-        }
-    }
-}
-
-/// Builds an index from rows read in one snapshot: every beer in ascending id order first, then every term in
-/// ascending beer id order.
+/// Builds an index from rows read in one snapshot, in ascending id order.
 pub struct IndexBuilder {
     index: CatalogIndex,
-    /// Where the term cursor is: terms arrive sorted by beer id, so finding a term's row never searches back.
-    term_row: usize,
 }
 
 impl IndexBuilder {
@@ -153,77 +152,71 @@ impl IndexBuilder {
                 version,
                 ..CatalogIndex::default()
             },
-            term_row: 0,
         }
     }
 
     /// Adds a beer; ids must ascend.
-    pub fn push_beer(&mut self, row: IndexRow) {
+    pub fn push_beer(&mut self, row: &IndexRow<'_>) {
         let index = &mut self.index;
         debug_assert!(index.ids.last().is_none_or(|last| *last < row.id), "ids ascend");
         index.ids.push(row.id);
-        index.name_masks.push(char_mask(&row.name_search));
-        index.names.push(&row.name_search);
-        index.yeasts.push(
-            row.yeast_search
-                .as_deref()
-                .map_or(NONE, |y| index.yeast_vocabulary.intern(y)),
-        );
-        index.styles.push(
-            row.style_search
-                .as_deref()
-                .map_or(NONE, |s| index.style_vocabulary.intern(s)),
-        );
+        index.name_masks.push(char_mask(row.name_search));
+        index.names.push(row.name_search);
+        index
+            .yeasts
+            .push(row.yeast_search.map_or(NONE, |y| index.yeast_vocabulary.intern(y)));
+        index
+            .styles
+            .push(row.style_search.map_or(NONE, |s| index.style_vocabulary.intern(s)));
         index.abv.push(row.abv);
         // NaN: every comparison with it is false, which is exactly "a missing value never matches".
         index.ibu.push(row.ibu.unwrap_or(f64::NAN));
         index.ebc.push(row.ebc.unwrap_or(f64::NAN));
+        index.ph.push(row.ph.unwrap_or(f64::NAN));
         index.brewed.push(
             row.first_brewed_month
                 .and_then(|m| i32::try_from(m).ok())
                 .unwrap_or(NO_MONTH),
         );
-    }
-
-    /// Adds a hop, malt or food term of beer `beer_id`; terms must come in ascending beer id order, after every
-    /// beer. A term of a beer not pushed (written after the snapshot's beers were read) is ignored.
-    pub fn push_term(&mut self, beer_id: i64, kind: TermKind, term: &str) {
-        let ids = &self.index.ids;
-        while self.term_row < ids.len() && ids[self.term_row] < beer_id {
-            self.term_row += 1;
-        }
-        if self.term_row == ids.len() || ids[self.term_row] != beer_id {
-            return;
-        }
-        let lists = match kind {
-            TermKind::Hop => &mut self.index.hops,
-            TermKind::Malt => &mut self.index.malts,
-            TermKind::Food => &mut self.index.foods,
-        };
-        lists.push(self.term_row, term);
+        index.created.push(nanos(row.created_at));
+        index.updated.push(nanos(row.updated_at));
+        index.hops.push_row(row.hops);
+        index.malts.push_row(row.malts);
+        index.foods.push_row(row.foods);
     }
 
     pub fn finish(mut self) -> CatalogIndex {
         let index = &mut self.index;
-        let rows = index.ids.len();
         for lists in [&mut index.hops, &mut index.malts, &mut index.foods] {
-            lists.finish(rows);
+            lists.finish();
         }
         index.yeast_vocabulary.seal();
         index.style_vocabulary.seal();
         index.ids.shrink_to_fit();
         index.names.bytes.shrink_to_fit();
+        index.all_name_chars = index.name_masks.iter().fold(0, |all, mask| all | mask);
         self.index
     }
 }
 
-/// Every beer's filterable fields, column by column, in ascending id order, as of one catalog version.
+/// A timestamp as nanoseconds since 1970, which orders as the database orders the column (PostgreSQL keeps
+/// microseconds, SQLite the text sqlx wrote, with up to nanoseconds). Beyond 1677-2262 it saturates.
+fn nanos(at: DateTime<Utc>) -> i64 {
+    at.timestamp_nanos_opt()
+        .unwrap_or(if at.timestamp() < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// Every beer's filterable and sortable fields, column by column, in ascending id order, as of one catalog version.
+/// A column per field: adding one means a line here, in [`IndexBuilder::push_beer`], and wherever columns are
+/// copied.
 #[derive(Default)]
 pub struct CatalogIndex {
     version: i64,
     ids: Vec<i64>,
     names: Texts,
     name_masks: Vec<u64>,
+    /// Every name's mask OR-ed: a needle with a character no name has matches nothing, without a scan.
+    all_name_chars: u64,
     yeasts: Vec<u32>,
     yeast_vocabulary: Vocabulary,
     styles: Vec<u32>,
@@ -231,7 +224,11 @@ pub struct CatalogIndex {
     abv: Vec<f64>,
     ibu: Vec<f64>,
     ebc: Vec<f64>,
+    ph: Vec<f64>,
     brewed: Vec<i32>,
+    /// `created_at` and `updated_at` in nanoseconds, only for sorting.
+    created: Vec<i64>,
+    updated: Vec<i64>,
     hops: TermLists,
     malts: TermLists,
     foods: TermLists,
@@ -244,21 +241,24 @@ pub struct IdPage {
     pub total: Option<u64>,
 }
 
-/// A filter prepared against one index: text filters already evaluated over the distinct texts.
+/// A filter prepared against one index: text filters already evaluated over the distinct texts, the bounds of
+/// each measurement as an open interval (a missing bound is infinite; NaN, a missing value, is never inside).
 struct Prepared<'a> {
-    filter: &'a BeerFilter,
     name: Option<(&'a str, u64)>,
     yeast: Option<Vec<bool>>,
     style: Option<Vec<bool>>,
     hops: Option<Vec<bool>>,
     malts: Option<Vec<bool>>,
     foods: Option<Vec<bool>>,
-    before: Option<i32>,
-    after: Option<i32>,
-    /// Whether each measurement column is compared at all.
-    abv: bool,
-    ibu: bool,
-    ebc: bool,
+    /// `(after, before)`, exclusive; `None` when the date is not filtered.
+    brewed: Option<(i32, i32)>,
+    abv: Option<(f64, f64)>,
+    ibu: Option<(f64, f64)>,
+    ebc: Option<(f64, f64)>,
+    ph: Option<(f64, f64)>,
+    /// Whether some test can never pass (a text that matches no distinct text, a character no name holds), so
+    /// nothing matches without looking at a row.
+    impossible: bool,
 }
 
 impl CatalogIndex {
@@ -280,57 +280,199 @@ impl CatalogIndex {
         (!self.ids.is_empty()).then(|| self.ids[rng.gen_range(0..self.ids.len())])
     }
 
-    /// The ids of the beers matching `filter`, in ascending order, skipping `offset` and taking at most `limit`;
-    /// with `count`, also how many match over all pages (which reads to the end; without it the walk stops at the
-    /// page's last beer).
-    pub fn page(&self, filter: &BeerFilter, offset: u64, limit: u64, count: bool) -> IdPage {
-        if *filter == BeerFilter::default() {
+    /// The ids of the beers matching `filter` in the order of `sort` (as the SQL orders: each key's missing values
+    /// last whichever the direction, ties by ascending id; empty = by id), skipping `offset` and taking at most
+    /// `limit`; with `count`, also how many match over all pages. In id order the walk stops at the page's last
+    /// beer unless counting; any other order looks at every match, and sorts only as much as the page needs.
+    pub fn page(&self, filter: &BeerFilter, sort: &[SortKey], offset: u64, limit: u64, count: bool) -> IdPage {
+        let by_id = match sort.first() {
+            None => Some(false),
+            // Ids are unique: the first key decides every comparison.
+            Some(key) if key.field == SortField::Id => Some(key.descending),
+            Some(_) => None,
+        };
+        if *filter == BeerFilter::default()
+            && let Some(descending) = by_id
+        {
             // Every beer matches: a page is a slice by position, the total the length.
-            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.ids.len());
-            let end = start
-                .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
-                .min(self.ids.len());
+            let len = self.ids.len();
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
+            let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(len);
+            let ids = if descending {
+                self.ids[len - end..len - start].iter().rev().copied().collect()
+            } else {
+                self.ids[start..end].to_vec()
+            };
             return IdPage {
-                ids: self.ids[start..end].to_vec(),
-                total: count.then_some(self.ids.len() as u64),
+                ids,
+                total: count.then_some(len as u64),
             };
         }
         let prepared = self.prepare(filter);
-        let mut ids = Vec::new();
-        let mut seen: u64 = 0;
-        let mut visit = |row: usize| -> bool {
-            if self.matches(&prepared, row) {
-                if seen >= offset && (ids.len() as u64) < limit {
-                    ids.push(self.ids[row]);
-                }
-                seen += 1;
-            }
-            // Keep walking while the page is not full, or to the end when counting.
-            count || (ids.len() as u64) < limit
-        };
-        match &filter.ids {
-            // A handful of ids: look each up instead of walking the catalog.
-            Some(wanted) => {
-                let mut rows: Vec<usize> = wanted.iter().filter_map(|id| self.ids.binary_search(id).ok()).collect();
-                rows.sort_unstable();
-                rows.dedup();
-                for row in rows {
-                    if !visit(row) {
-                        break;
-                    }
-                }
-            }
+        if prepared.impossible {
+            return IdPage {
+                ids: Vec::new(),
+                total: count.then_some(0),
+            };
+        }
+        // The rows to test: a handful of ids are looked up instead of walking the catalog.
+        let candidates: Option<Vec<u32>> = filter.ids.as_ref().map(|wanted| {
+            let mut rows: Vec<u32> = wanted
+                .iter()
+                .filter_map(|id| self.ids.binary_search(id).ok())
+                .map(|row| row as u32)
+                .collect();
+            rows.sort_unstable();
+            rows.dedup();
+            rows
+        });
+        match by_id {
+            Some(descending) => self.page_in_id_order(&prepared, candidates, descending, offset, limit, count),
             None => {
-                for row in 0..self.ids.len() {
-                    if !visit(row) {
-                        break;
-                    }
+                let mut rows = Vec::new();
+                self.scan(&prepared, candidates.as_deref(), false, |row| {
+                    rows.push(row);
+                    true
+                });
+                let total = rows.len() as u64;
+                IdPage {
+                    ids: self.sorted_page(sort, rows, offset, limit),
+                    total: count.then_some(total),
                 }
             }
         }
+    }
+
+    fn page_in_id_order(
+        &self,
+        prepared: &Prepared<'_>,
+        candidates: Option<Vec<u32>>,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+        count: bool,
+    ) -> IdPage {
+        let mut ids = Vec::new();
+        let mut seen: u64 = 0;
+        self.scan(prepared, candidates.as_deref(), descending, |row| {
+            if seen >= offset && (ids.len() as u64) < limit {
+                ids.push(self.ids[row as usize]);
+            }
+            seen += 1;
+            // Keep walking while the page is not full, or to the end when counting.
+            count || (ids.len() as u64) < limit
+        });
         IdPage {
             ids,
             total: count.then_some(seen),
+        }
+    }
+
+    /// Calls `visit` with each matching row, in ascending row (= id) order or descending, until it returns false.
+    /// The rows are tested a block at a time, one test (column) at a time over the block's survivors, so each
+    /// test is a tight loop over one array.
+    fn scan(&self, p: &Prepared<'_>, candidates: Option<&[u32]>, descending: bool, mut visit: impl FnMut(u32) -> bool) {
+        const BLOCK: usize = 4096;
+        let mut block: Vec<u32> = Vec::with_capacity(BLOCK);
+        let len = self.ids.len();
+        let blocks = len.div_ceil(BLOCK);
+        for n in 0..blocks {
+            block.clear();
+            let at = if descending { blocks - 1 - n } else { n };
+            let (start, end) = (at * BLOCK, ((at + 1) * BLOCK).min(len));
+            match candidates {
+                Some(rows) => {
+                    let from = rows.partition_point(|r| (*r as usize) < start);
+                    let to = rows.partition_point(|r| (*r as usize) < end);
+                    block.extend_from_slice(&rows[from..to]);
+                }
+                None => self.first_test(p, start, end, &mut block),
+            }
+            if block.is_empty() {
+                continue;
+            }
+            self.narrow(p, &mut block);
+            if descending {
+                block.reverse();
+            }
+            for &row in &block {
+                if !visit(row) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The rows of `start..end` passing the filter's cheapest selective test (or every row when nothing applies
+    /// before [`Self::narrow`]).
+    fn first_test(&self, p: &Prepared<'_>, start: usize, end: usize, out: &mut Vec<u32>) {
+        let keep = |out: &mut Vec<u32>, test: &dyn Fn(usize) -> bool| {
+            out.extend((start..end).filter(|row| test(*row)).map(|row| row as u32));
+        };
+        if let Some((_, mask)) = p.name {
+            let masks = &self.name_masks[start..end];
+            out.extend(
+                masks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| *m & mask == mask)
+                    .map(|(i, _)| (start + i) as u32),
+            );
+        } else if let Some((after, before)) = p.brewed {
+            let brewed = &self.brewed[start..end];
+            // NO_MONTH is i32::MIN, below any `after` (at least i32::MIN + 1 as prepared).
+            out.extend(
+                brewed
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| **m > after && **m < before)
+                    .map(|(i, _)| (start + i) as u32),
+            );
+        } else if let Some(bounds) = p.abv {
+            keep(out, &|row| inside(self.abv[row], bounds));
+        } else if let Some(bounds) = p.ibu {
+            keep(out, &|row| inside(self.ibu[row], bounds));
+        } else if let Some(bounds) = p.ebc {
+            keep(out, &|row| inside(self.ebc[row], bounds));
+        } else if let Some(bounds) = p.ph {
+            keep(out, &|row| inside(self.ph[row], bounds));
+        } else {
+            out.extend((start..end).map(|row| row as u32));
+        }
+    }
+
+    /// Keeps the rows of `rows` passing every test (those [`Self::first_test`] applied pass again, cheaply):
+    /// cheap comparisons first, then interned texts, term lists, and the fuzzy name match last.
+    fn narrow(&self, p: &Prepared<'_>, rows: &mut Vec<u32>) {
+        if let Some((_, mask)) = p.name {
+            rows.retain(|row| self.name_masks[*row as usize] & mask == mask);
+        }
+        if let Some((after, before)) = p.brewed {
+            rows.retain(|row| {
+                let m = self.brewed[*row as usize];
+                m > after && m < before
+            });
+        }
+        for (column, bounds) in [(&self.abv, p.abv), (&self.ibu, p.ibu), (&self.ebc, p.ebc), (&self.ph, p.ph)] {
+            if let Some(bounds) = bounds {
+                rows.retain(|row| inside(column[*row as usize], bounds));
+            }
+        }
+        for (column, matching) in [(&self.yeasts, &p.yeast), (&self.styles, &p.style)] {
+            if let Some(matching) = matching {
+                rows.retain(|row| {
+                    let term = column[*row as usize];
+                    term != NONE && matching[term as usize]
+                });
+            }
+        }
+        for (lists, matching) in [(&self.hops, &p.hops), (&self.malts, &p.malts), (&self.foods, &p.foods)] {
+            if let Some(matching) = matching {
+                rows.retain(|row| lists.of(*row as usize).iter().any(|term| matching[*term as usize]));
+            }
+        }
+        if let Some((needle, _)) = p.name {
+            rows.retain(|row| fuzzy_match(self.names.get(*row as usize), needle));
         }
     }
 
@@ -345,78 +487,150 @@ impl CatalogIndex {
                 .as_deref()
                 .map(|needle| vocabulary.matching(|text| text.contains(needle)))
         };
-        // A month outside i32 cannot be stored, so a bound beyond it is "every dated beer" or "none".
+        // A month outside i32 cannot be stored, so a bound beyond it is "every dated beer" or "none". Without
+        // `brewed_after` the lower bound is NO_MONTH itself: an undated beer is not above it, so never passes.
         let month = |m: i64| i32::try_from(m).unwrap_or(if m < 0 { i32::MIN + 1 } else { i32::MAX });
-        Prepared {
-            filter,
-            name: filter.beer_name.as_deref().map(|needle| (needle, char_mask(needle))),
+        let brewed = (filter.brewed_before.is_some() || filter.brewed_after.is_some()).then(|| {
+            (
+                filter.brewed_after.map_or(NO_MONTH, |m| month(m.0)),
+                filter.brewed_before.map_or(i32::MAX, |m| month(m.0)),
+            )
+        });
+        let bounds = |gt: Option<f64>, lt: Option<f64>| {
+            (gt.is_some() || lt.is_some()).then(|| (gt.unwrap_or(f64::NEG_INFINITY), lt.unwrap_or(f64::INFINITY)))
+        };
+        let name = filter.beer_name.as_deref().map(|needle| (needle, char_mask(needle)));
+        let mut prepared = Prepared {
+            name,
             yeast: fuzzy_in(&self.yeast_vocabulary, &filter.yeast),
             style: substring_in(&self.style_vocabulary, &filter.style),
             hops: fuzzy_in(&self.hops.vocabulary, &filter.hops),
             malts: fuzzy_in(&self.malts.vocabulary, &filter.malt),
             foods: substring_in(&self.foods.vocabulary, &filter.food),
-            before: filter.brewed_before.map(|m| month(m.0)),
-            after: filter.brewed_after.map(|m| month(m.0)),
-            abv: filter.abv_gt.is_some() || filter.abv_lt.is_some(),
-            ibu: filter.ibu_gt.is_some() || filter.ibu_lt.is_some(),
-            ebc: filter.ebc_gt.is_some() || filter.ebc_lt.is_some(),
-        }
+            brewed,
+            abv: bounds(filter.abv_gt, filter.abv_lt),
+            ibu: bounds(filter.ibu_gt, filter.ibu_lt),
+            ebc: bounds(filter.ebc_gt, filter.ebc_lt),
+            ph: bounds(filter.ph_gt, filter.ph_lt),
+            impossible: false,
+        };
+        let never = |matching: &Option<Vec<bool>>| matching.as_ref().is_some_and(|m| !m.contains(&true));
+        prepared.impossible = [&prepared.yeast, &prepared.style, &prepared.hops, &prepared.malts, &prepared.foods]
+            .into_iter()
+            .any(never)
+            || name.is_some_and(|(_, mask)| self.all_name_chars & mask != mask)
+            || prepared.brewed.is_some_and(|(after, before)| after >= before);
+        prepared
     }
 
-    /// Whether beer `row` satisfies every part of the filter. Only the columns a filter uses are read (a full
-    /// scan touches as little memory as it can), and the name's character mask, the most selective cheap test, is
-    /// read first.
-    fn matches(&self, p: &Prepared<'_>, row: usize) -> bool {
-        if let Some((_, mask)) = p.name
-            && self.name_masks[row] & mask != mask
-        {
-            return false;
+    /// The page `offset..offset + limit` of `rows` in the order of `sort`: the rows before the page are only
+    /// partitioned off, the page alone is sorted.
+    fn sorted_page(&self, sort: &[SortKey], rows: Vec<u32>, offset: u64, limit: u64) -> Vec<i64> {
+        let len = rows.len();
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
+        let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(len);
+        if start == end {
+            return Vec::new();
         }
-        let f = p.filter;
-        let within =
-            |value: f64, gt: Option<f64>, lt: Option<f64>| gt.is_none_or(|b| value > b) && lt.is_none_or(|b| value < b);
-        if p.abv && !within(self.abv[row], f.abv_gt, f.abv_lt) {
-            return false;
+        // The first key as a number whose order is the key's order, so most comparisons are one integer compare.
+        let first = sort[0];
+        let mut keyed: Vec<(u64, u32)> = rows.into_iter().map(|row| (self.sort_key(first, row as usize), row)).collect();
+        let order = |a: &(u64, u32), b: &(u64, u32)| {
+            a.0.cmp(&b.0).then_with(|| {
+                let (a, b) = (a.1 as usize, b.1 as usize);
+                self.name_tie(first, a, b)
+                    .then_with(|| {
+                        sort[1..]
+                            .iter()
+                            .fold(Ordering::Equal, |o, key| o.then_with(|| self.compare_by(*key, a, b)))
+                    })
+                    .then(a.cmp(&b))
+            })
+        };
+        if end < len {
+            keyed.select_nth_unstable_by(end, order);
+            keyed.truncate(end);
         }
-        if p.ibu && !within(self.ibu[row], f.ibu_gt, f.ibu_lt) {
-            return false;
+        if start > 0 {
+            keyed.select_nth_unstable_by(start, order);
         }
-        if p.ebc && !within(self.ebc[row], f.ebc_gt, f.ebc_lt) {
-            return false;
+        let page = &mut keyed[start..];
+        page.sort_unstable_by(order);
+        page.iter().map(|(_, row)| self.ids[*row as usize]).collect()
+    }
+
+    fn compare_by(&self, key: SortKey, a: usize, b: usize) -> Ordering {
+        self.sort_key(key, a)
+            .cmp(&self.sort_key(key, b))
+            .then_with(|| self.name_tie(key, a, b))
+    }
+
+    /// Names are keyed by their first 8 bytes: equal keys are compared in full.
+    fn name_tie(&self, key: SortKey, a: usize, b: usize) -> Ordering {
+        if key.field != SortField::Name {
+            return Ordering::Equal;
         }
-        if p.before.is_some() || p.after.is_some() {
-            let brewed = self.brewed[row];
-            if brewed == NO_MONTH || p.before.is_some_and(|b| brewed >= b) || p.after.is_some_and(|a| brewed <= a) {
-                return false;
+        let order = self.names.get(a).as_bytes().cmp(self.names.get(b).as_bytes());
+        if key.descending { order.reverse() } else { order }
+    }
+
+    /// Row `row`'s value of `key` as an integer in the key's order: ascending or descending, a missing value
+    /// greater than any (last either way), equal values equal (names: by their first 8 bytes only).
+    fn sort_key(&self, key: SortKey, row: usize) -> u64 {
+        const MISSING: u64 = u64::MAX;
+        let number = |value: f64| {
+            if value.is_nan() {
+                return None;
             }
-        }
-        let interned = |column: &[u32], matching: &Option<Vec<bool>>| match matching {
-            None => true,
-            Some(matching) => column[row] != NONE && matching[column[row] as usize],
+            // + 0.0 turns -0.0 into 0.0, which SQL holds equal; then the IEEE bits, flipped to order as numbers.
+            let bits = (value + 0.0).to_bits();
+            Some(if bits >> 63 == 1 { !bits } else { bits | 1 << 63 })
         };
-        if !interned(&self.yeasts, &p.yeast) || !interned(&self.styles, &p.style) {
-            return false;
-        }
-        let any_term = |lists: &TermLists, matching: &Option<Vec<bool>>| match matching {
-            None => true,
-            Some(matching) => lists.of(row).iter().any(|term| matching[*term as usize]),
+        let ascending = match key.field {
+            SortField::Id => Some(row as u64),
+            SortField::Name => {
+                let mut prefix = [0u8; 8];
+                let name = self.names.get(row).as_bytes();
+                let n = name.len().min(8);
+                prefix[..n].copy_from_slice(&name[..n]);
+                Some(u64::from_be_bytes(prefix))
+            }
+            SortField::Abv => number(self.abv[row]),
+            SortField::Ibu => number(self.ibu[row]),
+            SortField::Ebc => number(self.ebc[row]),
+            SortField::Ph => number(self.ph[row]),
+            SortField::FirstBrewed => {
+                let month = self.brewed[row];
+                (month != NO_MONTH).then(|| (i64::from(month) - i64::from(i32::MIN)) as u64)
+            }
+            SortField::CreatedAt => Some((self.created[row] as u64) ^ (1 << 63)),
+            SortField::UpdatedAt => Some((self.updated[row] as u64) ^ (1 << 63)),
         };
-        if !any_term(&self.hops, &p.hops) || !any_term(&self.malts, &p.malts) || !any_term(&self.foods, &p.foods) {
-            return false;
+        match ascending {
+            None => MISSING,
+            Some(key_value) if key.descending => !key_value,
+            Some(key_value) => key_value,
         }
-        if let Some((needle, _)) = p.name
-            && !fuzzy_match(self.names.get(row), needle)
-        {
-            return false;
-        }
-        true
     }
 }
 
+/// Whether `value` lies strictly between the bounds; NaN (no value) never does.
+#[inline]
+fn inside(value: f64, (above, below): (f64, f64)) -> bool {
+    value > above && value < below
+}
+
 /// The Punk fuzzy match: the needle's characters appear in the haystack in this order (SQL `LIKE '%p%n%k%'`).
+/// `str::find` looks for a character with memchr; UTF-8 never matches a character's bytes inside another's.
 pub fn fuzzy_match(haystack: &str, needle: &str) -> bool {
-    let mut rest = haystack.chars();
-    needle.chars().all(|wanted| rest.any(|c| c == wanted))
+    let mut rest = haystack;
+    for wanted in needle.chars() {
+        match rest.find(wanted) {
+            Some(at) => rest = &rest[at + wanted.len_utf8()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Which characters a text holds, folded into 64 bits: a text can only contain a needle's characters in order if
@@ -438,54 +652,81 @@ mod tests {
     use super::*;
     use crate::domain::YearMonth;
 
-    fn row(id: i64, name: &str, abv: f64, ibu: Option<f64>, month: Option<i64>) -> IndexRow {
-        IndexRow {
+    #[derive(Clone)]
+    struct Beer {
+        id: i64,
+        name: &'static str,
+        abv: f64,
+        ibu: Option<f64>,
+        ph: Option<f64>,
+        month: Option<i64>,
+        hops: &'static str,
+        malts: &'static str,
+        foods: &'static str,
+    }
+
+    fn beer(id: i64, name: &'static str, abv: f64, ibu: Option<f64>, month: Option<YearMonth>) -> Beer {
+        Beer {
             id,
-            name_search: name.to_owned(),
-            yeast_search: (id % 2 == 0).then(|| "wyeast 1056 - american ale".to_owned()),
-            style_search: Some(if id % 3 == 0 { "stout" } else { "ipa" }.to_owned()),
+            name,
             abv,
             ibu,
-            ebc: None,
-            first_brewed_month: month,
+            ph: None,
+            month: month.map(|m| m.0),
+            hops: "",
+            malts: "",
+            foods: "",
         }
     }
 
-    fn index() -> CatalogIndex {
+    fn build(beers: &[Beer]) -> CatalogIndex {
         let mut builder = IndexBuilder::new(7);
-        builder.push_beer(row(
-            1,
-            "punk ipa",
-            5.6,
-            Some(40.0),
-            YearMonth::new(2007, 4).map(|m| m.0),
-        ));
-        builder.push_beer(row(2, "dead pony club", 3.8, None, None));
-        builder.push_beer(row(
-            5,
-            "café über",
-            9.0,
-            Some(80.0),
-            YearMonth::new(2015, 1).map(|m| m.0),
-        ));
-        builder.push_beer(row(
-            9,
-            "100% pure",
-            12.0,
-            Some(5.0),
-            YearMonth::new(2010, 6).map(|m| m.0),
-        ));
-        builder.push_term(1, TermKind::Hop, "simcoe");
-        builder.push_term(1, TermKind::Food, "spicy chicken");
-        builder.push_term(3, TermKind::Hop, "a beer that is not in the snapshot");
-        builder.push_term(5, TermKind::Hop, "citra");
-        builder.push_term(5, TermKind::Hop, "simcoe");
-        builder.push_term(9, TermKind::Malt, "munich");
+        for b in beers {
+            let at = DateTime::from_timestamp(1_700_000_000 - b.id * 1000, 0).unwrap();
+            builder.push_beer(&IndexRow {
+                id: b.id,
+                name_search: b.name,
+                yeast_search: (b.id % 2 == 0).then_some("wyeast 1056 - american ale"),
+                style_search: Some(if b.id % 3 == 0 { "stout" } else { "ipa" }),
+                abv: b.abv,
+                ibu: b.ibu,
+                ebc: None,
+                ph: b.ph,
+                first_brewed_month: b.month,
+                created_at: at,
+                updated_at: at,
+                hops: b.hops,
+                malts: b.malts,
+                foods: b.foods,
+            });
+        }
         builder.finish()
     }
 
+    fn index() -> CatalogIndex {
+        build(&[
+            Beer {
+                hops: "simcoe",
+                foods: "spicy chicken",
+                ph: Some(4.4),
+                ..beer(1, "punk ipa", 5.6, Some(40.0), YearMonth::new(2007, 4))
+            },
+            beer(2, "dead pony club", 3.8, None, None),
+            Beer {
+                hops: "citra\u{1f}simcoe",
+                ph: Some(3.9),
+                ..beer(5, "café über", 9.0, Some(80.0), YearMonth::new(2015, 1))
+            },
+            Beer {
+                malts: "munich",
+                ph: Some(4.4),
+                ..beer(9, "100% pure", 12.0, Some(5.0), YearMonth::new(2010, 6))
+            },
+        ])
+    }
+
     fn ids(filter: BeerFilter) -> Vec<i64> {
-        index().page(&filter, 0, 80, false).ids
+        index().page(&filter, &[], 0, 80, false).ids
     }
 
     #[test]
@@ -630,25 +871,134 @@ mod tests {
     }
 
     #[test]
+    fn ph_filters_and_impossible_texts() {
+        let f = BeerFilter::default;
+        assert_eq!(ids(BeerFilter { ph_gt: Some(4.0), ..f() }), [1, 9]);
+        assert_eq!(ids(BeerFilter { ph_lt: Some(4.4), ..f() }), [5]);
+        assert_eq!(ids(BeerFilter { ph_gt: Some(3.0), ph_lt: Some(4.5), ..f() }), [1, 5, 9]);
+        // No name holds a `q`, no hop matches `zzz`: nothing, whatever else the filter says.
+        assert_eq!(ids(BeerFilter { beer_name: Some("q".into()), ..f() }), Vec::<i64>::new());
+        assert_eq!(ids(BeerFilter { hops: Some("zzz".into()), abv_gt: Some(1.0), ..f() }), Vec::<i64>::new());
+        assert_eq!(index().page(&BeerFilter { hops: Some("zzz".into()), ..f() }, &[], 0, 5, true).total, Some(0));
+    }
+
+    /// A reference order written apart from the index's keys: values as options, missing last either way, ties
+    /// by id.
+    fn reference_order(beers: &[Beer], sort: &[SortKey]) -> Vec<i64> {
+        let mut sorted: Vec<&Beer> = beers.iter().collect();
+        sorted.sort_by(|a, b| {
+            let mut order = Ordering::Equal;
+            for key in sort {
+                let values = |beer: &Beer| -> Option<Result<f64, &str>> {
+                    match key.field {
+                        SortField::Id => Some(Ok(beer.id as f64)),
+                        SortField::Name => Some(Err(beer.name)),
+                        SortField::Abv => Some(Ok(beer.abv)),
+                        SortField::Ibu => beer.ibu.map(Ok),
+                        SortField::Ph => beer.ph.map(Ok),
+                        SortField::FirstBrewed => beer.month.map(|m| Ok(m as f64)),
+                        // `build` dates beers backwards from their id.
+                        SortField::CreatedAt | SortField::UpdatedAt => Some(Ok(-beer.id as f64)),
+                        SortField::Ebc => None,
+                    }
+                };
+                let next = match (values(a), values(b)) {
+                    (None, None) => Ordering::Equal,
+                    (None, Some(_)) => Ordering::Greater,
+                    (Some(_), None) => Ordering::Less,
+                    (Some(x), Some(y)) => {
+                        let o = match (x, y) {
+                            (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap(),
+                            (Err(x), Err(y)) => x.as_bytes().cmp(y.as_bytes()),
+                            _ => unreachable!(),
+                        };
+                        if key.descending { o.reverse() } else { o }
+                    }
+                };
+                order = order.then(next);
+            }
+            order.then(a.id.cmp(&b.id))
+        });
+        sorted.into_iter().map(|b| b.id).collect()
+    }
+
+    #[test]
+    fn sorted_pages_follow_the_sql_order() {
+        // Few distinct values (ties), missing values, -0.0 beside 0.0, names sharing their first 8 bytes.
+        const NAMES: [&str; 6] = ["brewdog punk", "brewdog punk ipa", "brewdog", "äpfel", "a", "brewdog pale"];
+        let beers: Vec<Beer> = (1..=300)
+            .map(|id| Beer {
+                ph: (id % 7 != 0).then(|| [4.2, 3.9, 4.4][id as usize % 3]),
+                ..beer(
+                    id * 3,
+                    NAMES[(id * 7 % 6) as usize],
+                    [0.0, -0.0, 5.5, 12.0, 5.5][(id % 5) as usize],
+                    (id % 4 != 0).then(|| (id % 9) as f64),
+                    (id % 11 != 0).then(|| YearMonth::new(2000 + id % 13, 1 + id % 12).unwrap()),
+                )
+            })
+            .collect();
+        let index = build(&beers);
+        let key = |field, descending| SortKey { field, descending };
+        let sorts = [
+            vec![key(SortField::Abv, false)],
+            vec![key(SortField::Abv, true)],
+            vec![key(SortField::Ibu, true), key(SortField::Name, false)],
+            vec![key(SortField::Name, true), key(SortField::Ph, false)],
+            vec![key(SortField::Name, false)],
+            vec![key(SortField::Ph, false), key(SortField::FirstBrewed, true)],
+            vec![key(SortField::FirstBrewed, false)],
+            vec![key(SortField::Ebc, true), key(SortField::Abv, false)],
+            vec![key(SortField::CreatedAt, false)],
+            vec![key(SortField::UpdatedAt, true)],
+            vec![key(SortField::Id, true)],
+            vec![key(SortField::Abv, false), key(SortField::Id, true)],
+        ];
+        let filters = [
+            BeerFilter::default(),
+            BeerFilter { abv_gt: Some(-1.0), ph_lt: Some(4.3), ..BeerFilter::default() },
+            BeerFilter { beer_name: Some("pnk".into()), ..BeerFilter::default() },
+            BeerFilter { ids: Some(vec![3, 30, 33, 600, 601]), ..BeerFilter::default() },
+        ];
+        for filter in &filters {
+            let expected_all = index.page(filter, &[], 0, 1000, true);
+            for sort in &sorts {
+                let matching: Vec<Beer> = beers
+                    .iter()
+                    .filter(|b| expected_all.ids.contains(&b.id))
+                    .cloned()
+                    .collect();
+                let expected = reference_order(&matching, sort);
+                for (offset, limit) in [(0, 1000), (0, 25), (25, 25), (100, 7), (295, 80), (400, 10)] {
+                    let page = index.page(filter, sort, offset, limit, true);
+                    let want: Vec<i64> = expected.iter().skip(offset as usize).take(limit as usize).copied().collect();
+                    assert_eq!(page.ids, want, "{filter:?} {sort:?} {offset}+{limit}");
+                    assert_eq!(page.total, expected_all.total);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn pages_and_totals() {
         let index = index();
         let all = BeerFilter::default();
         assert_eq!(
-            index.page(&all, 1, 2, true),
+            index.page(&all, &[], 1, 2, true),
             IdPage {
                 ids: vec![2, 5],
                 total: Some(4)
             }
         );
         assert_eq!(
-            index.page(&all, 1, 2, false),
+            index.page(&all, &[], 1, 2, false),
             IdPage {
                 ids: vec![2, 5],
                 total: None
             }
         );
         assert_eq!(
-            index.page(&all, 10, 2, true),
+            index.page(&all, &[], 10, 2, true),
             IdPage {
                 ids: vec![],
                 total: Some(4)

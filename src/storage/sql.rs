@@ -349,11 +349,28 @@ pub fn by_ids(ids: &[i64]) -> SelectStatement {
         .to_owned()
 }
 
-/// The read model's columns, by ascending id (the month widened so both drivers decode it as `i64`).
-pub const INDEX_BEERS: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, \
-     CAST(first_brewed_month AS BIGINT) FROM beers ORDER BY id";
-/// The read model's terms, by ascending beer id.
-pub const INDEX_TERMS: &str = "SELECT beer_id, kind, term FROM beer_terms ORDER BY beer_id";
+/// The read model's rows ([`crate::storage::read_model::IndexRow`], in its field order), by ascending id: each
+/// beer with its hop, malt and food terms aggregated into one text per kind, joined by
+/// [`TERM_SEPARATOR`](crate::storage::read_model::TERM_SEPARATOR), so a million beers are a million rows, not a
+/// million plus twelve million term rows (the month widened so both drivers decode it as `i64`). PostgreSQL reads
+/// each beer's terms with one probe of `beer_terms (beer_id, kind)` (LATERAL); SQLite, which has no LATERAL, with
+/// three (one per kind, each an exact range of that index).
+pub const INDEX_ROWS_POSTGRES: &str = "SELECT b.id, b.name_search, b.yeast_search, b.style_search, b.abv, b.ibu, \
+     b.ebc, b.ph, CAST(b.first_brewed_month AS BIGINT), b.created_at, b.updated_at, \
+     COALESCE(t.hops, ''), COALESCE(t.malts, ''), COALESCE(t.foods, '') \
+     FROM beers b CROSS JOIN LATERAL (SELECT \
+       string_agg(term, chr(31)) FILTER (WHERE kind = 'hop') AS hops, \
+       string_agg(term, chr(31)) FILTER (WHERE kind = 'malt') AS malts, \
+       string_agg(term, chr(31)) FILTER (WHERE kind = 'food') AS foods \
+     FROM beer_terms WHERE beer_terms.beer_id = b.id) t \
+     ORDER BY b.id";
+/// [`INDEX_ROWS_POSTGRES`] for SQLite.
+pub const INDEX_ROWS_SQLITE: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, ph, \
+     CAST(first_brewed_month AS BIGINT), created_at, updated_at, \
+     COALESCE((SELECT group_concat(term, char(31)) FROM beer_terms WHERE beer_id = beers.id AND kind = 'hop'), ''), \
+     COALESCE((SELECT group_concat(term, char(31)) FROM beer_terms WHERE beer_id = beers.id AND kind = 'malt'), ''), \
+     COALESCE((SELECT group_concat(term, char(31)) FROM beer_terms WHERE beer_id = beers.id AND kind = 'food'), '') \
+     FROM beers ORDER BY id";
 pub const CATALOG_VERSION: &str = "SELECT version FROM catalog_version";
 
 pub fn random() -> SelectStatement {
