@@ -13,6 +13,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
@@ -59,6 +60,10 @@ struct TermLists {
     vocabulary: Vocabulary,
     offsets: Vec<u32>,
     terms: Vec<u32>,
+    /// Per beer, bit `term % 64` of each of its terms: a beer whose bits miss every matching term's bit has no
+    /// matching term, found with one AND instead of a walk through its list (exact while the vocabulary has at
+    /// most 64 texts).
+    signatures: Vec<u64>,
 }
 
 impl Default for TermLists {
@@ -67,6 +72,7 @@ impl Default for TermLists {
             vocabulary: Vocabulary::default(),
             offsets: vec![0],
             terms: Vec::new(),
+            signatures: Vec::new(),
         }
     }
 }
@@ -75,10 +81,13 @@ impl TermLists {
     /// Appends the next beer's terms, given as the load query aggregates them (joined by [`TERM_SEPARATOR`]). An
     /// empty term is left out: no filter matches it (an empty needle is no filter).
     fn push_row(&mut self, joined: &str) {
+        let mut signature = 0;
         for text in joined.split(TERM_SEPARATOR).filter(|text| !text.is_empty()) {
             let term = self.vocabulary.intern(text);
             self.terms.push(term);
+            signature |= signature_bit(term);
         }
+        self.signatures.push(signature);
         self.offsets
             .push(u32::try_from(self.terms.len()).expect("fewer than 4 billion terms"));
     }
@@ -87,11 +96,29 @@ impl TermLists {
         self.vocabulary.seal();
         self.offsets.shrink_to_fit();
         self.terms.shrink_to_fit();
+        self.signatures.shrink_to_fit();
     }
 
     fn of(&self, row: usize) -> &[u32] {
         &self.terms[self.offsets[row] as usize..self.offsets[row + 1] as usize]
     }
+
+    /// Whether beer `row` has a term of `matching` (its signature: the OR of the matching terms' bits).
+    #[inline]
+    fn any_matches(&self, row: usize, matching: &[bool], signature: u64) -> bool {
+        self.signatures[row] & signature != 0 && self.of(row).iter().any(|term| matching[*term as usize])
+    }
+}
+
+fn signature_bit(term: u32) -> u64 {
+    1 << (term % 64)
+}
+
+/// The signature bits of every term that `matching` marks.
+fn signature_of(matching: &[bool]) -> u64 {
+    (0..matching.len() as u32)
+        .filter(|term| matching[*term as usize])
+        .fold(0, |bits, term| bits | signature_bit(term))
 }
 
 /// Texts stored end to end in one string.
@@ -185,8 +212,15 @@ impl IndexBuilder {
         index.foods.push_row(row.foods);
     }
 
-    pub fn finish(mut self) -> CatalogIndex {
+    pub fn finish(self) -> CatalogIndex {
+        let version = self.index.version;
+        self.finish_at(version)
+    }
+
+    /// [`IndexBuilder::finish`], at `version` (known only once the rows are read).
+    pub fn finish_at(mut self, version: i64) -> CatalogIndex {
         let index = &mut self.index;
+        index.version = version;
         for lists in [&mut index.hops, &mut index.malts, &mut index.foods] {
             lists.finish();
         }
@@ -195,6 +229,7 @@ impl IndexBuilder {
         index.ids.shrink_to_fit();
         index.names.bytes.shrink_to_fit();
         index.all_name_chars = index.name_masks.iter().fold(0, |all, mask| all | mask);
+        index.name_ranks();
         self.index
     }
 }
@@ -226,6 +261,9 @@ pub struct CatalogIndex {
     ebc: Vec<f64>,
     ph: Vec<f64>,
     brewed: Vec<i32>,
+    /// Each beer's name's position among the distinct names in byte order, for `sort=name`: computed on the
+    /// first use (an index is never changed, so it stays right), or by [`IndexBuilder::finish`].
+    name_ranks: OnceLock<Vec<u32>>,
     /// `created_at` and `updated_at` in nanoseconds, only for sorting.
     created: Vec<i64>,
     updated: Vec<i64>,
@@ -280,6 +318,33 @@ impl CatalogIndex {
         (!self.ids.is_empty()).then(|| self.ids[rng.gen_range(0..self.ids.len())])
     }
 
+    /// See `name_ranks`: sorted by the first 8 bytes as a number, then in full among equal prefixes.
+    fn name_ranks(&self) -> &[u32] {
+        self.name_ranks.get_or_init(|| {
+            let prefix = |row: u32| {
+                let mut prefix = [0u8; 8];
+                let name = self.names.get(row as usize).as_bytes();
+                let n = name.len().min(8);
+                prefix[..n].copy_from_slice(&name[..n]);
+                u64::from_be_bytes(prefix)
+            };
+            let mut rows: Vec<(u64, u32)> = (0..self.ids.len() as u32).map(|row| (prefix(row), row)).collect();
+            rows.sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| self.names.get(a.1 as usize).cmp(self.names.get(b.1 as usize)))
+            });
+            let mut ranks = vec![0; self.ids.len()];
+            let mut rank = 0;
+            for (n, (_, row)) in rows.iter().enumerate() {
+                if n > 0 && self.names.get(*row as usize) != self.names.get(rows[n - 1].1 as usize) {
+                    rank += 1;
+                }
+                ranks[*row as usize] = rank;
+            }
+            ranks
+        })
+    }
+
     /// The ids of the beers matching `filter` in the order of `sort` (as the SQL orders: each key's missing values
     /// last whichever the direction, ties by ascending id; empty = by id), skipping `offset` and taking at most
     /// `limit`; with `count`, also how many match over all pages. In id order the walk stops at the page's last
@@ -297,7 +362,9 @@ impl CatalogIndex {
             // Every beer matches: a page is a slice by position, the total the length.
             let len = self.ids.len();
             let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
-            let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(len);
+            let end = start
+                .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
+                .min(len);
             let ids = if descending {
                 self.ids[len - end..len - start].iter().rev().copied().collect()
             } else {
@@ -453,7 +520,12 @@ impl CatalogIndex {
                 m > after && m < before
             });
         }
-        for (column, bounds) in [(&self.abv, p.abv), (&self.ibu, p.ibu), (&self.ebc, p.ebc), (&self.ph, p.ph)] {
+        for (column, bounds) in [
+            (&self.abv, p.abv),
+            (&self.ibu, p.ibu),
+            (&self.ebc, p.ebc),
+            (&self.ph, p.ph),
+        ] {
             if let Some(bounds) = bounds {
                 rows.retain(|row| inside(column[*row as usize], bounds));
             }
@@ -468,7 +540,8 @@ impl CatalogIndex {
         }
         for (lists, matching) in [(&self.hops, &p.hops), (&self.malts, &p.malts), (&self.foods, &p.foods)] {
             if let Some(matching) = matching {
-                rows.retain(|row| lists.of(*row as usize).iter().any(|term| matching[*term as usize]));
+                let signature = signature_of(matching);
+                rows.retain(|row| lists.any_matches(*row as usize, matching, signature));
             }
         }
         if let Some((needle, _)) = p.name {
@@ -515,9 +588,15 @@ impl CatalogIndex {
             impossible: false,
         };
         let never = |matching: &Option<Vec<bool>>| matching.as_ref().is_some_and(|m| !m.contains(&true));
-        prepared.impossible = [&prepared.yeast, &prepared.style, &prepared.hops, &prepared.malts, &prepared.foods]
-            .into_iter()
-            .any(never)
+        prepared.impossible = [
+            &prepared.yeast,
+            &prepared.style,
+            &prepared.hops,
+            &prepared.malts,
+            &prepared.foods,
+        ]
+        .into_iter()
+        .any(never)
             || name.is_some_and(|(_, mask)| self.all_name_chars & mask != mask)
             || prepared.brewed.is_some_and(|(after, before)| after >= before);
         prepared
@@ -528,22 +607,24 @@ impl CatalogIndex {
     fn sorted_page(&self, sort: &[SortKey], rows: Vec<u32>, offset: u64, limit: u64) -> Vec<i64> {
         let len = rows.len();
         let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
-        let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(len);
+        let end = start
+            .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
+            .min(len);
         if start == end {
             return Vec::new();
         }
-        // The first key as a number whose order is the key's order, so most comparisons are one integer compare.
+        // The first key as a number in the key's order, so most comparisons are one integer compare.
         let first = sort[0];
-        let mut keyed: Vec<(u64, u32)> = rows.into_iter().map(|row| (self.sort_key(first, row as usize), row)).collect();
+        let mut keyed: Vec<(u64, u32)> = rows
+            .into_iter()
+            .map(|row| (self.sort_key(first, row as usize), row))
+            .collect();
         let order = |a: &(u64, u32), b: &(u64, u32)| {
             a.0.cmp(&b.0).then_with(|| {
                 let (a, b) = (a.1 as usize, b.1 as usize);
-                self.name_tie(first, a, b)
-                    .then_with(|| {
-                        sort[1..]
-                            .iter()
-                            .fold(Ordering::Equal, |o, key| o.then_with(|| self.compare_by(*key, a, b)))
-                    })
+                sort[1..]
+                    .iter()
+                    .fold(Ordering::Equal, |o, key| o.then_with(|| self.compare_by(*key, a, b)))
                     .then(a.cmp(&b))
             })
         };
@@ -560,22 +641,11 @@ impl CatalogIndex {
     }
 
     fn compare_by(&self, key: SortKey, a: usize, b: usize) -> Ordering {
-        self.sort_key(key, a)
-            .cmp(&self.sort_key(key, b))
-            .then_with(|| self.name_tie(key, a, b))
-    }
-
-    /// Names are keyed by their first 8 bytes: equal keys are compared in full.
-    fn name_tie(&self, key: SortKey, a: usize, b: usize) -> Ordering {
-        if key.field != SortField::Name {
-            return Ordering::Equal;
-        }
-        let order = self.names.get(a).as_bytes().cmp(self.names.get(b).as_bytes());
-        if key.descending { order.reverse() } else { order }
+        self.sort_key(key, a).cmp(&self.sort_key(key, b))
     }
 
     /// Row `row`'s value of `key` as an integer in the key's order: ascending or descending, a missing value
-    /// greater than any (last either way), equal values equal (names: by their first 8 bytes only).
+    /// greater than any (last either way), equal values equal.
     fn sort_key(&self, key: SortKey, row: usize) -> u64 {
         const MISSING: u64 = u64::MAX;
         let number = |value: f64| {
@@ -588,13 +658,7 @@ impl CatalogIndex {
         };
         let ascending = match key.field {
             SortField::Id => Some(row as u64),
-            SortField::Name => {
-                let mut prefix = [0u8; 8];
-                let name = self.names.get(row).as_bytes();
-                let n = name.len().min(8);
-                prefix[..n].copy_from_slice(&name[..n]);
-                Some(u64::from_be_bytes(prefix))
-            }
+            SortField::Name => Some(u64::from(self.name_ranks()[row])),
             SortField::Abv => number(self.abv[row]),
             SortField::Ibu => number(self.ibu[row]),
             SortField::Ebc => number(self.ebc[row]),
@@ -873,13 +937,59 @@ mod tests {
     #[test]
     fn ph_filters_and_impossible_texts() {
         let f = BeerFilter::default;
-        assert_eq!(ids(BeerFilter { ph_gt: Some(4.0), ..f() }), [1, 9]);
-        assert_eq!(ids(BeerFilter { ph_lt: Some(4.4), ..f() }), [5]);
-        assert_eq!(ids(BeerFilter { ph_gt: Some(3.0), ph_lt: Some(4.5), ..f() }), [1, 5, 9]);
+        assert_eq!(
+            ids(BeerFilter {
+                ph_gt: Some(4.0),
+                ..f()
+            }),
+            [1, 9]
+        );
+        assert_eq!(
+            ids(BeerFilter {
+                ph_lt: Some(4.4),
+                ..f()
+            }),
+            [5]
+        );
+        assert_eq!(
+            ids(BeerFilter {
+                ph_gt: Some(3.0),
+                ph_lt: Some(4.5),
+                ..f()
+            }),
+            [1, 5, 9]
+        );
         // No name holds a `q`, no hop matches `zzz`: nothing, whatever else the filter says.
-        assert_eq!(ids(BeerFilter { beer_name: Some("q".into()), ..f() }), Vec::<i64>::new());
-        assert_eq!(ids(BeerFilter { hops: Some("zzz".into()), abv_gt: Some(1.0), ..f() }), Vec::<i64>::new());
-        assert_eq!(index().page(&BeerFilter { hops: Some("zzz".into()), ..f() }, &[], 0, 5, true).total, Some(0));
+        assert_eq!(
+            ids(BeerFilter {
+                beer_name: Some("q".into()),
+                ..f()
+            }),
+            Vec::<i64>::new()
+        );
+        assert_eq!(
+            ids(BeerFilter {
+                hops: Some("zzz".into()),
+                abv_gt: Some(1.0),
+                ..f()
+            }),
+            Vec::<i64>::new()
+        );
+        assert_eq!(
+            index()
+                .page(
+                    &BeerFilter {
+                        hops: Some("zzz".into()),
+                        ..f()
+                    },
+                    &[],
+                    0,
+                    5,
+                    true
+                )
+                .total,
+            Some(0)
+        );
     }
 
     /// A reference order written apart from the index's keys: values as options, missing last either way, ties
@@ -925,7 +1035,14 @@ mod tests {
     #[test]
     fn sorted_pages_follow_the_sql_order() {
         // Few distinct values (ties), missing values, -0.0 beside 0.0, names sharing their first 8 bytes.
-        const NAMES: [&str; 6] = ["brewdog punk", "brewdog punk ipa", "brewdog", "äpfel", "a", "brewdog pale"];
+        const NAMES: [&str; 6] = [
+            "brewdog punk",
+            "brewdog punk ipa",
+            "brewdog",
+            "äpfel",
+            "a",
+            "brewdog pale",
+        ];
         let beers: Vec<Beer> = (1..=300)
             .map(|id| Beer {
                 ph: (id % 7 != 0).then(|| [4.2, 3.9, 4.4][id as usize % 3]),
@@ -956,9 +1073,19 @@ mod tests {
         ];
         let filters = [
             BeerFilter::default(),
-            BeerFilter { abv_gt: Some(-1.0), ph_lt: Some(4.3), ..BeerFilter::default() },
-            BeerFilter { beer_name: Some("pnk".into()), ..BeerFilter::default() },
-            BeerFilter { ids: Some(vec![3, 30, 33, 600, 601]), ..BeerFilter::default() },
+            BeerFilter {
+                abv_gt: Some(-1.0),
+                ph_lt: Some(4.3),
+                ..BeerFilter::default()
+            },
+            BeerFilter {
+                beer_name: Some("pnk".into()),
+                ..BeerFilter::default()
+            },
+            BeerFilter {
+                ids: Some(vec![3, 30, 33, 600, 601]),
+                ..BeerFilter::default()
+            },
         ];
         for filter in &filters {
             let expected_all = index.page(filter, &[], 0, 1000, true);
@@ -971,7 +1098,12 @@ mod tests {
                 let expected = reference_order(&matching, sort);
                 for (offset, limit) in [(0, 1000), (0, 25), (25, 25), (100, 7), (295, 80), (400, 10)] {
                     let page = index.page(filter, sort, offset, limit, true);
-                    let want: Vec<i64> = expected.iter().skip(offset as usize).take(limit as usize).copied().collect();
+                    let want: Vec<i64> = expected
+                        .iter()
+                        .skip(offset as usize)
+                        .take(limit as usize)
+                        .copied()
+                        .collect();
                     assert_eq!(page.ids, want, "{filter:?} {sort:?} {offset}+{limit}");
                     assert_eq!(page.total, expected_all.total);
                 }

@@ -364,6 +364,15 @@ pub const INDEX_ROWS_POSTGRES: &str = "SELECT b.id, b.name_search, b.yeast_searc
        string_agg(term, chr(31)) FILTER (WHERE kind = 'food') AS foods \
      FROM beer_terms WHERE beer_terms.beer_id = b.id) t \
      ORDER BY b.id";
+/// The beers' part of [`INDEX_ROWS_POSTGRES`] alone (read beside [`INDEX_TERMS`] on a second connection).
+pub const INDEX_BEERS: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, ph, \
+     CAST(first_brewed_month AS BIGINT), created_at, updated_at FROM beers ORDER BY id";
+/// Each beer's terms of [`INDEX_ROWS_POSTGRES`] alone, by ascending beer id (a beer without terms has no row).
+pub const INDEX_TERMS: &str = "SELECT beer_id, \
+       string_agg(term, chr(31)) FILTER (WHERE kind = 'hop'), \
+       string_agg(term, chr(31)) FILTER (WHERE kind = 'malt'), \
+       string_agg(term, chr(31)) FILTER (WHERE kind = 'food') \
+     FROM beer_terms GROUP BY beer_id ORDER BY beer_id";
 /// [`INDEX_ROWS_POSTGRES`] for SQLite.
 pub const INDEX_ROWS_SQLITE: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, ph, \
      CAST(first_brewed_month AS BIGINT), created_at, updated_at, \

@@ -74,8 +74,8 @@ fn satisfies(beer: &Value, param: &str, value: &str) -> bool {
     let number = |field: &str| beer[field].as_f64();
     let bound = || value.parse::<f64>().unwrap();
     match param {
-        "abv_gt" | "ibu_gt" | "ebc_gt" => number(&param[..3]).is_some_and(|v| v > bound()),
-        "abv_lt" | "ibu_lt" | "ebc_lt" => number(&param[..3]).is_some_and(|v| v < bound()),
+        "abv_gt" | "ibu_gt" | "ebc_gt" | "ph_gt" => number(&param[..param.len() - 3]).is_some_and(|v| v > bound()),
+        "abv_lt" | "ibu_lt" | "ebc_lt" | "ph_lt" => number(&param[..param.len() - 3]).is_some_and(|v| v < bound()),
         "brewed_before" => brewed(beer).is_some_and(|m| m < month(value)),
         "brewed_after" => brewed(beer).is_some_and(|m| m > month(value)),
         "beer_name" => fuzzy(beer["name"].as_str().unwrap(), value),
@@ -111,6 +111,9 @@ const CASES: &[&str] = &[
     "ibu_lt=20",
     "ebc_gt=100",
     "ebc_lt=10.5",
+    "ph_gt=4.5",
+    "ph_lt=4",
+    "ph_gt=4.3&ph_lt=4.5&abv_gt=6",
     "brewed_before=01-2008",
     "brewed_after=06-2016",
     "brewed_after=01-2010&brewed_before=01-2011",
@@ -136,6 +139,66 @@ const CASES: &[&str] = &[
     "ibu_gt=30&ibu_lt=60&brewed_after=01-2012&malt=extra&yeast=american",
     "beer_name=o&hops=a&malt=a&food=e&abv_lt=7&ebc_gt=5",
 ];
+
+/// Orders of the native API's `sort`, each checked over a few filters.
+const SORTS: &[&str] = &[
+    "abv:desc",
+    "name",
+    "name:desc,abv",
+    "ibu,ebc:desc",
+    "ph:desc,first_brewed",
+    "first_brewed:desc,name:desc",
+    "id:desc",
+    "abv,id:desc",
+];
+const SORTED_FILTERS: &[&str] = &[
+    "",
+    "food=cheese",
+    "ph_lt=4.4&abv_gt=5",
+    "beer_name=pnk&ids=1|3|17|29|2999",
+];
+
+/// A beer's value of a sort field: `None` when it has none (sorted last either way).
+fn sort_value(beer: &Value, field: &str) -> Option<Result<f64, String>> {
+    match field {
+        "id" => beer["id"].as_f64().map(Ok),
+        "name" => Some(Err(beer["name"].as_str().unwrap().to_lowercase())),
+        "first_brewed" => brewed(beer).map(|m| Ok(m as f64)),
+        number => beer[number].as_f64().map(Ok),
+    }
+}
+
+/// The catalog's ids matching `raw`, in the order `sort` defines: each key's missing values last whichever the
+/// direction, names compared byte by byte, ties by ascending id.
+fn expected_sorted(catalog: &[Value], raw: &str, sort: &str) -> Vec<i64> {
+    let matching = expected_ids(catalog, raw);
+    let mut beers: Vec<&Value> = catalog
+        .iter()
+        .filter(|b| matching.contains(&b["id"].as_i64().unwrap()))
+        .collect();
+    beers.sort_by(|a, b| {
+        let mut order = std::cmp::Ordering::Equal;
+        for key in sort.split(',') {
+            let (field, direction) = key.split_once(':').unwrap_or((key, "asc"));
+            let next = match (sort_value(a, field), sort_value(b, field)) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (Some(x), Some(y)) => {
+                    let o = match (x, y) {
+                        (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap(),
+                        (Err(x), Err(y)) => x.as_bytes().cmp(y.as_bytes()),
+                        _ => unreachable!("a field is a number or a text"),
+                    };
+                    if direction == "desc" { o.reverse() } else { o }
+                }
+            };
+            order = order.then(next);
+        }
+        order.then(a["id"].as_i64().cmp(&b["id"].as_i64()))
+    });
+    beers.into_iter().map(|b| b["id"].as_i64().unwrap()).collect()
+}
 
 fn query(raw: &str, page: u32, per_page: u32) -> ListQuery {
     let mut query = parse_list_query(Some(raw), Surface::Native).unwrap();
@@ -234,6 +297,29 @@ backend_tests! {
                 }
             }
         }
+        // Every order, through both read paths and both servers' native API (a page in the middle).
+        for raw in SORTED_FILTERS {
+            for sort in SORTS {
+                let expected = expected_sorted(&catalog, raw, sort);
+                let with_sort = if raw.is_empty() { format!("sort={sort}") } else { format!("{raw}&sort={sort}") };
+                assert_eq!(all_ids(indexed.as_ref(), &with_sort).await, expected, "read model: {with_sort}");
+                assert_eq!(all_ids(sql.as_ref(), &with_sort).await, expected, "database: {with_sort}");
+                let third_page: Vec<i64> = expected.iter().skip(160).take(80).copied().collect();
+                for app in [&memory_app, &database_app] {
+                    let (_, body) = app.get_json(&format!("/beers?{with_sort}&page=3&per_page=80")).await;
+                    let served: Vec<i64> = body.as_array().unwrap().iter().map(|b| b["id"].as_i64().unwrap()).collect();
+                    assert_eq!(served, third_page, "/beers?{with_sort}");
+                }
+            }
+        }
+        // The import's timestamps are not in the catalog: the two read paths agree with each other.
+        for sort in ["created_at,updated_at:desc", "updated_at:desc,abv", "created_at:desc"] {
+            let with_sort = format!("food=e&sort={sort}");
+            let from_sql = all_ids(sql.as_ref(), &with_sort).await;
+            assert_eq!(from_sql.len(), expected_ids(&catalog, "food=e").len());
+            assert_eq!(all_ids(indexed.as_ref(), &with_sort).await, from_sql, "read model: {with_sort}");
+        }
+
         // The deepest page, and one past it.
         let (_, last) = memory_app.get_json("/v2/beers?per_page=80&page=38").await;
         assert_eq!(last.as_array().unwrap().iter().map(|b| b["id"].as_i64().unwrap()).collect::<Vec<_>>(), (2961..=3000).collect::<Vec<_>>());
