@@ -250,7 +250,9 @@ impl Dialect for PostgresStore {
         use sqlx::{Connection, Row};
         let mut tx = self.pool.begin().await?;
         Self::snapshot(&mut tx).await?;
-        let Some(mut second) = self.pool.try_acquire() else {
+        // A connection the pool has or can open now; a busy pool's is not waited for long.
+        let second = tokio::time::timeout(std::time::Duration::from_millis(500), self.pool.acquire()).await;
+        let Ok(Ok(mut second)) = second else {
             let version: i64 = sqlx::query_scalar(sql::CATALOG_VERSION).fetch_one(&mut *tx).await?;
             {
                 let mut rows = sqlx::query(sql::INDEX_ROWS_POSTGRES).fetch(&mut *tx);

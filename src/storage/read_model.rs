@@ -12,12 +12,16 @@
 //! order, food and style = substring, any hop or malt may match), over the same lower-cased search texts.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::{BeerFilter, SortField, SortKey};
+
+/// Sorted pages ending at most this far in are kept in a heap while scanning (see
+/// [`CatalogIndex::shallow_sorted_page`]); deeper ones collect every match and select.
+const SHALLOW_PAGES: u64 = 1024;
 
 /// Marks "no value" in an interned column (no yeast, no style).
 const NONE: u32 = u32::MAX;
@@ -396,6 +400,10 @@ impl CatalogIndex {
         match by_id {
             Some(descending) => self.page_in_id_order(&prepared, candidates, descending, offset, limit, count),
             None => {
+                let end = offset.saturating_add(limit);
+                if sort.len() <= 2 && end <= SHALLOW_PAGES {
+                    return self.shallow_sorted_page(&prepared, candidates.as_deref(), sort, offset, end, count);
+                }
                 let mut rows = Vec::new();
                 self.scan(&prepared, candidates.as_deref(), false, |row| {
                     rows.push(row);
@@ -604,6 +612,50 @@ impl CatalogIndex {
 
     /// The page `offset..offset + limit` of `rows` in the order of `sort`: the rows before the page are only
     /// partitioned off, the page alone is sorted.
+    /// A page near the start of a sort by at most two keys (which [`Self::two_keys`] orders exactly): the best
+    /// `end` matches are kept in a heap while scanning, so most rows cost one comparison with its worst.
+    fn shallow_sorted_page(
+        &self,
+        prepared: &Prepared<'_>,
+        candidates: Option<&[u32]>,
+        sort: &[SortKey],
+        offset: u64,
+        end: u64,
+        count: bool,
+    ) -> IdPage {
+        let end = end as usize;
+        let mut best: BinaryHeap<(u128, u32)> = BinaryHeap::with_capacity(end + 1);
+        let mut total: u64 = 0;
+        self.scan(prepared, candidates, false, |row| {
+            total += 1;
+            // Rows come in ascending order: a later row with an equal key sorts after, so `<` is right.
+            let entry = (self.two_keys(sort, row as usize), row);
+            if best.len() < end {
+                best.push(entry);
+            } else if best.peek().is_some_and(|worst| entry < *worst) {
+                best.pop();
+                best.push(entry);
+            }
+            // The whole scan is needed anyway: any later row may sort first.
+            true
+        });
+        let sorted = best.into_sorted_vec();
+        IdPage {
+            ids: sorted
+                .iter()
+                .skip(offset as usize)
+                .map(|(_, row)| self.ids[*row as usize])
+                .collect(),
+            total: count.then_some(total),
+        }
+    }
+
+    /// The first two keys of `sort` as one number in their order (the second 0 when there is one).
+    fn two_keys(&self, sort: &[SortKey], row: usize) -> u128 {
+        let second = sort.get(1).map_or(0, |key| self.sort_key(*key, row));
+        (u128::from(self.sort_key(sort[0], row)) << 64) | u128::from(second)
+    }
+
     fn sorted_page(&self, sort: &[SortKey], rows: Vec<u32>, offset: u64, limit: u64) -> Vec<i64> {
         let len = rows.len();
         let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
@@ -613,17 +665,16 @@ impl CatalogIndex {
         if start == end {
             return Vec::new();
         }
-        // The first key as a number in the key's order, so most comparisons are one integer compare.
-        let first = sort[0];
-        let mut keyed: Vec<(u64, u32)> = rows
+        // The first two keys as a number in their order, so most comparisons are one integer compare.
+        let mut keyed: Vec<(u128, u32)> = rows
             .into_iter()
-            .map(|row| (self.sort_key(first, row as usize), row))
+            .map(|row| (self.two_keys(sort, row as usize), row))
             .collect();
-        let order = |a: &(u64, u32), b: &(u64, u32)| {
+        let order = |a: &(u128, u32), b: &(u128, u32)| {
             a.0.cmp(&b.0).then_with(|| {
                 let (a, b) = (a.1 as usize, b.1 as usize);
-                sort[1..]
-                    .iter()
+                sort.iter()
+                    .skip(2)
                     .fold(Ordering::Equal, |o, key| o.then_with(|| self.compare_by(*key, a, b)))
                     .then(a.cmp(&b))
             })
@@ -1050,7 +1101,7 @@ mod tests {
                     id * 3,
                     NAMES[(id * 7 % 6) as usize],
                     [0.0, -0.0, 5.5, 12.0, 5.5][(id % 5) as usize],
-                    (id % 4 != 0).then(|| (id % 9) as f64),
+                    (id % 4 != 0).then_some((id % 9) as f64),
                     (id % 11 != 0).then(|| YearMonth::new(2000 + id % 13, 1 + id % 12).unwrap()),
                 )
             })
@@ -1070,6 +1121,16 @@ mod tests {
             vec![key(SortField::UpdatedAt, true)],
             vec![key(SortField::Id, true)],
             vec![key(SortField::Abv, false), key(SortField::Id, true)],
+            vec![
+                key(SortField::Ph, false),
+                key(SortField::Abv, true),
+                key(SortField::Name, false),
+            ],
+            vec![
+                key(SortField::FirstBrewed, true),
+                key(SortField::Ibu, false),
+                key(SortField::Id, true),
+            ],
         ];
         let filters = [
             BeerFilter::default(),
@@ -1096,7 +1157,17 @@ mod tests {
                     .cloned()
                     .collect();
                 let expected = reference_order(&matching, sort);
-                for (offset, limit) in [(0, 1000), (0, 25), (25, 25), (100, 7), (295, 80), (400, 10)] {
+                // Shallow pages (a heap) and deep ones (select), by ending before or after SHALLOW_PAGES.
+                for (offset, limit) in [
+                    (0, 1000),
+                    (0, 25),
+                    (25, 25),
+                    (100, 7),
+                    (295, 80),
+                    (400, 10),
+                    (0, 2000),
+                    (150, 5000),
+                ] {
                     let page = index.page(filter, sort, offset, limit, true);
                     let want: Vec<i64> = expected
                         .iter()
