@@ -68,6 +68,10 @@ pub enum StoreError {
     // once.
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// An earlier call (or the background probe) found the database unreachable, so this one did not try: the
+    /// probe clears it as soon as the database answers again. Its own variant so the message needs no driver error.
+    #[error("database unavailable: known to be down, not trying until the background probe reaches it")]
+    KnownDown,
     #[error("database error")]
     Database(#[source] sqlx::Error),
     #[error("migration failed")]
@@ -100,7 +104,7 @@ impl From<sqlx::Error> for StoreError {
 
 impl StoreError {
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(self, StoreError::Unavailable(_) | StoreError::KnownDown)
     }
 }
 

@@ -222,10 +222,7 @@ impl WatchedStore {
 
     fn check(&self) -> StoreResult<()> {
         if self.watch.is_down() {
-            return Err(StoreError::Unavailable(sqlx::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::NotConnected,
-                "the database is known to be down; not trying until the background probe reaches it",
-            ))));
+            return Err(StoreError::KnownDown);
         }
         Ok(())
     }
@@ -383,5 +380,17 @@ impl BeerStore for WatchedStore {
 
     async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
         self.inner.change_listener().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_outage_is_reported_once_in_the_error_chain() {
+        let text = chain(&StoreError::KnownDown);
+        assert_eq!(text.matches("known to be down").count(), 1, "{text}");
+        assert!(StoreError::KnownDown.is_unavailable());
     }
 }
