@@ -165,7 +165,7 @@ impl Dialect for SqliteStore {
     }
 
     async fn existing_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, ids: &[i64]) -> StoreResult<Vec<i64>> {
-        bulk::existing_ids_sqlite(&mut **tx, ids).await
+        bulk::existing_ids_sqlite(tx, ids).await
     }
 
     async fn insert_new(
@@ -173,7 +173,7 @@ impl Dialect for SqliteStore {
         beers: &[(i64, &BeerFields)],
         now: chrono::DateTime<Utc>,
     ) -> StoreResult<()> {
-        bulk::insert_new_beers_sqlite(&mut **tx, beers, now).await
+        bulk::insert_new_beers_sqlite(tx, beers, now).await
     }
 
     async fn snapshot(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
@@ -235,7 +235,7 @@ impl Dialect for PostgresStore {
     }
 
     async fn existing_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, ids: &[i64]) -> StoreResult<Vec<i64>> {
-        bulk::existing_ids_postgres(&mut **tx, ids).await
+        bulk::existing_ids_postgres(tx, ids).await
     }
 
     async fn insert_new(
@@ -243,7 +243,7 @@ impl Dialect for PostgresStore {
         beers: &[(i64, &BeerFields)],
         now: chrono::DateTime<Utc>,
     ) -> StoreResult<()> {
-        bulk::copy_new_beers(&mut **tx, beers, now).await
+        bulk::copy_new_beers(tx, beers, now).await
     }
 
     async fn snapshot(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
