@@ -14,6 +14,7 @@ use sqlx::FromRow;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
+use super::bulk;
 use super::change_feed::{DedicatedFeed, PostgresChangeListener};
 use super::read_model::{CatalogIndex, IndexBuilder, IndexRow, TermKind};
 use super::rendered::{self, JsonShape};
@@ -118,7 +119,18 @@ trait Dialect {
 
     fn pool(&self) -> &sqlx::Pool<Self::Database>;
     fn migrator() -> sqlx::migrate::Migrator;
+    /// Prepares an import's transaction (settings that only make the bulk write cheaper).
+    async fn before_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
     async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+    /// Which of `ids` are in the catalog, as `tx` sees it.
+    async fn existing_ids(tx: &mut sqlx::Transaction<'_, Self::Database>, ids: &[i64]) -> StoreResult<Vec<i64>>;
+    /// Writes beers whose ids are not in the catalog, with their terms, the fastest way the backend has (see
+    /// [`bulk`]).
+    async fn insert_new(
+        tx: &mut sqlx::Transaction<'_, Self::Database>,
+        beers: &[(i64, &BeerFields)],
+        now: chrono::DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Makes every read of `tx` see one snapshot of the database.
     async fn snapshot(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
     async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
@@ -139,9 +151,29 @@ impl Dialect for SqliteStore {
         sqlx::migrate!("./migrations/sqlite")
     }
 
+    async fn before_import(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        // The default page cache (2 MB) makes a large transaction spill pages and read them back; the import's
+        // connection gets a bigger one (a bound on memory all the same). Only the `import` command writes
+        // through this path, and its connections close with it.
+        sqlx::query("PRAGMA cache_size = -131072").execute(&mut **tx).await?;
+        Ok(())
+    }
+
     async fn after_import(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
         // AUTOINCREMENT already moves past the largest id written.
         Ok(())
+    }
+
+    async fn existing_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, ids: &[i64]) -> StoreResult<Vec<i64>> {
+        bulk::existing_ids_sqlite(tx, ids).await
+    }
+
+    async fn insert_new(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        beers: &[(i64, &BeerFields)],
+        now: chrono::DateTime<Utc>,
+    ) -> StoreResult<()> {
+        bulk::insert_new_beers_sqlite(tx, beers, now).await
     }
 
     async fn snapshot(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
@@ -175,6 +207,24 @@ impl Dialect for PostgresStore {
         sqlx::migrate!("./migrations/postgres")
     }
 
+    /// Documents and renderings are TOASTed (a beer's row is above 2 kB): LZ4 compresses them several times
+    /// faster than the default pglz, and reads decompress either. Only this transaction's writes are affected;
+    /// a server built without LZ4 keeps its default.
+    async fn before_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+        let lz4: bool = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT 'lz4' = ANY(enumvals) FROM pg_settings \
+             WHERE name = 'default_toast_compression'), FALSE)",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if lz4 {
+            sqlx::query("SET LOCAL default_toast_compression = 'lz4'")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Imported rows carry explicit ids, which an identity column's sequence does not see: move it past them so
     /// the next `POST /beers` does not collide.
     async fn after_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
@@ -182,6 +232,18 @@ impl Dialect for PostgresStore {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    async fn existing_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, ids: &[i64]) -> StoreResult<Vec<i64>> {
+        bulk::existing_ids_postgres(tx, ids).await
+    }
+
+    async fn insert_new(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        beers: &[(i64, &BeerFields)],
+        now: chrono::DateTime<Utc>,
+    ) -> StoreResult<()> {
+        bulk::copy_new_beers(tx, beers, now).await
     }
 
     async fn snapshot(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
@@ -342,6 +404,7 @@ macro_rules! impl_beer_store {
             ) -> StoreResult<()> {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool().begin().await?;
+                <$store as Dialect>::before_import(&mut tx).await?;
                 let mut stored_images = std::collections::HashSet::new();
                 let mut done = 0;
                 for batch in records.chunks(IMPORT_BATCH) {
@@ -365,16 +428,15 @@ macro_rules! impl_beer_store {
             ) -> StoreResult<bool> {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool().begin().await?;
+                <$store as Dialect>::before_import(&mut tx).await?;
                 let mut stored_images = std::collections::HashSet::new();
                 let mut done = 0;
                 while let Some(message) = messages.recv().await {
                     match message {
                         ImportMessage::Batch(records) => {
-                            for batch in records.chunks(IMPORT_BATCH) {
-                                Self::write_batch(&mut tx, batch, now, &mut stored_images).await?;
-                                done += batch.len();
-                                progress(done);
-                            }
+                            Self::write_batch(&mut tx, &records, now, &mut stored_images).await?;
+                            done += records.len();
+                            progress(done);
                         }
                         ImportMessage::Commit => {
                             <$store as Dialect>::after_import(&mut tx).await?;
@@ -538,9 +600,9 @@ macro_rules! impl_beer_store {
         }
 
         impl $store {
-            /// Writes import records inside `tx`: those with an id and no image as multi-row upserts (a few
-            /// statements per batch instead of three per beer), the others one by one, as they need the id the
-            /// database assigns or an image stored first.
+            /// Writes import records inside `tx`: those with an id and no image in bulk (the ids not in the
+            /// catalog yet through the backend's fast path, the others as multi-row upserts), the others one by
+            /// one, as they need the id the database assigns or an image stored first.
             async fn write_batch(
                 tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
                 records: &[ImportRecord],
@@ -554,17 +616,32 @@ macro_rules! impl_beer_store {
                     .filter_map(|r| r.id.map(|id| (id, &r.fields)))
                     .collect();
                 if !bulk.is_empty() {
-                    let (statement, values) = sql::insert_many(&bulk, now).build_sqlx(builder());
-                    sqlx::query_with(&statement, values).execute(&mut **tx).await?;
                     let ids: Vec<i64> = bulk.iter().map(|(id, _)| *id).collect();
-                    let (statement, values) = sql::delete_terms_many(&ids).build_sqlx(builder());
-                    sqlx::query_with(&statement, values).execute(&mut **tx).await?;
-                    for insert in sql::insert_terms_many(&bulk, TERMS_PER_STATEMENT) {
-                        let (statement, values) = insert.build_sqlx(builder());
+                    let existing: std::collections::HashSet<i64> =
+                        <$store as Dialect>::existing_ids(tx, &ids).await?.into_iter().collect();
+                    let (present, fresh): (Vec<_>, Vec<_>) =
+                        bulk.into_iter().partition(|(id, _)| existing.contains(id));
+                    <$store as Dialect>::insert_new(tx, &fresh, now).await?;
+                    for upserts in present.chunks(IMPORT_BATCH) {
+                        let (statement, values) = sql::insert_many(upserts, now).build_sqlx(builder());
                         sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                        let ids: Vec<i64> = upserts.iter().map(|(id, _)| *id).collect();
+                        let (statement, values) = sql::delete_terms_many(&ids).build_sqlx(builder());
+                        sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                        for insert in sql::insert_terms_many(upserts, TERMS_PER_STATEMENT) {
+                            let (statement, values) = insert.build_sqlx(builder());
+                            sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                        }
                     }
                 }
+                let mut numbering = false;
                 for record in records.iter().filter(|r| r.image.is_some() || r.id.is_none()) {
+                    if record.id.is_none() && !numbering {
+                        // The ids the database assigns from here must pass the ones this import wrote explicitly,
+                        // which PostgreSQL's identity sequence has not seen (a collision would be an upsert).
+                        <$store as Dialect>::after_import(tx).await?;
+                        numbering = true;
+                    }
                     let (statement, values) = sql::insert(record.id, &record.fields, now).build_sqlx(builder());
                     let (id, _created_at): (i64, chrono::DateTime<Utc>) =
                         sqlx::query_as_with(&statement, values).fetch_one(&mut **tx).await?;

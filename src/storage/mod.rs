@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 mod backends;
+mod bulk;
 pub mod change_feed;
 mod indexed;
 pub mod read_model;

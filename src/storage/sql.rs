@@ -98,24 +98,56 @@ const WRITTEN_COLUMNS: [Beers; 11] = [
     Beers::Rendered,
 ];
 
+/// The columns every write derives from a beer (besides `document`), computed in one place for the statements
+/// here and the import's fast path (`bulk`).
+pub struct Written<'a> {
+    pub name: &'a str,
+    pub name_search: String,
+    pub style_search: Option<String>,
+    pub yeast_search: Option<String>,
+    pub abv: f64,
+    pub ibu: Option<f64>,
+    pub ebc: Option<f64>,
+    pub ph: Option<f64>,
+    pub first_brewed_month: Option<i64>,
+    /// The fields as the API prints them (see `rendered`).
+    pub rendered: String,
+}
+
+impl<'a> Written<'a> {
+    pub fn new(fields: &'a BeerFields) -> Self {
+        let number = |n: &Option<serde_json::Number>| n.as_ref().and_then(serde_json::Number::as_f64);
+        Written {
+            name: &fields.name,
+            name_search: search_text(&fields.name),
+            style_search: fields.style.as_deref().map(search_text),
+            yeast_search: fields.ingredients.yeast.as_deref().map(search_text),
+            abv: fields.abv.as_f64().unwrap_or_default(),
+            ibu: number(&fields.ibu),
+            ebc: number(&fields.ebc),
+            ph: number(&fields.ph),
+            first_brewed_month: YearMonth::parse_first_brewed(&fields.first_brewed).map(|m| m.0),
+            rendered: serde_json::to_string(fields).expect("a beer always serialises to JSON"),
+        }
+    }
+}
+
 /// The derived columns for a beer, in [`WRITTEN_COLUMNS`] order.
 fn written_values(fields: &BeerFields) -> Vec<SimpleExpr> {
-    let number = |n: &Option<serde_json::Number>| n.as_ref().and_then(serde_json::Number::as_f64);
     let document = serde_json::to_value(fields).expect("a beer always serialises to JSON");
+    let written = Written::new(fields);
     vec![
-        fields.name.clone().into(),
-        search_text(&fields.name).into(),
-        fields.style.as_deref().map(search_text).into(),
-        fields.ingredients.yeast.as_deref().map(search_text).into(),
-        fields.abv.as_f64().unwrap_or_default().into(),
-        number(&fields.ibu).into(),
-        number(&fields.ebc).into(),
-        number(&fields.ph).into(),
-        YearMonth::parse_first_brewed(&fields.first_brewed).map(|m| m.0).into(),
+        written.name.to_owned().into(),
+        written.name_search.into(),
+        written.style_search.into(),
+        written.yeast_search.into(),
+        written.abv.into(),
+        written.ibu.into(),
+        written.ebc.into(),
+        written.ph.into(),
+        written.first_brewed_month.into(),
         sea_query::Value::Json(Some(Box::new(document))).into(),
-        serde_json::to_string(fields)
-            .expect("a beer always serialises to JSON")
-            .into(),
+        written.rendered.into(),
     ]
 }
 
@@ -582,7 +614,7 @@ pub fn remove_orphan_images() -> sea_query::DeleteStatement {
 }
 
 /// A beer's searchable terms: (kind, lower-cased text), each once.
-fn terms_of(fields: &BeerFields) -> Vec<(&'static str, String)> {
+pub fn terms_of(fields: &BeerFields) -> Vec<(&'static str, String)> {
     let hops = fields.ingredients.hops.iter().map(|h| ("hop", &h.name));
     let malts = fields.ingredients.malt.iter().map(|m| ("malt", &m.name));
     let foods = fields.food_pairing.iter().map(|f| ("food", f));
