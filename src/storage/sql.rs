@@ -349,12 +349,45 @@ pub fn by_ids(ids: &[i64]) -> SelectStatement {
         .to_owned()
 }
 
-/// The read model's columns, by ascending id (the month widened so both drivers decode it as `i64`).
-pub const INDEX_BEERS: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, \
-     CAST(first_brewed_month AS BIGINT) FROM beers ORDER BY id";
-/// The read model's terms, by ascending beer id.
-pub const INDEX_TERMS: &str = "SELECT beer_id, kind, term FROM beer_terms ORDER BY beer_id";
+/// The read model's query of beers, by ascending id (the month widened so both drivers decode it as `i64`), for
+/// the beers the `WHERE` clause given selects; written once for both uses below.
+macro_rules! index_beers {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, \
+             CAST(first_brewed_month AS BIGINT) FROM beers ",
+            $where,
+            " ORDER BY id"
+        )
+    };
+}
+/// The read model's query of terms, by ascending beer id, for the beers the `WHERE` clause given selects.
+macro_rules! index_terms {
+    ($where:literal) => {
+        concat!(
+            "SELECT beer_id, kind, term FROM beer_terms ",
+            $where,
+            " ORDER BY beer_id"
+        )
+    };
+}
+
+/// The read model's columns of every beer.
+pub const INDEX_BEERS: &str = index_beers!("");
+/// The read model's terms of every beer.
+pub const INDEX_TERMS: &str = index_terms!("");
+/// The read model's columns of the beers the change log lists in versions (`$1`, `$2`] that still exist.
+pub const INDEX_CHANGED_BEERS: &str =
+    index_beers!("WHERE id IN (SELECT beer_id FROM catalog_changes WHERE version > $1 AND version <= $2)");
+/// Their terms.
+pub const INDEX_CHANGED_TERMS: &str =
+    index_terms!("WHERE beer_id IN (SELECT beer_id FROM catalog_changes WHERE version > $1 AND version <= $2)");
+/// The ids of the beers changed (written or deleted) in versions (`$1`, `$2`], at most `$3` of them.
+pub const CHANGED_IDS: &str = "SELECT DISTINCT beer_id FROM catalog_changes WHERE version > $1 AND version <= $2 \
+     ORDER BY beer_id LIMIT $3";
 pub const CATALOG_VERSION: &str = "SELECT version FROM catalog_version";
+/// The version, and the version after which the change log is complete (see the `catalog_changes` migrations).
+pub const CATALOG_CHANGES_FROM: &str = "SELECT version, changes_from FROM catalog_version";
 
 pub fn random() -> SelectStatement {
     select_beers()
