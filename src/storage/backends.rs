@@ -236,6 +236,8 @@ const TERMS_PER_STATEMENT: usize = 5_000;
 /// An import writing more beers than this is a bulk write (see `Dialect::start_bulk_write`): patching a read model
 /// with more would cost about as much as rebuilding it, and logging each row would slow the import.
 const BULK_WRITE: usize = 1_000;
+/// Changed beers read per statement when patching the read model (their ids are written into its text).
+const CHANGED_PER_STATEMENT: usize = 1_000;
 
 /// The store interface over a [`Dialect`], written once and expanded per concrete store type.
 macro_rules! impl_beer_store {
@@ -511,7 +513,7 @@ macro_rules! impl_beer_store {
                 let version: i64 = sqlx::query_scalar(sql::CATALOG_VERSION)
                     .fetch_one(&mut *tx)
                     .await?;
-                let index = Self::read_index(&mut tx, version, sql::INDEX_BEERS, sql::INDEX_TERMS, &[]).await?;
+                let index = Self::read_index(&mut tx, version, &[sql::INDEX_BEERS], &[sql::INDEX_TERMS]).await?;
                 tx.commit().await?;
                 Ok(index)
             }
@@ -540,14 +542,9 @@ macro_rules! impl_beer_store {
                         return Ok(None);
                     }
                 }
-                let current = Self::read_index(
-                    &mut tx,
-                    version,
-                    sql::INDEX_CHANGED_BEERS,
-                    sql::INDEX_CHANGED_TERMS,
-                    &[since, version],
-                )
-                .await?;
+                let (beers, terms): (Vec<String>, Vec<String>) =
+                    ids.chunks(CHANGED_PER_STATEMENT).map(sql::index_of_ids).unzip();
+                let current = Self::read_index(&mut tx, version, &beers, &terms).await?;
                 tx.commit().await?;
                 Ok(Some(IndexChanges { version, ids, current }))
             }
@@ -574,18 +571,17 @@ macro_rules! impl_beer_store {
         }
 
         impl $store {
-            /// Reads an index at `version` inside `tx` (which must read one snapshot) with the read model's two
-            /// queries (beers by ascending id, then their terms by ascending beer id), each bound to `binds`.
+            /// Reads an index at `version` inside `tx` (which must read one snapshot) with the read model's
+            /// queries: `beers` (each by ascending id, one after the other ascending), then `terms` (the same).
             async fn read_index(
                 tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
                 version: i64,
-                beers: &str,
-                terms: &str,
-                binds: &[i64],
+                beers: &[impl AsRef<str>],
+                terms: &[impl AsRef<str>],
             ) -> StoreResult<CatalogIndex> {
                 use futures_util::TryStreamExt;
                 let mut builder = IndexBuilder::new(version);
-                {
+                for beers in beers {
                     type Row = (
                         i64,
                         String,
@@ -596,11 +592,11 @@ macro_rules! impl_beer_store {
                         Option<f64>,
                         Option<i64>,
                     );
-                    let mut query = sqlx::query_as::<_, Row>(beers);
-                    for bind in binds {
-                        query = query.bind(*bind);
-                    }
-                    let mut rows = query.fetch(&mut **tx);
+                    // Only the full build's text repeats: a list of ids is not worth a prepared statement.
+                    let persistent = beers.as_ref() == sql::INDEX_BEERS;
+                    let mut rows = sqlx::query_as::<_, Row>(beers.as_ref())
+                        .persistent(persistent)
+                        .fetch(&mut **tx);
                     while let Some((id, name_search, yeast_search, style_search, abv, ibu, ebc, month)) =
                         rows.try_next().await?
                     {
@@ -616,12 +612,11 @@ macro_rules! impl_beer_store {
                         });
                     }
                 }
-                {
-                    let mut query = sqlx::query_as::<_, (i64, String, String)>(terms);
-                    for bind in binds {
-                        query = query.bind(*bind);
-                    }
-                    let mut terms = query.fetch(&mut **tx);
+                for terms in terms {
+                    let persistent = terms.as_ref() == sql::INDEX_TERMS;
+                    let mut terms = sqlx::query_as::<_, (i64, String, String)>(terms.as_ref())
+                        .persistent(persistent)
+                        .fetch(&mut **tx);
                     while let Some((beer_id, kind, term)) = terms.try_next().await? {
                         if let Some(kind) = TermKind::parse(&kind) {
                             builder.push_term(beer_id, kind, &term);

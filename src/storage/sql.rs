@@ -349,39 +349,42 @@ pub fn by_ids(ids: &[i64]) -> SelectStatement {
         .to_owned()
 }
 
-/// The read model's query of beers, by ascending id (the month widened so both drivers decode it as `i64`), for
-/// the beers the `WHERE` clause given selects; written once for both uses below.
+/// The read model's query of beers (the month widened so both drivers decode it as `i64`), followed by a `WHERE`
+/// clause or nothing; written once for both uses below.
 macro_rules! index_beers {
-    ($where:literal) => {
-        concat!(
-            "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, \
-             CAST(first_brewed_month AS BIGINT) FROM beers ",
-            $where,
-            " ORDER BY id"
-        )
+    () => {
+        "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, CAST(first_brewed_month AS BIGINT) \
+         FROM beers"
     };
 }
-/// The read model's query of terms, by ascending beer id, for the beers the `WHERE` clause given selects.
+/// The read model's query of terms, followed by a `WHERE` clause or nothing.
 macro_rules! index_terms {
-    ($where:literal) => {
-        concat!(
-            "SELECT beer_id, kind, term FROM beer_terms ",
-            $where,
-            " ORDER BY beer_id"
-        )
+    () => {
+        "SELECT beer_id, kind, term FROM beer_terms"
     };
 }
 
-/// The read model's columns of every beer.
-pub const INDEX_BEERS: &str = index_beers!("");
-/// The read model's terms of every beer.
-pub const INDEX_TERMS: &str = index_terms!("");
-/// The read model's columns of the beers the change log lists in versions (`$1`, `$2`] that still exist.
-pub const INDEX_CHANGED_BEERS: &str =
-    index_beers!("WHERE id IN (SELECT beer_id FROM catalog_changes WHERE version > $1 AND version <= $2)");
-/// Their terms.
-pub const INDEX_CHANGED_TERMS: &str =
-    index_terms!("WHERE beer_id IN (SELECT beer_id FROM catalog_changes WHERE version > $1 AND version <= $2)");
+/// The read model's columns of every beer, by ascending id.
+pub const INDEX_BEERS: &str = concat!(index_beers!(), " ORDER BY id");
+/// The read model's terms of every beer, by ascending beer id.
+pub const INDEX_TERMS: &str = concat!(index_terms!(), " ORDER BY beer_id");
+
+/// [`INDEX_BEERS`] and [`INDEX_TERMS`] of the beers `ids` (ascending) that exist. The ids, integers read from the
+/// change log, are written into the text: a list of constants is what lets PostgreSQL's planner see how few rows
+/// it asks for (a semi-join with the log was planned as a scan of every term), and no dialect limits the length.
+pub fn index_of_ids(ids: &[i64]) -> (String, String) {
+    use std::fmt::Write;
+    let mut list = String::with_capacity(ids.len() * 8);
+    for (i, id) in ids.iter().enumerate() {
+        let separator = if i == 0 { "" } else { "," };
+        write!(list, "{separator}{id}").expect("writing to a String");
+    }
+    (
+        format!(concat!(index_beers!(), " WHERE id IN ({}) ORDER BY id"), list),
+        format!(concat!(index_terms!(), " WHERE beer_id IN ({}) ORDER BY beer_id"), list),
+    )
+}
+
 /// The ids of the beers changed (written or deleted) in versions (`$1`, `$2`], at most `$3` of them.
 pub const CHANGED_IDS: &str = "SELECT DISTINCT beer_id FROM catalog_changes WHERE version > $1 AND version <= $2 \
      ORDER BY beer_id LIMIT $3";
