@@ -9,7 +9,7 @@
 //!
 //! A refresh patches the index when it can: the database's change log names the beers changed since the index's
 //! version, and only those are read and merged in ([`CatalogIndex::patched`]), so a write costs milliseconds of
-//! SQL fallback instead of a full rebuild's seconds (about 25 s at a million beers). It rebuilds fully when there
+//! SQL fallback instead of a full rebuild's seconds (15-25 s at a million beers). It rebuilds fully when there
 //! is no index yet, when the log no longer covers the index's version, after a bulk write (an import, which the
 //! log does not record row by row), or when more than [`patch_limit`] beers changed (then reading them all costs
 //! about as much as reading everything).
