@@ -16,7 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 
 use super::bulk;
 use super::change_feed::{DedicatedFeed, PostgresChangeListener};
-use super::read_model::{CatalogIndex, IndexBuilder, IndexRow, TermKind};
+use super::read_model::{CatalogIndex, IndexBuilder, IndexChanges, IndexRow, TermKind};
 use super::rendered::{self, JsonShape};
 use super::sql::{self, BeerRow, ImageMetaRow, RenderedRow};
 use super::{
@@ -131,6 +131,9 @@ trait Dialect {
         beers: &[(i64, &BeerFields)],
         now: chrono::DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Tells the triggers that the rest of `tx` is a bulk write: its rows are not logged one by one in the change
+    /// log (`catalog_changes`), and every read model older than it rebuilds fully instead of patching.
+    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
     /// Makes every read of `tx` see one snapshot of the database.
     async fn snapshot(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
     async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
@@ -159,8 +162,23 @@ impl Dialect for SqliteStore {
         Ok(())
     }
 
-    async fn after_import(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
-        // AUTOINCREMENT already moves past the largest id written.
+    async fn after_import(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        // AUTOINCREMENT already moves past the largest id written. The bulk flag is never committed set: other
+        // writers' rows must be logged.
+        sqlx::query("UPDATE catalog_version SET bulk_write = 0 WHERE id = 1 AND bulk_write <> 0")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// While the flag is set the row triggers do nothing, not even bump the version (one UPDATE per beer saved):
+    /// bumped here once instead, with the log's start moved to it.
+    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE catalog_version SET bulk_write = 1, version = version + 1, changes_from = version + 1 WHERE id = 1",
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
@@ -246,6 +264,15 @@ impl Dialect for PostgresStore {
         bulk::copy_new_beers(tx, beers, now).await
     }
 
+    /// Transaction-local: the statement trigger then moves the log's start to each statement's version, and the
+    /// row trigger's WHEN skips every row.
+    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+        sqlx::query("SELECT set_config('beer_catalog.changes_logged', 'off', true)")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     async fn snapshot(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
         // READ COMMITTED would give each statement its own snapshot: the beers and their terms must agree.
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -268,6 +295,11 @@ impl Dialect for PostgresStore {
 const IMPORT_BATCH: usize = 1_000;
 /// Term rows per multi-row INSERT (3 values each).
 const TERMS_PER_STATEMENT: usize = 5_000;
+/// An import writing more beers than this is a bulk write (see `Dialect::start_bulk_write`): patching a read model
+/// with more would cost about as much as rebuilding it, and logging each row would slow the import.
+const BULK_WRITE: usize = 1_000;
+/// Changed beers read per statement when patching the read model (their ids are written into its text).
+const CHANGED_PER_STATEMENT: usize = 1_000;
 
 /// The store interface over a [`Dialect`], written once and expanded per concrete store type.
 macro_rules! impl_beer_store {
@@ -407,6 +439,9 @@ macro_rules! impl_beer_store {
                 <$store as Dialect>::before_import(&mut tx).await?;
                 let mut stored_images = std::collections::HashSet::new();
                 let mut done = 0;
+                if records.len() > BULK_WRITE {
+                    <$store as Dialect>::start_bulk_write(&mut tx).await?;
+                }
                 for batch in records.chunks(IMPORT_BATCH) {
                     Self::write_batch(&mut tx, batch, now, &mut stored_images).await?;
                     done += batch.len();
@@ -434,6 +469,9 @@ macro_rules! impl_beer_store {
                 while let Some(message) = messages.recv().await {
                     match message {
                         ImportMessage::Batch(records) => {
+                            if done <= BULK_WRITE && done + records.len() > BULK_WRITE {
+                                <$store as Dialect>::start_bulk_write(&mut tx).await?;
+                            }
                             Self::write_batch(&mut tx, &records, now, &mut stored_images).await?;
                             done += records.len();
                             progress(done);
@@ -532,50 +570,45 @@ macro_rules! impl_beer_store {
 
             #[tracing::instrument(name = "store.load_index", skip_all)]
             async fn load_index(&self) -> StoreResult<CatalogIndex> {
-                use futures_util::TryStreamExt;
                 let mut tx = self.pool().begin().await?;
                 <$store as Dialect>::snapshot(&mut tx).await?;
                 let version: i64 = sqlx::query_scalar(sql::CATALOG_VERSION)
                     .fetch_one(&mut *tx)
                     .await?;
-                let mut builder = IndexBuilder::new(version);
-                {
-                    type Row = (
-                        i64,
-                        String,
-                        Option<String>,
-                        Option<String>,
-                        f64,
-                        Option<f64>,
-                        Option<f64>,
-                        Option<i64>,
-                    );
-                    let mut rows = sqlx::query_as::<_, Row>(sql::INDEX_BEERS).fetch(&mut *tx);
-                    while let Some((id, name_search, yeast_search, style_search, abv, ibu, ebc, month)) =
-                        rows.try_next().await?
-                    {
-                        builder.push_beer(IndexRow {
-                            id,
-                            name_search,
-                            yeast_search,
-                            style_search,
-                            abv,
-                            ibu,
-                            ebc,
-                            first_brewed_month: month,
-                        });
-                    }
-                }
-                {
-                    let mut terms = sqlx::query_as::<_, (i64, String, String)>(sql::INDEX_TERMS).fetch(&mut *tx);
-                    while let Some((beer_id, kind, term)) = terms.try_next().await? {
-                        if let Some(kind) = TermKind::parse(&kind) {
-                            builder.push_term(beer_id, kind, &term);
-                        }
-                    }
-                }
+                let index = Self::read_index(&mut tx, version, &[sql::INDEX_BEERS], &[sql::INDEX_TERMS]).await?;
                 tx.commit().await?;
-                Ok(builder.finish())
+                Ok(index)
+            }
+
+            #[tracing::instrument(name = "store.load_index_changes", skip_all)]
+            async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {
+                let mut tx = self.pool().begin().await?;
+                <$store as Dialect>::snapshot(&mut tx).await?;
+                let (version, changes_from): (i64, i64) = sqlx::query_as(sql::CATALOG_CHANGES_FROM)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if since < changes_from || version < since {
+                    return Ok(None);
+                }
+                let mut ids: Vec<i64> = Vec::new();
+                if version > since {
+                    // One more than allowed tells "too many" from "exactly the limit".
+                    let most = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+                    ids = sqlx::query_scalar(sql::CHANGED_IDS)
+                        .bind(since)
+                        .bind(version)
+                        .bind(most)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    if ids.len() > limit {
+                        return Ok(None);
+                    }
+                }
+                let (beers, terms): (Vec<String>, Vec<String>) =
+                    ids.chunks(CHANGED_PER_STATEMENT).map(sql::index_of_ids).unzip();
+                let current = Self::read_index(&mut tx, version, &beers, &terms).await?;
+                tx.commit().await?;
+                Ok(Some(IndexChanges { version, ids, current }))
             }
 
             #[tracing::instrument(name = "store.get_many", skip_all)]
@@ -600,6 +633,61 @@ macro_rules! impl_beer_store {
         }
 
         impl $store {
+            /// Reads an index at `version` inside `tx` (which must read one snapshot) with the read model's
+            /// queries: `beers` (each by ascending id, one after the other ascending), then `terms` (the same).
+            async fn read_index(
+                tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
+                version: i64,
+                beers: &[impl AsRef<str>],
+                terms: &[impl AsRef<str>],
+            ) -> StoreResult<CatalogIndex> {
+                use futures_util::TryStreamExt;
+                let mut builder = IndexBuilder::new(version);
+                for beers in beers {
+                    type Row = (
+                        i64,
+                        String,
+                        Option<String>,
+                        Option<String>,
+                        f64,
+                        Option<f64>,
+                        Option<f64>,
+                        Option<i64>,
+                    );
+                    // Only the full build's text repeats: a list of ids is not worth a prepared statement.
+                    let persistent = beers.as_ref() == sql::INDEX_BEERS;
+                    let mut rows = sqlx::query_as::<_, Row>(beers.as_ref())
+                        .persistent(persistent)
+                        .fetch(&mut **tx);
+                    while let Some((id, name_search, yeast_search, style_search, abv, ibu, ebc, month)) =
+                        rows.try_next().await?
+                    {
+                        builder.push_beer(IndexRow {
+                            id,
+                            name_search,
+                            yeast_search,
+                            style_search,
+                            abv,
+                            ibu,
+                            ebc,
+                            first_brewed_month: month,
+                        });
+                    }
+                }
+                for terms in terms {
+                    let persistent = terms.as_ref() == sql::INDEX_TERMS;
+                    let mut terms = sqlx::query_as::<_, (i64, String, String)>(terms.as_ref())
+                        .persistent(persistent)
+                        .fetch(&mut **tx);
+                    while let Some((beer_id, kind, term)) = terms.try_next().await? {
+                        if let Some(kind) = TermKind::parse(&kind) {
+                            builder.push_term(beer_id, kind, &term);
+                        }
+                    }
+                }
+                Ok(builder.finish())
+            }
+
             /// Writes import records inside `tx`: those with an id and no image in bulk (the ids not in the
             /// catalog yet through the backend's fast path, the others as multi-row upserts), the others one by
             /// one, as they need the id the database assigns or an image stored first.

@@ -15,13 +15,16 @@ use std::collections::HashMap;
 
 use crate::domain::BeerFilter;
 
+mod patch;
+pub use patch::IndexChanges;
+
 /// Marks "no value" in an interned column (no yeast, no style).
 const NONE: u32 = u32::MAX;
 /// Marks "no value" for `first_brewed`: compared explicitly, never numerically.
 const NO_MONTH: i32 = i32::MIN;
 
 /// Distinct texts, each stored once, referred to by position.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Vocabulary {
     texts: Vec<String>,
     positions: HashMap<String, u32>,

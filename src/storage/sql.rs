@@ -381,12 +381,48 @@ pub fn by_ids(ids: &[i64]) -> SelectStatement {
         .to_owned()
 }
 
-/// The read model's columns, by ascending id (the month widened so both drivers decode it as `i64`).
-pub const INDEX_BEERS: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, \
-     CAST(first_brewed_month AS BIGINT) FROM beers ORDER BY id";
-/// The read model's terms, by ascending beer id.
-pub const INDEX_TERMS: &str = "SELECT beer_id, kind, term FROM beer_terms ORDER BY beer_id";
+/// The read model's query of beers (the month widened so both drivers decode it as `i64`), followed by a `WHERE`
+/// clause or nothing; written once for both uses below.
+macro_rules! index_beers {
+    () => {
+        "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, CAST(first_brewed_month AS BIGINT) \
+         FROM beers"
+    };
+}
+/// The read model's query of terms, followed by a `WHERE` clause or nothing.
+macro_rules! index_terms {
+    () => {
+        "SELECT beer_id, kind, term FROM beer_terms"
+    };
+}
+
+/// The read model's columns of every beer, by ascending id.
+pub const INDEX_BEERS: &str = concat!(index_beers!(), " ORDER BY id");
+/// The read model's terms of every beer, by ascending beer id.
+pub const INDEX_TERMS: &str = concat!(index_terms!(), " ORDER BY beer_id");
+
+/// [`INDEX_BEERS`] and [`INDEX_TERMS`] of the beers `ids` (ascending) that exist. The ids, integers read from the
+/// change log, are written into the text: a list of constants is what lets PostgreSQL's planner see how few rows
+/// it asks for (a semi-join with the log was planned as a scan of every term), and no dialect limits the length.
+pub fn index_of_ids(ids: &[i64]) -> (String, String) {
+    use std::fmt::Write;
+    let mut list = String::with_capacity(ids.len() * 8);
+    for (i, id) in ids.iter().enumerate() {
+        let separator = if i == 0 { "" } else { "," };
+        write!(list, "{separator}{id}").expect("writing to a String");
+    }
+    (
+        format!(concat!(index_beers!(), " WHERE id IN ({}) ORDER BY id"), list),
+        format!(concat!(index_terms!(), " WHERE beer_id IN ({}) ORDER BY beer_id"), list),
+    )
+}
+
+/// The ids of the beers changed (written or deleted) in versions (`$1`, `$2`], at most `$3` of them.
+pub const CHANGED_IDS: &str = "SELECT DISTINCT beer_id FROM catalog_changes WHERE version > $1 AND version <= $2 \
+     ORDER BY beer_id LIMIT $3";
 pub const CATALOG_VERSION: &str = "SELECT version FROM catalog_version";
+/// The version, and the version after which the change log is complete (see the `catalog_changes` migrations).
+pub const CATALOG_CHANGES_FROM: &str = "SELECT version, changes_from FROM catalog_version";
 
 pub fn random() -> SelectStatement {
     select_beers()

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::{
     Backend, BeerStore, CatalogIndex, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportMessage, ImportRecord,
-    JsonShape, ReplicaStatus, StoreError, StoreResult, StoredImage,
+    IndexChanges, JsonShape, ReplicaStatus, StoreError, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -365,6 +365,11 @@ impl BeerStore for WatchedStore {
     async fn load_index(&self) -> StoreResult<CatalogIndex> {
         self.check()?;
         self.observe(self.inner.load_index().await)
+    }
+
+    async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {
+        self.check()?;
+        self.observe(self.inner.load_index_changes(since, limit).await)
     }
 
     async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
