@@ -1,6 +1,7 @@
 //! `import` at catalog scale: the input is parsed as a stream (one record's parse tree at a time, never the whole
 //! array), each record checked as it is read, and the valid ones handed in batches to the store, which writes them
-//! with multi-row statements inside one transaction while the next batch is parsed. Memory stays bounded by the
+//! inside one transaction while the next batch is parsed (beers new to the catalog through the backend's bulk path,
+//! `COPY` on PostgreSQL, existing ids as multi-row upserts; see `storage::bulk`). Memory stays bounded by the
 //! batches in flight, whatever the file's size. The transaction commits only when the whole input was read and,
 //! with `--all-or-nothing`, every record was valid; a parse error, a database error or an interruption (the
 //! process killed) leaves the catalog as it was.

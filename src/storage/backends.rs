@@ -14,8 +14,9 @@ use sqlx::FromRow;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
+use super::bulk;
 use super::change_feed::{DedicatedFeed, PostgresChangeListener};
-use super::read_model::{CatalogIndex, IndexBuilder, IndexRow};
+use super::read_model::{CatalogIndex, IndexBuilder, IndexChanges, IndexRow};
 use super::rendered::{self, JsonShape};
 use super::sql::{self, BeerRow, ImageMetaRow, RenderedRow};
 use super::{
@@ -115,10 +116,26 @@ trait Dialect {
     type Database: sqlx::Database;
     type Builder: sea_query::QueryBuilder + Default;
     const BACKEND: Backend;
+    /// The read model's rows, unordered and unfiltered (`sql::INDEX_ROWS_*_UNORDERED`).
+    const INDEX_ROWS_UNORDERED: &'static str;
 
     fn pool(&self) -> &sqlx::Pool<Self::Database>;
     fn migrator() -> sqlx::migrate::Migrator;
+    /// Prepares an import's transaction (settings that only make the bulk write cheaper).
+    async fn before_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
     async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+    /// Which of `ids` are in the catalog, as `tx` sees it.
+    async fn existing_ids(tx: &mut sqlx::Transaction<'_, Self::Database>, ids: &[i64]) -> StoreResult<Vec<i64>>;
+    /// Writes beers whose ids are not in the catalog, with their terms, the fastest way the backend has (see
+    /// [`bulk`]).
+    async fn insert_new(
+        tx: &mut sqlx::Transaction<'_, Self::Database>,
+        beers: &[(i64, &BeerFields)],
+        now: chrono::DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Tells the triggers that the rest of `tx` is a bulk write: its rows are not logged one by one in the change
+    /// log (`catalog_changes`), and every read model older than it rebuilds fully instead of patching.
+    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
     /// Makes every read of `tx` see one snapshot of the database.
     async fn snapshot(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
     async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
@@ -157,6 +174,7 @@ impl Dialect for SqliteStore {
     type Database = sqlx::Sqlite;
     type Builder = SqliteQueryBuilder;
     const BACKEND: Backend = Backend::Sqlite;
+    const INDEX_ROWS_UNORDERED: &'static str = sql::INDEX_ROWS_SQLITE_UNORDERED;
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -166,9 +184,44 @@ impl Dialect for SqliteStore {
         sqlx::migrate!("./migrations/sqlite")
     }
 
-    async fn after_import(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
-        // AUTOINCREMENT already moves past the largest id written.
+    async fn before_import(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        // The default page cache (2 MB) makes a large transaction spill pages and read them back; the import's
+        // connection gets a bigger one (a bound on memory all the same). Only the `import` command writes
+        // through this path, and its connections close with it.
+        sqlx::query("PRAGMA cache_size = -131072").execute(&mut **tx).await?;
         Ok(())
+    }
+
+    async fn after_import(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        // AUTOINCREMENT already moves past the largest id written. The bulk flag is never committed set: other
+        // writers' rows must be logged.
+        sqlx::query("UPDATE catalog_version SET bulk_write = 0 WHERE id = 1 AND bulk_write <> 0")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// While the flag is set the row triggers do nothing, not even bump the version (one UPDATE per beer saved):
+    /// bumped here once instead, with the log's start moved to it.
+    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE catalog_version SET bulk_write = 1, version = version + 1, changes_from = version + 1 WHERE id = 1",
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn existing_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, ids: &[i64]) -> StoreResult<Vec<i64>> {
+        bulk::existing_ids_sqlite(tx, ids).await
+    }
+
+    async fn insert_new(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        beers: &[(i64, &BeerFields)],
+        now: chrono::DateTime<Utc>,
+    ) -> StoreResult<()> {
+        bulk::insert_new_beers_sqlite(tx, beers, now).await
     }
 
     async fn snapshot(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
@@ -208,6 +261,7 @@ impl Dialect for PostgresStore {
     type Database = sqlx::Postgres;
     type Builder = PostgresQueryBuilder;
     const BACKEND: Backend = Backend::Postgres;
+    const INDEX_ROWS_UNORDERED: &'static str = sql::INDEX_ROWS_POSTGRES_UNORDERED;
 
     fn pool(&self) -> &PgPool {
         &self.pool
@@ -217,10 +271,49 @@ impl Dialect for PostgresStore {
         sqlx::migrate!("./migrations/postgres")
     }
 
+    /// Documents and renderings are TOASTed (a beer's row is above 2 kB): LZ4 compresses them several times
+    /// faster than the default pglz, and reads decompress either. Only this transaction's writes are affected;
+    /// a server built without LZ4 keeps its default.
+    async fn before_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+        let lz4: bool = sqlx::query_scalar(
+            "SELECT COALESCE((SELECT 'lz4' = ANY(enumvals) FROM pg_settings \
+             WHERE name = 'default_toast_compression'), FALSE)",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if lz4 {
+            sqlx::query("SET LOCAL default_toast_compression = 'lz4'")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Imported rows carry explicit ids, which an identity column's sequence does not see: move it past them so
     /// the next `POST /beers` does not collide.
     async fn after_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
         sqlx::query("SELECT setval(pg_get_serial_sequence('beers', 'id'), GREATEST((SELECT MAX(id) FROM beers), 1))")
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn existing_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, ids: &[i64]) -> StoreResult<Vec<i64>> {
+        bulk::existing_ids_postgres(tx, ids).await
+    }
+
+    async fn insert_new(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        beers: &[(i64, &BeerFields)],
+        now: chrono::DateTime<Utc>,
+    ) -> StoreResult<()> {
+        bulk::copy_new_beers(tx, beers, now).await
+    }
+
+    /// Transaction-local: the statement trigger then moves the log's start to each statement's version, and the
+    /// row trigger's WHEN skips every row.
+    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+        sqlx::query("SELECT set_config('beer_catalog.changes_logged', 'off', true)")
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -306,6 +399,11 @@ impl Dialect for PostgresStore {
 const IMPORT_BATCH: usize = 1_000;
 /// Term rows per multi-row INSERT (3 values each).
 const TERMS_PER_STATEMENT: usize = 5_000;
+/// An import writing more beers than this is a bulk write (see `Dialect::start_bulk_write`): patching a read model
+/// with more would cost about as much as rebuilding it, and logging each row would slow the import.
+const BULK_WRITE: usize = 1_000;
+/// Changed beers read per statement when patching the read model (their ids are written into its text).
+const CHANGED_PER_STATEMENT: usize = 1_000;
 
 /// The store interface over a [`Dialect`], written once and expanded per concrete store type.
 macro_rules! impl_beer_store {
@@ -442,8 +540,12 @@ macro_rules! impl_beer_store {
             ) -> StoreResult<()> {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool().begin().await?;
+                <$store as Dialect>::before_import(&mut tx).await?;
                 let mut stored_images = std::collections::HashSet::new();
                 let mut done = 0;
+                if records.len() > BULK_WRITE {
+                    <$store as Dialect>::start_bulk_write(&mut tx).await?;
+                }
                 for batch in records.chunks(IMPORT_BATCH) {
                     Self::write_batch(&mut tx, batch, now, &mut stored_images).await?;
                     done += batch.len();
@@ -465,16 +567,18 @@ macro_rules! impl_beer_store {
             ) -> StoreResult<bool> {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool().begin().await?;
+                <$store as Dialect>::before_import(&mut tx).await?;
                 let mut stored_images = std::collections::HashSet::new();
                 let mut done = 0;
                 while let Some(message) = messages.recv().await {
                     match message {
                         ImportMessage::Batch(records) => {
-                            for batch in records.chunks(IMPORT_BATCH) {
-                                Self::write_batch(&mut tx, batch, now, &mut stored_images).await?;
-                                done += batch.len();
-                                progress(done);
+                            if done <= BULK_WRITE && done + records.len() > BULK_WRITE {
+                                <$store as Dialect>::start_bulk_write(&mut tx).await?;
                             }
+                            Self::write_batch(&mut tx, &records, now, &mut stored_images).await?;
+                            done += records.len();
+                            progress(done);
                         }
                         ImportMessage::Commit => {
                             <$store as Dialect>::after_import(&mut tx).await?;
@@ -575,6 +679,45 @@ macro_rules! impl_beer_store {
                 Ok(builder.finish_at(version))
             }
 
+            #[tracing::instrument(name = "store.load_index_changes", skip_all)]
+            async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {
+                let mut tx = self.pool().begin().await?;
+                <$store as Dialect>::snapshot(&mut tx).await?;
+                let (version, changes_from): (i64, i64) = sqlx::query_as(sql::CATALOG_CHANGES_FROM)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if since < changes_from || version < since {
+                    return Ok(None);
+                }
+                let mut ids: Vec<i64> = Vec::new();
+                if version > since {
+                    // One more than allowed tells "too many" from "exactly the limit".
+                    let most = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+                    ids = sqlx::query_scalar(sql::CHANGED_IDS)
+                        .bind(since)
+                        .bind(version)
+                        .bind(most)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    if ids.len() > limit {
+                        return Ok(None);
+                    }
+                }
+                let mut builder = IndexBuilder::new(version);
+                for chunk in ids.chunks(CHANGED_PER_STATEMENT) {
+                    use futures_util::TryStreamExt;
+                    let query = sql::index_rows_of_ids(<$store as Dialect>::INDEX_ROWS_UNORDERED, chunk);
+                    // A list of ids is not worth a prepared statement.
+                    let mut rows = sqlx::query(&query).persistent(false).fetch(&mut *tx);
+                    while let Some(row) = rows.try_next().await? {
+                        builder.push_beer(&index_row!(&row, row.try_get(11)?, row.try_get(12)?, row.try_get(13)?));
+                    }
+                }
+                let current = builder.finish_at(version);
+                tx.commit().await?;
+                Ok(Some(IndexChanges { version, ids, current }))
+            }
+
             #[tracing::instrument(name = "store.get_many", skip_all)]
             async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
                 if ids.is_empty() {
@@ -597,9 +740,9 @@ macro_rules! impl_beer_store {
         }
 
         impl $store {
-            /// Writes import records inside `tx`: those with an id and no image as multi-row upserts (a few
-            /// statements per batch instead of three per beer), the others one by one, as they need the id the
-            /// database assigns or an image stored first.
+            /// Writes import records inside `tx`: those with an id and no image in bulk (the ids not in the
+            /// catalog yet through the backend's fast path, the others as multi-row upserts), the others one by
+            /// one, as they need the id the database assigns or an image stored first.
             async fn write_batch(
                 tx: &mut sqlx::Transaction<'_, <$store as Dialect>::Database>,
                 records: &[ImportRecord],
@@ -613,17 +756,32 @@ macro_rules! impl_beer_store {
                     .filter_map(|r| r.id.map(|id| (id, &r.fields)))
                     .collect();
                 if !bulk.is_empty() {
-                    let (statement, values) = sql::insert_many(&bulk, now).build_sqlx(builder());
-                    sqlx::query_with(&statement, values).execute(&mut **tx).await?;
                     let ids: Vec<i64> = bulk.iter().map(|(id, _)| *id).collect();
-                    let (statement, values) = sql::delete_terms_many(&ids).build_sqlx(builder());
-                    sqlx::query_with(&statement, values).execute(&mut **tx).await?;
-                    for insert in sql::insert_terms_many(&bulk, TERMS_PER_STATEMENT) {
-                        let (statement, values) = insert.build_sqlx(builder());
+                    let existing: std::collections::HashSet<i64> =
+                        <$store as Dialect>::existing_ids(tx, &ids).await?.into_iter().collect();
+                    let (present, fresh): (Vec<_>, Vec<_>) =
+                        bulk.into_iter().partition(|(id, _)| existing.contains(id));
+                    <$store as Dialect>::insert_new(tx, &fresh, now).await?;
+                    for upserts in present.chunks(IMPORT_BATCH) {
+                        let (statement, values) = sql::insert_many(upserts, now).build_sqlx(builder());
                         sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                        let ids: Vec<i64> = upserts.iter().map(|(id, _)| *id).collect();
+                        let (statement, values) = sql::delete_terms_many(&ids).build_sqlx(builder());
+                        sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                        for insert in sql::insert_terms_many(upserts, TERMS_PER_STATEMENT) {
+                            let (statement, values) = insert.build_sqlx(builder());
+                            sqlx::query_with(&statement, values).execute(&mut **tx).await?;
+                        }
                     }
                 }
+                let mut numbering = false;
                 for record in records.iter().filter(|r| r.image.is_some() || r.id.is_none()) {
+                    if record.id.is_none() && !numbering {
+                        // The ids the database assigns from here must pass the ones this import wrote explicitly,
+                        // which PostgreSQL's identity sequence has not seen (a collision would be an upsert).
+                        <$store as Dialect>::after_import(tx).await?;
+                        numbering = true;
+                    }
                     let (statement, values) = sql::insert(record.id, &record.fields, now).build_sqlx(builder());
                     let (id, _created_at): (i64, chrono::DateTime<Utc>) =
                         sqlx::query_as_with(&statement, values).fetch_one(&mut **tx).await?;

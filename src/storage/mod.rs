@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 mod backends;
+mod bulk;
 pub mod change_feed;
 mod indexed;
 pub mod read_model;
@@ -20,8 +21,8 @@ pub mod watch;
 
 pub use backends::{PostgresStore, SqliteStore};
 pub use change_feed::{ChangeFeed, ChangeListener};
-pub use indexed::IndexedStore;
-pub use read_model::CatalogIndex;
+pub use indexed::{IndexedStore, Refreshes, patch_limit};
+pub use read_model::{CatalogIndex, IndexChanges};
 pub use rendered::JsonShape;
 pub use replicated::{ReplicaStatus, ReplicatedStore};
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
@@ -68,6 +69,10 @@ pub enum StoreError {
     // once.
     #[error("database unavailable")]
     Unavailable(#[source] sqlx::Error),
+    /// An earlier call (or the background probe) found the database unreachable, so this one did not try: the
+    /// probe clears it as soon as the database answers again. Its own variant so the message needs no driver error.
+    #[error("database unavailable: known to be down, not trying until the background probe reaches it")]
+    KnownDown,
     #[error("database error")]
     Database(#[source] sqlx::Error),
     #[error("migration failed")]
@@ -100,7 +105,7 @@ impl From<sqlx::Error> for StoreError {
 
 impl StoreError {
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        matches!(self, StoreError::Unavailable(_) | StoreError::KnownDown)
     }
 }
 
@@ -159,6 +164,12 @@ pub trait BeerStore: Send + Sync + 'static {
     async fn catalog_version(&self) -> StoreResult<i64>;
     /// Every beer's filterable fields, read in one snapshot together with the version they are at.
     async fn load_index(&self) -> StoreResult<CatalogIndex>;
+    /// What changed since version `since`, read in one snapshot from the change log (`catalog_changes`): the
+    /// changed beers' ids and the current fields of those that exist, for patching an index at `since` into one at
+    /// the current version. `None` when a full [`BeerStore::load_index`] is needed instead: the log no longer (or
+    /// never) covered `since`, a bulk write was not logged row by row, more than `limit` beers changed, or the
+    /// database is behind `since` (a replica catching up).
+    async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>>;
     /// The beers with these ids that exist, by ascending id.
     async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>>;
     /// The catalog's change signal (a version moved by triggers on every write, by any writer), read over a

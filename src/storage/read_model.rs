@@ -23,13 +23,16 @@ use crate::domain::{BeerFilter, SortField, SortKey};
 /// [`CatalogIndex::shallow_sorted_page`]); deeper ones collect every match and select.
 const SHALLOW_PAGES: u64 = 1024;
 
+mod patch;
+pub use patch::IndexChanges;
+
 /// Marks "no value" in an interned column (no yeast, no style).
 const NONE: u32 = u32::MAX;
 /// Marks "no value" for `first_brewed`: compared explicitly, never numerically.
 const NO_MONTH: i32 = i32::MIN;
 
 /// Distinct texts, each stored once, referred to by position.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Vocabulary {
     texts: Vec<String>,
     positions: HashMap<String, u32>,

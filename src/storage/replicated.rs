@@ -30,7 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use super::DatabaseUrl;
 use super::{
     Backend, BeerStore, CatalogIndex, ChangeFeed, ChangeListener, ConnectError, DynStore, ImageRemoval, ImportMessage,
-    ImportRecord, JsonShape, PostgresStore, StoreOptions, StoreResult, StoredImage,
+    ImportRecord, IndexChanges, JsonShape, PostgresStore, StoreOptions, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -554,6 +554,11 @@ impl BeerStore for ReplicatedStore {
         self.read(|store| async move { store.load_index().await }).await
     }
 
+    async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {
+        self.read(|store| async move { store.load_index_changes(since, limit).await })
+            .await
+    }
+
     async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
         self.read(|store| async move { store.get_many(ids).await }).await
     }
@@ -726,6 +731,9 @@ mod tests {
         async fn load_index(&self) -> StoreResult<CatalogIndex> {
             self.read("load_index")?;
             Err(StoreError::Database(sqlx::Error::RowNotFound))
+        }
+        async fn load_index_changes(&self, _since: i64, _limit: usize) -> StoreResult<Option<IndexChanges>> {
+            self.read("load_index_changes").map(|()| None)
         }
         async fn get_many(&self, _ids: &[i64]) -> StoreResult<Vec<Beer>> {
             self.read("get_many").map(|()| Vec::new())

@@ -98,24 +98,56 @@ const WRITTEN_COLUMNS: [Beers; 11] = [
     Beers::Rendered,
 ];
 
+/// The columns every write derives from a beer (besides `document`), computed in one place for the statements
+/// here and the import's fast path (`bulk`).
+pub struct Written<'a> {
+    pub name: &'a str,
+    pub name_search: String,
+    pub style_search: Option<String>,
+    pub yeast_search: Option<String>,
+    pub abv: f64,
+    pub ibu: Option<f64>,
+    pub ebc: Option<f64>,
+    pub ph: Option<f64>,
+    pub first_brewed_month: Option<i64>,
+    /// The fields as the API prints them (see `rendered`).
+    pub rendered: String,
+}
+
+impl<'a> Written<'a> {
+    pub fn new(fields: &'a BeerFields) -> Self {
+        let number = |n: &Option<serde_json::Number>| n.as_ref().and_then(serde_json::Number::as_f64);
+        Written {
+            name: &fields.name,
+            name_search: search_text(&fields.name),
+            style_search: fields.style.as_deref().map(search_text),
+            yeast_search: fields.ingredients.yeast.as_deref().map(search_text),
+            abv: fields.abv.as_f64().unwrap_or_default(),
+            ibu: number(&fields.ibu),
+            ebc: number(&fields.ebc),
+            ph: number(&fields.ph),
+            first_brewed_month: YearMonth::parse_first_brewed(&fields.first_brewed).map(|m| m.0),
+            rendered: serde_json::to_string(fields).expect("a beer always serialises to JSON"),
+        }
+    }
+}
+
 /// The derived columns for a beer, in [`WRITTEN_COLUMNS`] order.
 fn written_values(fields: &BeerFields) -> Vec<SimpleExpr> {
-    let number = |n: &Option<serde_json::Number>| n.as_ref().and_then(serde_json::Number::as_f64);
     let document = serde_json::to_value(fields).expect("a beer always serialises to JSON");
+    let written = Written::new(fields);
     vec![
-        fields.name.clone().into(),
-        search_text(&fields.name).into(),
-        fields.style.as_deref().map(search_text).into(),
-        fields.ingredients.yeast.as_deref().map(search_text).into(),
-        fields.abv.as_f64().unwrap_or_default().into(),
-        number(&fields.ibu).into(),
-        number(&fields.ebc).into(),
-        number(&fields.ph).into(),
-        YearMonth::parse_first_brewed(&fields.first_brewed).map(|m| m.0).into(),
+        written.name.to_owned().into(),
+        written.name_search.into(),
+        written.style_search.into(),
+        written.yeast_search.into(),
+        written.abv.into(),
+        written.ibu.into(),
+        written.ebc.into(),
+        written.ph.into(),
+        written.first_brewed_month.into(),
         sea_query::Value::Json(Some(Box::new(document))).into(),
-        serde_json::to_string(fields)
-            .expect("a beer always serialises to JSON")
-            .into(),
+        written.rendered.into(),
     ]
 }
 
@@ -349,21 +381,43 @@ pub fn by_ids(ids: &[i64]) -> SelectStatement {
         .to_owned()
 }
 
-/// The read model's rows ([`crate::storage::read_model::IndexRow`], in its field order), by ascending id: each
-/// beer with its hop, malt and food terms aggregated into one text per kind, joined by
+/// The read model's rows ([`crate::storage::read_model::IndexRow`], in its field order), unordered and without a
+/// `WHERE` clause: each beer with its hop, malt and food terms aggregated into one text per kind, joined by
 /// [`TERM_SEPARATOR`](crate::storage::read_model::TERM_SEPARATOR), so a million beers are a million rows, not a
 /// million plus twelve million term rows (the month widened so both drivers decode it as `i64`). PostgreSQL reads
 /// each beer's terms with one probe of `beer_terms (beer_id, kind)` (LATERAL); SQLite, which has no LATERAL, with
-/// three (one per kind, each an exact range of that index).
-pub const INDEX_ROWS_POSTGRES: &str = "SELECT b.id, b.name_search, b.yeast_search, b.style_search, b.abv, b.ibu, \
-     b.ebc, b.ph, CAST(b.first_brewed_month AS BIGINT), b.created_at, b.updated_at, \
-     COALESCE(t.hops, ''), COALESCE(t.malts, ''), COALESCE(t.foods, '') \
-     FROM beers b CROSS JOIN LATERAL (SELECT \
-       string_agg(term, chr(31)) FILTER (WHERE kind = 'hop') AS hops, \
-       string_agg(term, chr(31)) FILTER (WHERE kind = 'malt') AS malts, \
-       string_agg(term, chr(31)) FILTER (WHERE kind = 'food') AS foods \
-     FROM beer_terms WHERE beer_terms.beer_id = b.id) t \
-     ORDER BY b.id";
+/// three (one per kind, each an exact range of that index). Both name the beers `b`, so a `WHERE b.id ...` and an
+/// `ORDER BY b.id` complete either.
+macro_rules! index_rows_postgres {
+    () => {
+        "SELECT b.id, b.name_search, b.yeast_search, b.style_search, b.abv, b.ibu, \
+         b.ebc, b.ph, CAST(b.first_brewed_month AS BIGINT), b.created_at, b.updated_at, \
+         COALESCE(t.hops, ''), COALESCE(t.malts, ''), COALESCE(t.foods, '') \
+         FROM beers b CROSS JOIN LATERAL (SELECT \
+           string_agg(term, chr(31)) FILTER (WHERE kind = 'hop') AS hops, \
+           string_agg(term, chr(31)) FILTER (WHERE kind = 'malt') AS malts, \
+           string_agg(term, chr(31)) FILTER (WHERE kind = 'food') AS foods \
+         FROM beer_terms WHERE beer_terms.beer_id = b.id) t"
+    };
+}
+macro_rules! index_rows_sqlite {
+    () => {
+        "SELECT b.id, b.name_search, b.yeast_search, b.style_search, b.abv, b.ibu, b.ebc, b.ph, \
+         CAST(b.first_brewed_month AS BIGINT), b.created_at, b.updated_at, \
+         COALESCE((SELECT group_concat(term, char(31)) FROM beer_terms WHERE beer_id = b.id AND kind = 'hop'), ''), \
+         COALESCE((SELECT group_concat(term, char(31)) FROM beer_terms WHERE beer_id = b.id AND kind = 'malt'), ''), \
+         COALESCE((SELECT group_concat(term, char(31)) FROM beer_terms WHERE beer_id = b.id AND kind = 'food'), '') \
+         FROM beers b"
+    };
+}
+/// Every beer's read-model row on PostgreSQL, by ascending id (the fallback when a second connection is busy).
+pub const INDEX_ROWS_POSTGRES: &str = concat!(index_rows_postgres!(), " ORDER BY b.id");
+/// [`INDEX_ROWS_POSTGRES`] for SQLite.
+pub const INDEX_ROWS_SQLITE: &str = concat!(index_rows_sqlite!(), " ORDER BY b.id");
+/// [`INDEX_ROWS_POSTGRES`] of the given beers only, for patching the read model ([`index_rows_of_ids`]).
+pub const INDEX_ROWS_POSTGRES_UNORDERED: &str = index_rows_postgres!();
+/// [`INDEX_ROWS_POSTGRES_UNORDERED`] for SQLite.
+pub const INDEX_ROWS_SQLITE_UNORDERED: &str = index_rows_sqlite!();
 /// The beers' part of [`INDEX_ROWS_POSTGRES`] alone (read beside [`INDEX_TERMS`] on a second connection).
 pub const INDEX_BEERS: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, ph, \
      CAST(first_brewed_month AS BIGINT), created_at, updated_at FROM beers ORDER BY id";
@@ -373,14 +427,28 @@ pub const INDEX_TERMS: &str = "SELECT beer_id, \
        string_agg(term, chr(31)) FILTER (WHERE kind = 'malt'), \
        string_agg(term, chr(31)) FILTER (WHERE kind = 'food') \
      FROM beer_terms GROUP BY beer_id ORDER BY beer_id";
-/// [`INDEX_ROWS_POSTGRES`] for SQLite.
-pub const INDEX_ROWS_SQLITE: &str = "SELECT id, name_search, yeast_search, style_search, abv, ibu, ebc, ph, \
-     CAST(first_brewed_month AS BIGINT), created_at, updated_at, \
-     COALESCE((SELECT group_concat(term, char(31)) FROM beer_terms WHERE beer_id = beers.id AND kind = 'hop'), ''), \
-     COALESCE((SELECT group_concat(term, char(31)) FROM beer_terms WHERE beer_id = beers.id AND kind = 'malt'), ''), \
-     COALESCE((SELECT group_concat(term, char(31)) FROM beer_terms WHERE beer_id = beers.id AND kind = 'food'), '') \
-     FROM beers ORDER BY id";
+
+/// `rows` (an unordered read-model query) of the beers `ids` that exist, by ascending id. The ids, integers read
+/// from the change log, are written into the text: a list of constants is what lets PostgreSQL's planner see how
+/// few rows it asks for (a semi-join with the log was planned as a scan of every term), and no dialect limits the
+/// length.
+pub fn index_rows_of_ids(rows: &str, ids: &[i64]) -> String {
+    use std::fmt::Write;
+    let mut query = format!("{rows} WHERE b.id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        let separator = if i == 0 { "" } else { "," };
+        write!(query, "{separator}{id}").expect("writing to a String");
+    }
+    query.push_str(") ORDER BY b.id");
+    query
+}
+
+/// The ids of the beers changed (written or deleted) in versions (`$1`, `$2`], at most `$3` of them.
+pub const CHANGED_IDS: &str = "SELECT DISTINCT beer_id FROM catalog_changes WHERE version > $1 AND version <= $2 \
+     ORDER BY beer_id LIMIT $3";
 pub const CATALOG_VERSION: &str = "SELECT version FROM catalog_version";
+/// The version, and the version after which the change log is complete (see the `catalog_changes` migrations).
+pub const CATALOG_CHANGES_FROM: &str = "SELECT version, changes_from FROM catalog_version";
 
 pub fn random() -> SelectStatement {
     select_beers()
@@ -608,7 +676,7 @@ pub fn remove_orphan_images() -> sea_query::DeleteStatement {
 }
 
 /// A beer's searchable terms: (kind, lower-cased text), each once.
-fn terms_of(fields: &BeerFields) -> Vec<(&'static str, String)> {
+pub fn terms_of(fields: &BeerFields) -> Vec<(&'static str, String)> {
     let hops = fields.ingredients.hops.iter().map(|h| ("hop", &h.name));
     let malts = fields.ingredients.malt.iter().map(|m| ("malt", &m.name));
     let foods = fields.food_pairing.iter().map(|f| ("food", f));

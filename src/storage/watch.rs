@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::{
     Backend, BeerStore, CatalogIndex, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportMessage, ImportRecord,
-    JsonShape, ReplicaStatus, StoreError, StoreResult, StoredImage,
+    IndexChanges, JsonShape, ReplicaStatus, StoreError, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -38,8 +38,12 @@ pub struct CatalogWatch {
     version: AtomicI64,
     /// When the last successful version read was issued, in ms since `epoch` plus one (0: never).
     confirmed_at: AtomicU64,
-    /// When this process last wrote: version reads issued before it cannot vouch for anything any more.
-    written_at: AtomicU64,
+    /// Orders version reads after this process's writes: every read and every write takes the next number. A
+    /// millisecond clock cannot: a read issued in the same millisecond as a write would be refused, leaving the
+    /// cache unusable until the next poll.
+    sequence: AtomicU64,
+    /// The number of this process's last write: version reads numbered before it cannot vouch for anything.
+    written: AtomicU64,
     down: AtomicBool,
     wake: Notify,
 }
@@ -50,7 +54,8 @@ impl CatalogWatch {
             epoch: Instant::now(),
             version: AtomicI64::new(0),
             confirmed_at: AtomicU64::new(0),
-            written_at: AtomicU64::new(0),
+            sequence: AtomicU64::new(0),
+            written: AtomicU64::new(0),
             down: AtomicBool::new(false),
             wake: Notify::new(),
         })
@@ -92,17 +97,30 @@ impl CatalogWatch {
     /// This process wrote to the catalog: until the version is read again, nothing cached may be served, so a
     /// client reads its own writes at once on this instance (other instances see them within the bound).
     pub fn wrote(&self) {
-        self.written_at.store(self.now(), Ordering::Release);
+        self.written.store(self.next(), Ordering::Release);
         self.confirmed_at.store(0, Ordering::Release);
         self.wake.notify_one();
     }
 
-    fn confirm(&self, version: i64, issued_at: u64) {
-        if issued_at > self.written_at.load(Ordering::Acquire) {
+    fn next(&self) -> u64 {
+        self.sequence.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Taken just before a version read is issued; the read vouches for the version from then on.
+    pub fn issue(&self) -> Ticket {
+        Ticket {
+            number: self.next(),
+            at: self.now(),
+        }
+    }
+
+    /// Records a version read issued with `ticket`.
+    pub fn confirm(&self, version: i64, ticket: Ticket) {
+        if ticket.number > self.written.load(Ordering::Acquire) {
             self.version.store(version, Ordering::Release);
-            self.confirmed_at.store(issued_at, Ordering::Release);
+            self.confirmed_at.store(ticket.at, Ordering::Release);
             // A write may have landed between the check and the store: then this read vouches for nothing.
-            if issued_at <= self.written_at.load(Ordering::Acquire) {
+            if ticket.number <= self.written.load(Ordering::Acquire) {
                 self.confirmed_at.store(0, Ordering::Release);
             }
         }
@@ -121,6 +139,13 @@ fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// A version read's place among this process's writes, and when it was issued.
+#[derive(Copy, Clone, Debug)]
+pub struct Ticket {
+    number: u64,
+    at: u64,
 }
 
 /// The background tasks of a [`CatalogWatch`]; dropping this stops them.
@@ -148,11 +173,11 @@ async fn poll(store: DynStore, watch: Arc<CatalogWatch>) {
     let mut feed: Option<Box<dyn ChangeFeed>> = None;
     let mut retried = false;
     loop {
-        let issued_at = watch.now();
+        let ticket = watch.issue();
         let read = tokio::time::timeout(READ_TIMEOUT, read_version(&*store, &mut feed)).await;
         match read {
             Ok(Ok(version)) => {
-                watch.confirm(version, issued_at);
+                watch.confirm(version, ticket);
                 retried = false;
             }
             Ok(Err(error)) => {
@@ -220,12 +245,20 @@ impl WatchedStore {
         Self { inner, watch }
     }
 
+    /// After a write (or an attempt: it may have committed before failing), nothing cached may be served until
+    /// the version is read again; reading it here, at once, keeps the cache usable for the readers that follow
+    /// instead of leaving them to the database until the next poll (which matters when writes are frequent).
+    async fn after_write(&self) {
+        self.watch.wrote();
+        let ticket = self.watch.issue();
+        if let Ok(version) = self.inner.catalog_version().await {
+            self.watch.confirm(version, ticket);
+        }
+    }
+
     fn check(&self) -> StoreResult<()> {
         if self.watch.is_down() {
-            return Err(StoreError::Unavailable(sqlx::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::NotConnected,
-                "the database is known to be down; not trying until the background probe reaches it",
-            ))));
+            return Err(StoreError::KnownDown);
         }
         Ok(())
     }
@@ -288,28 +321,28 @@ impl BeerStore for WatchedStore {
     async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
         self.check()?;
         let result = self.inner.create(fields).await;
-        self.watch.wrote();
+        self.after_write().await;
         self.observe(result)
     }
 
     async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
         self.check()?;
         let result = self.inner.update(id, fields).await;
-        self.watch.wrote();
+        self.after_write().await;
         self.observe(result)
     }
 
     async fn delete(&self, id: i64) -> StoreResult<bool> {
         self.check()?;
         let result = self.inner.delete(id).await;
-        self.watch.wrote();
+        self.after_write().await;
         self.observe(result)
     }
 
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
         self.check()?;
         let result = self.inner.import(records, progress).await;
-        self.watch.wrote();
+        self.after_write().await;
         self.observe(result)
     }
 
@@ -320,7 +353,7 @@ impl BeerStore for WatchedStore {
     ) -> StoreResult<bool> {
         self.check()?;
         let result = self.inner.import_stream(messages, progress).await;
-        self.watch.wrote();
+        self.after_write().await;
         self.observe(result)
     }
 
@@ -334,6 +367,11 @@ impl BeerStore for WatchedStore {
         self.observe(self.inner.load_index().await)
     }
 
+    async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {
+        self.check()?;
+        self.observe(self.inner.load_index_changes(since, limit).await)
+    }
+
     async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
         self.check()?;
         self.observe(self.inner.get_many(ids).await)
@@ -343,14 +381,14 @@ impl BeerStore for WatchedStore {
     async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>> {
         self.check()?;
         let result = self.inner.set_image(beer_id, image).await;
-        self.watch.wrote();
+        self.after_write().await;
         self.observe(result)
     }
 
     async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
         self.check()?;
         let result = self.inner.remove_image(beer_id).await;
-        self.watch.wrote();
+        self.after_write().await;
         self.observe(result)
     }
 
@@ -383,5 +421,33 @@ impl BeerStore for WatchedStore {
 
     async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
         self.inner.change_listener().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_outage_is_reported_once_in_the_error_chain() {
+        let text = chain(&StoreError::KnownDown);
+        assert_eq!(text.matches("known to be down").count(), 1, "{text}");
+        assert!(StoreError::KnownDown.is_unavailable());
+    }
+
+    #[test]
+    fn a_read_issued_after_a_write_vouches_for_it_even_in_the_same_millisecond() {
+        let watch = CatalogWatch::new();
+        let before = watch.issue();
+        watch.wrote();
+        watch.confirm(1, before);
+        assert_eq!(
+            watch.current_version(),
+            None,
+            "a read issued before the write vouches for nothing"
+        );
+        let after = watch.issue();
+        watch.confirm(2, after);
+        assert_eq!(watch.current_version(), Some(2));
     }
 }

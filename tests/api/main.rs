@@ -13,6 +13,7 @@ mod openapi;
 mod punk;
 mod punk_compat;
 mod rate_limit;
+mod read_model_patch;
 mod replica;
 mod resilience;
 mod scale;

@@ -249,6 +249,31 @@ async fn seeded_with_50(database: &TestDatabase) -> storage::DynStore {
     storage::connect(&config.database, &config.store).await.unwrap()
 }
 
+/// Every stored column of beer `id` but its timestamps, as text (the database's own rendering of each value), and
+/// its term rows: what two writes of the same fields must agree on.
+async fn stored_row(database_url: &str, id: i64) -> (Vec<Option<String>>, Vec<(String, String)>) {
+    use sqlx::Connection;
+    const COLUMNS: &str = "CAST(name AS TEXT), CAST(name_search AS TEXT), CAST(style_search AS TEXT), \
+        CAST(yeast_search AS TEXT), CAST(abv AS TEXT), CAST(ibu AS TEXT), CAST(ebc AS TEXT), CAST(ph AS TEXT), \
+        CAST(first_brewed_month AS TEXT), CAST(document AS TEXT), CAST(rendered AS TEXT), CAST(image_sha256 AS TEXT)";
+    let beer = format!("SELECT {COLUMNS} FROM beers WHERE id = {id}");
+    let terms = format!("SELECT kind, term FROM beer_terms WHERE beer_id = {id} ORDER BY kind, term");
+    macro_rules! read {
+        ($connection:ty) => {{
+            let mut connection = <$connection>::connect(database_url).await.unwrap();
+            let row = sqlx::query(&beer).fetch_one(&mut connection).await.unwrap();
+            let values = (0..12).map(|i| sqlx::Row::get::<Option<String>, _>(&row, i)).collect();
+            let terms = sqlx::query_as(&terms).fetch_all(&mut connection).await.unwrap();
+            (values, terms)
+        }};
+    }
+    if database_url.starts_with("sqlite:") {
+        read!(sqlx::SqliteConnection)
+    } else {
+        read!(sqlx::PgConnection)
+    }
+}
+
 backend_tests! {
     async fn every_filter_over_a_generated_catalog_matches_the_reference_on_both_read_paths(backend) {
         let database = Arc::new(TestDatabase::create(backend).await);
@@ -413,6 +438,91 @@ backend_tests! {
         let _ = std::fs::remove_file(&file);
         assert!(output.status.success(), "{output:?}");
         assert_eq!(store.count(&Default::default()).await.unwrap(), 100);
+        store.close().await;
+    }
+    async fn the_import_fast_path_stores_what_a_write_through_the_api_stores(backend) {
+        let database = TestDatabase::create(backend).await;
+        let config = config_for(&database.url, &[]);
+        let store = storage::connect(&config.database, &config.store).await.unwrap();
+        store.migrate().await.unwrap();
+        // Text COPY must escape (tab, line breaks, backslashes), non-ASCII letters, numbers written as integers
+        // and as decimals, nulls, a repeated hop (one term row), a year-only first_brewed.
+        let mut beer = crate::helpers::sample_beer("Tab\there \\ Ærø");
+        beer["description"] = serde_json::json!("Line one\nline two\r\n\ttabbed \\ back \"quoted\" \\N not null");
+        beer["food_pairing"] = serde_json::json!(["Tacos\twith tab", "Back\\slash", "Crème brûlée"]);
+        beer["ingredients"]["hops"] = serde_json::json!([
+            {"name": "Citra", "amount": {"value": 30, "unit": "grams"}, "add": "start", "attribute": "bitter"},
+            {"name": "CITRA", "amount": {"value": 30, "unit": "grams"}, "add": "end", "attribute": "aroma"}
+        ]);
+        beer["abv"] = serde_json::json!(5.0);
+        beer["ph"] = Value::Null;
+        beer["ibu"] = serde_json::json!(1e-7);
+        beer["first_brewed"] = serde_json::json!("2016");
+        beer.as_object_mut().unwrap().remove("style");
+        let fields = serde_json::from_value(beer.clone()).unwrap();
+        let created = store.create(&fields).await.unwrap();
+        let version = store.catalog_version().await.unwrap();
+
+        beer["id"] = serde_json::json!(1000);
+        let file = temp_file("same-fields");
+        std::fs::write(&file, serde_json::to_vec(&[&beer]).unwrap()).unwrap();
+        let output = beer_catalog(&database.url, &["import", file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
+        assert!(output.status.success(), "{output:?}");
+
+        let (api, api_terms) = stored_row(&database.url, created.id).await;
+        let (imported, imported_terms) = stored_row(&database.url, 1000).await;
+        assert_eq!(imported, api);
+        assert_eq!(imported_terms, api_terms);
+        assert!(api_terms.contains(&("food".to_owned(), "tacos\twith tab".to_owned())), "{api_terms:?}");
+        assert!(store.catalog_version().await.unwrap() > version, "the import moved the change signal");
+        let served = store.get(1000).await.unwrap().unwrap();
+        assert_eq!(served.fields, created.fields);
+        assert_eq!(served.created_at, served.updated_at);
+        store.close().await;
+    }
+
+    async fn an_import_over_a_catalog_upserts_existing_ids_adds_new_ones_and_numbers_the_rest(backend) {
+        let database = TestDatabase::create(backend).await;
+        let store = seeded_with_50(&database).await;
+        let kept = store.get(45).await.unwrap().unwrap();
+        let version = store.catalog_version().await.unwrap();
+        // Ids 41 to 50 exist, 51 to 60 do not; two records without an id come first, in the same batch.
+        let mut records: Vec<Value> = serde_json::from_slice(&generated(20, 41)).unwrap();
+        let replaced = records.iter_mut().find(|r| r["id"] == 45).unwrap();
+        replaced["name"] = serde_json::json!("Replaced Forty-Five");
+        replaced["food_pairing"] = serde_json::json!(["Unheard-of pairing"]);
+        let mut replaced = replaced.clone();
+        replaced.as_object_mut().unwrap().remove("id");
+        let mut without_id = crate::helpers::sample_beer("No id");
+        without_id["food_pairing"] = serde_json::json!(["Only the new ones"]);
+        records.insert(0, without_id.clone());
+        records.insert(1, without_id);
+        let file = temp_file("upsert");
+        std::fs::write(&file, serde_json::to_vec(&records).unwrap()).unwrap();
+        let output = beer_catalog(&database.url, &["import", file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "imported 22, skipped 0\n");
+
+        assert_eq!(store.count(&Default::default()).await.unwrap(), 62);
+        let upserted = store.get(45).await.unwrap().unwrap();
+        assert_eq!(upserted.fields.name, "Replaced Forty-Five");
+        assert_eq!(upserted.fields, serde_json::from_value(replaced).unwrap());
+        assert_eq!(upserted.created_at, kept.created_at, "an upsert keeps the beer's creation time");
+        assert!(upserted.updated_at > kept.updated_at);
+        // Its old terms are gone, its new ones found; the new ids are there with theirs.
+        assert_eq!(all_ids(store.as_ref(), "food=unheard").await, vec![45]);
+        let (_, terms) = stored_row(&database.url, 45).await;
+        let foods: Vec<&str> = terms.iter().filter(|(kind, _)| kind == "food").map(|(_, term)| term.as_str()).collect();
+        assert_eq!(foods, ["unheard-of pairing"]);
+        let new = store.get(55).await.unwrap().unwrap();
+        assert_eq!(new.created_at, new.updated_at);
+        let numbered = all_ids(store.as_ref(), "food=only%20the%20new").await;
+        assert_eq!(numbered.len(), 2, "{numbered:?}");
+        assert!(numbered.iter().all(|id| *id > 60), "numbered past every imported id: {numbered:?}");
+        assert_eq!(store.count(&query("ids=51|52|53|54|55|56|57|58|59|60", 1, 1).filter).await.unwrap(), 10);
+        assert!(store.catalog_version().await.unwrap() > version);
         store.close().await;
     }
 }
