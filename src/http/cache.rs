@@ -214,7 +214,7 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
     }
     let kind = kind(request.uri().path());
     if kind == Kind::Immutable {
-        return next.run(request).await;
+        return immutable(&cache, request, next).await;
     }
     let (Kind::PublicRead, Some(entries), Some(watch)) = (kind, cache.0.entries.as_ref(), cache.0.watch.as_ref())
     else {
@@ -224,7 +224,7 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
     if watch.is_down() {
         // Stale-if-error: whatever was stored at the last version read is the best answer there is.
         if let Some(stored) = entries.get(versioned(watch.last_version(), &key).as_str()) {
-            return from_store(&stored, request.headers(), NO_CACHE, STALE_HIT);
+            return from_store(&stored, request.headers(), Some(NO_CACHE), STALE_HIT);
         }
         return forward(&cache, kind, request, next, Fill::Uncached).await;
     }
@@ -236,11 +236,40 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
     // Requests for the same answer wait for the first one to compute it, instead of all going to the database
     // after every change (quick_cache's placeholder guard).
     match tokio::time::timeout(FILL_WAIT, entries.get_value_or_guard_async(key.as_str())).await {
-        Ok(Ok(stored)) => from_store(&stored, request.headers(), cache.0.public.clone(), HIT),
+        Ok(Ok(stored)) => from_store(&stored, request.headers(), Some(cache.0.public.clone()), HIT),
         Ok(Err(guard)) => forward(&cache, kind, request, next, Fill::Guard(guard)).await,
         Err(_) => forward(&cache, kind, request, next, Fill::Bypass).await,
     }
 }
+
+/// Label images and assets: their URL names their content, so an answer is kept under its path alone, with the
+/// handler's own validator and caching headers. Only a write can make one wrong (removing an image no beer uses
+/// any more), so they follow the catalog's version like every cached answer: cleared when it moves, served stale
+/// during an outage.
+async fn immutable(cache: &HttpCache, request: Request, next: Next) -> Response {
+    let (Some(entries), Some(watch)) = (cache.0.entries.as_ref(), cache.0.watch.as_ref()) else {
+        return next.run(request).await;
+    };
+    let key = format!("{IMMUTABLE_PREFIX}{}", request.uri().path());
+    if watch.is_down() {
+        if let Some(stored) = entries.get(key.as_str()) {
+            return from_store(&stored, request.headers(), None, STALE_HIT);
+        }
+        return next.run(request).await;
+    }
+    let Some(version) = watch.current_version() else {
+        return next.run(request).await;
+    };
+    cache.clear_if_new(entries, version);
+    match tokio::time::timeout(FILL_WAIT, entries.get_value_or_guard_async(key.as_str())).await {
+        Ok(Ok(stored)) => from_store(&stored, request.headers(), None, HIT),
+        Ok(Err(guard)) => forward(cache, Kind::Immutable, request, next, Fill::Guard(guard)).await,
+        Err(_) => next.run(request).await,
+    }
+}
+
+/// The key prefix of [`immutable`] answers (catalog answers' keys start with their version number).
+const IMMUTABLE_PREFIX: &str = "immutable ";
 
 /// What to do with a 200 from the handler.
 enum Fill<'a> {
@@ -283,7 +312,11 @@ async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fi
             return super::error::ApiError::Internal(cause).into_response();
         }
     };
-    let etag = etag_for(&bytes);
+    // Content-addressed answers carry their handler's validator (the content's SHA-256), which clients may hold.
+    let etag = match parts.headers.get(header::ETAG) {
+        Some(etag) if kind == Kind::Immutable => etag.clone(),
+        _ => etag_for(&bytes),
+    };
     parts.headers.insert(header::ETAG, etag.clone());
     match fill {
         Fill::Uncached => {}
@@ -292,8 +325,12 @@ async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fi
         }
         Fill::Guard(guard) => {
             let mut headers = parts.headers.clone();
-            for computed in [header::CONTENT_LENGTH, header::ETAG, header::CACHE_CONTROL] {
+            for computed in [header::CONTENT_LENGTH, header::ETAG] {
                 headers.remove(computed);
+            }
+            if kind != Kind::Immutable {
+                // Set per answer: a hit during an outage is not `public`.
+                headers.remove(header::CACHE_CONTROL);
             }
             let stored = Stored {
                 etag: etag.clone(),
@@ -310,15 +347,18 @@ async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fi
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// A stored answer; `cache_control` replaces the stored one when given (catalog answers store none).
 fn from_store(
     stored: &Stored,
     request_headers: &HeaderMap,
-    cache_control: HeaderValue,
+    cache_control: Option<HeaderValue>,
     status: HeaderValue,
 ) -> Response {
     let mut headers = stored.headers.clone();
     headers.insert(header::ETAG, stored.etag.clone());
-    headers.insert(header::CACHE_CONTROL, cache_control);
+    if let Some(cache_control) = cache_control {
+        headers.insert(header::CACHE_CONTROL, cache_control);
+    }
     headers.insert(CACHE_STATUS, status);
     if none_match(request_headers, &stored.etag) {
         return not_modified(&headers);

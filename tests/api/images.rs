@@ -293,6 +293,17 @@ backend_tests! {
         let stale = app.client.get(&url).header(IF_NONE_MATCH, "\"something-else\"").send().await.unwrap();
         assert_eq!(stale.status(), 200);
 
+        // Served from the response cache from now on, with the same validator and caching headers.
+        let cached = app.client.get(&url).send().await.unwrap();
+        assert_eq!(cached.headers()["cache-status"], "beer-catalog; hit");
+        assert_eq!(cached.headers()[ETAG], format!("\"{sha256}\"").as_str());
+        assert_eq!(cached.headers()[CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(cached.headers()[CONTENT_TYPE], "image/png");
+        assert_eq!(cached.bytes().await.unwrap().to_vec(), bytes);
+        let revalidated = app.client.get(&url).header(IF_NONE_MATCH, format!("\"{sha256}\"")).send().await.unwrap();
+        assert_eq!(revalidated.status(), 304);
+        assert_eq!(revalidated.headers()["cache-status"], "beer-catalog; hit");
+
         let head = app.client.head(&url).send().await.unwrap();
         assert_eq!(head.status(), 200);
         assert_eq!(head.headers()[CONTENT_TYPE], "image/png");
