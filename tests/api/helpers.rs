@@ -420,3 +420,15 @@ macro_rules! backend_independent_tests {
         )*
     };
 }
+
+/// Waits until `store`'s read model is built (or patched) at the catalog's current version.
+pub async fn wait_until_current(store: &beer_catalog::storage::IndexedStore) {
+    let started = std::time::Instant::now();
+    while !store.is_current().await.unwrap() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the read model was not current within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

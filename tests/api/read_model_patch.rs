@@ -3,8 +3,6 @@
 //! the previous one equals a full build at the same version and answers like the SQL; bulk writes and a pruned
 //! history make readers rebuild instead.
 
-use std::time::Duration;
-
 use beer_catalog::domain::{BeerFields, BeerFilter, ListQuery};
 use beer_catalog::storage::{self, BeerStore, CatalogIndex, DynStore, ImportRecord, IndexedStore, Refreshes};
 use rand::rngs::StdRng;
@@ -13,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use crate::backend_tests;
-use crate::helpers::{TestDatabase, config_for, sample_beer};
+use crate::helpers::{TestDatabase, config_for, sample_beer, wait_until_current};
 
 /// SQL as another client runs it, outside the service.
 enum Raw {
@@ -137,16 +135,6 @@ async fn assert_answers_like_sql(index: &CatalogIndex, store: &dyn BeerStore, co
         assert_eq!(page.ids, sql, "{context}: {filter:?}");
         assert_eq!(page.total, Some(sql.len() as u64), "{context}: {filter:?}");
     }
-}
-
-async fn wait_until_current(store: &IndexedStore) {
-    for _ in 0..300 {
-        if store.is_current().await.unwrap() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the read model was not current within 15 s");
 }
 
 backend_tests! {

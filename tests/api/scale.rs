@@ -4,14 +4,13 @@
 
 use std::process::{Command, Output};
 use std::sync::Arc;
-use std::time::Duration;
 
 use beer_catalog::domain::{ListQuery, Surface, parse_list_query};
 use beer_catalog::storage::{self, BeerStore, IndexedStore};
 use serde_json::Value;
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestDatabase, config_for};
+use crate::helpers::{TestApp, TestDatabase, config_for, wait_until_current};
 
 const BEERS: u64 = 3_000;
 
@@ -211,16 +210,6 @@ async fn all_ids(store: &dyn BeerStore, raw: &str) -> Vec<i64> {
     // One page as large as the catalog: the store is asked directly, below the API's 80-per-page limit.
     let beers = store.list(&query(raw, 1, BEERS as u32 + 10)).await.unwrap();
     beers.iter().map(|b| b.id).collect()
-}
-
-async fn wait_until_current(store: &IndexedStore) {
-    for _ in 0..300 {
-        if store.is_current().await.unwrap() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the read model was not built within 30 s");
 }
 
 /// A generated catalog of `count` beers from `first_id`, as the import format.
