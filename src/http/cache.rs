@@ -213,18 +213,26 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
         return response;
     }
     let kind = kind(request.uri().path());
-    if kind == Kind::Immutable {
-        return immutable(&cache, request, next).await;
-    }
-    let (Kind::PublicRead, Some(entries), Some(watch)) = (kind, cache.0.entries.as_ref(), cache.0.watch.as_ref())
-    else {
+    let cached = matches!(kind, Kind::PublicRead | Kind::Immutable);
+    let (true, Some(entries), Some(watch)) = (cached, cache.0.entries.as_ref(), cache.0.watch.as_ref()) else {
         return forward(&cache, kind, request, next, Fill::Uncached).await;
     };
-    let key = canonical_key(request.uri());
+    // Catalog answers are kept under the version they were built at. Label images and assets are kept under their
+    // path alone, with their handler's validator and caching headers: their URL names their content, and only a
+    // write can make one wrong (removing an image no beer uses any more), so they are cleared with the rest.
+    let key = match kind {
+        Kind::Immutable => format!("{IMMUTABLE_PREFIX}{}", request.uri().path()),
+        _ => canonical_key(request.uri()),
+    };
+    let key_at = |version: i64| match kind {
+        Kind::Immutable => key.clone(),
+        _ => versioned(version, &key),
+    };
+    let hit_control = |control: HeaderValue| (kind == Kind::PublicRead).then_some(control);
     if watch.is_down() {
         // Stale-if-error: whatever was stored at the last version read is the best answer there is.
-        if let Some(stored) = entries.get(versioned(watch.last_version(), &key).as_str()) {
-            return from_store(&stored, request.headers(), Some(NO_CACHE), STALE_HIT);
+        if let Some(stored) = entries.get(key_at(watch.last_version()).as_str()) {
+            return from_store(&stored, request.headers(), hit_control(NO_CACHE), STALE_HIT);
         }
         return forward(&cache, kind, request, next, Fill::Uncached).await;
     }
@@ -232,43 +240,17 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
         return forward(&cache, kind, request, next, Fill::Bypass).await;
     };
     cache.clear_if_new(entries, version);
-    let key = versioned(version, &key);
+    let key = key_at(version);
     // Requests for the same answer wait for the first one to compute it, instead of all going to the database
     // after every change (quick_cache's placeholder guard).
     match tokio::time::timeout(FILL_WAIT, entries.get_value_or_guard_async(key.as_str())).await {
-        Ok(Ok(stored)) => from_store(&stored, request.headers(), Some(cache.0.public.clone()), HIT),
+        Ok(Ok(stored)) => from_store(&stored, request.headers(), hit_control(cache.0.public.clone()), HIT),
         Ok(Err(guard)) => forward(&cache, kind, request, next, Fill::Guard(guard)).await,
         Err(_) => forward(&cache, kind, request, next, Fill::Bypass).await,
     }
 }
 
-/// Label images and assets: their URL names their content, so an answer is kept under its path alone, with the
-/// handler's own validator and caching headers. Only a write can make one wrong (removing an image no beer uses
-/// any more), so they follow the catalog's version like every cached answer: cleared when it moves, served stale
-/// during an outage.
-async fn immutable(cache: &HttpCache, request: Request, next: Next) -> Response {
-    let (Some(entries), Some(watch)) = (cache.0.entries.as_ref(), cache.0.watch.as_ref()) else {
-        return next.run(request).await;
-    };
-    let key = format!("{IMMUTABLE_PREFIX}{}", request.uri().path());
-    if watch.is_down() {
-        if let Some(stored) = entries.get(key.as_str()) {
-            return from_store(&stored, request.headers(), None, STALE_HIT);
-        }
-        return next.run(request).await;
-    }
-    let Some(version) = watch.current_version() else {
-        return next.run(request).await;
-    };
-    cache.clear_if_new(entries, version);
-    match tokio::time::timeout(FILL_WAIT, entries.get_value_or_guard_async(key.as_str())).await {
-        Ok(Ok(stored)) => from_store(&stored, request.headers(), None, HIT),
-        Ok(Err(guard)) => forward(cache, Kind::Immutable, request, next, Fill::Guard(guard)).await,
-        Err(_) => next.run(request).await,
-    }
-}
-
-/// The key prefix of [`immutable`] answers (catalog answers' keys start with their version number).
+/// The key prefix of label images and assets (catalog answers' keys start with their version number).
 const IMMUTABLE_PREFIX: &str = "immutable ";
 
 /// What to do with a 200 from the handler.
