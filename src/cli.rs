@@ -260,6 +260,12 @@ pub struct Settings {
     #[arg(long, env = "READ_MODEL", value_enum, default_value = "memory", global = true)]
     pub read_model: ReadModel,
 
+    /// Memory for the read model's copies of beers' stored JSON, in bytes: single beers and list pages are
+    /// assembled from them instead of read from the database (each copy is checked against the beer's last write,
+    /// so none is ever served stale). 0: every page is read from the database. Only with READ_MODEL=memory.
+    #[arg(long, env = "READ_MODEL_DOCUMENT_BYTES", default_value_t = 16 * 1024 * 1024, global = true)]
+    pub read_model_document_bytes: u64,
+
     /// Comma-separated CIDRs of proxies whose `X-Forwarded-For` is believed (behind the ALB: the VPC's). Unset:
     /// the header is never trusted and the client is the TCP peer.
     #[arg(long, env = "TRUSTED_PROXIES", global = true)]

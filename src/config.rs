@@ -126,6 +126,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub api_keys: ApiKeys,
     pub read_model: ReadModel,
+    /// Memory for the read model's copies of renderings (`READ_MODEL_DOCUMENT_BYTES`).
+    pub read_model_document_bytes: u64,
     /// `None`: development derives it from the listening address; production requires it once images exist.
     pub public_base_url: Option<PublicBaseUrl>,
     pub image_limits: ImageLimits,
@@ -161,6 +163,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
             read_model: settings.read_model,
+            read_model_document_bytes: settings.read_model_document_bytes,
             public_base_url: settings
                 .public_base_url
                 .as_deref()

@@ -75,7 +75,9 @@ impl Application {
         }
         // The server answers lists from the in-process read model (data jobs do not need one).
         let store: DynStore = match config.read_model {
-            ReadModel::Memory => storage::IndexedStore::watching(store, catalog_watch.clone()),
+            ReadModel::Memory => {
+                storage::IndexedStore::watching(store, catalog_watch.clone(), config.read_model_document_bytes)
+            }
             ReadModel::Database => store,
         };
         let write_policy = WritePolicy::new(config.api_keys.clone(), config.is_production());

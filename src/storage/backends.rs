@@ -457,11 +457,16 @@ macro_rules! impl_beer_store {
                 let row: Option<RenderedRow> = sqlx::query_as_with(&statement, values)
                     .fetch_optional(self.pool())
                     .await?;
-                Ok(row.map(|row| {
-                    let mut out = String::with_capacity(row.rendered.len() + 96);
-                    row.write_json(shape, image_base, &mut out);
-                    out
-                }))
+                Ok(row.map(|row| row.to_json(shape, image_base)))
+            }
+
+            #[tracing::instrument(name = "store.rendered_rows", skip_all)]
+            async fn rendered_rows(&self, ids: &[i64]) -> StoreResult<Vec<RenderedRow>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let (statement, values) = sql::rendered_by_ids(ids).build_sqlx(<$store as Dialect>::Builder::default());
+                Ok(sqlx::query_as_with(&statement, values).fetch_all(self.pool()).await?)
             }
 
             #[tracing::instrument(name = "store.get", skip_all)]

@@ -1,18 +1,24 @@
 //! [`IndexedStore`]: a store that answers list and count queries from the in-process read model
-//! ([`super::read_model`]) and everything else from the database it wraps.
+//! ([`super::read_model`]), single beers and list pages from its copies of the beers' stored renderings
+//! ([`super::documents`]), and everything else from the database it wraps.
 //!
-//! Freshness: every list or count first reads the catalog's change counter (one primary-key read). When the index
-//! was built at that version, it answers; otherwise the query goes to the database (the same SQL as without the
-//! read model) and a refresh starts in the background, one at a time. So an answer is never older than the
-//! database's, whichever process changed the catalog (another task, an `import` job), and a process that has not
-//! finished building its index (just started, or just after a write) still answers, only more slowly.
+//! Freshness: the index answers only at the catalog's current version. On the server that version comes from the
+//! catalog's change signal ([`CatalogWatch`]: read in the background, pushed by PostgreSQL on commit, re-read at
+//! once after this process's own writes), so a request costs no database round trip and still sees this process's
+//! writes at once and any other writer's (another task, an `import` job) within the signal's bound, under the 1 s
+//! the API promises. When the signal cannot vouch for a version (not read recently, or a request that writes and
+//! must read the primary), the version is read from the database, as a store without a watch always does. When
+//! the index is behind, the request waits briefly for the refresh that patches it (milliseconds after a few
+//! writes), and otherwise goes to the database (the same SQL as without the read model) while it catches up; so
+//! a process that has not finished building its index (just started, or after a bulk import) still answers, only
+//! more slowly.
 //!
 //! A refresh patches the index when it can: the database's change log names the beers changed since the index's
-//! version, and only those are read and merged in ([`CatalogIndex::patched`]), so a write costs milliseconds of
-//! SQL fallback instead of a full rebuild's seconds (15-25 s at a million beers). It rebuilds fully when there
-//! is no index yet, when the log no longer covers the index's version, after a bulk write (an import, which the
-//! log does not record row by row), or when more than [`patch_limit`] beers changed (then reading them all costs
-//! about as much as reading everything).
+//! version, and only those are read and merged in ([`CatalogIndex::patched`]), so a write costs milliseconds
+//! instead of a full rebuild's seconds (15-25 s at a million beers). It rebuilds fully when there is no index yet,
+//! when the log no longer covers the index's version, after a bulk write (an import, which the log does not
+//! record row by row), or when more than [`patch_limit`] beers changed (then reading them all costs about as much
+//! as reading everything).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -20,32 +26,49 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use super::documents::Documents;
 use super::read_model::{CatalogIndex, IdPage, IndexChanges};
 use super::watch::CatalogWatch;
 use super::{
     Backend, BeerStore, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportMessage, ImportRecord, JsonShape,
-    ReplicaStatus, StoreResult, StoredImage,
+    RenderedRow, ReplicaStatus, StoreResult, StoredImage, rendered, replicated,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
+
+/// How long a request waits for the refresh that brings the index to the catalog's version before it goes to the
+/// database instead: a patch after a few writes takes milliseconds (a million beers: tens), while some queries
+/// cost the database a scan of every beer.
+const REFRESH_WAIT: Duration = Duration::from_millis(200);
 
 pub struct IndexedStore {
     inner: DynStore,
     shared: Arc<Shared>,
+    /// The catalog's change signal, which vouches for the current version without a round trip (see the module
+    /// documentation); without it every query reads the version from the database.
+    watch: Option<Arc<CatalogWatch>>,
 }
 
 struct Shared {
     index: RwLock<Option<Arc<CatalogIndex>>>,
     building: AtomicBool,
+    /// Counts finished refresh attempts (installed, failed or found nothing new), waking requests waiting for one.
+    attempts: tokio::sync::watch::Sender<u64>,
+    /// Copies of renderings, valid for the installed index: a refresh forgets the ones it changed (a rebuild, all),
+    /// under the index's write lock, and a copy read from the database is kept only under its read lock and if
+    /// the index it was read for is still the one installed (see [`Shared::keep`]).
+    documents: Documents,
     evaluator: Evaluator,
     patched: AtomicU64,
     rebuilt: AtomicU64,
 }
 
-impl Default for Shared {
-    fn default() -> Self {
+impl Shared {
+    fn new(documents: Documents) -> Self {
         Self {
             index: RwLock::default(),
             building: AtomicBool::default(),
+            attempts: tokio::sync::watch::Sender::new(0),
+            documents,
             evaluator: Evaluator::start(),
             patched: AtomicU64::default(),
             rebuilt: AtomicU64::default(),
@@ -98,6 +121,18 @@ impl Evaluator {
     }
 }
 
+impl Shared {
+    /// Keeps copies read from the database for the index at `version`, if that is still the installed one: a
+    /// refresh installed since may have forgotten these very beers (changed after they were read), and a copy kept
+    /// after that would outlive the change. The read lock orders this against the refresh's forgetting.
+    fn keep(&self, version: i64, rows: &[Arc<RenderedRow>]) {
+        let installed = self.index.read().expect("the index lock is never poisoned");
+        if installed.as_ref().is_some_and(|index| index.version() == version) {
+            rows.iter().for_each(|row| self.documents.keep(row.clone()));
+        }
+    }
+}
+
 /// How many times the index was brought up to date, by kind (for tests and diagnostics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Refreshes {
@@ -115,25 +150,32 @@ pub fn patch_limit(beers: usize) -> usize {
 
 /// A refresh's outcome.
 enum Refreshed {
-    Patched { changed: usize },
+    Patched { changed: Vec<i64> },
     Rebuilt,
 }
 
 impl IndexedStore {
-    /// Wraps `inner` and starts building the index in the background.
+    /// Wraps `inner` and starts building the index in the background. Every query reads the catalog version from
+    /// the database, and pages are read from it (no copies of renderings).
     pub fn new(inner: DynStore) -> Arc<Self> {
+        Self::start(inner, None, Documents::new(0))
+    }
+
+    fn start(inner: DynStore, watch: Option<Arc<CatalogWatch>>, documents: Documents) -> Arc<Self> {
         let store = Arc::new(Self {
             inner,
-            shared: Arc::default(),
+            shared: Arc::new(Shared::new(documents)),
+            watch,
         });
         store.start_refresh();
         store
     }
 
-    /// Like [`IndexedStore::new`], and also refreshes as soon as the catalog's change signal (the watcher the
-    /// response cache uses) moves, so the first request after a change usually finds the index already current.
-    pub fn watching(inner: DynStore, watch: Arc<CatalogWatch>) -> Arc<Self> {
-        let store = Self::new(inner);
+    /// The server's read model: takes the catalog's version from its change signal (the watcher the response cache
+    /// uses), refreshes as soon as that moves, so the first request after a change usually finds the index
+    /// already current, and keeps up to `document_bytes` of copies of beers' renderings (0: none).
+    pub fn watching(inner: DynStore, watch: Arc<CatalogWatch>, document_bytes: u64) -> Arc<Self> {
+        let store = Self::start(inner, Some(watch.clone()), Documents::new(document_bytes));
         let weak = Arc::downgrade(&store);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -148,6 +190,8 @@ impl IndexedStore {
                     .expect("the index lock is never poisoned")
                     .as_ref()
                     .map(|i| i.version());
+                // Also when the index is ahead of the signal: that costs one cheap read, and a catalog whose
+                // version went back (a database restored under a running server) is rebuilt.
                 if let Some(version) = watch.current_version()
                     && built != Some(version)
                 {
@@ -171,22 +215,115 @@ impl IndexedStore {
         }
     }
 
-    /// The index, when it is at the catalog's current version; otherwise `None`, and a refresh is under way.
+    /// After a write through this store: the index is behind now, so the refresh starts at once instead of with
+    /// the next request or the watcher's next tick.
+    fn written(&self) {
+        if self.installed().is_some() {
+            self.start_refresh();
+        }
+    }
+
+    /// Copies of renderings kept, and their bytes (for tests and diagnostics).
+    pub fn documents_held(&self) -> (usize, u64) {
+        self.shared.documents.held()
+    }
+
+    /// The index, when it is at the catalog's current version (after waiting briefly for a refresh under way);
+    /// otherwise `None`, and a refresh is under way.
     async fn current(&self) -> StoreResult<Option<Arc<CatalogIndex>>> {
-        let version = self.inner.catalog_version().await?;
-        let index = self
-            .shared
+        let version = match self.signalled_version() {
+            Some(version) => version,
+            None => self.inner.catalog_version().await?,
+        };
+        let index = self.installed();
+        // A newer index than the signal is fine: it was read from the database after the signal's read.
+        if let Some(index) = index.filter(|index| index.version() >= version) {
+            return Ok(Some(index));
+        }
+        Ok(self.refreshed_to(version).await)
+    }
+
+    /// The version the change signal vouches for, when it does and this request may use it: a request that
+    /// writes reads the primary ([`replicated::reads_on_primary`]), whose version the signal may not have yet;
+    /// and once the database is known to be down, nothing is answered as current (the response cache alone
+    /// serves what it has, marked stale).
+    fn signalled_version(&self) -> Option<i64> {
+        let watch = self.watch.as_ref()?;
+        if replicated::pinned_to_primary() || watch.is_down() {
+            return None;
+        }
+        watch.current_version()
+    }
+
+    fn installed(&self) -> Option<Arc<CatalogIndex>> {
+        self.shared
             .index
             .read()
             .expect("the index lock is never poisoned")
-            .clone();
-        match index {
-            Some(index) if index.version() == version => Ok(Some(index)),
-            _ => {
-                self.start_refresh();
-                Ok(None)
+            .clone()
+    }
+
+    /// Starts a refresh and, when there is an index to patch, waits up to [`REFRESH_WAIT`] for one at `version` or
+    /// later: at most two attempts, since the first may have started before the write it must show. A request
+    /// pinned to the primary does not wait: the index is read where reads are served (a replica), which may not
+    /// reach the primary's version for a while.
+    async fn refreshed_to(&self, version: i64) -> Option<Arc<CatalogIndex>> {
+        let mut attempts = self.shared.attempts.subscribe();
+        let patchable = self.installed().is_some();
+        self.start_refresh();
+        if !patchable || replicated::pinned_to_primary() {
+            return None;
+        }
+        let deadline = tokio::time::Instant::now() + REFRESH_WAIT;
+        for _ in 0..2 {
+            if !matches!(tokio::time::timeout_at(deadline, attempts.changed()).await, Ok(Ok(()))) {
+                return None;
+            }
+            if let Some(index) = self.installed().filter(|index| index.version() >= version) {
+                return Some(index);
+            }
+            self.start_refresh();
+        }
+        None
+    }
+
+    /// The renderings of `ids` (a page the index chose, in its order) at the index's version: the copies kept
+    /// where they are that version's, the others read from the database in one statement and kept. A beer deleted
+    /// since is left out, as the database's answer would.
+    async fn documents_of(&self, index: &CatalogIndex, ids: &[i64]) -> StoreResult<Vec<Arc<RenderedRow>>> {
+        let mut rows: Vec<Option<Arc<RenderedRow>>> = ids
+            .iter()
+            .map(|&id| {
+                index
+                    .updated_of(id)
+                    .and_then(|updated| self.shared.documents.get(id, updated))
+            })
+            .collect();
+        let mut missing: Vec<i64> = ids
+            .iter()
+            .zip(&rows)
+            .filter(|(_, row)| row.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        if !missing.is_empty() {
+            missing.sort_unstable();
+            let read: Vec<Arc<RenderedRow>> = self
+                .inner
+                .rendered_rows(&missing)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            self.shared.keep(index.version(), &read);
+            let read: std::collections::HashMap<i64, Arc<RenderedRow>> =
+                read.into_iter().map(|row| (row.id, row)).collect();
+            for (row, id) in rows.iter_mut().zip(ids) {
+                if row.is_none() {
+                    *row = read.get(id).cloned();
+                }
             }
         }
+        Ok(rows.into_iter().flatten().collect())
     }
 
     fn start_refresh(&self) {
@@ -201,9 +338,15 @@ impl IndexedStore {
                 Ok(Some((index, how))) => {
                     let elapsed_ms = started.elapsed().as_millis() as u64;
                     let (beers, version) = (index.len(), index.version());
-                    match how {
+                    match &how {
                         Refreshed::Patched { changed } => {
-                            tracing::debug!(beers, version, changed, elapsed_ms, "read model patched");
+                            tracing::debug!(
+                                beers,
+                                version,
+                                changed = changed.len(),
+                                elapsed_ms,
+                                "read model patched"
+                            );
                             shared.patched.fetch_add(1, Ordering::AcqRel);
                         }
                         Refreshed::Rebuilt => {
@@ -211,13 +354,19 @@ impl IndexedStore {
                             shared.rebuilt.fetch_add(1, Ordering::AcqRel);
                         }
                     }
-                    *shared.index.write().expect("the index lock is never poisoned") = Some(Arc::new(index));
+                    let mut installed = shared.index.write().expect("the index lock is never poisoned");
+                    match &how {
+                        Refreshed::Patched { changed } => shared.documents.forget(changed),
+                        Refreshed::Rebuilt => shared.documents.forget_all(),
+                    }
+                    *installed = Some(Arc::new(index));
                 }
                 Ok(None) => {}
                 // Not fatal: queries keep going to the database, and the next one retries.
                 Err(error) => tracing::warn!(error = %error, "read model refresh failed; queries use the database"),
             }
             shared.building.store(false, Ordering::Release);
+            shared.attempts.send_modify(|attempts| *attempts += 1);
         });
     }
 
@@ -243,9 +392,8 @@ impl IndexedStore {
                 if changes.version == previous.version() {
                     return Ok(None);
                 }
-                let changed = changes.ids.len();
                 // Copying the columns takes tens of milliseconds at a million beers: off the async workers.
-                let index = tokio::task::spawn_blocking(move || previous.patched(&changes))
+                let (index, changed) = tokio::task::spawn_blocking(move || (previous.patched(&changes), changes.ids))
                     .await
                     .expect("patching the index does not panic");
                 return Ok(Some((index, Refreshed::Patched { changed })));
@@ -321,22 +469,42 @@ impl BeerStore for IndexedStore {
         Ok(page.total.unwrap_or_default())
     }
 
-    /// The page's ids from the index, then their stored renderings by primary key.
+    /// The page's ids from the index, then their renderings: the copies kept, or by primary key.
     async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {
         let Some(index) = self.current().await? else {
             return self.inner.list_json(query, shape, image_base).await;
         };
-        let page = self.evaluate(index, query, false).await;
+        let page = self.evaluate(index.clone(), query, false).await;
         if page.ids.is_empty() {
             return Ok("[]".to_owned());
         }
-        self.inner
-            .list_json(&Self::by_ids(query, page.ids), shape, image_base)
-            .await
+        if !self.shared.documents.enabled() {
+            return self
+                .inner
+                .list_json(&Self::by_ids(query, page.ids), shape, image_base)
+                .await;
+        }
+        let rows = self.documents_of(&index, &page.ids).await?;
+        Ok(rendered::json_array(&rows, shape, image_base))
     }
 
+    /// From the copy kept, when there is one; a beer the current index does not hold is not looked for.
     async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>> {
-        self.inner.get_json(id, shape, image_base).await
+        if !self.shared.documents.enabled() {
+            return self.inner.get_json(id, shape, image_base).await;
+        }
+        let Some(index) = self.current().await? else {
+            return self.inner.get_json(id, shape, image_base).await;
+        };
+        if index.updated_of(id).is_none() {
+            return Ok(None);
+        }
+        let rows = self.documents_of(&index, &[id]).await?;
+        Ok(rows.first().map(|row| row.to_json(shape, image_base)))
+    }
+
+    async fn rendered_rows(&self, ids: &[i64]) -> StoreResult<Vec<RenderedRow>> {
+        self.inner.rendered_rows(ids).await
     }
 
     fn read_replica(&self) -> Option<ReplicaStatus> {
@@ -362,15 +530,21 @@ impl BeerStore for IndexedStore {
     }
 
     async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
-        self.inner.create(fields).await
+        let written = self.inner.create(fields).await;
+        self.written();
+        written
     }
 
     async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
-        self.inner.update(id, fields).await
+        let written = self.inner.update(id, fields).await;
+        self.written();
+        written
     }
 
     async fn delete(&self, id: i64) -> StoreResult<bool> {
-        self.inner.delete(id).await
+        let written = self.inner.delete(id).await;
+        self.written();
+        written
     }
 
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
@@ -378,11 +552,15 @@ impl BeerStore for IndexedStore {
     }
 
     async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>> {
-        self.inner.set_image(beer_id, image).await
+        let written = self.inner.set_image(beer_id, image).await;
+        self.written();
+        written
     }
 
     async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
-        self.inner.remove_image(beer_id).await
+        let written = self.inner.remove_image(beer_id).await;
+        self.written();
+        written
     }
 
     async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>> {

@@ -11,6 +11,7 @@ use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage
 mod backends;
 mod bulk;
 pub mod change_feed;
+mod documents;
 mod indexed;
 pub mod read_model;
 pub mod rendered;
@@ -26,6 +27,7 @@ pub use read_model::{CatalogIndex, IndexChanges};
 pub use rendered::JsonShape;
 pub use replicated::{ReplicaStatus, ReplicatedStore};
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
+pub use sql::RenderedRow;
 
 /// A beer to write during an import, with the id it must keep when it has one, and the label image loaded for
 /// it (shared: one file may serve many beers, and is stored once).
@@ -127,6 +129,9 @@ pub trait BeerStore: Send + Sync + 'static {
     async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String>;
     /// One beer as a JSON object in `shape`, from its stored rendering.
     async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>>;
+    /// The stored renderings of the beers with these ids that exist, by ascending id (what [`BeerStore::list_json`]
+    /// assembles answers from; the read model keeps copies of them).
+    async fn rendered_rows(&self, ids: &[i64]) -> StoreResult<Vec<RenderedRow>>;
     async fn get(&self, id: i64) -> StoreResult<Option<Beer>>;
     async fn random(&self) -> StoreResult<Option<Beer>>;
     async fn create(&self, fields: &BeerFields) -> StoreResult<Beer>;

@@ -243,7 +243,7 @@ impl IndexBuilder {
 
 /// A timestamp as nanoseconds since 1970, which orders as the database orders the column (PostgreSQL keeps
 /// microseconds, SQLite the text sqlx wrote, with up to nanoseconds). Beyond 1677-2262 it saturates.
-fn nanos(at: DateTime<Utc>) -> i64 {
+pub(crate) fn nanos(at: DateTime<Utc>) -> i64 {
     at.timestamp_nanos_opt()
         .unwrap_or(if at.timestamp() < 0 { i64::MIN } else { i64::MAX })
 }
@@ -318,6 +318,13 @@ impl CatalogIndex {
 
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+
+    /// When beer `id` was last written, in nanoseconds since 1970 (see [`nanos`]); `None` when there is no such
+    /// beer at this version. Every write of a beer sets `updated_at`, so this also tells whether a copy of its
+    /// rendering is the one this version holds.
+    pub fn updated_of(&self, id: i64) -> Option<i64> {
+        self.ids.binary_search(&id).ok().map(|row| self.updated[row])
     }
 
     /// Any beer's id, each as likely as any other; `None` when the catalog is empty.

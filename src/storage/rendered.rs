@@ -4,7 +4,7 @@
 //! `image_url` included: a beer with a stored image has that image's URL spliced in at answer time, because the URL
 //! depends on where this service is reached (`PUBLIC_BASE_URL`), not on what was written.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 
 use super::sql::RenderedRow;
 use crate::domain::BeerFields;
@@ -97,16 +97,26 @@ fn timestamp(at: &chrono::DateTime<chrono::Utc>) -> String {
     serde_json::to_string(at).expect("a timestamp always serialises")
 }
 
-/// A JSON array of the rows, in `shape`, stored images linked under `image_base`.
-pub fn json_array(rows: &[RenderedRow], shape: JsonShape, image_base: &str) -> String {
-    let estimate: usize = rows.iter().map(|row| row.rendered.len() + 96).sum();
+impl RenderedRow {
+    /// This beer as a JSON object in `shape`, a stored image linked under `image_base`.
+    pub fn to_json(&self, shape: JsonShape, image_base: &str) -> String {
+        let mut out = String::with_capacity(self.rendered.len() + 96);
+        self.write_json(shape, image_base, &mut out);
+        out
+    }
+}
+
+/// A JSON array of the rows (owned, or the read model's shared copies), in `shape`, stored images linked under
+/// `image_base`.
+pub fn json_array<R: Borrow<RenderedRow>>(rows: &[R], shape: JsonShape, image_base: &str) -> String {
+    let estimate: usize = rows.iter().map(|row| row.borrow().rendered.len() + 96).sum();
     let mut out = String::with_capacity(estimate + 2);
     out.push('[');
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        row.write_json(shape, image_base, &mut out);
+        row.borrow().write_json(shape, image_base, &mut out);
     }
     out.push(']');
     out
@@ -155,7 +165,7 @@ mod tests {
             json_array(&[row], JsonShape::Punk, "http://x"),
             serde_json::to_string(&[punk]).unwrap()
         );
-        assert_eq!(json_array(&[], JsonShape::Punk, "http://x"), "[]");
+        assert_eq!(json_array::<RenderedRow>(&[], JsonShape::Punk, "http://x"), "[]");
     }
 
     #[test]

@@ -30,7 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use super::DatabaseUrl;
 use super::{
     Backend, BeerStore, CatalogIndex, ChangeFeed, ChangeListener, ConnectError, DynStore, ImageRemoval, ImportMessage,
-    ImportRecord, IndexChanges, JsonShape, PostgresStore, StoreOptions, StoreResult, StoredImage,
+    ImportRecord, IndexChanges, JsonShape, PostgresStore, RenderedRow, StoreOptions, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -60,7 +60,8 @@ pub async fn reads_on_primary<F: Future>(work: F) -> F::Output {
     READS_ON_PRIMARY.scope((), work).await
 }
 
-fn pinned_to_primary() -> bool {
+/// Whether this task runs inside [`reads_on_primary`].
+pub fn pinned_to_primary() -> bool {
     READS_ON_PRIMARY.try_with(|_| ()).is_ok()
 }
 
@@ -513,6 +514,10 @@ impl BeerStore for ReplicatedStore {
             .await
     }
 
+    async fn rendered_rows(&self, ids: &[i64]) -> StoreResult<Vec<RenderedRow>> {
+        self.read(|store| async move { store.rendered_rows(ids).await }).await
+    }
+
     async fn random(&self) -> StoreResult<Option<Beer>> {
         self.read(|store| async move { store.random().await }).await
     }
@@ -716,6 +721,9 @@ mod tests {
         }
         async fn get_json(&self, _id: i64, _shape: JsonShape, _image_base: &str) -> StoreResult<Option<String>> {
             self.read("get_json").map(|()| None)
+        }
+        async fn rendered_rows(&self, _ids: &[i64]) -> StoreResult<Vec<RenderedRow>> {
+            self.read("rendered_rows").map(|()| Vec::new())
         }
         async fn import_stream(
             &self,

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_query::{
-    Alias, Asterisk, Condition, Expr, Func, Iden, InsertStatement, JoinType, LikeExpr, NullOrdering, OnConflict, Order,
-    Query, SelectStatement, SimpleExpr, UpdateStatement,
+    Alias, Asterisk, Condition, Expr, Func, Iden, InsertStatement, JoinType, LikeExpr, LockType, NullOrdering,
+    OnConflict, Order, Query, SelectStatement, SimpleExpr, UpdateStatement,
 };
 
 use crate::domain::{
@@ -338,6 +338,14 @@ pub fn rendered_by_id(id: i64) -> SelectStatement {
         .to_owned()
 }
 
+/// The renderings of the beers with these ids, by ascending id.
+pub fn rendered_by_ids(ids: &[i64]) -> SelectStatement {
+    select_rendered()
+        .and_where(Expr::col((Beers::Table, Beers::Id)).is_in(ids.iter().copied()))
+        .order_by((Beers::Table, Beers::Id), Order::Asc)
+        .to_owned()
+}
+
 /// One page, in the requested order. Unknown values (NULL) come last whichever the direction (PostgreSQL would
 /// put them first when descending, SQLite first when ascending), and ties end in id order, so the order is total
 /// and paging through it neither repeats nor skips a beer.
@@ -372,6 +380,12 @@ pub fn by_id(id: i64) -> SelectStatement {
     select_beers()
         .and_where(Expr::col((Beers::Table, Beers::Id)).eq(id))
         .to_owned()
+}
+
+/// [`by_id`], locking the beer's row (not its image's: the nullable side of the join cannot be locked) until the
+/// transaction ends.
+pub fn by_id_for_update(id: i64) -> SelectStatement {
+    by_id(id).lock_with_tables(LockType::Update, [Beers::Table]).to_owned()
 }
 
 pub fn by_ids(ids: &[i64]) -> SelectStatement {

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::{
     Backend, BeerStore, CatalogIndex, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportMessage, ImportRecord,
-    IndexChanges, JsonShape, ReplicaStatus, StoreError, StoreResult, StoredImage,
+    IndexChanges, JsonShape, RenderedRow, ReplicaStatus, StoreError, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -306,6 +306,11 @@ impl BeerStore for WatchedStore {
     async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>> {
         self.check()?;
         self.observe(self.inner.get_json(id, shape, image_base).await)
+    }
+
+    async fn rendered_rows(&self, ids: &[i64]) -> StoreResult<Vec<RenderedRow>> {
+        self.check()?;
+        self.observe(self.inner.rendered_rows(ids).await)
     }
 
     async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::backend_tests;
-use crate::helpers::{Backend, TestApp, TestDatabase, sample_beer};
-
-/// The promise: a write by any writer is visible on every instance within this.
-const FRESHNESS_BOUND: Duration = Duration::from_secs(1);
+use crate::helpers::{Backend, FRESHNESS_BOUND, TestApp, TestDatabase, sample_beer, within_bound};
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response.headers().get(name).map(|v| v.to_str().unwrap().to_owned())
@@ -61,6 +58,7 @@ backend_tests! {
         let writer = TestApp::spawn_on(database.clone(), &[], |_| {}).await;
         let reader = TestApp::spawn_on(database, &[], |_| {}).await;
         assert_eq!(writer.post_beer(&sample_beer("Original")).await.0, 201);
+        within_bound("the new beer on the other instance", || async { reader.get("/v2/beers/1").await.status() == 200 }).await;
         until_cached(&reader, "/v2/beers/1").await;
         until_cached(&reader, "/v2/beers").await;
 

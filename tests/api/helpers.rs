@@ -421,6 +421,28 @@ macro_rules! backend_independent_tests {
     };
 }
 
+/// The promise across processes: a write by any writer (another instance, an `import` job) is visible on every
+/// instance within this.
+pub const FRESHNESS_BOUND: Duration = Duration::from_secs(1);
+
+/// Polls `check` until it holds, failing when it still does not after [`FRESHNESS_BOUND`]: for what another
+/// process wrote, which an instance may show only within the bound.
+pub async fn within_bound<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < FRESHNESS_BOUND,
+            "{what}: not seen {:?} after the write",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits until `store`'s read model is built (or patched) at the catalog's current version.
 pub async fn wait_until_current(store: &beer_catalog::storage::IndexedStore) {
     let started = std::time::Instant::now();

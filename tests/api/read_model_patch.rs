@@ -1,10 +1,14 @@
 //! The read model patched from the database's change log (issue 11): after any writer's changes (this service's
 //! writes, an import with ids in the middle of the catalog, raw SQL as psql would run it), the index patched from
 //! the previous one equals a full build at the same version and answers like the SQL; bulk writes and a pruned
-//! history make readers rebuild instead.
+//! history make readers rebuild instead. And the read model's copies of renderings (issue 10's cold path), which
+//! answer as the database does and follow any writer's changes.
 
-use beer_catalog::domain::{BeerFields, BeerFilter, ListQuery};
-use beer_catalog::storage::{self, BeerStore, CatalogIndex, DynStore, ImportRecord, IndexedStore, Refreshes};
+use beer_catalog::domain::{BeerFields, BeerFilter, ListQuery, SortField, SortKey};
+use beer_catalog::storage::watch::CatalogWatch;
+use beer_catalog::storage::{
+    self, BeerStore, CatalogIndex, DynStore, ImportRecord, IndexedStore, JsonShape, Refreshes,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -137,7 +141,94 @@ async fn assert_answers_like_sql(index: &CatalogIndex, store: &dyn BeerStore, co
     }
 }
 
+/// Has `watch` vouch for the catalog's current version, as the server's watcher does after each read.
+async fn vouch(watch: &CatalogWatch, store: &dyn BeerStore) {
+    let ticket = watch.issue();
+    watch.confirm(store.catalog_version().await.unwrap(), ticket);
+}
+
+/// Every page of a few filters and orders, in both shapes, and every beer by id (and one past them), as `store`
+/// answers them.
+async fn answers(store: &dyn BeerStore, ids: std::ops::RangeInclusive<i64>) -> Vec<Option<String>> {
+    let base = "https://beers.example";
+    let mut answers = Vec::new();
+    for filter in filters() {
+        for sort in [
+            Vec::new(),
+            vec![SortKey {
+                field: SortField::Abv,
+                descending: true,
+            }],
+        ] {
+            for page in 1..=4 {
+                let query = ListQuery {
+                    page,
+                    per_page: 80,
+                    filter: filter.clone(),
+                    sort: sort.clone(),
+                };
+                for shape in [JsonShape::Punk, JsonShape::Native] {
+                    answers.push(Some(store.list_json(&query, shape, base).await.unwrap()));
+                }
+            }
+        }
+    }
+    for id in ids {
+        for shape in [JsonShape::Punk, JsonShape::Native] {
+            answers.push(store.get_json(id, shape, base).await.unwrap());
+        }
+    }
+    answers
+}
+
 backend_tests! {
+    async fn the_read_models_copies_answer_as_the_database_follow_any_writer_and_need_no_round_trip(backend) {
+        let database = TestDatabase::create(backend).await;
+        let store = connected(&database).await;
+        let raw = Raw::open(&database.url).await;
+        let mut rng = StdRng::seed_from_u64(11);
+        store.import(&records(&mut rng, 1..=300), &|_| {}).await.unwrap();
+        let watch = CatalogWatch::new();
+        vouch(&watch, store.as_ref()).await;
+        let inner = connected(&database).await;
+        let indexed = IndexedStore::watching(inner.clone(), watch.clone(), 1 << 20);
+        wait_until_current(&indexed).await;
+
+        assert_eq!(answers(indexed.as_ref(), 1..=301).await, answers(store.as_ref(), 1..=301).await);
+        assert_eq!(indexed.documents_held().0, 300, "a copy of every beer read");
+
+        // Writes by other writers: the service's SQL through another store, and raw SQL. Once the change signal
+        // has the new version, the changed beers' copies no longer count: they are read again.
+        store.update(7, &random_fields(&mut rng)).await.unwrap();
+        store.delete(8).await.unwrap();
+        // Behind the service's back: the rendering changed, updated_at not. The change log still names it.
+        raw.execute("UPDATE beers SET rendered = REPLACE(rendered, '\"name\":\"', '\"name\":\"Raw ') WHERE id = 9").await;
+        raw.execute("DELETE FROM beers WHERE id = 10").await;
+        let created = store.create(&random_fields(&mut rng)).await.unwrap();
+        vouch(&watch, store.as_ref()).await;
+        assert_eq!(
+            answers(indexed.as_ref(), 1..=created.id + 1).await,
+            answers(store.as_ref(), 1..=created.id + 1).await,
+            "after other writers' changes"
+        );
+        assert_eq!(indexed.get_json(8, JsonShape::Punk, "").await.unwrap(), None);
+        let raw_named = indexed.get_json(9, JsonShape::Punk, "").await.unwrap().unwrap();
+        assert!(raw_named.contains("\"name\":\"Raw "), "{raw_named}");
+
+        // Everything is held now: with the signal vouching, no answer needs the database, whose pool is closed.
+        vouch(&watch, store.as_ref()).await;
+        let expected = store.get_json(7, JsonShape::Native, "").await.unwrap();
+        let first_page = ListQuery { per_page: 80, ..ListQuery::default() };
+        let expected_page = store.list_json(&first_page, JsonShape::Punk, "").await.unwrap();
+        inner.close().await;
+        assert!(inner.get_json(7, JsonShape::Native, "").await.is_err(), "the database is out of reach");
+        assert_eq!(indexed.get_json(7, JsonShape::Native, "").await.unwrap(), expected);
+        assert_eq!(indexed.list_json(&first_page, JsonShape::Punk, "").await.unwrap(), expected_page);
+        assert_eq!(indexed.get_json(8, JsonShape::Native, "").await.unwrap(), None, "a deleted beer: 404 from the index");
+        assert_eq!(indexed.count(&BeerFilter::default()).await.unwrap(), 299);
+        store.close().await;
+    }
+
     async fn random_writes_by_any_writer_patch_the_index_into_what_a_full_build_gives(backend) {
         let database = TestDatabase::create(backend).await;
         let store = connected(&database).await;

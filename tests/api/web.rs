@@ -178,13 +178,17 @@ backend_tests! {
 
     async fn with_the_database_down_pages_are_503_pages(backend) {
         let app = TestApp::spawn(backend).await;
-        // A store whose pool is closed fails like a database that went away (PoolClosed: unavailable).
-        app.store.close().await;
+        // A store whose pool is closed fails like a database that went away (PoolClosed: unavailable). Its own
+        // store, without the server's read model: that answers from memory while the change signal still vouches
+        // for it, which a closed pool does not stop.
+        let config = crate::helpers::config_for(&app.database_url, &[]);
+        let store = beer_catalog::storage::connect(&config.database, &config.store).await.unwrap();
+        store.close().await;
         let images = ImageSettings {
             public_base_url: None,
             limits: ImageLimits { max_bytes: 1024, max_dimension: 64 },
         };
-        let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open, images };
+        let state = AppState { store, write_policy: WritePolicy::Open, images };
         let router = beer_catalog::http::app(state, Duration::from_secs(5), RateLimiter::disabled());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
