@@ -36,7 +36,12 @@ echo "PASS: serving from PostgreSQL"
 
 pg stop
 start=$(date +%s)
-# Reads the cache does not hold need the database: 503 with Retry-After.
+# Until the outage is known, the read model answers what it holds (the change signal vouches for it within the
+# 1 s freshness bound); the watcher finds the outage by itself within about a poll (250 ms), and /ready says so.
+known=""
+for _ in $(seq 1 50); do [ "$(status "$base/ready")" = 503 ] && known=1 && break; sleep 0.1; done
+[ -n "$known" ] || fail "/ready did not report the outage within 5 s"
+# Reads the response cache does not hold need the database: 503 with Retry-After.
 for path in /beers /beers/1 '/v2/beers?per_page=7'; do
   headers=$(curl -s -D - -o /dev/null --max-time 15 "$base$path")
   grep -q '^HTTP/1.1 503' <<<"$headers" || fail "GET $path while the database is down: $headers"

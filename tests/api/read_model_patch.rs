@@ -141,6 +141,17 @@ async fn assert_answers_like_sql(index: &CatalogIndex, store: &dyn BeerStore, co
     }
 }
 
+/// A new database holding beers 1 to 300 of random fields (drawn from `seed`), the service's store on it, a raw
+/// client, and the generator to draw more from.
+async fn catalog_of_300(backend: crate::helpers::Backend, seed: u64) -> (TestDatabase, DynStore, Raw, StdRng) {
+    let database = TestDatabase::create(backend).await;
+    let store = connected(&database).await;
+    let raw = Raw::open(&database.url).await;
+    let mut rng = StdRng::seed_from_u64(seed);
+    store.import(&records(&mut rng, 1..=300), &|_| {}).await.unwrap();
+    (database, store, raw, rng)
+}
+
 /// Has `watch` vouch for the catalog's current version, as the server's watcher does after each read.
 async fn vouch(watch: &CatalogWatch, store: &dyn BeerStore) {
     let ticket = watch.issue();
@@ -183,11 +194,7 @@ async fn answers(store: &dyn BeerStore, ids: std::ops::RangeInclusive<i64>) -> V
 
 backend_tests! {
     async fn the_read_models_copies_answer_as_the_database_follow_any_writer_and_need_no_round_trip(backend) {
-        let database = TestDatabase::create(backend).await;
-        let store = connected(&database).await;
-        let raw = Raw::open(&database.url).await;
-        let mut rng = StdRng::seed_from_u64(11);
-        store.import(&records(&mut rng, 1..=300), &|_| {}).await.unwrap();
+        let (database, store, raw, mut rng) = catalog_of_300(backend, 11).await;
         let watch = CatalogWatch::new();
         vouch(&watch, store.as_ref()).await;
         let inner = connected(&database).await;
@@ -297,11 +304,7 @@ backend_tests! {
     }
 
     async fn an_indexed_store_patches_after_writes_and_rebuilds_after_a_bulk_import(backend) {
-        let database = TestDatabase::create(backend).await;
-        let store = connected(&database).await;
-        let raw = Raw::open(&database.url).await;
-        let mut rng = StdRng::seed_from_u64(5);
-        store.import(&records(&mut rng, 1..=300), &|_| {}).await.unwrap();
+        let (database, store, raw, mut rng) = catalog_of_300(backend, 5).await;
         let indexed = IndexedStore::new(connected(&database).await);
         wait_until_current(&indexed).await;
         assert_eq!(indexed.refreshes(), Refreshes { patched: 0, rebuilt: 1 });
