@@ -74,6 +74,16 @@ impl Shared {
             rebuilt: AtomicU64::default(),
         }
     }
+
+    /// Keeps copies read from the database for the index at `version`, if that is still the installed one: a
+    /// refresh installed since may have forgotten these very beers (changed after they were read), and a copy kept
+    /// after that would outlive the change. The read lock orders this against the refresh's forgetting.
+    fn keep(&self, version: i64, rows: &[Arc<RenderedRow>]) {
+        let installed = self.index.read().expect("the index lock is never poisoned");
+        if installed.as_ref().is_some_and(|index| index.version() == version) {
+            rows.iter().for_each(|row| self.documents.keep(row.clone()));
+        }
+    }
 }
 
 type Evaluation = Box<dyn FnOnce() + Send>;
@@ -118,18 +128,6 @@ impl Evaluator {
             }))
             .expect("the read model's threads run while the store exists");
         result.await.expect("evaluating a filter does not panic")
-    }
-}
-
-impl Shared {
-    /// Keeps copies read from the database for the index at `version`, if that is still the installed one: a
-    /// refresh installed since may have forgotten these very beers (changed after they were read), and a copy kept
-    /// after that would outlive the change. The read lock orders this against the refresh's forgetting.
-    fn keep(&self, version: i64, rows: &[Arc<RenderedRow>]) {
-        let installed = self.index.read().expect("the index lock is never poisoned");
-        if installed.as_ref().is_some_and(|index| index.version() == version) {
-            rows.iter().for_each(|row| self.documents.keep(row.clone()));
-        }
     }
 }
 
