@@ -4,7 +4,7 @@
 use anyhow::Context;
 
 use crate::domain::{BeerFields, BeerFilter, validate};
-use crate::storage::{DynStore, ImportRecord};
+use crate::storage::{DynDatabase, ImportRecord};
 
 const CATALOG: &str = include_str!("seed/catalog.json");
 
@@ -33,7 +33,7 @@ impl std::fmt::Display for SeedOutcome {
 }
 
 /// Loads the sample catalog when the catalog is empty; never touches existing data.
-pub async fn seed_if_empty(store: &DynStore) -> anyhow::Result<SeedOutcome> {
+pub async fn seed_if_empty(store: &DynDatabase) -> anyhow::Result<SeedOutcome> {
     let existing = store.count(&BeerFilter::default()).await?;
     let outcome = if existing > 0 {
         SeedOutcome::AlreadyPopulated(existing)

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,12 +15,11 @@ use crate::cli::ReadModel;
 use crate::config::{Config, DatabaseSource, PublicBaseUrl};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, HttpCache, ImageSettings, WritePolicy};
-use crate::storage::watch::{self, CatalogWatch, WatchedStore, Watcher};
-use crate::storage::{self, DynStore, ReplicatedStore};
+use crate::storage::{self, Catalog, DynDatabase, ReplicaSettings, StackSettings};
 
-/// Opens the store the configuration names, migrating it first when the configuration says so
-/// ([`Config::migrates_on_open`]). The server and every data job open their store through here.
-pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
+/// Opens the database the configuration names, migrating it first when the configuration says so
+/// ([`Config::migrates_on_open`]). The server and every data job open their database through here.
+pub async fn open_store(config: &Config) -> anyhow::Result<DynDatabase> {
     let store = storage::connect(&config.database, &config.store).await?;
     if config.migrates_on_open() {
         store.migrate().await.context("migrating the database")?;
@@ -31,55 +29,50 @@ pub async fn open_store(config: &Config) -> anyhow::Result<DynStore> {
 
 pub struct Application {
     listener: TcpListener,
-    store: DynStore,
+    catalog: Catalog,
     router: axum::Router,
     shutdown_grace: Duration,
-    watcher: Watcher,
+}
+
+/// The storage stack the configuration asks for (see [`storage::stack`]).
+fn stack_settings(config: &Config) -> StackSettings {
+    StackSettings {
+        replica: config.read_replica.as_ref().map(|replica| ReplicaSettings {
+            primary: config.database.clone(),
+            replica: replica.database.clone(),
+            options: config.store.clone(),
+            max_lag: replica.max_lag,
+        }),
+        // The server answers lists from the in-process read model (data jobs do not need one).
+        read_model: match config.read_model {
+            ReadModel::Memory => Some(config.read_model_document_bytes),
+            ReadModel::Database => None,
+        },
+    }
 }
 
 impl Application {
     /// Connects to the database and binds the port. In development the schema is migrated on start, and the local
     /// default SQLite file is seeded when empty, so `cargo run` serves a populated catalog at once.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let mut database = open_store(config).await?;
-        tracing::info!(database = %config.database.redacted(), backend = %database.backend(), "connected to the database");
-        if let Some(replica) = &config.read_replica {
-            database = Arc::new(
-                ReplicatedStore::start(
-                    database,
-                    &config.database,
-                    &replica.database,
-                    &config.store,
-                    replica.max_lag,
-                )
-                .await?,
-            );
-            tracing::info!(
-                replica = %replica.database.redacted(),
-                max_lag_secs = replica.max_lag.as_secs(),
-                "catalog reads go to the read replica while it is within the lag bound"
-            );
-        }
-        // The watcher reads the real store (through the replica split: the version where reads are served); requests
-        // go through the wrapper that fails fast during an outage.
-        let catalog_watch = CatalogWatch::new();
-        let watcher = watch::spawn(database.clone(), catalog_watch.clone());
-        let store: DynStore = Arc::new(WatchedStore::new(database, catalog_watch.clone()));
+        let primary = open_store(config).await?;
+        tracing::info!(database = %config.database.redacted(), backend = %primary.backend(), "connected to the database");
         if config.database_source == DatabaseSource::DevelopmentDefault {
             tracing::warn!(
                 path = crate::config::DEV_SQLITE_URL,
                 "DEVELOPMENT MODE: no database configured, using a local SQLite file (set DATABASE_URL or DB_HOST... \
                  for PostgreSQL; APP_ENV=production refuses to start without it)"
             );
-            crate::seed::seed_if_empty(&store).await?;
+            crate::seed::seed_if_empty(&primary).await?;
         }
-        // The server answers lists from the in-process read model (data jobs do not need one).
-        let store: DynStore = match config.read_model {
-            ReadModel::Memory => {
-                storage::IndexedStore::watching(store, catalog_watch.clone(), config.read_model_document_bytes)
-            }
-            ReadModel::Database => store,
-        };
+        let catalog = storage::open(primary, &stack_settings(config)).await?;
+        if let Some(replica) = &config.read_replica {
+            tracing::info!(
+                replica = %replica.database.redacted(),
+                max_lag_secs = replica.max_lag.as_secs(),
+                "catalog reads go to the read replica while it is within the lag bound"
+            );
+        }
         let write_policy = WritePolicy::new(config.api_keys.clone(), config.is_production());
         match &write_policy {
             WritePolicy::Open => tracing::warn!("writes are OPEN: no API keys configured (development only)"),
@@ -90,7 +83,7 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
-        let public_base_url = public_base_url(config, &store, &listener).await?;
+        let public_base_url = public_base_url(config, &catalog, &listener).await?;
         let rate_limit = &config.rate_limit;
         match (rate_limit.requests_per_window, rate_limit.trusted_proxies.is_empty()) {
             (0, _) => tracing::warn!("rate limiting is DISABLED (RATE_LIMIT_PER_HOUR=0)"),
@@ -99,31 +92,27 @@ impl Application {
                 tracing::info!(limit, proxies = ?rate_limit.trusted_proxies, "rate limit per client IP (X-Forwarded-For from trusted proxies)")
             }
         }
+        let images = ImageSettings {
+            public_base_url: public_base_url.map(|url| url.as_str().to_owned()),
+            limits: config.image_limits,
+        };
         let router = http::app_with_cache(
-            AppState {
-                store: store.clone(),
-                write_policy,
-                images: ImageSettings {
-                    public_base_url: public_base_url.map(|url| url.as_str().to_owned()),
-                    limits: config.image_limits,
-                },
-            },
+            AppState::new(catalog.clone(), write_policy, images),
             config.request_timeout,
             RateLimiter::new(rate_limit),
-            HttpCache::new(&config.cache, catalog_watch),
+            HttpCache::new(&config.cache, catalog.freshness()),
         );
         Ok(Self {
             listener,
-            store,
+            catalog,
             router,
             shutdown_grace: config.shutdown_grace,
-            watcher,
         })
     }
 
-    /// The store the server uses (tests read and write through it directly).
-    pub fn store(&self) -> DynStore {
-        self.store.clone()
+    /// The storage stack the server uses (tests read and write through it directly).
+    pub fn catalog(&self) -> Catalog {
+        self.catalog.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -157,9 +146,7 @@ impl Application {
             result = server => result.context("server error")?,
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over: abandoning unfinished requests"),
         }
-        // The watcher holds a pooled connection (PostgreSQL's listener): stop it before closing the pool.
-        drop(self.watcher);
-        self.store.close().await;
+        self.catalog.close().await;
         tracing::info!("stopped");
         Ok(())
     }
@@ -170,7 +157,7 @@ impl Application {
 /// start without one once the catalog holds images, rather than hand out links that cannot load.
 async fn public_base_url(
     config: &Config,
-    store: &DynStore,
+    catalog: &Catalog,
     listener: &TcpListener,
 ) -> anyhow::Result<Option<PublicBaseUrl>> {
     if let Some(url) = &config.public_base_url {
@@ -184,7 +171,8 @@ async fn public_base_url(
         );
         return Ok(Some(url));
     }
-    if store
+    if catalog
+        .reads()
         .has_images()
         .await
         .context("checking whether the catalog holds images")?

@@ -30,3 +30,16 @@ pub fn init(level: &str, format: LogFormat) {
         tracing::warn!(%error, level, "LOG_LEVEL is not a valid filter; using info");
     }
 }
+
+/// An error and its causes on one line (`outer: inner: root`), for log fields: each error type's message names
+/// only its own level (the cause is its `source`), so nothing repeats.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

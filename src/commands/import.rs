@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::domain::image::inspect;
 use crate::domain::{BeerFields, FieldError, ImageLimits, NewImage, ViolationKind, validate};
-use crate::storage::{DynStore, ImportRecord};
+use crate::storage::{DynDatabase, ImportRecord};
 
 /// A record left out, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -299,7 +299,7 @@ pub struct Outcome {
 
 /// Writes the plan's records and prints the report: a summary line on stdout, each skip and warning after it.
 /// Progress goes to stderr: a bar on a terminal, a line every 10% otherwise (CI logs, ECS tasks).
-pub async fn run(store: &DynStore, mut plan: Plan, dry_run: bool, all_or_nothing: bool) -> anyhow::Result<Outcome> {
+pub async fn run(store: &DynDatabase, mut plan: Plan, dry_run: bool, all_or_nothing: bool) -> anyhow::Result<Outcome> {
     let refused = all_or_nothing && !plan.skipped.is_empty();
     if refused {
         plan.records.clear();

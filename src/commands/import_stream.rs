@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::import::{Checker, Outcome, nothing_written, print_problems};
-use crate::storage::{DynStore, ImportMessage, ImportRecord};
+use crate::storage::{DynDatabase, ImportMessage, ImportRecord};
 
 /// Records a batch carries from the reader to the writer; two batches in flight bound the memory.
 const BATCH: usize = 2_000;
@@ -37,7 +37,7 @@ struct ReadReport {
 }
 
 /// Imports `source` (a path, or `-` for standard input) into `store`, printing the report as `run` does.
-pub async fn run(store: &DynStore, source: &str, options: StreamOptions) -> anyhow::Result<Outcome> {
+pub async fn run(store: &DynDatabase, source: &str, options: StreamOptions) -> anyhow::Result<Outcome> {
     let input: Box<dyn Read + Send> = if source == "-" {
         Box::new(std::io::stdin())
     } else {

@@ -1,13 +1,12 @@
 //! Who may write: the accepted API keys, the server's write policy, and the [`WriteAccess`] extractor that every
 //! handler changing the catalog takes.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
-use super::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 #[error("API_KEY_SHA256 entries must be 64 hex characters (a SHA-256 digest); entry {0} is not")]
@@ -81,11 +80,15 @@ impl WritePolicy {
 /// is visible in their signatures and cannot be forgotten by a route.
 pub struct WriteAccess;
 
-impl FromRequestParts<AppState> for WriteAccess {
+impl<S> FromRequestParts<S> for WriteAccess
+where
+    WritePolicy: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match &state.write_policy {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match &WritePolicy::from_ref(state) {
             WritePolicy::Open => Ok(WriteAccess),
             WritePolicy::Closed => Err(ApiError::Forbidden(
                 "writes are disabled: this production server has no API keys configured (set API_KEYS or \

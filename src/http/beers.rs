@@ -46,8 +46,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let query = parse_list_query(raw.as_deref(), Surface::Native).map_err(ApiError::InvalidQuery)?;
     let (beers, total) = tokio::try_join!(
-        state.store.list_json(&query, JsonShape::Native, state.image_base()),
-        state.store.count(&query.filter)
+        state
+            .catalog
+            .reads()
+            .list_json(&query, JsonShape::Native, state.image_base()),
+        state.catalog.reads().count(&query.filter)
     )?;
     let headers = super::pagination::headers("/beers", raw.as_deref(), &query, total);
     Ok((headers, json_text(beers)).into_response())
@@ -69,7 +72,7 @@ pub async fn create_beer(
     AppJson(fields): AppJson<BeerFields>,
 ) -> Result<Response, ApiError> {
     validate(&fields).map_err(ApiError::Validation)?;
-    let beer = state.store.create(&fields).await?;
+    let beer = state.catalog.writes().create(&fields).await?;
     let location = HeaderValue::from_str(&format!("/beers/{}", beer.id)).expect("a path is a valid header");
     Ok((
         StatusCode::CREATED,
@@ -90,7 +93,8 @@ pub async fn create_beer(
 )]
 pub async fn random_beer(State(state): State<AppState>) -> Result<axum::Json<Beer>, ApiError> {
     let beer = state
-        .store
+        .catalog
+        .reads()
         .random()
         .await?
         .ok_or_else(|| ApiError::NotFound("the catalog is empty".into()))?;
@@ -113,7 +117,8 @@ fn not_found(id: i64) -> ApiError {
 )]
 pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Result<Response, ApiError> {
     let beer = state
-        .store
+        .catalog
+        .reads()
         .get_json(id, JsonShape::Native, state.image_base())
         .await?
         .ok_or_else(|| not_found(id))?;
@@ -139,7 +144,12 @@ pub async fn replace_beer(
     AppJson(fields): AppJson<BeerFields>,
 ) -> Result<axum::Json<Beer>, ApiError> {
     validate(&fields).map_err(ApiError::Validation)?;
-    let beer = state.store.update(id, &fields).await?.ok_or_else(|| not_found(id))?;
+    let beer = state
+        .catalog
+        .writes()
+        .update(id, &fields)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     Ok(axum::Json(state.present(beer)))
 }
 
@@ -159,7 +169,7 @@ pub async fn delete_beer(
     _access: WriteAccess,
     BeerId(id): BeerId,
 ) -> Result<StatusCode, ApiError> {
-    if state.store.delete(id).await? {
+    if state.catalog.writes().delete(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(id))

@@ -2,8 +2,8 @@
 //! `Cache-Control` saying who may reuse what, and an in-process response cache of public reads, bounded in bytes
 //! and keyed by the canonical request.
 //!
-//! Freshness comes from [`CatalogWatch`]: an entry remembers the catalog version it was built at and is served
-//! only while that is the version the watcher read within its freshness bound (under 1 s), so a write by any
+//! Freshness comes from the storage stack's [`Freshness`]: an entry remembers the catalog version it was built at
+//! and is served only while that is the version confirmed within its freshness bound (under 1 s), so a write by any
 //! instance or process shows everywhere within that bound. While the version cannot be read the cache is bypassed;
 //! while the database is down, entries are served stale and say so (`Cache-Status`, RFC 9211). Writes and errors
 //! are never stored and carry `Cache-Control: no-store`.
@@ -19,7 +19,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::filter::DEFAULT_PER_PAGE;
-use crate::storage::watch::CatalogWatch;
+use crate::storage::Freshness;
 
 /// Bodies larger than this are passed through untouched (no ETag, never cached), not buffered.
 const MAX_BUFFERED_BYTES: u64 = 8 * 1024 * 1024;
@@ -40,13 +40,13 @@ pub struct CacheOptions {
     pub max_age_secs: u32,
 }
 
-/// The middleware's state: the stored answers (when enabled), the watcher vouching for them, the header values.
+/// The middleware's state: the stored answers (when enabled), the freshness they are checked against, the header values.
 #[derive(Clone)]
 pub struct HttpCache(Arc<Inner>);
 
 struct Inner {
     entries: Option<Entries>,
-    watch: Option<Arc<CatalogWatch>>,
+    freshness: Option<Arc<Freshness>>,
     public: HeaderValue,
     /// The catalog version the entries were last cleared for: a new version makes every entry useless.
     cleared_for: AtomicI64,
@@ -164,13 +164,13 @@ fn versioned(version: i64, key: &str) -> String {
 }
 
 impl HttpCache {
-    /// ETags, 304s and `Cache-Control` only, without a response cache (tests that do not run a watcher).
+    /// ETags, 304s and `Cache-Control` only, without a response cache (tests that do not run a storage stack).
     pub fn headers_only(max_age_secs: u32) -> Self {
         Self::build(None, None, max_age_secs)
     }
 
     /// The full cache, as the server runs it; `options.max_bytes == 0` gives ETags and 304s only.
-    pub fn new(options: &CacheOptions, watch: Arc<CatalogWatch>) -> Self {
+    pub fn new(options: &CacheOptions, freshness: Arc<Freshness>) -> Self {
         let entries = (options.max_bytes > 0).then(|| {
             // quick_cache splits its capacity into shards of at least 32 estimated items each, and an entry must
             // fit in one shard: estimating few, large items (lists of 47-157 KB) keeps
@@ -180,13 +180,13 @@ impl HttpCache {
                 .max(16);
             quick_cache::sync::Cache::with_weighter(estimated_items, options.max_bytes, ByBytes)
         });
-        Self::build(entries, Some(watch), options.max_age_secs)
+        Self::build(entries, Some(freshness), options.max_age_secs)
     }
 
-    fn build(entries: Option<Entries>, watch: Option<Arc<CatalogWatch>>, max_age_secs: u32) -> Self {
+    fn build(entries: Option<Entries>, freshness: Option<Arc<Freshness>>, max_age_secs: u32) -> Self {
         Self(Arc::new(Inner {
             entries,
-            watch,
+            freshness,
             public: HeaderValue::from_str(&format!("public, max-age={max_age_secs}")).expect("a valid header"),
             cleared_for: AtomicI64::new(i64::MIN),
         }))
@@ -214,7 +214,7 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
     }
     let kind = kind(request.uri().path());
     let cached = matches!(kind, Kind::PublicRead | Kind::Immutable);
-    let (true, Some(entries), Some(watch)) = (cached, cache.0.entries.as_ref(), cache.0.watch.as_ref()) else {
+    let (true, Some(entries), Some(freshness)) = (cached, cache.0.entries.as_ref(), cache.0.freshness.as_ref()) else {
         return forward(&cache, kind, request, next, Fill::Uncached).await;
     };
     // Catalog answers are kept under the version they were built at. Label images and assets are kept under their
@@ -229,14 +229,14 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
         _ => versioned(version, &key),
     };
     let hit_control = |control: HeaderValue| (kind == Kind::PublicRead).then_some(control);
-    if watch.is_down() {
+    if freshness.is_down() {
         // Stale-if-error: whatever was stored at the last version read is the best answer there is.
-        if let Some(stored) = entries.get(key_at(watch.last_version()).as_str()) {
+        if let Some(stored) = entries.get(key_at(freshness.last_version()).as_str()) {
             return from_store(&stored, request.headers(), hit_control(NO_CACHE), STALE_HIT);
         }
         return forward(&cache, kind, request, next, Fill::Uncached).await;
     }
-    let Some(version) = watch.current_version() else {
+    let Some(version) = freshness.current_version() else {
         return forward(&cache, kind, request, next, Fill::Bypass).await;
     };
     cache.clear_if_new(entries, version);

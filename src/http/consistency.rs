@@ -6,7 +6,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::storage::replicated::reads_on_primary;
+use crate::storage::read_preference::reads_on_primary;
 
 pub async fn writes_read_their_writes(request: Request, next: Next) -> Response {
     if request.method().is_safe() {

@@ -12,6 +12,7 @@ use utoipa::{IntoResponses, ToSchema};
 
 use crate::domain::{FieldError, ParamError};
 use crate::storage::StoreError;
+use crate::telemetry::error_chain;
 
 /// Seconds a client should wait before retrying while the database is unavailable.
 const RETRY_AFTER_SECS: &str = "5";
@@ -74,18 +75,6 @@ pub enum ApiError {
 /// Why a request failed on the server side, for the request log line only (never sent to the client).
 #[derive(Clone, Debug)]
 pub struct ErrorCause(pub Arc<str>);
-
-/// An error and its sources, `outer: inner: innermost`, as `anyhow`'s `{:#}` prints them.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {

@@ -99,11 +99,11 @@ pub async fn health() -> axum::Json<Health> {
     responses((status = 200, body = Readiness), (status = 503, body = Readiness))
 )]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Readiness>) {
-    let reason = match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
+    let reason = match tokio::time::timeout(READINESS_TIMEOUT, state.catalog.ping()).await {
         Ok(Ok(())) => None,
         Ok(Err(error)) => {
             tracing::warn!(
-                error = super::error::error_chain(&error),
+                error = crate::telemetry::error_chain(&error),
                 "readiness: the database check failed"
             );
             Some(error.to_string())
@@ -119,8 +119,8 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Rea
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let database = state.store.backend().to_string();
-    let replica = state.store.read_replica();
+    let database = state.catalog.backend().to_string();
+    let replica = state.catalog.replica_status();
     (
         status,
         axum::Json(Readiness {

@@ -45,7 +45,7 @@ fn parse_file(file: &str) -> Result<ImageRef, ApiError> {
 /// The stored image's metadata, when it exists with the type the URL's extension says.
 async fn find_meta(state: &AppState, file: &str) -> Result<ImageMeta, ApiError> {
     let wanted = parse_file(file)?;
-    match state.store.image_meta(&wanted.sha256).await? {
+    match state.catalog.reads().image_meta(&wanted.sha256).await? {
         Some(meta) if meta.image == wanted => Ok(meta),
         _ => Err(unknown_image(file)),
     }
@@ -121,7 +121,7 @@ pub async fn get_image(
             return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
         }
     }
-    match state.store.image(&wanted.sha256).await? {
+    match state.catalog.reads().image(&wanted.sha256).await? {
         Some(stored) if stored.meta.image == wanted => {
             Ok((image_headers(&stored.meta), Body::from(stored.bytes)).into_response())
         }
@@ -210,7 +210,8 @@ pub async fn put_beer_image(
     let bytes = read_limited(&request_headers, body, limit).await?;
     let image = inspect(bytes, state.images.limits).map_err(rejection)?;
     let beer = state
-        .store
+        .catalog
+        .writes()
         .set_image(id, &image)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no beer with id {id}")))?;
@@ -276,7 +277,7 @@ pub async fn delete_beer_image(
     _access: WriteAccess,
     BeerId(id): BeerId,
 ) -> Result<StatusCode, ApiError> {
-    match state.store.remove_image(id).await? {
+    match state.catalog.writes().remove_image(id).await? {
         ImageRemoval::Removed => Ok(StatusCode::NO_CONTENT),
         ImageRemoval::NoSuchBeer => Err(ApiError::NotFound(format!("no beer with id {id}"))),
         ImageRemoval::NoImage => Err(ApiError::NotFound(format!("beer {id} has no image"))),

@@ -39,8 +39,11 @@ type PunkResult = Result<axum::Json<Vec<PunkBeer>>, PunkError>;
 pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PunkError> {
     let query = parse_list_query(raw.as_deref(), Surface::Punk).map_err(ApiError::InvalidQuery)?;
     let (beers, total) = tokio::try_join!(
-        state.store.list_json(&query, JsonShape::Punk, state.image_base()),
-        state.store.count(&query.filter)
+        state
+            .catalog
+            .reads()
+            .list_json(&query, JsonShape::Punk, state.image_base()),
+        state.catalog.reads().count(&query.filter)
     )?;
     let headers = super::pagination::headers("/v2/beers", raw.as_deref(), &query, total);
     Ok((headers, json_text(beers)).into_response())
@@ -57,7 +60,8 @@ pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) 
 )]
 pub async fn random_beer(State(state): State<AppState>) -> PunkResult {
     let beer = state
-        .store
+        .catalog
+        .reads()
         .random()
         .await?
         .ok_or_else(|| ApiError::NotFound("No beers found".into()))?;
@@ -77,7 +81,8 @@ pub async fn random_beer(State(state): State<AppState>) -> PunkResult {
 pub async fn get_beer(State(state): State<AppState>, Path(raw): Path<String>) -> Result<Response, PunkError> {
     let id = parse_beer_id(raw)?;
     let beer = state
-        .store
+        .catalog
+        .reads()
         .get_json(id, JsonShape::Punk, state.image_base())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("No beer found that matches the ID {id}")))?;

@@ -1,14 +1,24 @@
 //! What every handler shares.
 
+use axum::extract::FromRef;
+
 use super::auth::WritePolicy;
 use crate::domain::{Beer, ImageLimits};
-use crate::storage::DynStore;
+use crate::storage::Catalog;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: DynStore,
+    /// The storage stack: `catalog.reads()` for reads, `catalog.writes()` for writes.
+    pub catalog: Catalog,
     pub write_policy: WritePolicy,
     pub images: ImageSettings,
+}
+
+/// What [`super::auth::WriteAccess`] checks a request against.
+impl FromRef<AppState> for WritePolicy {
+    fn from_ref(state: &AppState) -> Self {
+        state.write_policy.clone()
+    }
 }
 
 /// How stored images are linked and uploads judged.
@@ -21,6 +31,15 @@ pub struct ImageSettings {
 }
 
 impl AppState {
+    /// The one way to make the state, for the server and for tests.
+    pub fn new(catalog: Catalog, write_policy: WritePolicy, images: ImageSettings) -> Self {
+        Self {
+            catalog,
+            write_policy,
+            images,
+        }
+    }
+
     /// A beer as clients see it: `image_url` pointing at its stored image, when it has one.
     pub fn present(&self, beer: Beer) -> Beer {
         match &self.images.public_base_url {
@@ -35,9 +54,7 @@ impl AppState {
             }
         }
     }
-}
 
-impl AppState {
     /// What a stored image's URL starts with in answers the store renders (`list_json`, `get_json`): the same
     /// links [`AppState::present`] makes.
     pub fn image_base(&self) -> &str {

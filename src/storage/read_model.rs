@@ -23,7 +23,11 @@ use crate::domain::{BeerFilter, SortField, SortKey};
 /// [`CatalogIndex::shallow_sorted_page`]); deeper ones collect every match and select.
 const SHALLOW_PAGES: u64 = 1024;
 
+mod evaluator;
+mod layer;
 mod patch;
+mod rendered_row_cache;
+pub use layer::{ReadModel, RefreshCounts, patch_limit};
 pub use patch::IndexChanges;
 
 /// Marks "no value" in an interned column (no yeast, no style).

@@ -134,7 +134,7 @@ backend_independent_tests! {
         let long_name = "x".repeat(201);
         let (status, body) = app.post_beer(&sample_beer(&long_name)).await;
         assert_eq!((status, problem_fields(&body)), (422, vec!["name".to_owned()]));
-        assert_eq!(app.store.count(&Default::default()).await.unwrap(), 0, "nothing was written");
+        assert_eq!(app.catalog.reads().count(&Default::default()).await.unwrap(), 0, "nothing was written");
     }
 
     async fn malformed_or_misshapen_bodies_say_what_to_fix(backend) {
@@ -170,7 +170,7 @@ backend_independent_tests! {
         assert_eq!(response.status(), 413);
         let body: Value = response.json().await.unwrap();
         assert!(body["detail"].as_str().unwrap().contains("65536"), "{body}");
-        assert_eq!(app.store.count(&Default::default()).await.unwrap(), 0);
+        assert_eq!(app.catalog.reads().count(&Default::default()).await.unwrap(), 0);
     }
 
     async fn list_rejects_bad_and_unknown_parameters(backend) {

@@ -45,7 +45,7 @@ backend_tests! {
         let output = beer_catalog(&app.database_url, &["import", "--dry-run", path]);
         assert!(output.status.success(), "{output:?}");
         assert!(stdout(&output).starts_with("would import 325, skipped 0"), "{}", stdout(&output));
-        assert_eq!(app.store.count(&BeerFilter::default()).await.unwrap(), 0, "a dry run writes nothing");
+        assert_eq!(app.catalog.reads().count(&BeerFilter::default()).await.unwrap(), 0, "a dry run writes nothing");
 
         let output = beer_catalog(&app.database_url, &["import", path]);
         assert!(output.status.success(), "{output:?}");
@@ -55,14 +55,14 @@ backend_tests! {
         assert!(report.contains("warning record #317 (id 317, \"Al Adjore!\"): ph: must be between 0 and 14 (got 79)"), "{report}");
         assert!(String::from_utf8_lossy(&output.stderr).contains("import: written 325/325"));
         // The import is another process: the server sees it within the bound.
-        let counts = || async { app.store.count(&BeerFilter::default()).await.unwrap() == 325 };
+        let counts = || async { app.catalog.reads().count(&BeerFilter::default()).await.unwrap() == 325 };
         crate::helpers::within_bound("the imported beers", counts).await;
 
         // Again: the same ids are updated, not duplicated.
         let output = beer_catalog(&app.database_url, &["import", path]);
         assert!(output.status.success());
         tokio::time::sleep(crate::helpers::FRESHNESS_BOUND).await;
-        assert_eq!(app.store.count(&BeerFilter::default()).await.unwrap(), 325);
+        assert_eq!(app.catalog.reads().count(&BeerFilter::default()).await.unwrap(), 325);
         let (_, body) = app.get_json("/v2/beers/106").await;
         assert_eq!(body[0]["name"], "Punk IPA 2010 - Current");
 

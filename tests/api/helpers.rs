@@ -11,7 +11,7 @@ use std::time::Duration;
 use beer_catalog::cli::Cli;
 use beer_catalog::config::Config;
 use beer_catalog::startup::Application;
-use beer_catalog::storage::{self, DynStore};
+use beer_catalog::storage::{self, Catalog, StackSettings};
 use clap::Parser;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -147,7 +147,8 @@ impl Drop for TestDatabase {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub store: DynStore,
+    /// The server's storage stack: tests read and write through it directly.
+    pub catalog: Catalog,
     pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -194,7 +195,7 @@ impl TestApp {
             store.close().await;
         }
         let app = Application::build(&config).await.unwrap();
-        let store = app.store();
+        let catalog = app.catalog();
         let address = format!("http://127.0.0.1:{}", app.port());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
@@ -207,7 +208,7 @@ impl TestApp {
         TestApp {
             address,
             client,
-            store,
+            catalog,
             database_url: database.url.clone(),
             shutdown: Some(shutdown),
             server: Some(server),
@@ -266,7 +267,7 @@ impl TestApp {
         let text = std::fs::read_to_string(path).unwrap();
         let plan = beer_catalog::commands::import::plan(&text, false).unwrap();
         assert_eq!(plan.records.len(), 325, "skipped: {:?}", plan.skipped);
-        self.store.import(&plan.records, &|_| {}).await.unwrap();
+        self.catalog.writes().import(&plan.records, &|_| {}).await.unwrap();
         true
     }
 
@@ -298,11 +299,21 @@ pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
     let config = config_for(&database.url, args);
     let store = storage::connect(&config.database, &config.store).await.unwrap();
     store.migrate().await.unwrap();
-    let state = beer_catalog::http::AppState {
+    // SQL for every read: what these tests look at does not depend on the read model.
+    let catalog = storage::open(
         store,
-        write_policy: beer_catalog::http::WritePolicy::new(config.api_keys.clone(), config.is_production()),
+        &StackSettings {
+            replica: None,
+            read_model: None,
+        },
+    )
+    .await
+    .unwrap();
+    let state = beer_catalog::http::AppState::new(
+        catalog,
+        beer_catalog::http::WritePolicy::new(config.api_keys.clone(), config.is_production()),
         // No socket, so no listening address to link images to: PUBLIC_BASE_URL, or a stand-in host.
-        images: beer_catalog::http::ImageSettings {
+        beer_catalog::http::ImageSettings {
             public_base_url: Some(
                 config
                     .public_base_url
@@ -311,7 +322,7 @@ pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
             ),
             limits: config.image_limits,
         },
-    };
+    );
     // No socket, so no peer address to limit by: the limiter is tested through a real server (rate_limit.rs).
     let limiter = beer_catalog::http::rate_limit::RateLimiter::disabled();
     (
@@ -443,10 +454,10 @@ where
     }
 }
 
-/// Waits until `store`'s read model is built (or patched) at the catalog's current version.
-pub async fn wait_until_current(store: &beer_catalog::storage::IndexedStore) {
+/// Waits until `model` is built (or patched) at the catalog's current version.
+pub async fn wait_until_current(model: &beer_catalog::storage::ReadModel) {
     let started = std::time::Instant::now();
-    while !store.is_current().await.unwrap() {
+    while !model.is_current().await.unwrap() {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the read model was not current within 30 s"

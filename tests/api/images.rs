@@ -420,7 +420,7 @@ backend_tests! {
         let response = app.client.delete(app.url("/beers/1")).send().await.unwrap();
         assert_eq!(response.status(), 204);
         assert_eq!(app.fetch_image(&replacement).await.0, 404);
-        assert!(!app.store.has_images().await.unwrap());
+        assert!(!app.catalog.reads().has_images().await.unwrap());
 
         // A beer written with an external link keeps it until an image replaces it; DELETE clears it.
         let (status, created) = app.post_beer(&sample_beer("Linked")).await;

@@ -103,7 +103,7 @@ async fn every_answer_carries_the_headers_and_the_429s_are_punk_and_problem_shap
         .await
         .unwrap();
     assert_eq!(response.status(), 429);
-    assert_eq!(app.store.count(&Default::default()).await.unwrap(), 0);
+    assert_eq!(app.catalog.reads().count(&Default::default()).await.unwrap(), 0);
 }
 
 #[tokio::test]

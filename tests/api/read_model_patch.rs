@@ -5,9 +5,9 @@
 //! answer as the database does and follow any writer's changes.
 
 use beer_catalog::domain::{BeerFields, BeerFilter, ListQuery, SortField, SortKey};
-use beer_catalog::storage::watch::CatalogWatch;
 use beer_catalog::storage::{
-    self, BeerStore, CatalogIndex, DynStore, ImportRecord, IndexedStore, JsonShape, Refreshes,
+    self, CatalogIndex, CatalogReads, ChangeSource, DynDatabase, Freshness, ImportRecord, JsonShape, ReadModel,
+    RefreshCounts,
 };
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -49,7 +49,7 @@ impl Raw {
     }
 }
 
-async fn connected(database: &TestDatabase) -> DynStore {
+async fn connected(database: &TestDatabase) -> DynDatabase {
     let config = config_for(&database.url, &[]);
     let store = storage::connect(&config.database, &config.store).await.unwrap();
     store.migrate().await.unwrap();
@@ -126,7 +126,7 @@ fn filters() -> Vec<BeerFilter> {
 }
 
 /// The index answers every filter as the database's SQL does.
-async fn assert_answers_like_sql(index: &CatalogIndex, store: &dyn BeerStore, context: &str) {
+async fn assert_answers_like_sql(index: &CatalogIndex, store: &dyn CatalogReads, context: &str) {
     for filter in filters() {
         let query = ListQuery {
             page: 1,
@@ -143,7 +143,7 @@ async fn assert_answers_like_sql(index: &CatalogIndex, store: &dyn BeerStore, co
 
 /// A new database holding beers 1 to 300 of random fields (drawn from `seed`), the service's store on it, a raw
 /// client, and the generator to draw more from.
-async fn catalog_of_300(backend: crate::helpers::Backend, seed: u64) -> (TestDatabase, DynStore, Raw, StdRng) {
+async fn catalog_of_300(backend: crate::helpers::Backend, seed: u64) -> (TestDatabase, DynDatabase, Raw, StdRng) {
     let database = TestDatabase::create(backend).await;
     let store = connected(&database).await;
     let raw = Raw::open(&database.url).await;
@@ -152,15 +152,15 @@ async fn catalog_of_300(backend: crate::helpers::Backend, seed: u64) -> (TestDat
     (database, store, raw, rng)
 }
 
-/// Has `watch` vouch for the catalog's current version, as the server's watcher does after each read.
-async fn vouch(watch: &CatalogWatch, store: &dyn BeerStore) {
-    let ticket = watch.issue();
-    watch.confirm(store.catalog_version().await.unwrap(), ticket);
+/// Has `freshness` confirm the catalog's current version, as the server's version follower does after each read.
+async fn confirm(freshness: &Freshness, store: &dyn ChangeSource) {
+    let ticket = freshness.issue();
+    freshness.confirm(store.catalog_version().await.unwrap(), ticket);
 }
 
 /// Every page of a few filters and orders, in both shapes, and every beer by id (and one past them), as `store`
 /// answers them.
-async fn answers(store: &dyn BeerStore, ids: std::ops::RangeInclusive<i64>) -> Vec<Option<String>> {
+async fn answers(store: &dyn CatalogReads, ids: std::ops::RangeInclusive<i64>) -> Vec<Option<String>> {
     let base = "https://beers.example";
     let mut answers = Vec::new();
     for filter in filters() {
@@ -195,14 +195,14 @@ async fn answers(store: &dyn BeerStore, ids: std::ops::RangeInclusive<i64>) -> V
 backend_tests! {
     async fn the_read_models_copies_answer_as_the_database_follow_any_writer_and_need_no_round_trip(backend) {
         let (database, store, raw, mut rng) = catalog_of_300(backend, 11).await;
-        let watch = CatalogWatch::new();
-        vouch(&watch, store.as_ref()).await;
+        let freshness = Freshness::new();
+        confirm(&freshness, store.as_ref()).await;
         let inner = connected(&database).await;
-        let indexed = IndexedStore::watching(inner.clone(), watch.clone(), 1 << 20);
+        let indexed = ReadModel::start(inner.clone(), Some(freshness.clone()), 1 << 20);
         wait_until_current(&indexed).await;
 
         assert_eq!(answers(indexed.as_ref(), 1..=301).await, answers(store.as_ref(), 1..=301).await);
-        assert_eq!(indexed.documents_held().0, 300, "a copy of every beer read");
+        assert_eq!(indexed.rendered_rows_held().0, 300, "a copy of every beer read");
 
         // Writes by other writers: the service's SQL through another store, and raw SQL. Once the change signal
         // has the new version, the changed beers' copies no longer count: they are read again.
@@ -212,7 +212,7 @@ backend_tests! {
         raw.execute("UPDATE beers SET rendered = REPLACE(rendered, '\"name\":\"', '\"name\":\"Raw ') WHERE id = 9").await;
         raw.execute("DELETE FROM beers WHERE id = 10").await;
         let created = store.create(&random_fields(&mut rng)).await.unwrap();
-        vouch(&watch, store.as_ref()).await;
+        confirm(&freshness, store.as_ref()).await;
         assert_eq!(
             answers(indexed.as_ref(), 1..=created.id + 1).await,
             answers(store.as_ref(), 1..=created.id + 1).await,
@@ -223,7 +223,7 @@ backend_tests! {
         assert!(raw_named.contains("\"name\":\"Raw "), "{raw_named}");
 
         // Everything is held now: with the signal vouching, no answer needs the database, whose pool is closed.
-        vouch(&watch, store.as_ref()).await;
+        confirm(&freshness, store.as_ref()).await;
         let expected = store.get_json(7, JsonShape::Native, "").await.unwrap();
         let first_page = ListQuery { per_page: 80, ..ListQuery::default() };
         let expected_page = store.list_json(&first_page, JsonShape::Punk, "").await.unwrap();
@@ -305,16 +305,17 @@ backend_tests! {
 
     async fn an_indexed_store_patches_after_writes_and_rebuilds_after_a_bulk_import(backend) {
         let (database, store, raw, mut rng) = catalog_of_300(backend, 5).await;
-        let indexed = IndexedStore::new(connected(&database).await);
+        let inner = connected(&database).await;
+        let indexed = ReadModel::start(inner.clone(), None, 0);
         wait_until_current(&indexed).await;
-        assert_eq!(indexed.refreshes(), Refreshes { patched: 0, rebuilt: 1 });
+        assert_eq!(indexed.refreshes(), RefreshCounts { patched: 0, rebuilt: 1 });
 
         // A write through the service and one from outside: each patched in.
         store.update(17, &random_fields(&mut rng)).await.unwrap();
         wait_until_current(&indexed).await;
         raw.execute("DELETE FROM beers WHERE id = 18").await;
         wait_until_current(&indexed).await;
-        assert_eq!(indexed.refreshes(), Refreshes { patched: 2, rebuilt: 1 });
+        assert_eq!(indexed.refreshes(), RefreshCounts { patched: 2, rebuilt: 1 });
         let fresh = store.load_index().await.unwrap();
         assert_answers_like_sql(&fresh, indexed.as_ref(), "after patches").await;
         let every = ListQuery { page: 1, per_page: 1_000, filter: BeerFilter::default(), sort: Vec::new() };
@@ -328,7 +329,7 @@ backend_tests! {
         let logged = raw.number(&format!("SELECT COUNT(*) FROM catalog_changes WHERE version > {before}")).await;
         assert_eq!(logged, 0, "the import's rows were not logged");
         wait_until_current(&indexed).await;
-        assert_eq!(indexed.refreshes(), Refreshes { patched: 2, rebuilt: 2 });
+        assert_eq!(indexed.refreshes(), RefreshCounts { patched: 2, rebuilt: 2 });
         // 1..=1_499 but 18, deleted above.
         assert_eq!(indexed.count(&BeerFilter::default()).await.unwrap(), 1_498);
         assert_answers_like_sql(&store.load_index().await.unwrap(), indexed.as_ref(), "after the import").await;
@@ -336,8 +337,8 @@ backend_tests! {
         // Logging resumes after it, for every writer.
         store.delete(1_000).await.unwrap();
         wait_until_current(&indexed).await;
-        assert_eq!(indexed.refreshes(), Refreshes { patched: 3, rebuilt: 2 });
-        indexed.close().await;
+        assert_eq!(indexed.refreshes(), RefreshCounts { patched: 3, rebuilt: 2 });
+        inner.close().await;
         store.close().await;
     }
 

@@ -303,23 +303,23 @@ async fn catalog_reads_are_served_by_the_standby_and_writes_by_the_primary() {
     // Anything a writing request reads (e.g. a handler reading back what it wrote) is served by the primary:
     // the same read-back route, behind the service's middleware, finds the beer when POSTed to and not on GET.
     async fn read_back(State(state): State<AppState>, Path(id): Path<i64>) -> &'static str {
-        match state.store.get(id).await.unwrap() {
+        match state.catalog.reads().get(id).await.unwrap() {
             Some(_) => "found",
             None => "missing",
         }
     }
     let routes = Router::new().route("/read-back/{id}", get(read_back).post(read_back));
-    let state = AppState {
-        store: replica.app.store.clone(), // the server's own store: reads on the replica, writes on the primary
-        write_policy: WritePolicy::Open,
-        images: ImageSettings {
+    let state = AppState::new(
+        replica.app.catalog.clone(), // the server's own stack: reads on the replica, writes on the primary
+        WritePolicy::Open,
+        ImageSettings {
             public_base_url: None,
             limits: ImageLimits {
                 max_bytes: 1024,
                 max_dimension: 64,
             },
         },
-    };
+    );
     let router = with_middleware(routes, Duration::from_secs(10), RateLimiter::disabled()).with_state(state);
     let read_back_with = |method: &str| {
         let request = axum::http::Request::builder()

@@ -318,7 +318,7 @@ backend_independent_tests! {
             public_base_url: None,
             limits: ImageLimits { max_bytes: 1024, max_dimension: 64 },
         };
-        let state = AppState { store: app.store.clone(), write_policy: WritePolicy::Open, images };
+        let state = AppState::new(app.catalog.clone(), WritePolicy::Open, images);
         let router = with_middleware(routes, Duration::from_secs(1), RateLimiter::disabled()).with_state(state);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

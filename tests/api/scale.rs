@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use beer_catalog::domain::{ListQuery, Surface, parse_list_query};
-use beer_catalog::storage::{self, BeerStore, IndexedStore};
+use beer_catalog::storage::{self, CatalogReads, ReadModel};
 use serde_json::Value;
 
 use crate::backend_tests;
@@ -206,7 +206,7 @@ fn query(raw: &str, page: u32, per_page: u32) -> ListQuery {
     query
 }
 
-async fn all_ids(store: &dyn BeerStore, raw: &str) -> Vec<i64> {
+async fn all_ids(store: &dyn CatalogReads, raw: &str) -> Vec<i64> {
     // One page as large as the catalog: the store is asked directly, below the API's 80-per-page limit.
     let beers = store.list(&query(raw, 1, BEERS as u32 + 10)).await.unwrap();
     beers.iter().map(|b| b.id).collect()
@@ -228,7 +228,7 @@ fn with_records_at(text: &[u8], at: usize, extra: &[Value]) -> Vec<u8> {
     serde_json::to_vec(&records).unwrap()
 }
 
-async fn seeded_with_50(database: &TestDatabase) -> storage::DynStore {
+async fn seeded_with_50(database: &TestDatabase) -> storage::DynDatabase {
     let file = temp_file("seed");
     std::fs::write(&file, generated(50, 1)).unwrap();
     let output = beer_catalog(&database.url, &["import", file.to_str().unwrap()]);
@@ -282,7 +282,8 @@ backend_tests! {
 
         let database_app = TestApp::spawn_on(database.clone(), &["--read-model", "database"], |_| {}).await;
         let config = config_for(&database.url, &[]);
-        let indexed = IndexedStore::new(storage::connect(&config.database, &config.store).await.unwrap());
+        let inner = storage::connect(&config.database, &config.store).await.unwrap();
+        let indexed = ReadModel::start(inner.clone(), None, 0);
         wait_until_current(&indexed).await;
         let sql = storage::connect(&config.database, &config.store).await.unwrap();
 
@@ -358,7 +359,7 @@ backend_tests! {
         assert_ne!(body[0]["id"].as_i64(), Some(id));
         let (status, _) = memory_app.get_json(&format!("/v2/beers/{id}")).await;
         assert_eq!(status, 404, "the deleted beer is gone from the read model's copies too");
-        indexed.close().await;
+        inner.close().await;
         sql.close().await;
     }
 

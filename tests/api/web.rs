@@ -7,6 +7,7 @@ use std::time::Duration;
 use beer_catalog::domain::ImageLimits;
 use beer_catalog::http::rate_limit::RateLimiter;
 use beer_catalog::http::{AppState, ImageSettings, WritePolicy};
+use beer_catalog::storage::StackSettings;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, IF_NONE_MATCH};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -178,9 +179,9 @@ backend_tests! {
 
     async fn with_the_database_down_pages_are_503_pages(backend) {
         let app = TestApp::spawn(backend).await;
-        // A store whose pool is closed fails like a database that went away (PoolClosed: unavailable). Its own
-        // store, without the server's read model: that answers from memory while the change signal still vouches
-        // for it, which a closed pool does not stop.
+        // A database whose pool is closed fails like one that went away (PoolClosed: unavailable). Its own stack,
+        // without the server's read model: that answers from memory while the version is still confirmed, which a
+        // closed pool does not stop.
         let config = crate::helpers::config_for(&app.database_url, &[]);
         let store = beer_catalog::storage::connect(&config.database, &config.store).await.unwrap();
         store.close().await;
@@ -188,7 +189,8 @@ backend_tests! {
             public_base_url: None,
             limits: ImageLimits { max_bytes: 1024, max_dimension: 64 },
         };
-        let state = AppState { store, write_policy: WritePolicy::Open, images };
+        let catalog = beer_catalog::storage::open(store, &StackSettings { replica: None, read_model: None }).await.unwrap();
+        let state = AppState::new(catalog, WritePolicy::Open, images);
         let router = beer_catalog::http::app(state, Duration::from_secs(5), RateLimiter::disabled());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

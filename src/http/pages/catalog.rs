@@ -135,7 +135,10 @@ pub async fn catalog_page(State(state): State<AppState>, RawQuery(raw): RawQuery
     }
     match parse_list_query(Some(&encode(&with_default)), Surface::Native) {
         Ok(query) => {
-            let (beers, total) = tokio::try_join!(state.store.list(&query), state.store.count(&query.filter))?;
+            let (beers, total) = tokio::try_join!(
+                state.catalog.reads().list(&query),
+                state.catalog.reads().count(&query.filter)
+            )?;
             Ok(Page::ok(catalog_markup(&pairs, &[], Some((&query, &beers, total)))))
         }
         Err(errors) => Ok(Page::with_status(
@@ -322,7 +325,7 @@ fn beer_card(beer: &Beer) -> Markup {
 pub async fn beer_page(State(state): State<AppState>, Path(raw_id): Path<String>) -> Result<Page, PageError> {
     let not_found = || PageError::not_found(format!("there is no beer {raw_id} in the catalog"));
     let id = crate::http::extract::parse_beer_id(raw_id.clone()).map_err(|_| not_found())?;
-    let beer = state.store.get(id).await?.ok_or_else(not_found)?;
+    let beer = state.catalog.reads().get(id).await?.ok_or_else(not_found)?;
     Ok(Page::ok(layout(&beer.fields.name, Nav::None, beer_markup(&beer))))
 }
 

@@ -119,7 +119,7 @@ pub async fn new_page() -> Page {
 pub async fn edit_page(State(state): State<AppState>, Path(raw_id): Path<String>) -> Result<Page, PageError> {
     let not_found = || PageError::not_found(format!("there is no beer {raw_id} in the catalog"));
     let id = crate::http::extract::parse_beer_id(raw_id.clone()).map_err(|_| not_found())?;
-    let beer = state.store.get(id).await?.ok_or_else(not_found)?;
+    let beer = state.catalog.reads().get(id).await?.ok_or_else(not_found)?;
     Ok(Page::ok(layout(
         &format!("Edit {}", beer.fields.name),
         Nav::None,

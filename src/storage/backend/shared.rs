@@ -1,422 +1,30 @@
-//! The two backends. What differs between them is small and written out per backend in its [`Dialect`]
-//! (connection options, migrations, query builder, keeping PostgreSQL's id sequence ahead of imported ids); what
-//! is the same is generated once by `impl_beer_store!` for each concrete store type. (A single generic impl over
-//! `Dialect` needs higher-ranked `Executor` bounds that async-trait's `Send` futures do not accept; the macro keeps
-//! every expansion concrete, and the trait makes its contract explicit.)
-
-use std::str::FromStr;
+//! What is the same in both backends: every role of the storage interface, written once over a [`Dialect`] and
+//! expanded for each concrete store type by `impl_database!` (see the module documentation of [`super`] for why a
+//! macro and not a generic impl).
 
 use async_trait::async_trait;
 use chrono::{SubsecRound, Utc};
-use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
 use sea_query_binder::SqlxBinder;
 use sqlx::FromRow;
-use sqlx::postgres::{PgConnectOptions, PgPool};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
-use super::bulk;
-use super::change_feed::{DedicatedFeed, PostgresChangeListener};
-use super::read_model::{CatalogIndex, IndexBuilder, IndexChanges, IndexRow};
-use super::rendered::{self, JsonShape};
-use super::sql::{self, BeerRow, ImageMetaRow, RenderedRow};
 use super::{
-    Backend, BeerStore, ChangeFeed, ChangeListener, ConnectError, DatabaseUrl, ImageRemoval, ImportMessage,
-    ImportRecord, StoreOptions, StoreResult, StoredImage,
+    BULK_WRITE, CHANGED_PER_STATEMENT, Dialect, IMPORT_BATCH, PostgresStore, SqliteStore, TERMS_PER_STATEMENT, migrator,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
+use crate::storage::change_signal::{VersionListener, VersionReader};
+use crate::storage::read_model::{CatalogIndex, IndexBuilder, IndexChanges};
+use crate::storage::rendered::{self, JsonShape};
+use crate::storage::sql::{self, BeerRow, ImageMetaRow, RenderedRow};
+use crate::storage::{
+    Administration, Backend, CatalogReads, CatalogWrites, ChangeSource, ImageRemoval, ImportMessage, ImportRecord,
+    StoreResult, StoredImage,
+};
 
-/// A migrator that tolerates migrations newer than the ones it embeds: rolling back to an older image must be
-/// able to run its `migrate` (a no-op then) against a schema a newer release already moved forward, which is why
-/// migrations are written expand/contract (see docs/deployment.md).
-fn migrator(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
-    migrator.set_ignore_missing(true);
-    migrator
-}
-
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
-
-pub struct PostgresStore {
-    pool: PgPool,
-}
-
-fn connect_error(url: &DatabaseUrl, source: sqlx::Error) -> ConnectError {
-    ConnectError {
-        backend: url.backend(),
-        target: url.redacted(),
-        source,
-    }
-}
-
-/// Opens a pool and waits for its first connection, at most `connect_timeout`.
-async fn open<DB: sqlx::Database>(
-    url: &DatabaseUrl,
-    options: &StoreOptions,
-    connect_options: <DB::Connection as sqlx::Connection>::Options,
-) -> Result<sqlx::Pool<DB>, ConnectError> {
-    let pool = sqlx::pool::PoolOptions::<DB>::new()
-        .max_connections(options.max_connections)
-        // Also how long a request waits for a connection while the database is down: fail fast with a 503.
-        .acquire_timeout(options.connect_timeout)
-        .connect_with(connect_options);
-    match tokio::time::timeout(options.connect_timeout, pool).await {
-        Ok(result) => result.map_err(|e| connect_error(url, e)),
-        Err(_) => Err(connect_error(url, sqlx::Error::PoolTimedOut)),
-    }
-}
-
-impl SqliteStore {
-    pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
-        let connect_options = SqliteConnectOptions::from_str(url.expose())
-            .map_err(|e| connect_error(url, e))?
-            .create_if_missing(true)
-            // WAL lets readers proceed while a writer commits; NORMAL is durable under WAL except on power loss.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(options.connect_timeout);
-        Ok(Self {
-            pool: open(url, options, connect_options).await?,
-        })
-    }
-}
-
-impl PostgresStore {
-    pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
-        Ok(Self {
-            pool: open(url, options, Self::connect_options(url)?).await?,
-        })
-    }
-
-    /// A store whose pool connects on first use: for a read replica, which may be down when the service starts
-    /// without that stopping it (reads then go to the primary). Fails only on a malformed target.
-    pub fn connect_lazy(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.connect_timeout)
-            .connect_lazy_with(Self::connect_options(url)?);
-        Ok(Self { pool })
-    }
-
-    /// The driver's options for `url` (the replica monitor opens its own connections with them).
-    pub(super) fn connect_options(url: &DatabaseUrl) -> Result<PgConnectOptions, ConnectError> {
-        Ok(match url.postgres_options() {
-            Some(options) => options.clone(),
-            None => PgConnectOptions::from_str(url.expose()).map_err(|e| connect_error(url, e))?,
-        }
-        .application_name("beer-catalog"))
-    }
-}
-
-/// What a backend supplies to the shared implementation that `impl_beer_store!` writes: its sqlx database, pool,
-/// query builder and migrations, and what it must do after an import. Everything else is the same SQL.
-#[async_trait]
-trait Dialect {
-    type Database: sqlx::Database;
-    type Builder: sea_query::QueryBuilder + Default;
-    const BACKEND: Backend;
-    /// The read model's rows, unordered and unfiltered (`sql::INDEX_ROWS_*_UNORDERED`).
-    const INDEX_ROWS_UNORDERED: &'static str;
-    /// Whether an update reads and locks the beer's row before it writes the `beers` table, so that the catalog
-    /// version's lock is taken by its last statement (see `update`). SQLite must not: a transaction that reads
-    /// before it writes fails with SQLITE_BUSY, instead of waiting, when another connection wrote in between.
-    const LOCKS_BEER_BEFORE_WRITING: bool;
-
-    fn pool(&self) -> &sqlx::Pool<Self::Database>;
-    fn migrator() -> sqlx::migrate::Migrator;
-    /// Prepares an import's transaction (settings that only make the bulk write cheaper).
-    async fn before_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
-    async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
-    /// Which of `ids` are in the catalog, as `tx` sees it.
-    async fn existing_ids(tx: &mut sqlx::Transaction<'_, Self::Database>, ids: &[i64]) -> StoreResult<Vec<i64>>;
-    /// Writes beers whose ids are not in the catalog, with their terms, the fastest way the backend has (see
-    /// [`bulk`]).
-    async fn insert_new(
-        tx: &mut sqlx::Transaction<'_, Self::Database>,
-        beers: &[(i64, &BeerFields)],
-        now: chrono::DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// Tells the triggers that the rest of `tx` is a bulk write: its rows are not logged one by one in the change
-    /// log (`catalog_changes`), and every read model older than it rebuilds fully instead of patching.
-    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
-    /// Makes every read of `tx` see one snapshot of the database.
-    async fn snapshot(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
-    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>>;
-    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>>;
-    /// Every beer's index row, read in one snapshot, into `builder`; returns the snapshot's catalog version.
-    async fn load_index_rows(&self, builder: &mut IndexBuilder) -> StoreResult<i64>;
-}
-
-/// An [`IndexRow`] from the columns of [`sql::INDEX_BEERS`] / [`sql::INDEX_ROWS_SQLITE`] (the first 11) and the
-/// beer's terms, each text borrowed from the rows.
-macro_rules! index_row {
-    ($row:expr, $hops:expr, $malts:expr, $foods:expr) => {{
-        use sqlx::Row;
-        let row = $row;
-        IndexRow {
-            id: row.try_get(0)?,
-            name_search: row.try_get(1)?,
-            yeast_search: row.try_get(2)?,
-            style_search: row.try_get(3)?,
-            abv: row.try_get(4)?,
-            ibu: row.try_get(5)?,
-            ebc: row.try_get(6)?,
-            ph: row.try_get(7)?,
-            first_brewed_month: row.try_get(8)?,
-            created_at: row.try_get(9)?,
-            updated_at: row.try_get(10)?,
-            hops: $hops,
-            malts: $malts,
-            foods: $foods,
-        }
-    }};
-}
-
-#[async_trait]
-impl Dialect for SqliteStore {
-    type Database = sqlx::Sqlite;
-    type Builder = SqliteQueryBuilder;
-    const BACKEND: Backend = Backend::Sqlite;
-    const INDEX_ROWS_UNORDERED: &'static str = sql::INDEX_ROWS_SQLITE_UNORDERED;
-    // SQLite has one writer at a time anyway: its write lock is what serialises, whatever the order.
-    const LOCKS_BEER_BEFORE_WRITING: bool = false;
-
-    fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    fn migrator() -> sqlx::migrate::Migrator {
-        sqlx::migrate!("./migrations/sqlite")
-    }
-
-    async fn before_import(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
-        // The default page cache (2 MB) makes a large transaction spill pages and read them back; the import's
-        // connection gets a bigger one (a bound on memory all the same). Only the `import` command writes
-        // through this path, and its connections close with it.
-        sqlx::query("PRAGMA cache_size = -131072").execute(&mut **tx).await?;
-        Ok(())
-    }
-
-    async fn after_import(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
-        // AUTOINCREMENT already moves past the largest id written. The bulk flag is never committed set: other
-        // writers' rows must be logged.
-        sqlx::query("UPDATE catalog_version SET bulk_write = 0 WHERE id = 1 AND bulk_write <> 0")
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    /// While the flag is set the row triggers do nothing, not even bump the version (one UPDATE per beer saved):
-    /// bumped here once instead, with the log's start moved to it.
-    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE catalog_version SET bulk_write = 1, version = version + 1, changes_from = version + 1 WHERE id = 1",
-        )
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
-    async fn existing_ids(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, ids: &[i64]) -> StoreResult<Vec<i64>> {
-        bulk::existing_ids_sqlite(tx, ids).await
-    }
-
-    async fn insert_new(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-        beers: &[(i64, &BeerFields)],
-        now: chrono::DateTime<Utc>,
-    ) -> StoreResult<()> {
-        bulk::insert_new_beers_sqlite(tx, beers, now).await
-    }
-
-    async fn snapshot(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
-        // In WAL mode a transaction's reads already share the snapshot its first read took.
-        Ok(())
-    }
-
-    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
-        Ok(Box::new(
-            DedicatedFeed::<sqlx::SqliteConnection>::open(&self.pool).await?,
-        ))
-    }
-
-    /// SQLite has no notifications; the watcher's polling of a local file is cheap.
-    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
-        Ok(None)
-    }
-
-    async fn load_index_rows(&self, builder: &mut IndexBuilder) -> StoreResult<i64> {
-        use futures_util::TryStreamExt;
-        let mut tx = self.pool.begin().await?;
-        Self::snapshot(&mut tx).await?;
-        let version: i64 = sqlx::query_scalar(sql::CATALOG_VERSION).fetch_one(&mut *tx).await?;
-        {
-            let mut rows = sqlx::query(sql::INDEX_ROWS_SQLITE).fetch(&mut *tx);
-            while let Some(row) = rows.try_next().await? {
-                builder.push_beer(&index_row!(&row, row.try_get(11)?, row.try_get(12)?, row.try_get(13)?));
-            }
-        }
-        tx.commit().await?;
-        Ok(version)
-    }
-}
-
-#[async_trait]
-impl Dialect for PostgresStore {
-    type Database = sqlx::Postgres;
-    type Builder = PostgresQueryBuilder;
-    const BACKEND: Backend = Backend::Postgres;
-    const INDEX_ROWS_UNORDERED: &'static str = sql::INDEX_ROWS_POSTGRES_UNORDERED;
-    const LOCKS_BEER_BEFORE_WRITING: bool = true;
-
-    fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn migrator() -> sqlx::migrate::Migrator {
-        sqlx::migrate!("./migrations/postgres")
-    }
-
-    /// Documents and renderings are TOASTed (a beer's row is above 2 kB): LZ4 compresses them several times
-    /// faster than the default pglz, and reads decompress either. Only this transaction's writes are affected;
-    /// a server built without LZ4 keeps its default.
-    async fn before_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
-        let lz4: bool = sqlx::query_scalar(
-            "SELECT COALESCE((SELECT 'lz4' = ANY(enumvals) FROM pg_settings \
-             WHERE name = 'default_toast_compression'), FALSE)",
-        )
-        .fetch_one(&mut **tx)
-        .await?;
-        if lz4 {
-            sqlx::query("SET LOCAL default_toast_compression = 'lz4'")
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Imported rows carry explicit ids, which an identity column's sequence does not see: move it past them so
-    /// the next `POST /beers` does not collide.
-    async fn after_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
-        sqlx::query("SELECT setval(pg_get_serial_sequence('beers', 'id'), GREATEST((SELECT MAX(id) FROM beers), 1))")
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn existing_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, ids: &[i64]) -> StoreResult<Vec<i64>> {
-        bulk::existing_ids_postgres(tx, ids).await
-    }
-
-    async fn insert_new(
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-        beers: &[(i64, &BeerFields)],
-        now: chrono::DateTime<Utc>,
-    ) -> StoreResult<()> {
-        bulk::copy_new_beers(tx, beers, now).await
-    }
-
-    /// Transaction-local: the statement trigger then moves the log's start to each statement's version, and the
-    /// row trigger's WHEN skips every row.
-    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
-        sqlx::query("SELECT set_config('beer_catalog.changes_logged', 'off', true)")
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn snapshot(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
-        // READ COMMITTED would give each statement its own snapshot: the beers and their terms must agree.
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
-        Ok(Box::new(DedicatedFeed::<sqlx::PgConnection>::open(&self.pool).await?))
-    }
-
-    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
-        Ok(Some(Box::new(PostgresChangeListener::open(&self.pool).await?)))
-    }
-
-    /// Two connections in one snapshot (exported by the first): the beers on one, their terms (aggregated per
-    /// beer) on the other, merged by id here. The database then reads both tables at once, on two cores, instead
-    /// of one after the other; with no connection to spare, one query joins them (LATERAL).
-    async fn load_index_rows(&self, builder: &mut IndexBuilder) -> StoreResult<i64> {
-        use futures_util::TryStreamExt;
-        use sqlx::{Connection, Row};
-        let mut tx = self.pool.begin().await?;
-        Self::snapshot(&mut tx).await?;
-        // A connection the pool has or can open now; a busy pool's is not waited for long.
-        let second = tokio::time::timeout(std::time::Duration::from_millis(500), self.pool.acquire()).await;
-        let Ok(Ok(mut second)) = second else {
-            let version: i64 = sqlx::query_scalar(sql::CATALOG_VERSION).fetch_one(&mut *tx).await?;
-            {
-                let mut rows = sqlx::query(sql::INDEX_ROWS_POSTGRES).fetch(&mut *tx);
-                while let Some(row) = rows.try_next().await? {
-                    builder.push_beer(&index_row!(&row, row.try_get(11)?, row.try_get(12)?, row.try_get(13)?));
-                }
-            }
-            tx.commit().await?;
-            return Ok(version);
-        };
-        let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
-            .fetch_one(&mut *tx)
-            .await?;
-        let version: i64 = sqlx::query_scalar(sql::CATALOG_VERSION).fetch_one(&mut *tx).await?;
-        let mut terms_tx = second.begin().await?;
-        Self::snapshot(&mut terms_tx).await?;
-        // The identifier comes from the server (`pg_export_snapshot`) and SET takes no bind parameter.
-        sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{}'", snapshot.replace('\'', "''")))
-            .execute(&mut *terms_tx)
-            .await?;
-        {
-            let mut terms = sqlx::query(sql::INDEX_TERMS).fetch(&mut *terms_tx);
-            let mut beers = sqlx::query(sql::INDEX_BEERS).fetch(&mut *tx);
-            let mut next_terms = terms.try_next().await?;
-            while let Some(row) = beers.try_next().await? {
-                let id: i64 = row.try_get(0)?;
-                // Both in ascending id order; a beer without terms has no terms row.
-                while let Some(t) = &next_terms
-                    && t.try_get::<i64, _>(0)? < id
-                {
-                    next_terms = terms.try_next().await?;
-                }
-                let of_this = next_terms.as_ref().filter(|t| t.try_get::<i64, _>(0).ok() == Some(id));
-                let kind = |column: usize| -> StoreResult<&str> {
-                    Ok(match of_this {
-                        Some(t) => t.try_get::<Option<&str>, _>(column)?.unwrap_or(""),
-                        None => "",
-                    })
-                };
-                builder.push_beer(&index_row!(&row, kind(1)?, kind(2)?, kind(3)?));
-            }
-        }
-        terms_tx.commit().await?;
-        tx.commit().await?;
-        Ok(version)
-    }
-}
-
-/// Beers per multi-row upsert: 12 bound values each, well under SQLite's 32,766 and PostgreSQL's 65,535 values a
-/// statement.
-const IMPORT_BATCH: usize = 1_000;
-/// Term rows per multi-row INSERT (3 values each).
-const TERMS_PER_STATEMENT: usize = 5_000;
-/// An import writing more beers than this is a bulk write (see `Dialect::start_bulk_write`): patching a read model
-/// with more would cost about as much as rebuilding it, and logging each row would slow the import.
-const BULK_WRITE: usize = 1_000;
-/// Changed beers read per statement when patching the read model (their ids are written into its text).
-const CHANGED_PER_STATEMENT: usize = 1_000;
-
-/// The store interface over a [`Dialect`], written once and expanded per concrete store type.
-macro_rules! impl_beer_store {
+/// Every role of the storage interface over a [`Dialect`], written once and expanded per concrete store type.
+macro_rules! impl_database {
     ($store:ty) => {
         #[async_trait]
-        impl BeerStore for $store {
+        impl Administration for $store {
             fn backend(&self) -> Backend {
                 <$store as Dialect>::BACKEND
             }
@@ -431,6 +39,13 @@ macro_rules! impl_beer_store {
                 Ok(())
             }
 
+            async fn close(&self) {
+                self.pool().close().await;
+            }
+        }
+
+        #[async_trait]
+        impl CatalogReads for $store {
             #[tracing::instrument(name = "store.list", skip_all)]
             async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>> {
                 let (statement, values) = sql::list(query).build_sqlx(<$store as Dialect>::Builder::default());
@@ -485,6 +100,18 @@ macro_rules! impl_beer_store {
                 Ok(row.map(Beer::from))
             }
 
+            #[tracing::instrument(name = "store.get_many", skip_all)]
+            async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let (statement, values) = sql::by_ids(ids).build_sqlx(<$store as Dialect>::Builder::default());
+                let rows: Vec<BeerRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_all(self.pool())
+                    .await?;
+                Ok(rows.into_iter().map(Beer::from).collect())
+            }
+
             #[tracing::instrument(name = "store.random", skip_all)]
             async fn random(&self) -> StoreResult<Option<Beer>> {
                 let (statement, values) = sql::random().build_sqlx(<$store as Dialect>::Builder::default());
@@ -494,6 +121,35 @@ macro_rules! impl_beer_store {
                 Ok(row.map(Beer::from))
             }
 
+            #[tracing::instrument(name = "store.image_meta", skip_all)]
+            async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>> {
+                let (statement, values) = sql::image_by_sha256(sha256, false).build_sqlx(<$store as Dialect>::Builder::default());
+                let row: Option<ImageMetaRow> = sqlx::query_as_with(&statement, values)
+                    .fetch_optional(self.pool())
+                    .await?;
+                Ok(row.and_then(ImageMetaRow::into_meta))
+            }
+
+            #[tracing::instrument(name = "store.image", skip_all)]
+            async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>> {
+                let (statement, values) = sql::image_by_sha256(sha256, true).build_sqlx(<$store as Dialect>::Builder::default());
+                let row = sqlx::query_with(&statement, values).fetch_optional(self.pool()).await?;
+                let Some(row) = row else { return Ok(None) };
+                let bytes: Vec<u8> = sqlx::Row::try_get(&row, "content")?;
+                let meta = ImageMetaRow::from_row(&row)?.into_meta();
+                Ok(meta.map(|meta| StoredImage { meta, bytes }))
+            }
+
+            #[tracing::instrument(name = "store.has_images", skip_all)]
+            async fn has_images(&self) -> StoreResult<bool> {
+                let (statement, values) = sql::any_image().build_sqlx(<$store as Dialect>::Builder::default());
+                let row = sqlx::query_with(&statement, values).fetch_optional(self.pool()).await?;
+                Ok(row.is_some())
+            }
+        }
+
+        #[async_trait]
+        impl CatalogWrites for $store {
             #[tracing::instrument(name = "store.create", skip_all)]
             async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
                 let now = Utc::now().trunc_subsecs(6);
@@ -671,37 +327,10 @@ macro_rules! impl_beer_store {
                 }
                 Ok(ImageRemoval::Removed)
             }
+        }
 
-            #[tracing::instrument(name = "store.image_meta", skip_all)]
-            async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>> {
-                let (statement, values) = sql::image_by_sha256(sha256, false).build_sqlx(<$store as Dialect>::Builder::default());
-                let row: Option<ImageMetaRow> = sqlx::query_as_with(&statement, values)
-                    .fetch_optional(self.pool())
-                    .await?;
-                Ok(row.and_then(ImageMetaRow::into_meta))
-            }
-
-            #[tracing::instrument(name = "store.image", skip_all)]
-            async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>> {
-                let (statement, values) = sql::image_by_sha256(sha256, true).build_sqlx(<$store as Dialect>::Builder::default());
-                let row = sqlx::query_with(&statement, values).fetch_optional(self.pool()).await?;
-                let Some(row) = row else { return Ok(None) };
-                let bytes: Vec<u8> = sqlx::Row::try_get(&row, "content")?;
-                let meta = ImageMetaRow::from_row(&row)?.into_meta();
-                Ok(meta.map(|meta| StoredImage { meta, bytes }))
-            }
-
-            #[tracing::instrument(name = "store.has_images", skip_all)]
-            async fn has_images(&self) -> StoreResult<bool> {
-                let (statement, values) = sql::any_image().build_sqlx(<$store as Dialect>::Builder::default());
-                let row = sqlx::query_with(&statement, values).fetch_optional(self.pool()).await?;
-                Ok(row.is_some())
-            }
-
-            async fn close(&self) {
-                self.pool().close().await;
-            }
-
+        #[async_trait]
+        impl ChangeSource for $store {
             async fn catalog_version(&self) -> StoreResult<i64> {
                 Ok(sqlx::query_scalar(sql::CATALOG_VERSION)
                     .fetch_one(self.pool())
@@ -754,24 +383,12 @@ macro_rules! impl_beer_store {
                 Ok(Some(IndexChanges { version, ids, current }))
             }
 
-            #[tracing::instrument(name = "store.get_many", skip_all)]
-            async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
-                if ids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let (statement, values) = sql::by_ids(ids).build_sqlx(<$store as Dialect>::Builder::default());
-                let rows: Vec<BeerRow> = sqlx::query_as_with(&statement, values)
-                    .fetch_all(self.pool())
-                    .await?;
-                Ok(rows.into_iter().map(Beer::from).collect())
+            async fn version_reader(&self) -> StoreResult<Box<dyn VersionReader>> {
+                <$store as Dialect>::version_reader(self).await
             }
 
-            async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
-                <$store as Dialect>::change_feed(self).await
-            }
-
-            async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
-                <$store as Dialect>::change_listener(self).await
+            async fn version_listener(&self) -> StoreResult<Option<Box<dyn VersionListener>>> {
+                <$store as Dialect>::version_listener(self).await
             }
         }
 
@@ -890,5 +507,5 @@ macro_rules! impl_beer_store {
     };
 }
 
-impl_beer_store!(SqliteStore);
-impl_beer_store!(PostgresStore);
+impl_database!(SqliteStore);
+impl_database!(PostgresStore);

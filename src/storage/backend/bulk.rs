@@ -12,9 +12,9 @@ use std::io::Write as _;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, SqliteConnection};
 
-use super::StoreResult;
-use super::sql::{self, Written};
 use crate::domain::BeerFields;
+use crate::storage::StoreResult;
+use crate::storage::sql::{self, Written};
 
 /// The `beers` columns the fast path writes, in this order in both writers (`copy_new_beers` and
 /// `insert_new_beers_sqlite`): a new column that needs a value from the beer is added here and in those two lists.

@@ -1,13 +1,13 @@
-//! [`IndexedStore`]: a store that answers list and count queries from the in-process read model
-//! ([`super::read_model`]), single beers and list pages from its copies of the beers' stored renderings
-//! ([`super::documents`]), and everything else from the database it wraps.
+//! [`ReadModel`]: the catalog reads layer that answers list and count queries, sorts and random picks from the
+//! in-process index ([`CatalogIndex`]), single beers and list pages from its cache of the beers' stored renderings
+//! ([`RenderedRowCache`]), and everything else from the database it wraps.
 //!
-//! Freshness: the index answers only at the catalog's current version. On the server that version comes from the
-//! catalog's change signal ([`CatalogWatch`]: read in the background, pushed by PostgreSQL on commit, re-read at
+//! Freshness: the index answers only at the catalog's current version. On the server that version comes from
+//! [`Freshness`] (the change signal read in the background, pushed by PostgreSQL on commit, confirmed again at
 //! once after this process's own writes), so a request costs no database round trip and still sees this process's
 //! writes at once and any other writer's (another task, an `import` job) within the signal's bound, under the 1 s
-//! the API promises. When the signal cannot vouch for a version (not read recently, or a request that writes and
-//! must read the primary), the version is read from the database, as a store without a watch always does. When
+//! the API promises. When the version is not confirmed (not read recently, or a request that writes and must read
+//! the primary), it is read from the database, as a read model without [`Freshness`] always does. When
 //! the index is behind, the request waits briefly for the refresh that patches it (milliseconds after a few
 //! writes), and otherwise goes to the database (the same SQL as without the read model) while it catches up; so
 //! a process that has not finished building its index (just started, or after a bulk import) still answers, only
@@ -26,26 +26,26 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::documents::Documents;
-use super::read_model::{CatalogIndex, IdPage, IndexChanges};
-use super::watch::CatalogWatch;
-use super::{
-    Backend, BeerStore, ChangeFeed, ChangeListener, DynStore, ImageRemoval, ImportMessage, ImportRecord, JsonShape,
-    RenderedRow, ReplicaStatus, StoreResult, StoredImage, rendered, replicated,
+use super::evaluator::Evaluator;
+use super::rendered_row_cache::RenderedRowCache;
+use super::{CatalogIndex, IdPage};
+use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
+use crate::storage::freshness::Freshness;
+use crate::storage::{
+    CatalogReads, ReadDatabase, RenderedRow, StoreResult, StoredImage, read_preference, rendered, rendered::JsonShape,
 };
-use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
 /// How long a request waits for the refresh that brings the index to the catalog's version before it goes to the
 /// database instead: a patch after a few writes takes milliseconds (a million beers: tens), while some queries
 /// cost the database a scan of every beer.
 const REFRESH_WAIT: Duration = Duration::from_millis(200);
 
-pub struct IndexedStore {
-    inner: DynStore,
+pub struct ReadModel {
+    inner: Arc<dyn ReadDatabase>,
     shared: Arc<Shared>,
-    /// The catalog's change signal, which vouches for the current version without a round trip (see the module
-    /// documentation); without it every query reads the version from the database.
-    watch: Option<Arc<CatalogWatch>>,
+    /// Confirms the current version without a round trip (see the module documentation); without it every query
+    /// reads the version from the database.
+    freshness: Option<Arc<Freshness>>,
 }
 
 struct Shared {
@@ -53,87 +53,42 @@ struct Shared {
     building: AtomicBool,
     /// Counts finished refresh attempts (installed, failed or found nothing new), waking requests waiting for one.
     attempts: tokio::sync::watch::Sender<u64>,
-    /// Copies of renderings, valid for the installed index: a refresh forgets the ones it changed (a rebuild, all),
-    /// under the index's write lock, and a copy read from the database is kept only under its read lock and if
-    /// the index it was read for is still the one installed (see [`Shared::keep`]).
-    documents: Documents,
+    /// Cached rendered rows, valid for the installed index: a refresh forgets the ones it changed (a rebuild, all),
+    /// under the index's write lock, and a row read from the database is kept only under its read lock and if
+    /// the index it was read for is still the one installed (see [`Shared::keep_if_installed`]).
+    rendered_rows: RenderedRowCache,
     evaluator: Evaluator,
     patched: AtomicU64,
     rebuilt: AtomicU64,
 }
 
 impl Shared {
-    fn new(documents: Documents) -> Self {
+    fn new(rendered_rows: RenderedRowCache) -> Self {
         Self {
             index: RwLock::default(),
             building: AtomicBool::default(),
             attempts: tokio::sync::watch::Sender::new(0),
-            documents,
+            rendered_rows,
             evaluator: Evaluator::start(),
             patched: AtomicU64::default(),
             rebuilt: AtomicU64::default(),
         }
     }
 
-    /// Keeps copies read from the database for the index at `version`, if that is still the installed one: a
-    /// refresh installed since may have forgotten these very beers (changed after they were read), and a copy kept
+    /// Caches rows read from the database for the index at `version`, if that is still the installed one: a
+    /// refresh installed since may have forgotten these very beers (changed after they were read), and a row kept
     /// after that would outlive the change. The read lock orders this against the refresh's forgetting.
-    fn keep(&self, version: i64, rows: &[Arc<RenderedRow>]) {
+    fn keep_if_installed(&self, version: i64, rows: &[Arc<RenderedRow>]) {
         let installed = self.index.read().expect("the index lock is never poisoned");
         if installed.as_ref().is_some_and(|index| index.version() == version) {
-            rows.iter().for_each(|row| self.documents.keep(row.clone()));
+            rows.iter().for_each(|row| self.rendered_rows.keep(row.clone()));
         }
-    }
-}
-
-type Evaluation = Box<dyn FnOnce() + Send>;
-
-/// Threads that evaluate queries on the index, one per core, taking them in arrival order. An evaluation is pure
-/// CPU, so more at once would only slice the same cores finer (every request slower); and each holds its matches
-/// while it runs (a sort at a million beers: tens of MB), which on the blocking pool's many threads ends up kept
-/// by as many allocator arenas (measured: 950 MB peak RSS under 8 connections of deep sorts, instead of ~300).
-struct Evaluator {
-    queue: std::sync::mpsc::Sender<Evaluation>,
-}
-
-impl Evaluator {
-    fn start() -> Self {
-        let (queue, jobs) = std::sync::mpsc::channel::<Evaluation>();
-        let jobs = Arc::new(std::sync::Mutex::new(jobs));
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        for n in 0..cores {
-            let jobs = jobs.clone();
-            std::thread::Builder::new()
-                .name(format!("read-model-{n}"))
-                .spawn(move || {
-                    loop {
-                        // Ends when the store (the sender) is dropped.
-                        let job = match jobs.lock().expect("a job never panics holding the queue").recv() {
-                            Ok(job) => job,
-                            Err(_) => return,
-                        };
-                        job();
-                    }
-                })
-                .expect("the read model's threads start");
-        }
-        Self { queue }
-    }
-
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        let (done, result) = tokio::sync::oneshot::channel();
-        self.queue
-            .send(Box::new(move || {
-                let _ = done.send(work());
-            }))
-            .expect("the read model's threads run while the store exists");
-        result.await.expect("evaluating a filter does not panic")
     }
 }
 
 /// How many times the index was brought up to date, by kind (for tests and diagnostics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Refreshes {
+pub struct RefreshCounts {
     /// From the previous index and the changed beers.
     pub patched: u64,
     /// From every beer.
@@ -146,58 +101,32 @@ pub fn patch_limit(beers: usize) -> usize {
     (beers / 20).max(1_000)
 }
 
-/// A refresh's outcome.
-enum Refreshed {
+/// How a refresh brought the index up to date.
+enum Refresh {
     Patched { changed: Vec<i64> },
     Rebuilt,
 }
 
-impl IndexedStore {
-    /// Wraps `inner` and starts building the index in the background. Every query reads the catalog version from
-    /// the database, and pages are read from it (no copies of renderings).
-    pub fn new(inner: DynStore) -> Arc<Self> {
-        Self::start(inner, None, Documents::new(0))
-    }
-
-    fn start(inner: DynStore, watch: Option<Arc<CatalogWatch>>, documents: Documents) -> Arc<Self> {
-        let store = Arc::new(Self {
+impl ReadModel {
+    /// Wraps `inner` and starts building the index in the background. With `freshness` (the server), the version
+    /// comes from it, and the index is refreshed as soon as it moves, so the first request after a change usually
+    /// finds the index already current; without, every query reads the version from the database. Keeps up to
+    /// `rendered_row_bytes` of rendered rows (0: none, every page is read from the database).
+    pub fn start(
+        inner: Arc<dyn ReadDatabase>,
+        freshness: Option<Arc<Freshness>>,
+        rendered_row_bytes: u64,
+    ) -> Arc<Self> {
+        let model = Arc::new(Self {
             inner,
-            shared: Arc::new(Shared::new(documents)),
-            watch,
+            shared: Arc::new(Shared::new(RenderedRowCache::new(rendered_row_bytes))),
+            freshness: freshness.clone(),
         });
-        store.start_refresh();
-        store
-    }
-
-    /// The server's read model: takes the catalog's version from its change signal (the watcher the response cache
-    /// uses), refreshes as soon as that moves, so the first request after a change usually finds the index
-    /// already current, and keeps up to `document_bytes` of copies of beers' renderings (0: none).
-    pub fn watching(inner: DynStore, watch: Arc<CatalogWatch>, document_bytes: u64) -> Arc<Self> {
-        let store = Self::start(inner, Some(watch.clone()), Documents::new(document_bytes));
-        let weak = Arc::downgrade(&store);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(100));
-            loop {
-                tick.tick().await;
-                // Ends with the store.
-                let Some(store) = weak.upgrade() else { return };
-                let built = store
-                    .shared
-                    .index
-                    .read()
-                    .expect("the index lock is never poisoned")
-                    .as_ref()
-                    .map(|i| i.version());
-                // Also when the index is ahead of the signal: that costs one cheap read, and a catalog whose
-                // version went back (a database restored under a running server) is rebuilt.
-                if let Some(version) = watch.current_version()
-                    && built != Some(version)
-                {
-                    store.start_refresh();
-                }
-            }
-        });
-        store
+        model.start_refresh();
+        if let Some(freshness) = freshness {
+            tokio::spawn(follow(Arc::downgrade(&model), freshness));
+        }
+        model
     }
 
     /// Whether an index is loaded and current (for tests and readiness reporting).
@@ -206,30 +135,22 @@ impl IndexedStore {
     }
 
     /// How many refreshes patched the index and how many rebuilt it, so far.
-    pub fn refreshes(&self) -> Refreshes {
-        Refreshes {
+    pub fn refreshes(&self) -> RefreshCounts {
+        RefreshCounts {
             patched: self.shared.patched.load(Ordering::Acquire),
             rebuilt: self.shared.rebuilt.load(Ordering::Acquire),
         }
     }
 
-    /// After a write through this store: the index is behind now, so the refresh starts at once instead of with
-    /// the next request or the watcher's next tick.
-    fn written(&self) {
-        if self.installed().is_some() {
-            self.start_refresh();
-        }
-    }
-
-    /// Copies of renderings kept, and their bytes (for tests and diagnostics).
-    pub fn documents_held(&self) -> (usize, u64) {
-        self.shared.documents.held()
+    /// Rendered rows cached, and their bytes (for tests and diagnostics).
+    pub fn rendered_rows_held(&self) -> (usize, u64) {
+        self.shared.rendered_rows.held()
     }
 
     /// The index, when it is at the catalog's current version (after waiting briefly for a refresh under way);
     /// otherwise `None`, and a refresh is under way.
     async fn current(&self) -> StoreResult<Option<Arc<CatalogIndex>>> {
-        let version = match self.signalled_version() {
+        let version = match self.confirmed_version() {
             Some(version) => version,
             None => self.inner.catalog_version().await?,
         };
@@ -241,16 +162,15 @@ impl IndexedStore {
         Ok(self.refreshed_to(version).await)
     }
 
-    /// The version the change signal vouches for, when it does and this request may use it: a request that
-    /// writes reads the primary ([`replicated::reads_on_primary`]), whose version the signal may not have yet;
-    /// and once the database is known to be down, nothing is answered as current (the response cache alone
-    /// serves what it has, marked stale).
-    fn signalled_version(&self) -> Option<i64> {
-        let watch = self.watch.as_ref()?;
-        if replicated::pinned_to_primary() || watch.is_down() {
+    /// The version [`Freshness`] confirms, when it does and this request may use it: a request that writes reads
+    /// the primary ([`read_preference`]), whose version may not be confirmed yet; and once the database is known
+    /// to be down, nothing is answered as current (the response cache alone serves what it has, marked stale).
+    fn confirmed_version(&self) -> Option<i64> {
+        let freshness = self.freshness.as_ref()?;
+        if read_preference::primary_required() || freshness.is_down() {
             return None;
         }
-        watch.current_version()
+        freshness.current_version()
     }
 
     fn installed(&self) -> Option<Arc<CatalogIndex>> {
@@ -269,7 +189,7 @@ impl IndexedStore {
         let mut attempts = self.shared.attempts.subscribe();
         let patchable = self.installed().is_some();
         self.start_refresh();
-        if !patchable || replicated::pinned_to_primary() {
+        if !patchable || read_preference::primary_required() {
             return None;
         }
         let deadline = tokio::time::Instant::now() + REFRESH_WAIT;
@@ -285,16 +205,16 @@ impl IndexedStore {
         None
     }
 
-    /// The renderings of `ids` (a page the index chose, in its order) at the index's version: the copies kept
-    /// where they are that version's, the others read from the database in one statement and kept. A beer deleted
-    /// since is left out, as the database's answer would.
-    async fn documents_of(&self, index: &CatalogIndex, ids: &[i64]) -> StoreResult<Vec<Arc<RenderedRow>>> {
+    /// The rendered rows of `ids` (a page the index chose, in its order) at the index's version: the cached ones
+    /// where they are that version's, the others read from the database in one statement and cached. A beer
+    /// deleted since is left out, as the database's answer would.
+    async fn rendered_rows_of(&self, index: &CatalogIndex, ids: &[i64]) -> StoreResult<Vec<Arc<RenderedRow>>> {
         let mut rows: Vec<Option<Arc<RenderedRow>>> = ids
             .iter()
             .map(|&id| {
                 index
                     .updated_of(id)
-                    .and_then(|updated| self.shared.documents.get(id, updated))
+                    .and_then(|updated| self.shared.rendered_rows.get(id, updated))
             })
             .collect();
         let mut missing: Vec<i64> = ids
@@ -312,7 +232,7 @@ impl IndexedStore {
                 .into_iter()
                 .map(Arc::new)
                 .collect();
-            self.shared.keep(index.version(), &read);
+            self.shared.keep_if_installed(index.version(), &read);
             let read: std::collections::HashMap<i64, Arc<RenderedRow>> =
                 read.into_iter().map(|row| (row.id, row)).collect();
             for (row, id) in rows.iter_mut().zip(ids) {
@@ -337,7 +257,7 @@ impl IndexedStore {
                     let elapsed_ms = started.elapsed().as_millis() as u64;
                     let (beers, version) = (index.len(), index.version());
                     match &how {
-                        Refreshed::Patched { changed } => {
+                        Refresh::Patched { changed } => {
                             tracing::debug!(
                                 beers,
                                 version,
@@ -347,15 +267,15 @@ impl IndexedStore {
                             );
                             shared.patched.fetch_add(1, Ordering::AcqRel);
                         }
-                        Refreshed::Rebuilt => {
+                        Refresh::Rebuilt => {
                             tracing::info!(beers, version, elapsed_ms, "read model built");
                             shared.rebuilt.fetch_add(1, Ordering::AcqRel);
                         }
                     }
                     let mut installed = shared.index.write().expect("the index lock is never poisoned");
                     match &how {
-                        Refreshed::Patched { changed } => shared.documents.forget(changed),
-                        Refreshed::Rebuilt => shared.documents.forget_all(),
+                        Refresh::Patched { changed } => shared.rendered_rows.forget(changed),
+                        Refresh::Rebuilt => shared.rendered_rows.forget_all(),
                     }
                     *installed = Some(Arc::new(index));
                 }
@@ -371,9 +291,9 @@ impl IndexedStore {
     /// The index at the database's current version: `previous` patched with what changed since, or a full build
     /// when that cannot be done; `None` when `previous` is already current.
     async fn refreshed(
-        inner: &DynStore,
+        inner: &Arc<dyn ReadDatabase>,
         previous: Option<Arc<CatalogIndex>>,
-    ) -> StoreResult<Option<(CatalogIndex, Refreshed)>> {
+    ) -> StoreResult<Option<(CatalogIndex, Refresh)>> {
         if let Some(previous) = previous {
             let changes = match inner
                 .load_index_changes(previous.version(), patch_limit(previous.len()))
@@ -394,10 +314,10 @@ impl IndexedStore {
                 let (index, changed) = tokio::task::spawn_blocking(move || (previous.patched(&changes), changes.ids))
                     .await
                     .expect("patching the index does not panic");
-                return Ok(Some((index, Refreshed::Patched { changed })));
+                return Ok(Some((index, Refresh::Patched { changed })));
             }
         }
-        Ok(Some((inner.load_index().await?, Refreshed::Rebuilt)))
+        Ok(Some((inner.load_index().await?, Refresh::Rebuilt)))
     }
 
     /// Evaluates a query on the read model's threads ([`Evaluator`]): at a million beers a count or a sort walks
@@ -427,19 +347,7 @@ impl IndexedStore {
 }
 
 #[async_trait]
-impl BeerStore for IndexedStore {
-    fn backend(&self) -> Backend {
-        self.inner.backend()
-    }
-
-    async fn migrate(&self) -> StoreResult<()> {
-        self.inner.migrate().await
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        self.inner.ping().await
-    }
-
+impl CatalogReads for ReadModel {
     async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>> {
         let Some(index) = self.current().await? else {
             return self.inner.list(query).await;
@@ -467,7 +375,7 @@ impl BeerStore for IndexedStore {
         Ok(page.total.unwrap_or_default())
     }
 
-    /// The page's ids from the index, then their renderings: the copies kept, or by primary key.
+    /// The page's ids from the index, then their rendered rows: cached, or read by primary key.
     async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {
         let Some(index) = self.current().await? else {
             return self.inner.list_json(query, shape, image_base).await;
@@ -476,19 +384,19 @@ impl BeerStore for IndexedStore {
         if page.ids.is_empty() {
             return Ok("[]".to_owned());
         }
-        if !self.shared.documents.enabled() {
+        if !self.shared.rendered_rows.enabled() {
             return self
                 .inner
                 .list_json(&Self::by_ids(query, page.ids), shape, image_base)
                 .await;
         }
-        let rows = self.documents_of(&index, &page.ids).await?;
+        let rows = self.rendered_rows_of(&index, &page.ids).await?;
         Ok(rendered::json_array(&rows, shape, image_base))
     }
 
-    /// From the copy kept, when there is one; a beer the current index does not hold is not looked for.
+    /// From the cached rendered row, when there is one; a beer the current index does not hold is not looked for.
     async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>> {
-        if !self.shared.documents.enabled() {
+        if !self.shared.rendered_rows.enabled() {
             return self.inner.get_json(id, shape, image_base).await;
         }
         let Some(index) = self.current().await? else {
@@ -497,16 +405,12 @@ impl BeerStore for IndexedStore {
         if index.updated_of(id).is_none() {
             return Ok(None);
         }
-        let rows = self.documents_of(&index, &[id]).await?;
+        let rows = self.rendered_rows_of(&index, &[id]).await?;
         Ok(rows.first().map(|row| row.to_json(shape, image_base)))
     }
 
     async fn rendered_rows(&self, ids: &[i64]) -> StoreResult<Vec<RenderedRow>> {
         self.inner.rendered_rows(ids).await
-    }
-
-    fn read_replica(&self) -> Option<ReplicaStatus> {
-        self.inner.read_replica()
     }
 
     async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {
@@ -527,38 +431,8 @@ impl BeerStore for IndexedStore {
         self.inner.random().await
     }
 
-    async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
-        let written = self.inner.create(fields).await;
-        self.written();
-        written
-    }
-
-    async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
-        let written = self.inner.update(id, fields).await;
-        self.written();
-        written
-    }
-
-    async fn delete(&self, id: i64) -> StoreResult<bool> {
-        let written = self.inner.delete(id).await;
-        self.written();
-        written
-    }
-
-    async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
-        self.inner.import(records, progress).await
-    }
-
-    async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>> {
-        let written = self.inner.set_image(beer_id, image).await;
-        self.written();
-        written
-    }
-
-    async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
-        let written = self.inner.remove_image(beer_id).await;
-        self.written();
-        written
+    async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
+        self.inner.get_many(ids).await
     }
 
     async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>> {
@@ -572,40 +446,25 @@ impl BeerStore for IndexedStore {
     async fn has_images(&self) -> StoreResult<bool> {
         self.inner.has_images().await
     }
+}
 
-    async fn import_stream(
-        &self,
-        messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
-        progress: &(dyn Fn(usize) + Send + Sync),
-    ) -> StoreResult<bool> {
-        self.inner.import_stream(messages, progress).await
-    }
-
-    async fn close(&self) {
-        self.inner.close().await
-    }
-
-    async fn change_feed(&self) -> StoreResult<Box<dyn ChangeFeed>> {
-        self.inner.change_feed().await
-    }
-
-    async fn change_listener(&self) -> StoreResult<Option<Box<dyn ChangeListener>>> {
-        self.inner.change_listener().await
-    }
-
-    async fn catalog_version(&self) -> StoreResult<i64> {
-        self.inner.catalog_version().await
-    }
-
-    async fn load_index(&self) -> StoreResult<CatalogIndex> {
-        self.inner.load_index().await
-    }
-
-    async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {
-        self.inner.load_index_changes(since, limit).await
-    }
-
-    async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
-        self.inner.get_many(ids).await
+/// Refreshes the index as soon as [`Freshness`] confirms a new version (and checks every 100 ms), while the read
+/// model exists.
+async fn follow(weak: std::sync::Weak<ReadModel>, freshness: Arc<Freshness>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = freshness.version_moved() => {}
+        }
+        let Some(model) = weak.upgrade() else { return };
+        let built = model.installed().map(|index| index.version());
+        // Also when the index is ahead of the version: that costs one cheap read, and a catalog whose version went
+        // back (a database restored under a running server) is rebuilt.
+        if let Some(version) = freshness.current_version()
+            && built != Some(version)
+        {
+            model.start_refresh();
+        }
     }
 }

@@ -1,0 +1,218 @@
+//! Freshness: what is known, without asking the database, about the catalog's version and whether the database
+//! can be reached. The [`super::change_signal::VersionFollower`] reads the version every
+//! [`POLL_INTERVAL`](super::change_signal::POLL_INTERVAL), and at once on a PostgreSQL change notification; the
+//! outage guard confirms it again after each of this process's writes.
+//!
+//! Caches check against it: the response cache serves an answer only if it was built at the version confirmed
+//! within [`FRESHNESS`], so a write by any writer is visible everywhere within that bound, and the read model
+//! answers at that version without a round trip. While the version cannot be read, nothing is served from a cache
+//! unless the database is down (stale-if-error).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::StoreError;
+use crate::telemetry::error_chain;
+
+/// How long a version read is trusted, counted from when the read was *issued*: a cached answer served at time t
+/// was built at a version that was current at some moment after t - FRESHNESS, so it is never staler than this.
+/// The follower's poll interval + read timeout, under the 1 s the API promises.
+pub const FRESHNESS: Duration = Duration::from_millis(800);
+
+/// What is known of the catalog version and the database's reachability; shared by the outage guard, the read
+/// model and the response cache.
+pub struct Freshness {
+    epoch: Instant,
+    version: AtomicI64,
+    /// When the last successful version read was issued, in ms since `epoch` plus one (0: never).
+    confirmed_at: AtomicU64,
+    /// Orders version reads after this process's writes: every read and every write takes the next number. A
+    /// millisecond clock cannot: a read issued in the same millisecond as a write would be refused, leaving the
+    /// cache unusable until the next poll.
+    sequence: AtomicU64,
+    /// The number of this process's last write whose version is unknown (its version read failed): version reads
+    /// numbered before it cannot vouch for anything.
+    written: AtomicU64,
+    /// The number of the read the current version comes from: a read issued earlier (it may have seen an older
+    /// version) that completes later must not replace it.
+    confirmed_number: AtomicU64,
+    /// Serialises confirmations, which update the three fields above together.
+    confirming: std::sync::Mutex<()>,
+    down: AtomicBool,
+    /// Wakes the version follower for a read now.
+    poll_now: Notify,
+    /// Wakes those waiting for a new version (the read model, which refreshes at once).
+    version_moved: Notify,
+}
+
+impl Freshness {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            epoch: Instant::now(),
+            version: AtomicI64::new(0),
+            confirmed_at: AtomicU64::new(0),
+            sequence: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            confirmed_number: AtomicU64::new(0),
+            confirming: std::sync::Mutex::new(()),
+            down: AtomicBool::new(false),
+            poll_now: Notify::new(),
+            version_moved: Notify::new(),
+        })
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX) + 1
+    }
+
+    /// The catalog's version, when it was read recently enough to vouch for a cached answer; `None` while the
+    /// change signal cannot be read (caching is suspended then).
+    pub fn current_version(&self) -> Option<i64> {
+        let confirmed = self.confirmed_at.load(Ordering::Acquire);
+        let fresh = confirmed != 0 && self.now().saturating_sub(confirmed) <= FRESHNESS.as_millis() as u64;
+        fresh.then(|| self.version.load(Ordering::Acquire))
+    }
+
+    /// The last version read, however long ago (what cached answers were built at when an outage began).
+    pub fn last_version(&self) -> i64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Has the version follower read the version now rather than at its next poll.
+    pub fn poll_now(&self) {
+        self.poll_now.notify_one();
+    }
+
+    /// Waits for the follower's next poll: `interval`, or sooner when [`Freshness::poll_now`] is called.
+    pub async fn next_poll(&self, interval: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = self.poll_now.notified() => {}
+        }
+    }
+
+    /// Resolves when a confirmed version differs from the one before it.
+    pub async fn version_moved(&self) {
+        self.version_moved.notified().await;
+    }
+
+    /// Whether the database is known to be unreachable (until the probe reaches it again).
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Acquire)
+    }
+
+    /// A request (or the probe) found the database unreachable: fail fast from now on, probe at once.
+    pub fn report_unavailable(&self, error: &StoreError) {
+        self.probe_failed(error);
+        self.poll_now.notify_one();
+    }
+
+    /// The version follower's own probe found the database unreachable: as [`Freshness::report_unavailable`],
+    /// without waking the follower, which would probe again at once (and, on an error that needs no I/O, such as a
+    /// closed pool, never yield).
+    pub fn probe_failed(&self, error: &StoreError) {
+        if !self.down.swap(true, Ordering::AcqRel) {
+            tracing::warn!(
+                error = error_chain(error),
+                "the database is unavailable: answering 503 at once and serving cached reads until it is back"
+            );
+        }
+    }
+
+    /// This process wrote to the catalog and could not read the version after it: until the version is read
+    /// again, nothing cached may be served, so a client still reads its own writes at once on this instance (other
+    /// instances see them within the bound).
+    pub fn wrote(&self) {
+        self.written.store(self.next(), Ordering::Release);
+        self.confirmed_at.store(0, Ordering::Release);
+        self.poll_now.notify_one();
+    }
+
+    fn next(&self) -> u64 {
+        self.sequence.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Taken just before a version read is issued; the read vouches for the version from then on.
+    pub fn issue(&self) -> Ticket {
+        Ticket {
+            number: self.next(),
+            at: self.now(),
+        }
+    }
+
+    /// Records a version read issued with `ticket`, unless a read issued later has been recorded already.
+    pub fn confirm(&self, version: i64, ticket: Ticket) {
+        {
+            let _one_at_a_time = self.confirming.lock().expect("confirming never panics");
+            if ticket.number > self.written.load(Ordering::Acquire)
+                && ticket.number > self.confirmed_number.load(Ordering::Acquire)
+            {
+                self.confirmed_number.store(ticket.number, Ordering::Release);
+                if self.version.swap(version, Ordering::AcqRel) != version {
+                    self.version_moved.notify_waiters();
+                }
+                self.confirmed_at.store(ticket.at, Ordering::Release);
+                // A write may have landed between the check and the store: then this read vouches for nothing.
+                if ticket.number <= self.written.load(Ordering::Acquire) {
+                    self.confirmed_at.store(0, Ordering::Release);
+                }
+            }
+        }
+        if self.down.swap(false, Ordering::AcqRel) {
+            tracing::info!("the database is reachable again");
+        }
+    }
+}
+
+/// A version read's place among this process's writes, and when it was issued.
+#[derive(Copy, Clone, Debug)]
+pub struct Ticket {
+    number: u64,
+    at: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_outage_is_reported_once_in_the_error_chain() {
+        let text = error_chain(&StoreError::KnownDown);
+        assert_eq!(text.matches("known to be down").count(), 1, "{text}");
+        assert!(StoreError::KnownDown.is_unavailable());
+    }
+
+    #[test]
+    fn a_read_issued_after_a_write_vouches_for_it_even_in_the_same_millisecond() {
+        let freshness = Freshness::new();
+        let before = freshness.issue();
+        freshness.wrote();
+        freshness.confirm(1, before);
+        assert_eq!(
+            freshness.current_version(),
+            None,
+            "a read issued before the write vouches for nothing"
+        );
+        let after = freshness.issue();
+        freshness.confirm(2, after);
+        assert_eq!(freshness.current_version(), Some(2));
+    }
+
+    #[test]
+    fn a_read_issued_earlier_but_answered_later_cannot_take_the_version_back() {
+        let freshness = Freshness::new();
+        // The poller's read is issued before a write commits, the writer's after it; the writer's answers first.
+        let poller = freshness.issue();
+        let writer = freshness.issue();
+        freshness.confirm(8, writer);
+        freshness.confirm(7, poller);
+        assert_eq!(freshness.current_version(), Some(8));
+        assert_eq!(freshness.last_version(), 8);
+        let next = freshness.issue();
+        freshness.confirm(9, next);
+        assert_eq!(freshness.current_version(), Some(9));
+    }
+}
