@@ -7,9 +7,10 @@
 //! matched once per distinct text, not once per beer, and names carry a character-set mask that rejects most
 //! non-matching names with one AND.
 //!
-//! [`CatalogIndex::matches`] is the one place that evaluates a [`BeerFilter`] here; it implements exactly what the
-//! SQL in [`super::sql`] implements (strict comparisons, a missing value never matches, fuzzy = the characters in
-//! order, food and style = substring, any hop or malt may match), over the same lower-cased search texts.
+//! [`CatalogIndex::matches`] is the one place that evaluates a [`BeerFilter`](crate::domain::BeerFilter) here; it
+//! implements exactly what the SQL in [`super::sql`] implements (strict comparisons, a missing value never matches,
+//! fuzzy = the characters in order, food and style = substring, any hop or malt may match), over the same
+//! lower-cased search texts.
 
 use std::sync::OnceLock;
 

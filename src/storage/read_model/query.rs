@@ -55,9 +55,9 @@ impl CatalogIndex {
         self.ids.is_empty()
     }
 
-    /// When beer `id` was last written, in nanoseconds since 1970 (see [`nanos`]); `None` when there is no such
-    /// beer at this version. Every write of a beer sets `updated_at`, so this also tells whether a copy of its
-    /// rendering is the one this version holds.
+    /// When beer `id` was last written, in nanoseconds since 1970 (see [`nanos`](super::build::nanos)); `None` when
+    /// there is no such beer at this version. Every write of a beer sets `updated_at`, so this also tells whether a
+    /// copy of its rendering is the one this version holds.
     pub fn updated_of(&self, id: i64) -> Option<i64> {
         self.ids.binary_search(&id).ok().map(|row| self.updated[row])
     }
