@@ -47,7 +47,7 @@ variable "domain_name" {
 }
 
 variable "hosted_zone_id" {
-  description = "Route 53 public hosted zone of domain_name (certificate validation, alias records); null: create the records by hand."
+  description = "Route 53 public hosted zone of domain_name (certificate validation, alias records); required with domain_name."
   type        = string
   default     = null
 }

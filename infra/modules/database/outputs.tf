@@ -51,6 +51,9 @@ output "app_username" {
 output "read_host" {
   description = "Host name the service reads the catalog from (DB_READ_HOST): the replicas' weighted CNAME, or null without replicas."
   value       = var.replica_count > 0 ? local.read_host : null
+  # The name resolves only once its records exist: a task started with DB_READ_HOST before them would fail its
+  # reads over to the primary (or fail to start its read pool) until DNS caught up.
+  depends_on = [aws_route53_record.read]
 }
 
 output "replica_identifiers" {

@@ -147,3 +147,8 @@ variable "vpc_id" {
   description = "VPC of the database: the private hosted zone holding the read endpoint name is associated with it."
   type        = string
 }
+
+variable "permissions_boundary_arn" {
+  description = "Managed policy every IAM role of this module carries as its permissions boundary (<project>-<env>-workload-boundary, created by infra/global; the apply role may create roles only with it)."
+  type        = string
+}
