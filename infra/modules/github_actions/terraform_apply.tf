@@ -76,8 +76,14 @@ data "aws_iam_policy_document" "apply" {
   }
 
   statement {
-    sid     = "RdsOwnResources"
-    actions = ["rds:*"]
+    sid = "RdsOwnResources"
+    # Listed, not rds:*: no snapshot sharing (ModifyDBSnapshotAttribute), no DB security group ingress.
+    actions = [
+      "rds:CreateDBInstance", "rds:CreateDBInstanceReadReplica", "rds:ModifyDBInstance", "rds:DeleteDBInstance",
+      "rds:RebootDBInstance", "rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:RemoveTagsFromResource",
+      "rds:CreateDBParameterGroup", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup",
+      "rds:DeleteDBParameterGroup", "rds:CreateDBSubnetGroup", "rds:ModifyDBSubnetGroup", "rds:DeleteDBSubnetGroup",
+    ]
     resources = [
       "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:db:${local.env[each.key].prefix}-db*",
       "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:pg:${local.env[each.key].prefix}-*",
