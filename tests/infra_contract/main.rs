@@ -12,6 +12,7 @@
 //!
 //! Run: `cargo test --test infra_contract`.
 
+mod first_apply;
 mod scale;
 #[path = "../support/service.rs"]
 mod service;
