@@ -113,7 +113,8 @@ class Scope:
             return list(ENVS)
         m = re.fullmatch(r"\[for (\w+) in each\.value : \"(.*)\"\]", e)
         if m:
-            return [re.sub(r"\$\{" + m.group(1) + r"\}", v, m.group(2)) for v in self.each_value]
+            item = "${" + m.group(1) + "}"
+            return [self.value('"' + m.group(2).replace(item, v) + '"') for v in self.each_value]
         m = re.fullmatch(r"local\.(\w+)\[each\.key\]\.(\w+)", e)
         if m:  # a field of a `{ for e in var.environments : e => { ... } }` local
             text = self.local(m.group(1))
@@ -209,8 +210,10 @@ def main():
                             stem = "__".join(filter(None, [rel.replace("/", "_"), name, key]))
                             path = out / kind_dir / f"{stem}.json"
                             path.parent.mkdir(parents=True, exist_ok=True)
-                            policy = {"Version": "2012-10-17", "Statement": statements}
-                            path.write_text(json.dumps(policy, indent=2) + "\n")
+                            policy = json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
+                            if "${" in policy:  # a template left half-filled would be checked as a literal
+                                sys.exit(f"render-iam-policies: {rel} {name}: unfilled interpolation in {path}")
+                            path.write_text(policy + "\n")
                             count += 1
     print(f"render-iam-policies: {count} policies written to {out}")
 

@@ -37,16 +37,29 @@ const DATA_SOURCE_CALLS: &[(&str, &[&str])] = &[
     ("aws_iam_policy_document", &[]),
     ("aws_elb_service_account", &[]), // a table in the provider
     ("aws_availability_zones", &["ec2:DescribeAvailabilityZones"]),
-    ("aws_ec2_managed_prefix_list", &["ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries"]),
+    (
+        "aws_ec2_managed_prefix_list",
+        &["ec2:DescribeManagedPrefixLists", "ec2:GetManagedPrefixListEntries"],
+    ),
     ("aws_ecs_service", &["ecs:DescribeServices"]),
     ("aws_ecs_container_definition", &["ecs:DescribeTaskDefinition"]),
     (
         "aws_cloudfront_response_headers_policy",
-        &["cloudfront:ListResponseHeadersPolicies", "cloudfront:GetResponseHeadersPolicy"],
+        &[
+            "cloudfront:ListResponseHeadersPolicies",
+            "cloudfront:GetResponseHeadersPolicy",
+        ],
     ),
     // Reads the repository and, in provider 6.x, its images (most_recent_image_tags): the calls that failed the
     // plan of both environments.
-    ("aws_ecr_repository", &["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:DescribeImages"]),
+    (
+        "aws_ecr_repository",
+        &[
+            "ecr:DescribeRepositories",
+            "ecr:ListTagsForResource",
+            "ecr:DescribeImages",
+        ],
+    ),
 ];
 
 fn load(edit: Option<(&str, &str, &str)>) -> Infra {
@@ -65,7 +78,7 @@ fn assert_reports(check: fn(&Infra) -> Violations, edit: (&str, &str, &str), wan
 
 fn strings(expr: Option<&Expression>) -> Vec<String> {
     match expr {
-        Some(Expression::Array(items)) => items.iter().filter_map(|i| crate::terraform::template_text(i)).collect(),
+        Some(Expression::Array(items)) => items.iter().filter_map(crate::terraform::template_text).collect(),
         _ => Vec::new(),
     }
 }
@@ -88,22 +101,31 @@ fn check_state_encryption(infra: &Infra) -> Violations {
     let mut v = Violations::new();
     let bootstrap = infra.dir("bootstrap").unwrap();
     let policy = bootstrap.block("data", &["aws_iam_policy_document", "state"]);
-    let deny = policy.into_iter().flat_map(|p| nested(&p.body, "statement")).find(|s| {
-        attr(&s.body, "sid").map(show).as_deref() == Some("\"DenyUnencryptedUploads\"")
-    });
-    let required = deny.and_then(|s| nested(&s.body, "condition").next()).map(|c| strings(attr(&c.body, "values")));
+    let deny = policy
+        .into_iter()
+        .flat_map(|p| nested(&p.body, "statement"))
+        .find(|s| attr(&s.body, "sid").map(show).as_deref() == Some("\"DenyUnencryptedUploads\""));
+    let required = deny
+        .and_then(|s| nested(&s.body, "condition").next())
+        .map(|c| strings(attr(&c.body, "values")));
     if required != Some(vec!["aws:kms".to_string()]) {
-        v.push(format!("bootstrap: DenyUnencryptedUploads should require aws:kms, got {required:?}"));
+        v.push(format!(
+            "bootstrap: DenyUnencryptedUploads should require aws:kms, got {required:?}"
+        ));
     }
     for root in ["global", "envs/staging", "envs/production"] {
         let dir = infra.dir(root).unwrap();
-        let backend = dir.block("terraform", &[]).and_then(|t| nested(&t.body, "backend").next());
+        let backend = dir
+            .block("terraform", &[])
+            .and_then(|t| nested(&t.body, "backend").next());
         match backend.and_then(|b| attr(&b.body, "encrypt")) {
             Some(Expression::Bool(true)) => {}
             other => v.push(format!("infra/{root}: backend encrypt = {other:?}, want true")),
         }
         if backend.and_then(|b| attr(&b.body, "kms_key_id")).is_some() {
-            v.push(format!("infra/{root}: kms_key_id is hard-coded; pass it with -backend-config"));
+            v.push(format!(
+                "infra/{root}: kms_key_id is hard-coded; pass it with -backend-config"
+            ));
         }
     }
     v.extend(documented_inits(&readme()));
@@ -132,7 +154,11 @@ fn documented_inits(readme: &str) -> Violations {
             command.push_str(lines[j]);
         }
         if !command.contains("kms_key_id=") {
-            v.push(format!("infra/README.md:{}: `{}` does not pass -backend-config=\"kms_key_id=...\"", i + 1, line.trim()));
+            v.push(format!(
+                "infra/README.md:{}: `{}` does not pass -backend-config=\"kms_key_id=...\"",
+                i + 1,
+                line.trim()
+            ));
         }
     }
     if seen == 0 {
@@ -146,11 +172,26 @@ fn state_writes_send_the_encryption_the_bucket_requires() {
     assert_clean(check_state_encryption);
     let old = r#"terraform init -backend-config="bucket=<state_bucket_name>""#;
     let v = documented_inits(&format!("```sh\n{old}\n```\n"));
-    assert!(v.iter().any(|m| m.contains("does not pass")), "the old documented init passes: {v:?}");
+    assert!(
+        v.iter().any(|m| m.contains("does not pass")),
+        "the old documented init passes: {v:?}"
+    );
     let edit = ("global/versions.tf", "encrypt      = true", "encrypt      = false");
-    assert_reports(check_state_encryption, edit, "infra/global: backend encrypt = Some(Bool(false))");
-    let edit = ("bootstrap/main.tf", r#"values   = ["aws:kms"]"#, r#"values   = ["AES256"]"#);
-    assert_reports(check_state_encryption, edit, "DenyUnencryptedUploads should require aws:kms");
+    assert_reports(
+        check_state_encryption,
+        edit,
+        "infra/global: backend encrypt = Some(Bool(false))",
+    );
+    let edit = (
+        "bootstrap/main.tf",
+        r#"values   = ["aws:kms"]"#,
+        r#"values   = ["AES256"]"#,
+    );
+    assert_reports(
+        check_state_encryption,
+        edit,
+        "DenyUnencryptedUploads should require aws:kms",
+    );
 }
 
 // --- 2. data sources -------------------------------------------------------------------------------------------
@@ -161,7 +202,10 @@ fn state_writes_send_the_encryption_the_bucket_requires() {
 fn check_data_source_calls(infra: &Infra) -> Violations {
     let mut v = Violations::new();
     let github = infra.dir("modules/github_actions").unwrap();
-    let read = github.local("read_actions").map(|e| strings(Some(e))).unwrap_or_default();
+    let read = github
+        .local("read_actions")
+        .map(|e| strings(Some(e)))
+        .unwrap_or_default();
     if read.is_empty() {
         v.push("modules/github_actions: no local.read_actions list".into());
     }
@@ -169,11 +213,17 @@ fn check_data_source_calls(infra: &Infra) -> Violations {
         for block in dir.blocks("data", &[]) {
             let kind = label(block, 0).unwrap_or("?");
             let Some((_, calls)) = DATA_SOURCE_CALLS.iter().find(|(k, _)| *k == kind) else {
-                v.push(format!("{}: data \"{kind}\" is not in DATA_SOURCE_CALLS (list the API calls it makes)", dir.name));
+                v.push(format!(
+                    "{}: data \"{kind}\" is not in DATA_SOURCE_CALLS (list the API calls it makes)",
+                    dir.name
+                ));
                 continue;
             };
             for call in calls.iter().filter(|c| !read.iter().any(|p| allows(p, c))) {
-                v.push(format!("{}: data \"{kind}\" calls {call}, which the plan roles may not", dir.name));
+                v.push(format!(
+                    "{}: data \"{kind}\" calls {call}, which the plan roles may not",
+                    dir.name
+                ));
             }
         }
     }
@@ -185,12 +235,21 @@ fn every_data_source_is_allowed_to_the_plan_roles() {
     assert_clean(check_data_source_calls);
     // The old modules/environment read the ECR repository through the data source.
     let from = "data \"aws_caller_identity\" \"current\" {}";
-    let old = "data \"aws_caller_identity\" \"current\" {}\ndata \"aws_ecr_repository\" \"app\" {\n  name = var.project\n}";
+    let old =
+        "data \"aws_caller_identity\" \"current\" {}\ndata \"aws_ecr_repository\" \"app\" {\n  name = var.project\n}";
     let want = "data \"aws_ecr_repository\" calls ecr:DescribeImages, which the plan roles may not";
-    assert_reports(check_data_source_calls, ("modules/environment/main.tf", from, old), want);
+    assert_reports(
+        check_data_source_calls,
+        ("modules/environment/main.tf", from, old),
+        want,
+    );
     let from = r#""ec2:Describe*","#;
     let want = "data \"aws_availability_zones\" calls ec2:DescribeAvailabilityZones";
-    assert_reports(check_data_source_calls, ("modules/github_actions/terraform_plan.tf", from, ""), want);
+    assert_reports(
+        check_data_source_calls,
+        ("modules/github_actions/terraform_plan.tf", from, ""),
+        want,
+    );
 }
 
 // --- 3. WAF metric dimension -----------------------------------------------------------------------------------
@@ -201,7 +260,9 @@ fn check_waf_dimension(infra: &Infra) -> Violations {
     let mut v = Violations::new();
     let edge = infra.dir("modules/edge").unwrap();
     let acl = edge.block("resource", &["aws_wafv2_web_acl", "this"]);
-    let metric = acl.and_then(|a| nested(&a.body, "visibility_config").next()).and_then(|c| attr(&c.body, "metric_name"));
+    let metric = acl
+        .and_then(|a| nested(&a.body, "visibility_config").next())
+        .and_then(|c| attr(&c.body, "metric_name"));
     let Some(metric) = metric else {
         return vec!["modules/edge: aws_wafv2_web_acl.this has no visibility_config.metric_name".into()];
     };
@@ -211,29 +272,51 @@ fn check_waf_dimension(infra: &Infra) -> Violations {
         if attr(&alarm.body, "namespace").map(show).as_deref() != Some("\"AWS/WAFV2\"") {
             continue;
         }
-        let Some(Expression::Object(dims)) = attr(&alarm.body, "dimensions") else { continue };
+        let Some(Expression::Object(dims)) = attr(&alarm.body, "dimensions") else {
+            continue;
+        };
         let acl_dim = crate::terraform::object_get(dims, "WebACL");
         seen += 1;
         let got = acl_dim.map(|d| infra.resolve(edge, d).map(|(_, e)| show(e)));
         if got.as_ref().map(|g| g.as_ref().ok()) != Some(want.as_ref().ok()) {
             let name = label(alarm, 1).unwrap_or("?");
-            v.push(format!("modules/edge: alarm {name} WebACL = {got:?}, not the ACL's metric_name {want:?}"));
+            v.push(format!(
+                "modules/edge: alarm {name} WebACL = {got:?}, not the ACL's metric_name {want:?}"
+            ));
         }
     }
     // The dashboard: ["AWS/WAFV2", "<metric>", "WebACL", <value>, ...] in modules/observability.
     let obs = infra.dir("modules/observability").unwrap();
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/infra/modules/observability/main.tf")).unwrap();
-    for line in text.lines().filter(|l| l.contains("\"AWS/WAFV2\"") && l.contains("\"WebACL\"")) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/infra/modules/observability/main.tf"
+    ))
+    .unwrap();
+    for line in text
+        .lines()
+        .filter(|l| l.contains("\"AWS/WAFV2\"") && l.contains("\"WebACL\""))
+    {
         seen += 1;
-        let value = line.split("\"WebACL\",").nth(1).and_then(|r| r.split(',').next()).unwrap_or("").trim();
+        let value = line
+            .split("\"WebACL\",")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .unwrap_or("")
+            .trim();
         let expr: Result<Expression, _> = value.parse();
-        let got = expr.map_err(|e| e.to_string()).and_then(|e| infra.resolve(obs, &e).map(|(_, r)| show(r)));
+        let got = expr
+            .map_err(|e| e.to_string())
+            .and_then(|e| infra.resolve(obs, &e).map(|(_, r)| show(r)));
         if got.as_ref().ok() != want.as_ref().ok() {
-            v.push(format!("modules/observability: dashboard WebACL {value} = {got:?}, not {want:?}"));
+            v.push(format!(
+                "modules/observability: dashboard WebACL {value} = {got:?}, not {want:?}"
+            ));
         }
     }
     if seen < 2 {
-        v.push(format!("expected the WAF alarm and the dashboard's WAF metrics, saw {seen}"));
+        v.push(format!(
+            "expected the WAF alarm and the dashboard's WAF metrics, saw {seen}"
+        ));
     }
     v
 }
@@ -243,7 +326,11 @@ fn waf_metrics_are_read_by_the_acl_metric_name() {
     assert_clean(check_waf_dimension);
     let from = "WebACL = local.waf_metric,";
     let want = "alarm waf_blocked WebACL";
-    assert_reports(check_waf_dimension, ("modules/edge/main.tf", from, "WebACL = aws_wafv2_web_acl.this.name,"), want);
+    assert_reports(
+        check_waf_dimension,
+        ("modules/edge/main.tf", from, "WebACL = aws_wafv2_web_acl.this.name,"),
+        want,
+    );
 }
 
 // --- 4. HTTPS later --------------------------------------------------------------------------------------------
@@ -267,12 +354,17 @@ fn check_rules_keep_their_listener(infra: &Infra) -> Violations {
         };
         let Some((_, parts)) = listener else {
             let text = arn.map(show).unwrap_or_default();
-            v.push(format!("listener rule {name}: listener_arn {text} is not one aws_lb_listener's arn"));
+            v.push(format!(
+                "listener rule {name}: listener_arn {text} is not one aws_lb_listener's arn"
+            ));
             continue;
         };
         let block = lb.block("resource", &["aws_lb_listener", &parts[0]]);
         if block.is_none_or(|b| attr(&b.body, "count").is_some() || attr(&b.body, "for_each").is_some()) {
-            v.push(format!("listener rule {name}: its listener {} comes and goes (count/for_each)", parts[0]));
+            v.push(format!(
+                "listener rule {name}: its listener {} comes and goes (count/for_each)",
+                parts[0]
+            ));
         }
     }
     v
@@ -284,11 +376,19 @@ fn https_later_keeps_the_blue_green_rules() {
     let from = "  listener_arn = aws_lb_listener.origin.arn\n  priority     = 100";
     let old = "  listener_arn = local.https ? aws_lb_listener.https[0].arn : aws_lb_listener.http_forward[0].arn\n  priority     = 100";
     let want = "listener rule production: listener_arn";
-    assert_reports(check_rules_keep_their_listener, ("modules/load_balancer/main.tf", from, old), want);
+    assert_reports(
+        check_rules_keep_their_listener,
+        ("modules/load_balancer/main.tf", from, old),
+        want,
+    );
     let from = "resource \"aws_lb_listener\" \"origin\" {";
     let want = "its listener origin comes and goes";
     let to = "resource \"aws_lb_listener\" \"origin\" {\n  count = var.certificate_arn != null ? 1 : 0";
-    assert_reports(check_rules_keep_their_listener, ("modules/load_balancer/main.tf", from, to), want);
+    assert_reports(
+        check_rules_keep_their_listener,
+        ("modules/load_balancer/main.tf", from, to),
+        want,
+    );
 }
 
 // --- 5. permissions boundary -----------------------------------------------------------------------------------
@@ -298,22 +398,39 @@ fn https_later_keeps_the_blue_green_rules() {
 fn check_boundaries(infra: &Infra) -> Violations {
     let mut v = Violations::new();
     let mut roles = 0;
-    for dir in infra.dirs.iter().filter(|d| d.rel.starts_with("modules/") && d.rel != "modules/github_actions") {
+    for dir in infra
+        .dirs
+        .iter()
+        .filter(|d| d.rel.starts_with("modules/") && d.rel != "modules/github_actions")
+    {
         for role in dir.blocks("resource", &["aws_iam_role"]) {
             roles += 1;
             let name = label(role, 1).unwrap_or("?");
             match attr(&role.body, "permissions_boundary").map(show) {
                 Some(b) if b == "var.permissions_boundary_arn" => {}
-                other => v.push(format!("{}: aws_iam_role.{name} permissions_boundary = {other:?}", dir.name)),
+                other => v.push(format!(
+                    "{}: aws_iam_role.{name} permissions_boundary = {other:?}",
+                    dir.name
+                )),
             }
         }
     }
     let env = infra.dir("modules/environment").unwrap();
-    let boundary = env.local("permissions_boundary_arn").and_then(crate::terraform::template_text);
-    if !boundary.as_deref().is_some_and(|b| b.ends_with(":policy/${local.name_prefix}-workload-boundary")) {
-        v.push(format!("modules/environment: local.permissions_boundary_arn = {boundary:?}"));
+    let boundary = env
+        .local("permissions_boundary_arn")
+        .and_then(crate::terraform::template_text);
+    if !boundary
+        .as_deref()
+        .is_some_and(|b| b.ends_with(":policy/${local.name_prefix}-workload-boundary"))
+    {
+        v.push(format!(
+            "modules/environment: local.permissions_boundary_arn = {boundary:?}"
+        ));
     }
-    let github = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/infra/modules/github_actions/main.tf"));
+    let github = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/infra/modules/github_actions/main.tf"
+    ));
     let github = github.unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
     if !github.contains("boundary_name = \"${var.project}-${e}-workload-boundary\"") {
         v.push("modules/github_actions: local.env[*].boundary_name is not <project>-<env>-workload-boundary".into());
@@ -331,4 +448,102 @@ fn every_environment_role_carries_the_boundary() {
     let to = "  name                 = \"${var.name_prefix}-flow-logs\"\n  assume_role_policy   = data.aws_iam_policy_document.flow_logs_assume.json";
     let want = "modules/network: aws_iam_role.flow_logs permissions_boundary = None";
     assert_reports(check_boundaries, ("modules/network/main.tf", from, to), want);
+}
+
+// --- 6. the plan roles (the interface the workflows rely on) -----------------------------------------------------
+
+/// `-plan` is trusted only for pushes to main, `-plan-pr` only for pull requests; the PR role reads the state of
+/// global and staging, never production's; neither plan policy can call secretsmanager:GetSecretValue.
+fn check_plan_roles(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    let github = infra.dir("modules/github_actions").unwrap();
+    let trust = github
+        .block("data", &["aws_iam_policy_document", "trust"])
+        .and_then(|b| attr(&b.body, "for_each"));
+    for (role, subject) in [("plan", "ref:refs/heads/main"), ("plan_pr", "pull_request")] {
+        let subjects = match trust {
+            Some(Expression::Object(o)) => strings(crate::terraform::object_get(o, role)),
+            _ => Vec::new(),
+        };
+        if subjects != [format!("${{local.repo_sub}}:{subject}")] {
+            v.push(format!(
+                "modules/github_actions/oidc.tf: trust of {role} is not exactly `{subject}`: {subjects:?}"
+            ));
+        }
+    }
+    let prefixes = github.local("plan_state_prefixes");
+    let prefixes = match prefixes {
+        Some(Expression::Object(o)) => o
+            .iter()
+            .map(|(k, e)| (crate::terraform::key_str(k).unwrap_or_default(), strings(Some(e))))
+            .collect(),
+        _ => Vec::new(),
+    };
+    match prefixes.iter().find(|(k, _)| k == "plan_pr") {
+        Some((_, p)) if !p.iter().any(|p| p.starts_with("production")) && p.contains(&"staging/".to_string()) => {}
+        other => v.push(format!(
+            "local.plan_state_prefixes.plan_pr = {other:?}: staging and global, not production"
+        )),
+    }
+    let read = github
+        .local("read_actions")
+        .map(|e| strings(Some(e)))
+        .unwrap_or_default();
+    let plan = github.block("data", &["aws_iam_policy_document", "plan"]);
+    let statements: Vec<_> = plan.into_iter().flat_map(|p| nested(&p.body, "statement")).collect();
+    if statements.is_empty() {
+        v.push("modules/github_actions: no data.aws_iam_policy_document.plan".into());
+    }
+    for st in statements {
+        let actions = match attr(&st.body, "actions") {
+            Some(Expression::Array(_)) => strings(attr(&st.body, "actions")),
+            Some(e) if show(e) == "local.read_actions" => read.clone(),
+            other => vec![other.map(show).unwrap_or_default()],
+        };
+        for a in actions.iter().filter(|a| allows(a, "secretsmanager:GetSecretValue")) {
+            v.push(format!("the plan roles may call secretsmanager:GetSecretValue ({a})"));
+        }
+    }
+    v
+}
+
+#[test]
+fn plan_roles_read_no_secret_and_prs_not_production() {
+    assert_clean(check_plan_roles);
+    let file = "modules/github_actions/terraform_plan.tf";
+    let edit = (
+        file,
+        r#"plan_pr = ["global/", "staging/"]"#,
+        r#"plan_pr = ["global/", "staging/", "production/"]"#,
+    );
+    assert_reports(check_plan_roles, edit, "plan_pr = Some");
+    let edit = (
+        file,
+        r#""secretsmanager:DescribeSecret","#,
+        r#""secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue","#,
+    );
+    assert_reports(check_plan_roles, edit, "may call secretsmanager:GetSecretValue");
+    let edit = (file, r#""secretsmanager:DescribeSecret","#, r#""secretsmanager:*","#);
+    assert_reports(
+        check_plan_roles,
+        edit,
+        "may call secretsmanager:GetSecretValue (secretsmanager:*)",
+    );
+    let edit = (
+        "modules/github_actions/oidc.tf",
+        r#"plan_pr = ["${local.repo_sub}:pull_request"]"#,
+        r#"plan_pr = ["${local.repo_sub}:*"]"#,
+    );
+    assert_reports(check_plan_roles, edit, "trust of plan_pr is not exactly `pull_request`");
+    let old = r#"plan    = ["${local.repo_sub}:pull_request", "${local.repo_sub}:ref:refs/heads/main"]"#;
+    let edit = (
+        "modules/github_actions/oidc.tf",
+        r#"plan    = ["${local.repo_sub}:ref:refs/heads/main"]"#,
+        old,
+    );
+    assert_reports(
+        check_plan_roles,
+        edit,
+        "trust of plan is not exactly `ref:refs/heads/main`",
+    );
 }

@@ -111,6 +111,8 @@ data "aws_iam_policy_document" "apply" {
     actions = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
     resources = [
       "arn:${local.partition}:cloudwatch:*:${local.account_id}:alarm:${local.env[each.key].prefix}-*",
+      # The alarms Application Auto Scaling creates for the target tracking policies (on the caller's permissions).
+      "arn:${local.partition}:cloudwatch:${var.aws_region}:${local.account_id}:alarm:TargetTracking-service/${local.env[each.key].prefix}/*",
       "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${local.env[each.key].prefix}*",
     ]
   }
@@ -163,7 +165,7 @@ data "aws_iam_policy_document" "apply" {
 
   statement {
     sid       = "WebAclOfTheEnvironment"
-    actions   = ["wafv2:CreateWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:PutLoggingConfiguration", "wafv2:DeleteLoggingConfiguration", "wafv2:TagResource", "wafv2:UntagResource"]
+    actions   = ["wafv2:CreateWebACL", "wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:PutLoggingConfiguration", "wafv2:DeleteLoggingConfiguration", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL", "wafv2:TagResource", "wafv2:UntagResource"]
     resources = ["arn:${local.partition}:wafv2:us-east-1:${local.account_id}:global/webacl/${local.env[each.key].prefix}-*/*"]
   }
 
@@ -192,8 +194,6 @@ data "aws_iam_policy_document" "apply" {
       "acm:RequestCertificate",
       "cloudfront:CreateDistribution", "cloudfront:CreateDistributionWithTags",
       "application-autoscaling:RegisterScalableTarget",
-      "logs:CreateDelivery",
-      "route53:CreateHostedZone",
     ]
     resources = ["*"]
 
@@ -226,7 +226,9 @@ data "aws_iam_policy_document" "apply" {
       "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
       "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy",
       "application-autoscaling:UntagResource",
-      "logs:DeleteDelivery", "logs:UntagResource",
+      "logs:UntagResource",
+      # CloudFront standard logging (v2): the log delivery source names the distribution.
+      "cloudfront:AllowVendedLogDeliveryForResource",
     ]
     resources = ["*"]
 
@@ -283,8 +285,10 @@ data "aws_iam_policy_document" "apply" {
       "cloudfront:DeleteOriginRequestPolicy",
       "logs:PutResourcePolicy", "logs:DeleteResourcePolicy", "logs:CreateLogDelivery", "logs:DeleteLogDelivery",
       "logs:PutDeliverySource", "logs:PutDeliveryDestination", "logs:DeleteDeliverySource",
-      "logs:DeleteDeliveryDestination",
-      "route53:ChangeResourceRecordSets", "route53:ChangeTagsForResource", "route53:DeleteHostedZone",
+      "logs:DeleteDeliveryDestination", "logs:CreateDelivery", "logs:DeleteDelivery",
+      # Route 53 has no tag or name condition keys for these: the private zone of the read endpoint and the
+      # certificate validation and alias records in the hosted zone the environment is given.
+      "route53:CreateHostedZone", "route53:ChangeResourceRecordSets", "route53:ChangeTagsForResource", "route53:DeleteHostedZone",
       "route53:AssociateVPCWithHostedZone", "route53:DisassociateVPCFromHostedZone",
     ]
     resources = ["*"]
