@@ -67,6 +67,18 @@ iam_bin=$("$root/scripts/tools-venv.sh" iam)
 policies="$root/target/iam-policies"
 rm -rf "$policies"
 echo "check-infra: IAM policies: $("$iam_bin/parliament" --version 2>&1 | tail -n1), cloudsplaining $("$iam_bin/pip" show cloudsplaining 2>/dev/null | sed -n 's/^Version: //p')"
+# Self-test first: a policy with a privilege escalation path (PassRole + RunInstances on "*", the shape of the
+# earlier apply role's ec2:* grant) must fail the check, so a broken scanner cannot pass everything.
+selftest=$(mktemp -d)
+trap 'rm -f "$report"; rm -rf "$selftest"' EXIT
+mkdir -p "$selftest/identity"
+echo '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:PassRole","ec2:RunInstances"],"Resource":"*"}]}' \
+  >"$selftest/identity/escalation.json"
+: >"$selftest/no-exceptions.txt"
+if "$iam_bin/python" "$root/scripts/check-iam-policies.py" "$selftest" "$selftest/no-exceptions.txt" >/dev/null 2>&1; then
+  echo "check-infra: FAILED: the IAM check passed a policy with a privilege escalation path (self-test)" >&2
+  exit 1
+fi
 "$iam_bin/python" "$root/scripts/render-iam-policies.py" infra "$policies"
 if ! "$iam_bin/python" "$root/scripts/check-iam-policies.py" "$policies" infra/iam-policy-exceptions.txt; then
   echo "check-infra: FAILED: IAM findings above need a fix or a reason in infra/iam-policy-exceptions.txt" >&2

@@ -547,3 +547,44 @@ fn plan_roles_read_no_secret_and_prs_not_production() {
         "trust of plan is not exactly `ref:refs/heads/main`",
     );
 }
+
+// --- 7. read replicas of the primary -----------------------------------------------------------------------------
+
+/// RDS refuses to create a read replica of an instance whose master password it manages
+/// (`manage_master_user_password`; "Creating read replicas for source instance ... where ManageMasterUserPassword
+/// is enabled is not supported", every engine but SQL Server): with replicas, the master password must come from
+/// us (`password_wo`).
+fn check_replicas_can_be_created(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    let db = infra.dir("modules/database").unwrap();
+    let has_replicas = db
+        .blocks("resource", &["aws_db_instance"])
+        .iter()
+        .any(|b| attr(&b.body, "replicate_source_db").is_some());
+    let primary = db.block("resource", &["aws_db_instance", "this"]);
+    let managed = primary
+        .and_then(|p| attr(&p.body, "manage_master_user_password"))
+        .map(show);
+    if has_replicas && managed.as_deref() != Some("false") && managed.is_some() {
+        v.push(format!(
+            "modules/database: the primary has replicas and manage_master_user_password = {managed:?}"
+        ));
+    }
+    if primary.and_then(|p| attr(&p.body, "password_wo")).is_none() {
+        v.push("modules/database: the primary's master password is not the write-only password_wo".into());
+    }
+    v
+}
+
+#[test]
+fn replicas_of_the_primary_can_be_created() {
+    assert_clean(check_replicas_can_be_created);
+    let from = "  password_wo         = ephemeral.random_password.credentials[\"master\"].result\n  password_wo_version = var.role_password_version\n";
+    let old = "  manage_master_user_password   = true\n  master_user_secret_kms_key_id = var.kms_key_arn\n";
+    let want = "the primary has replicas and manage_master_user_password = Some(\"true\")";
+    assert_reports(
+        check_replicas_can_be_created,
+        ("modules/database/main.tf", from, old),
+        want,
+    );
+}

@@ -65,7 +65,7 @@ variable "vpc_cidr" {
 }
 
 variable "db_role_password_version" {
-  description = "Bump to generate new passwords for the migrator and app DB roles (then run the db-roles task)."
+  description = "Bump to generate new passwords for the master, migrator and app DB roles (then run the db-roles task)."
   type        = number
   default     = 1
 }

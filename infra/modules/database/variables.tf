@@ -39,7 +39,7 @@ variable "app_username" {
 }
 
 variable "role_password_version" {
-  description = "Version of the generated role passwords; bump it to write new passwords (then run the db-roles task)."
+  description = "Version of the generated passwords (master, migrator, app); bump it to write new ones: RDS takes the new master password_wo, the three secrets the new values (then run the db-roles task)."
   type        = number
   default     = 1
 }

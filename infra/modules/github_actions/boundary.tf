@@ -59,20 +59,6 @@ data "aws_iam_policy_document" "workload_boundary" {
     resources = [local.env[each.key].secrets]
   }
 
-  # The RDS-managed master secret is named rds!db-<uuid>, with no environment in it: RDS tags it with the instance
-  # it belongs to.
-  statement {
-    sid       = "ReadOwnMasterSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [local.rds_master_secrets]
-
-    condition {
-      test     = "StringEquals"
-      variable = "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn"
-      values   = [local.env[each.key].db_instance_arn]
-    }
-  }
-
   statement {
     sid       = "DecryptOwnSecrets"
     actions   = ["kms:Decrypt"]

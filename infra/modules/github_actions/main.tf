@@ -42,7 +42,6 @@ locals {
       flow_log_group      = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/vpc/${var.project}-${e}/flow-logs"
       role_arn            = "arn:${local.partition}:iam::${local.account_id}:role/${var.project}-${e}-"
       secrets             = "arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${var.project}-${e}/*"
-      db_instance_arn     = "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:db:${var.project}-${e}-db"
       listener_rules      = "arn:${local.partition}:elasticloadbalancing:${var.aws_region}:${local.account_id}:listener-rule/app/${var.project}-${e}-alb/*"
       target_groups       = "arn:${local.partition}:elasticloadbalancing:${var.aws_region}:${local.account_id}:targetgroup/${var.project}-${e}-*"
       # The permissions boundary of the environment's roles (boundary.tf); modules/environment builds the same ARN.
@@ -51,9 +50,6 @@ locals {
       state_prefix  = "${e}/"
     }
   }
-
-  # RDS names the master secret it manages rds!db-<uuid>: no environment in the name (see boundary.tf).
-  rds_master_secrets = "arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:rds!*"
 
   state_bucket_arn = "arn:${local.partition}:s3:::${var.state_bucket_name}"
 }

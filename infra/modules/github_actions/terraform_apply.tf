@@ -137,23 +137,6 @@ data "aws_iam_policy_document" "apply" {
     resources = [local.env[each.key].secrets]
   }
 
-  # manage_master_user_password: RDS creates, rotates and deletes its master secret (rds!db-<uuid>) with the
-  # caller's permissions, through forward access sessions (aws:CalledVia = rds.amazonaws.com).
-  statement {
-    sid = "RdsManagedMasterSecret"
-    actions = [
-      "secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret",
-      "secretsmanager:DeleteSecret",
-    ]
-    resources = [local.rds_master_secrets]
-
-    condition {
-      test     = "ForAnyValue:StringEquals"
-      variable = "aws:CalledVia"
-      values   = ["rds.amazonaws.com"]
-    }
-  }
-
   statement {
     sid     = "BucketsOfTheEnvironment"
     actions = ["s3:*"]

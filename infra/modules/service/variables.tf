@@ -176,7 +176,7 @@ variable "log_level" {
 }
 
 variable "master_secret_arn" {
-  description = "ARN of the RDS-managed master user secret (read by the db-roles task only)."
+  description = "ARN of the master user secret (read by the db-roles task only)."
   type        = string
 }
 
