@@ -9,14 +9,19 @@ Usage: check-iam-policies.py POLICY_DIR EXCEPTIONS_FILE
   exfiltration, resource exposure, credentials exposure and service-wide (service:*) actions.
 - parliament (identity and resource policies): every finding of severity HIGH or CRITICAL (malformed policies,
   unknown actions or condition keys...). Its MEDIUM RESOURCE_MISMATCH notes on service:* grants are left out.
+- environment scoping (this project's rule, for the policies rendered per environment: the apply roles and the
+  permissions boundaries): every Allow statement that writes must name the environment, in each of its resources
+  or in a condition value (aws:RequestTag/Environment, aws:ResourceTag/Environment, s3:prefix...), and no resource
+  may name the other environment. A statement that cannot is reported as `unscoped <Sid>`.
 
 An exceptions line is `POLICY_GLOB KIND ITEM_GLOB # reason` (KIND: privilege-escalation, data-exfiltration,
-resource-exposure, credentials-exposure, service-wildcard, parliament). A line without a reason, or one that
+resource-exposure, credentials-exposure, service-wildcard, parliament, unscoped, cross-environment). A line without a reason, or one that
 matches no finding any more, fails the check too, so the list stays exactly what the policies need.
 """
 
 import fnmatch
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -53,6 +58,41 @@ def cloudsplaining_findings(policy):
     return found
 
 
+ENVS = ("staging", "production")
+READ_VERBS = ("Describe", "List", "Get")
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def scoping_findings(name, policy):
+    m = re.search(r"__(?:apply|workload_boundary)__(\w+)\.json$", name)
+    if not m:
+        return []
+    env = m.group(1)
+    others = [e for e in ENVS if e != env]
+    found = []
+    for st in policy["Statement"]:
+        if st.get("Effect", "Allow") != "Allow":
+            continue
+        sid = st.get("Sid", "?")
+        resources = as_list(st.get("Resource", []))
+        for r in resources:
+            for other in others:
+                if other in r:
+                    found.append(("cross-environment", f"{sid}:{r}"))
+        actions = as_list(st.get("Action", []))
+        if all(a.split(":", 1)[1].startswith(READ_VERBS) for a in actions):
+            continue  # configuration reads
+        conditions = json.dumps(st.get("Condition", {}))
+        if env in conditions:
+            continue
+        if any(env not in r for r in resources):
+            found.append(("unscoped", sid))
+    return found
+
+
 def parliament_findings(text):
     policy = analyze_policy_string(text, include_community_auditors=False)
     return [("parliament", f.issue) for f in policy.findings if f.severity in ("HIGH", "CRITICAL")]
@@ -68,6 +108,7 @@ def main():
         found = parliament_findings(text)
         if name.startswith("identity/"):
             found += cloudsplaining_findings(json.loads(text))
+            found += scoping_findings(name, json.loads(text))
         for kind, item in found:
             matching = [r for r in rules if r["kind"] == kind and fnmatch.fnmatchcase(name, r["policy"])
                         and fnmatch.fnmatchcase(item.lower(), r["item"].lower())]

@@ -25,8 +25,7 @@ data "aws_iam_policy_document" "workload_boundary" {
     resources = [var.ecr_repository_arn]
   }
 
-  # ECS task logs, VPC flow logs and RDS Enhanced Monitoring (the AWS managed AmazonRDSEnhancedMonitoringRole
-  # writes to RDSOSMetrics, one account-wide log group RDS names itself).
+  # ECS task logs and VPC flow logs.
   statement {
     sid = "WriteOwnLogs"
     actions = [
@@ -37,14 +36,21 @@ data "aws_iam_policy_document" "workload_boundary" {
     resources = [
       "${local.env[each.key].log_group}:*",
       "${local.env[each.key].flow_log_group}:*",
-      "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:RDS*:*",
     ]
   }
 
+  # RDS Enhanced Monitoring: the AWS managed AmazonRDSEnhancedMonitoringRole writes to RDSOSMetrics, one
+  # account-wide log group RDS names itself.
   statement {
-    sid       = "RdsEnhancedMonitoringLogGroup"
-    actions   = ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DescribeLogGroups", "logs:GetLogEvents"]
-    resources = ["arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:RDS*"]
+    sid = "RdsEnhancedMonitoringLogs"
+    actions = [
+      "logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DescribeLogGroups", "logs:GetLogEvents",
+      "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+    ]
+    resources = [
+      "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:RDS*",
+      "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:RDS*:*",
+    ]
   }
 
   statement {

@@ -89,8 +89,14 @@ data "aws_iam_policy_document" "apply" {
       "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:pg:${local.env[each.key].prefix}-*",
       "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:subgrp:${local.env[each.key].prefix}-*",
       "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:snapshot:${local.env[each.key].prefix}-*",
-      "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:og:default:*",
     ]
+  }
+
+  # An instance is created with (and modified against) the engine's default option group, which RDS owns.
+  statement {
+    sid       = "UseDefaultOptionGroup"
+    actions   = ["rds:CreateDBInstance", "rds:CreateDBInstanceReadReplica", "rds:ModifyDBInstance"]
+    resources = ["arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:og:default:*"]
   }
 
   statement {
