@@ -13,6 +13,7 @@
 //! Run: `cargo test --test infra_contract`.
 
 mod first_apply;
+mod roles;
 mod scale;
 #[path = "../support/service.rs"]
 mod service;
