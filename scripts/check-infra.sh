@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Offline checks of the Terraform under infra/: formatting and checkov's security policies.
+# Offline checks of the Terraform under infra/: formatting, checkov's security policies, and the IAM policies
+# rendered to JSON under parliament and cloudsplaining (scripts/render-iam-policies.py, check-iam-policies.py).
 # `terraform validate` and `plan` need the providers (downloaded from the Terraform registry), so they run only in
 # GitHub Actions; see infra/README.md. Exits non-zero on any failure.
 set -euo pipefail
@@ -58,4 +59,29 @@ if [ -n "$unexplained" ]; then
 fi
 
 echo "check-infra: checkov: $summary ($skips inline skips, each with a reason)"
+
+# IAM: every aws_iam_policy_document rendered to JSON, then parliament and cloudsplaining over them; a finding
+# passes only with a reason in infra/iam-policy-exceptions.txt (no privilege escalation path, data exfiltration or
+# resource exposure goes unexplained). checkov's own IAM checks above stay unskipped except where a reason says so.
+iam_bin=$("$root/scripts/tools-venv.sh" iam)
+policies="$root/target/iam-policies"
+rm -rf "$policies"
+echo "check-infra: IAM policies: $("$iam_bin/parliament" --version 2>&1 | tail -n1), cloudsplaining $("$iam_bin/pip" show cloudsplaining 2>/dev/null | sed -n 's/^Version: //p')"
+# Self-test first: a policy with a privilege escalation path (PassRole + RunInstances on "*", the shape of the
+# earlier apply role's ec2:* grant) must fail the check, so a broken scanner cannot pass everything.
+selftest=$(mktemp -d)
+trap 'rm -f "$report"; rm -rf "$selftest"' EXIT
+mkdir -p "$selftest/identity"
+echo '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:PassRole","ec2:RunInstances"],"Resource":"*"}]}' \
+  >"$selftest/identity/escalation.json"
+: >"$selftest/no-exceptions.txt"
+if "$iam_bin/python" "$root/scripts/check-iam-policies.py" "$selftest" "$selftest/no-exceptions.txt" >/dev/null 2>&1; then
+  echo "check-infra: FAILED: the IAM check passed a policy with a privilege escalation path (self-test)" >&2
+  exit 1
+fi
+"$iam_bin/python" "$root/scripts/render-iam-policies.py" infra "$policies"
+if ! "$iam_bin/python" "$root/scripts/check-iam-policies.py" "$policies" infra/iam-policy-exceptions.txt; then
+  echo "check-infra: FAILED: IAM findings above need a fix or a reason in infra/iam-policy-exceptions.txt" >&2
+  exit 1
+fi
 echo "check-infra: OK"

@@ -120,6 +120,12 @@ data "aws_iam_policy_document" "state" {
     }
   }
 
+  # Every object (state and <key>.tflock) must be written with SSE-KMS under the state key. IfExists: a request
+  # without the header is denied too (a missing key evaluates the condition to true). Terraform's S3 backend sends
+  # both headers only when the backend has kms_key_id (client.go put() and lockWithFile() in Terraform v1.11); with
+  # `encrypt = true` alone it sends AES256 and is refused here. So every root's init passes
+  # -backend-config="kms_key_id=<state_kms_key_arn>" (infra/README.md, .github/workflows/infra.yml), and
+  # tests/infra_contract checks the backends and the documented inits against this statement.
   statement {
     sid       = "DenyUnencryptedUploads"
     effect    = "Deny"
@@ -133,6 +139,23 @@ data "aws_iam_policy_document" "state" {
       test     = "StringNotEqualsIfExists"
       variable = "s3:x-amz-server-side-encryption"
       values   = ["aws:kms"]
+    }
+  }
+
+  # ...and under this key, not another KMS key of the account (the backend sends the ARN given as kms_key_id).
+  statement {
+    sid       = "DenyOtherKmsKeys"
+    effect    = "Deny"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.state.arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringNotEqualsIfExists"
+      variable = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+      values   = [aws_kms_key.state.arn]
     }
   }
 }

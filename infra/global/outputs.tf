@@ -19,8 +19,18 @@ output "ecr_push_role_arn" {
 }
 
 output "terraform_plan_role_arn" {
-  description = "Role for terraform plan (beer-catalog-github-terraform-plan)."
+  description = "Role for terraform plan on main (beer-catalog-github-terraform-plan): global, staging and production."
   value       = module.github_actions.terraform_plan_role_arn
+}
+
+output "terraform_plan_pr_role_arn" {
+  description = "Role for terraform plan of pull requests (beer-catalog-github-terraform-plan-pr): staging and global only."
+  value       = module.github_actions.terraform_plan_pr_role_arn
+}
+
+output "workload_boundary_arns" {
+  description = "Permissions boundaries of the roles each environment creates (beer-catalog-<env>-workload-boundary)."
+  value       = module.github_actions.workload_boundary_arns
 }
 
 output "deploy_role_arns" {

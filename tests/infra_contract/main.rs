@@ -12,6 +12,8 @@
 //!
 //! Run: `cargo test --test infra_contract`.
 
+mod first_apply;
+mod roles;
 mod scale;
 #[path = "../support/service.rs"]
 mod service;

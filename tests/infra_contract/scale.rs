@@ -288,7 +288,7 @@ fn infra_alb_trusts_only_cloudfront() {
     let want = ["the ALB admits cidr_ipv4", "admits prefix list None, not CloudFront's"];
     assert_reports(check, SECURITY_GROUPS, (from, to), &want);
     let (from, to) = (r#"type = "fixed-response""#, r#"type = "forward""#);
-    let want = "aws_lb_listener.http_forward forwards by default: no header needed";
+    let want = "aws_lb_listener.origin forwards by default: no header needed";
     assert_reports(check, LOAD_BALANCER, (from, to), &[want]);
     let from = "values           = [random_password.origin_secret.result]";
     let to = r#"values           = ["letmein"]"#;

@@ -1,5 +1,5 @@
 terraform {
-  # 1.11: write-only arguments (the generated DB role passwords never reach plan or state).
+  # 1.11: ephemeral values (the generated DB role passwords never reach plan or state; modules/database).
   required_version = ">= 1.11"
 
   required_providers {
@@ -13,8 +13,13 @@ terraform {
     }
   }
 
-  # Partial configuration: the bucket (infra/bootstrap output state_bucket_name) is given at init time:
-  #   terraform init -backend-config="bucket=<state bucket>"
+  # Partial configuration: the bucket and the state key (infra/bootstrap outputs state_bucket_name and
+  # state_kms_key_arn) are given at init time, never hard-coded here:
+  #   terraform init -backend-config="bucket=<state bucket>" -backend-config="kms_key_id=<state key ARN>"
+  # kms_key_id is required, not optional: the bucket policy (infra/bootstrap, DenyUnencryptedUploads) refuses any
+  # PutObject without SSE-KMS under that key, and with encrypt = true but no kms_key_id Terraform's S3 backend
+  # sends `x-amz-server-side-encryption: AES256` on both the state and the <key>.tflock writes (Terraform v1.11
+  # internal/backend/remote-state/s3/client.go, put() and lockWithFile()): every locked write would be denied.
   backend "s3" {
     key          = "production/terraform.tfstate"
     region       = "eu-west-1"

@@ -47,7 +47,7 @@ variable "domain_name" {
 }
 
 variable "hosted_zone_id" {
-  description = "Route 53 public hosted zone of domain_name (certificate validation, alias records); null: create the records by hand."
+  description = "Route 53 public hosted zone of domain_name (certificate validation, alias records); required with domain_name."
   type        = string
   default     = null
 }
@@ -65,7 +65,7 @@ variable "vpc_cidr" {
 }
 
 variable "db_role_password_version" {
-  description = "Bump to generate new passwords for the migrator and app DB roles (then run the db-roles task)."
+  description = "Bump to generate new passwords for the master, migrator and app DB roles (then run the db-roles task)."
   type        = number
   default     = 1
 }

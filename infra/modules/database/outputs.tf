@@ -24,18 +24,22 @@ output "db_name" {
 }
 
 output "master_user_secret_arn" {
-  description = "ARN of the RDS-managed secret holding the master credentials (JSON keys username, password). Only the ARN: the password is never in state."
-  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+  description = "ARN of the secret holding the master credentials (<name_prefix>/db/master, JSON keys username, password). Only the ARN: the password is never in state."
+  value       = aws_secretsmanager_secret.master.arn
+  # The value is written by terraform_data.credentials; the db-roles task must not start before it.
+  depends_on = [terraform_data.credentials]
 }
 
 output "migrator_secret_arn" {
   description = "ARN of the migrator (schema owner) role secret (JSON keys username, password)."
   value       = aws_secretsmanager_secret.migrator.arn
+  depends_on  = [terraform_data.credentials] # the value exists before a task can reference it
 }
 
 output "app_secret_arn" {
   description = "ARN of the application (DML-only) role secret (JSON keys username, password)."
   value       = aws_secretsmanager_secret.app.arn
+  depends_on  = [terraform_data.credentials] # the value exists before a task can reference it
 }
 
 output "migrator_username" {
@@ -51,6 +55,9 @@ output "app_username" {
 output "read_host" {
   description = "Host name the service reads the catalog from (DB_READ_HOST): the replicas' weighted CNAME, or null without replicas."
   value       = var.replica_count > 0 ? local.read_host : null
+  # The name resolves only once its records exist: a task started with DB_READ_HOST before them would fail its
+  # reads over to the primary (or fail to start its read pool) until DNS caught up.
+  depends_on = [aws_route53_record.read]
 }
 
 output "replica_identifiers" {

@@ -39,7 +39,7 @@ variable "app_username" {
 }
 
 variable "role_password_version" {
-  description = "Version of the generated role passwords; bump it to write new passwords (then run the db-roles task)."
+  description = "Version of the generated passwords (master, migrator, app); bump it to write new ones: RDS takes the new master password_wo, the three secrets the new values (then run the db-roles task)."
   type        = number
   default     = 1
 }
@@ -145,5 +145,10 @@ variable "replica_instance_class" {
 
 variable "vpc_id" {
   description = "VPC of the database: the private hosted zone holding the read endpoint name is associated with it."
+  type        = string
+}
+
+variable "permissions_boundary_arn" {
+  description = "Managed policy every IAM role of this module carries as its permissions boundary (<project>-<env>-workload-boundary, created by infra/global; the apply role may create roles only with it)."
   type        = string
 }

@@ -1,5 +1,5 @@
 terraform {
-  # 1.11: write-only arguments (secret_string_wo) keep the generated role passwords out of plan and state.
+  # 1.11: ephemeral values in provisioners (the generated role passwords never reach plan or state).
   required_version = ">= 1.11"
 
   required_providers {

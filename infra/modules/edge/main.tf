@@ -11,11 +11,13 @@
 # Only GET and HEAD are ever cached; writes pass through. See infra/README.md for why Authorization is in the key.
 
 locals {
-  custom_domain  = var.domain_name != null
-  manage_dns     = local.custom_domain && var.hosted_zone_id != null
-  origin_https   = var.origin_domain_name != null
-  origin_id      = "alb"
-  public_host    = local.custom_domain ? var.domain_name : aws_cloudfront_distribution.this.domain_name
+  custom_domain = var.domain_name != null
+  manage_dns    = local.custom_domain && var.hosted_zone_id != null
+  origin_https  = var.origin_domain_name != null
+  origin_id     = "alb"
+  public_host   = local.custom_domain ? var.domain_name : aws_cloudfront_distribution.this.domain_name
+  # The web ACL's metric name: AWS/WAFV2 metrics carry it (visibility_config.metric_name), not the ACL's name, in
+  # their WebACL dimension. One value for the ACL, the alarm and the dashboard (tests/infra_contract checks it).
   waf_metric     = replace("${var.name_prefix}-edge", "-", "_")
   waf_log_group  = "aws-waf-logs-${var.name_prefix}" # WAF only logs to groups named aws-waf-logs-*
   cdn_log_group  = "/cloudfront/${var.name_prefix}"
@@ -59,8 +61,9 @@ resource "aws_acm_certificate" "public" {
   }
 }
 
-# With the hosted zone, validation is automatic; without it, create the records of the certificate_validation_records
-# output by hand and apply again (the distribution waits for the certificate to be issued).
+# With the hosted zone, validation is automatic. modules/environment requires hosted_zone_id with domain_name (a
+# validation left to hand-made records could outlast the apply role's session); the module still accepts a null
+# zone for a caller that creates the records of the certificate_validation_records output itself.
 resource "aws_route53_record" "certificate_validation" {
   for_each = local.manage_dns ? {
     for o in aws_acm_certificate.public[0].domain_validation_options : o.domain_name => o
@@ -79,6 +82,13 @@ resource "aws_acm_certificate_validation" "public" {
 
   certificate_arn         = aws_acm_certificate.public[0].arn
   validation_record_fqdns = local.manage_dns ? [for r in aws_route53_record.certificate_validation : r.fqdn] : null
+
+  # The provider waits 75 minutes by default, beyond the apply role's one-hour session. With the records in Route 53
+  # (hosted_zone_id, required with domain_name by modules/environment) ACM issues within minutes; fail well inside
+  # the session otherwise, so the state lock is released and the error says what is missing.
+  timeouts {
+    create = "30m"
+  }
 }
 
 # --- Cache and origin request policies ---------------------------------------------------------------------------
@@ -438,7 +448,7 @@ resource "aws_cloudwatch_metric_alarm" "waf_blocked" {
   alarm_description   = "More than ${var.blocked_requests_threshold} requests blocked by the WAF in 5 minutes (attack, or a rule blocking real clients: see ${local.waf_log_group})"
   namespace           = "AWS/WAFV2"
   metric_name         = "BlockedRequests"
-  dimensions          = { WebACL = aws_wafv2_web_acl.this.name, Rule = "ALL" }
+  dimensions          = { WebACL = local.waf_metric, Rule = "ALL" } # the metric name, not the ACL's name
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1

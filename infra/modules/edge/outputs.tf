@@ -24,8 +24,13 @@ output "web_acl_arn" {
 }
 
 output "web_acl_name" {
-  description = "Name of the WAF web ACL (WebACL dimension of the AWS/WAFV2 metrics)."
+  description = "Name of the WAF web ACL (console, logs). Not the metrics' dimension: see web_acl_metric_name."
   value       = aws_wafv2_web_acl.this.name
+}
+
+output "web_acl_metric_name" {
+  description = "Metric name of the WAF web ACL: the WebACL dimension of its AWS/WAFV2 metrics (visibility_config.metric_name)."
+  value       = local.waf_metric
 }
 
 output "waf_log_group_name" {

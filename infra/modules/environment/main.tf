@@ -7,8 +7,24 @@ locals {
   alb_https   = var.certificate_arn != null
 }
 
-data "aws_ecr_repository" "app" {
-  name = var.project # created by infra/global
+# The ECR repository is created by infra/global (modules/ecr, named var.project). Its URL and ARN are built from
+# the account, region and name rather than read with data "aws_ecr_repository": in AWS provider 6.x that data
+# source also calls ecr:DescribeImages (for most_recent_image_tags) and fails the whole plan when the role may not,
+# and neither the plan nor the apply roles need to list images. tests/infra_contract keeps every data source a root
+# reads in a list of the API calls it makes and checks the roles allow them.
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  ecr_registry       = "${data.aws_caller_identity.current.account_id}.dkr.ecr.${data.aws_region.current.region}.${data.aws_partition.current.dns_suffix}"
+  ecr_repository_url = "${local.ecr_registry}/${var.project}"
+  ecr_repository_arn = "arn:${data.aws_partition.current.partition}:ecr:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:repository/${var.project}"
+
+  # The permissions boundary every role of this environment carries: a managed policy of infra/global
+  # (modules/github_actions, boundary.tf), which this environment's apply role can neither change nor remove, and
+  # without which it may not create a role at all.
+  permissions_boundary_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:policy/${local.name_prefix}-workload-boundary"
 }
 
 module "kms" {
@@ -27,6 +43,8 @@ module "network" {
   nat_gateway_mode        = var.settings.nat_gateway_mode
   flow_log_retention_days = var.settings.log_retention_days
   kms_key_arn             = module.kms.key_arn
+
+  permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 module "security_groups" {
@@ -69,6 +87,8 @@ module "database" {
   secret_recovery_window_days = var.settings.secret_recovery_days
   replica_count               = var.settings.db_replica_count
   vpc_id                      = module.network.vpc_id
+
+  permissions_boundary_arn = local.permissions_boundary_arn
 }
 
 module "load_balancer" {
@@ -118,9 +138,9 @@ module "observability" {
   target_group_arn_suffixes = module.load_balancer.target_group_arn_suffixes
   replica_identifiers       = module.database.replica_identifiers
   edge = {
-    distribution_id = module.edge.distribution_id
-    web_acl_name    = module.edge.web_acl_name
-    alarm_arns      = module.edge.alarm_arns
+    distribution_id     = module.edge.distribution_id
+    web_acl_metric_name = module.edge.web_acl_metric_name
+    alarm_arns          = module.edge.alarm_arns
   }
   # Names, not module.service outputs: the service takes this module's alarm names (no dependency cycle).
   cluster_name           = local.name_prefix
@@ -132,8 +152,8 @@ module "service" {
   source = "../service"
 
   name_prefix             = local.name_prefix
-  image_repository_url    = data.aws_ecr_repository.app.repository_url
-  image_repository_arn    = data.aws_ecr_repository.app.arn
+  image_repository_url    = local.ecr_repository_url
+  image_repository_arn    = local.ecr_repository_arn
   image_tag               = var.image_tag
   container_port          = local.app_port
   cpu                     = var.settings.api_cpu
@@ -170,4 +190,6 @@ module "service" {
   # The ALB (inside the VPC) and CloudFront are the two proxies in front of the service.
   trusted_proxies     = concat([var.vpc_cidr], module.security_groups.cloudfront_origin_cidrs)
   rate_limit_per_hour = var.settings.api_rate_limit_per_hour
+
+  permissions_boundary_arn = local.permissions_boundary_arn
 }

@@ -185,7 +185,7 @@ variable "alarm_emails" {
 }
 
 variable "db_role_password_version" {
-  description = "Bump to generate new passwords for the migrator and app DB roles (then run the db-roles task)."
+  description = "Bump to generate new passwords for the master, migrator and app DB roles (then run the db-roles task)."
   type        = number
   default     = 1
 
@@ -207,9 +207,17 @@ variable "domain_name" {
 }
 
 variable "hosted_zone_id" {
-  description = "Route 53 public hosted zone of domain_name (certificate validation and alias records); null: create them by hand."
+  description = "Route 53 public hosted zone of domain_name (certificate validation and alias records); required with domain_name."
   type        = string
   default     = null
+
+  # Without the zone, ACM waits for validation records created by hand, and aws_acm_certificate_validation waits up
+  # to 75 minutes for them by default: longer than the apply role's one-hour session, so the apply dies mid-way
+  # with the lock held. With the zone, Terraform creates the records and validation takes minutes.
+  validation {
+    condition     = var.domain_name == null || var.hosted_zone_id != null
+    error_message = "domain_name needs hosted_zone_id (the Route 53 zone of that name): the certificate's DNS validation must be automatic to finish within the apply role's one-hour session."
+  }
 }
 
 variable "origin_domain_name" {

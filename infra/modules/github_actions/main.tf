@@ -4,13 +4,14 @@
 # reviewers on production, then gate the role).
 #
 #   <project>-github-ecr-push                 push images to the one ECR repository      main, environments
-#   <project>-github-terraform-plan           read-only plan of every root              pull_request, main
+#   <project>-github-terraform-plan           read-only plan of every root              main
+#   <project>-github-terraform-plan-pr        read-only plan of staging and global      pull_request
 #   <project>-<env>-github-deploy             register task defs, run migrate/db-roles,  environment:<env>
 #                                             update the service, PassRole on its roles
 #   <project>-<env>-github-terraform-apply    apply the <env> root                        environment:<env>
 #
-# Files by role: oidc.tf (the provider and the trust policies), ecr_push.tf, deploy.tf, terraform_plan.tf,
-# terraform_apply.tf.
+# Files by role: oidc.tf (the provider and the trust policies), ecr_push.tf, deploy.tf, terraform_plan.tf (both
+# plan roles), terraform_apply.tf; boundary.tf holds the permissions boundary of every role the environments create.
 #
 # The environment roles live here (applied by an administrator) rather than in the environment roots, so an
 # environment's apply role can never edit its own permissions.
@@ -38,9 +39,15 @@ locals {
       task_def_arn        = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task-definition/${var.project}-${e}-"
       task_arns           = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task/${var.project}-${e}/*"
       log_group           = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/ecs/${var.project}-${e}"
+      flow_log_group      = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/vpc/${var.project}-${e}/flow-logs"
       role_arn            = "arn:${local.partition}:iam::${local.account_id}:role/${var.project}-${e}-"
-      policy_arn          = "arn:${local.partition}:iam::${local.account_id}:policy/${var.project}-${e}-"
-      state_prefix        = "${e}/"
+      secrets             = "arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${var.project}-${e}/*"
+      listener_rules      = "arn:${local.partition}:elasticloadbalancing:${var.aws_region}:${local.account_id}:listener-rule/app/${var.project}-${e}-alb/*"
+      target_groups       = "arn:${local.partition}:elasticloadbalancing:${var.aws_region}:${local.account_id}:targetgroup/${var.project}-${e}-*"
+      # The permissions boundary of the environment's roles (boundary.tf); modules/environment builds the same ARN.
+      boundary_name = "${var.project}-${e}-workload-boundary"
+      boundary_arn  = "arn:${local.partition}:iam::${local.account_id}:policy/${var.project}-${e}-workload-boundary"
+      state_prefix  = "${e}/"
     }
   }
 

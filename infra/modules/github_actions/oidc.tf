@@ -12,7 +12,10 @@ resource "aws_iam_openid_connect_provider" "github" {
 data "aws_iam_policy_document" "trust" {
   for_each = {
     ecr_push = concat(["${local.repo_sub}:ref:refs/heads/main"], [for e in var.environments : "${local.repo_sub}:environment:${e}"])
-    plan     = ["${local.repo_sub}:pull_request", "${local.repo_sub}:ref:refs/heads/main"]
+    # Plans of main (all three roots, production before its approval gate) and of pull requests (staging and
+    # global only, without production's state) are separate roles: a pull request's code is not reviewed yet.
+    plan    = ["${local.repo_sub}:ref:refs/heads/main"]
+    plan_pr = ["${local.repo_sub}:pull_request"]
   }
 
   statement {

@@ -9,8 +9,18 @@ output "ecr_push_role_arn" {
 }
 
 output "terraform_plan_role_arn" {
-  description = "ARN of <project>-github-terraform-plan."
+  description = "ARN of <project>-github-terraform-plan (pushes to main)."
   value       = aws_iam_role.plan.arn
+}
+
+output "terraform_plan_pr_role_arn" {
+  description = "ARN of <project>-github-terraform-plan-pr (pull requests: staging and global only)."
+  value       = aws_iam_role.plan_pr.arn
+}
+
+output "workload_boundary_arns" {
+  description = "ARNs of the permissions boundaries of the roles each environment creates, keyed by environment."
+  value       = { for e, p in aws_iam_policy.workload_boundary : e => p.arn }
 }
 
 output "deploy_role_arns" {

@@ -1,6 +1,6 @@
-# Public ALB behind CloudFront -> two IP target groups on the service's port (ECS blue/green swaps them). With a
-# certificate: HTTPS listener (TLS 1.2+/1.3 policy) and HTTP redirected to HTTPS. Without one (a first staging
-# bring-up before DNS exists): HTTP only.
+# Public ALB behind CloudFront -> two IP target groups on the service's port (ECS blue/green swaps them). One
+# listener: HTTPS on 443 (TLS 1.2+/1.3 policy) with a certificate, HTTP on 80 without one (a first bring-up before
+# DNS exists); adding the certificate later modifies that listener in place.
 #
 # Only CloudFront reaches the listener (the security group admits the CloudFront origin-facing prefix list only), and
 # the listener forwards only requests bearing the secret origin header CloudFront adds: any other request, e.g. from
@@ -18,8 +18,6 @@ locals {
     primary   = "${var.name_prefix}-api"
     alternate = "${var.name_prefix}-alt"
   }
-  # The listener ECS blue/green shifts: HTTPS when there is a certificate, else the HTTP-only one.
-  listener_arn   = local.https ? aws_lb_listener.https[0].arn : aws_lb_listener.http_forward[0].arn
   forbidden_body = jsonencode({ title = "Forbidden", status = 403, detail = "Use the public hostname: this load balancer only serves its CloudFront distribution." })
 }
 
@@ -40,7 +38,7 @@ resource "aws_lb" "this" {
   #checkov:skip=CKV2_AWS_28:The WAF web ACL sits on the CloudFront distribution in front of this ALB (modules/edge); the ALB admits only CloudFront with the secret origin header, so nothing reaches it unfiltered.
   #checkov:skip=CKV2_AWS_76:The WAF is on CloudFront (modules/edge, see CKV2_AWS_28); the service is Rust, not Java, so the Log4j rule set does not apply.
   #checkov:skip=CKV_AWS_91:Access logs are var.access_logs_enabled: on in production, off in staging to save the S3 cost.
-  #checkov:skip=CKV2_AWS_20:With a certificate, port 80 only redirects to HTTPS (listener http_redirect); without one (HTTP-only mode) there is nothing to redirect to.
+  #checkov:skip=CKV2_AWS_20:One listener, reached only by CloudFront on its one port (HTTPS with a certificate); no HTTP port is open to redirect from.
   #checkov:skip=CKV_AWS_150:Deletion protection is var.deletion_protection: on in production, off in staging so it can be torn down.
   name               = "${var.name_prefix}-alb"
   load_balancer_type = "application"
@@ -100,54 +98,25 @@ moved {
   to   = aws_lb_target_group.api["primary"]
 }
 
-resource "aws_lb_listener" "http_forward" {
-  #checkov:skip=CKV_AWS_2:HTTP-only mode exists only while no certificate is given (var.certificate_arn = null); with one, port 80 redirects to HTTPS.
-  #checkov:skip=CKV_AWS_103:No TLS on this listener by design (HTTP-only mode, see CKV_AWS_2).
-  #checkov:skip=CKV2_AWS_20:HTTP-only mode has no HTTPS listener to redirect to; the redirect listener below replaces this one when a certificate is set.
-  count = local.https ? 0 : 1
-
+# One listener, the one CloudFront reaches and the blue/green rules hang on. Turning HTTPS on later (setting
+# certificate_arn) changes this listener in place (ModifyListener: port 80 -> 443, HTTP -> HTTPS, certificate):
+# its ARN stays, so the listener rules below, whose listener_arn forces replacement, are neither replaced nor
+# reset to their initial weights. With two listeners chosen by the certificate (the earlier layout) that switch
+# recreated both rules on the new listener with 100/0 weights while ECS may have left production on the alternate
+# group: an empty target group in production (and provider issue hashicorp/terraform-provider-aws#45678 makes
+# Terraform-started blue/green deployments unreliable to repair it). tests/infra_contract checks that the rules'
+# listener never depends on the certificate.
+#
+# No port-80 redirect listener with HTTPS: the security group admits CloudFront on the listener port only
+# (modules/security_groups, alb_listener_port), so a redirect on 80 could never be reached.
+resource "aws_lb_listener" "origin" {
+  #checkov:skip=CKV_AWS_2:HTTP only while no certificate is given (an HTTP bring-up); with certificate_arn this same listener is HTTPS on 443.
+  #checkov:skip=CKV_AWS_103:TLS policy var.ssl_policy (TLS 1.2+) applies once the listener is HTTPS; HTTP-only in a bring-up without a certificate.
+  #checkov:skip=CKV2_AWS_20:Only CloudFront reaches this ALB, on the one listener port; there is no second port to redirect from.
   load_balancer_arn = aws_lb.this.arn
-  port              = 80
-  protocol          = "HTTP"
-
-  default_action {
-    type = "fixed-response"
-
-    fixed_response {
-      content_type = "application/json"
-      status_code  = "403"
-      message_body = local.forbidden_body
-    }
-  }
-}
-
-resource "aws_lb_listener" "http_redirect" {
-  #checkov:skip=CKV_AWS_2:This listener only answers 301 to HTTPS.
-  #checkov:skip=CKV_AWS_103:This listener only answers 301 to HTTPS.
-  count = local.https ? 1 : 0
-
-  load_balancer_arn = aws_lb.this.arn
-  port              = 80
-  protocol          = "HTTP"
-
-  default_action {
-    type = "redirect"
-
-    redirect {
-      port        = "443"
-      protocol    = "HTTPS"
-      status_code = "HTTP_301"
-    }
-  }
-}
-
-resource "aws_lb_listener" "https" {
-  count = local.https ? 1 : 0
-
-  load_balancer_arn = aws_lb.this.arn
-  port              = 443
-  protocol          = "HTTPS"
-  ssl_policy        = var.ssl_policy
+  port              = local.https ? 443 : 80
+  protocol          = local.https ? "HTTPS" : "HTTP"
+  ssl_policy        = local.https ? var.ssl_policy : null
   certificate_arn   = var.certificate_arn
 
   default_action {
@@ -161,12 +130,18 @@ resource "aws_lb_listener" "https" {
   }
 }
 
+# The HTTP-only listener of a bring-up without a certificate is this listener, at its new address.
+moved {
+  from = aws_lb_listener.http_forward[0]
+  to   = aws_lb_listener.origin
+}
+
 # --- Blue/green listener rules ---------------------------------------------------------------------------------
 # ECS owns the forward weights once the service exists (it moves 100% between the two groups at each deploy), so
 # Terraform sets them once and then ignores the action. Both rules require the origin header: only CloudFront gets in.
 
 resource "aws_lb_listener_rule" "production" {
-  listener_arn = local.listener_arn
+  listener_arn = aws_lb_listener.origin.arn
   priority     = 100
 
   action {
@@ -200,7 +175,7 @@ resource "aws_lb_listener_rule" "production" {
 # request through CloudFront with `X-Deployment-Test: green` reaches the new tasks early (smoke tests, lifecycle
 # hooks). CloudFront forwards that header and keys its cache on it, so a test response is never served to others.
 resource "aws_lb_listener_rule" "test" {
-  listener_arn = local.listener_arn
+  listener_arn = aws_lb_listener.origin.arn
   priority     = 10
 
   action {

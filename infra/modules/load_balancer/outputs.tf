@@ -45,7 +45,7 @@ output "test_listener_rule_arn" {
 
 output "listener_arn" {
   description = "ARN of the listener holding the blue/green rules (HTTPS with a certificate, else HTTP)."
-  value       = local.listener_arn
+  value       = aws_lb_listener.origin.arn
 }
 
 output "listener_port" {
@@ -70,7 +70,7 @@ output "test_traffic_header_name" {
 }
 
 output "https_enabled" {
-  description = "Whether the HTTPS listener exists (a certificate was given)."
+  description = "Whether the listener is HTTPS (a certificate was given)."
   value       = local.https
 }
 

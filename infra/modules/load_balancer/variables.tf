@@ -19,7 +19,7 @@ variable "security_group_id" {
 }
 
 variable "certificate_arn" {
-  description = "ACM certificate ARN for HTTPS. null: HTTP-only listener (no redirect)."
+  description = "ACM certificate ARN for HTTPS. null: the listener is HTTP on port 80; setting it later turns that same listener into HTTPS on 443 in place."
   type        = string
   default     = null
 }

@@ -169,8 +169,9 @@ data "aws_iam_policy_document" "flow_logs_assume" {
 data "aws_caller_identity" "current" {}
 
 resource "aws_iam_role" "flow_logs" {
-  name               = "${var.name_prefix}-flow-logs"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+  name                 = "${var.name_prefix}-flow-logs"
+  assume_role_policy   = data.aws_iam_policy_document.flow_logs_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "flow_logs" {

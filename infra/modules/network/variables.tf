@@ -31,3 +31,8 @@ variable "kms_key_arn" {
   description = "ARN of the KMS key that encrypts the flow log group."
   type        = string
 }
+
+variable "permissions_boundary_arn" {
+  description = "Managed policy every IAM role of this module carries as its permissions boundary (<project>-<env>-workload-boundary, created by infra/global; the apply role may create roles only with it)."
+  type        = string
+}

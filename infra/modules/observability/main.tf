@@ -294,8 +294,8 @@ resource "aws_cloudwatch_dashboard" "this" {
           stat   = "Sum"
           period = 300
           metrics = [
-            ["AWS/WAFV2", "AllowedRequests", "WebACL", var.edge.web_acl_name, "Rule", "ALL"],
-            ["AWS/WAFV2", "BlockedRequests", "WebACL", var.edge.web_acl_name, "Rule", "ALL"],
+            ["AWS/WAFV2", "AllowedRequests", "WebACL", var.edge.web_acl_metric_name, "Rule", "ALL"],
+            ["AWS/WAFV2", "BlockedRequests", "WebACL", var.edge.web_acl_metric_name, "Rule", "ALL"],
           ]
         }
       },

@@ -76,10 +76,10 @@ variable "replica_lag_threshold_seconds" {
 }
 
 variable "edge" {
-  description = "The edge of the environment (modules/edge, us-east-1): distribution ID, web ACL name and the edge alarm ARNs, for the dashboard."
+  description = "The edge of the environment (modules/edge, us-east-1): distribution ID, the web ACL's metric name (the WebACL dimension of AWS/WAFV2 metrics, which is visibility_config.metric_name, not the ACL's name) and the edge alarm ARNs, for the dashboard."
   type = object({
-    distribution_id = string
-    web_acl_name    = string
-    alarm_arns      = list(string)
+    distribution_id     = string
+    web_acl_metric_name = string
+    alarm_arns          = list(string)
   })
 }

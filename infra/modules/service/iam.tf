@@ -23,6 +23,8 @@ resource "aws_iam_role" "execution" {
   name               = "${var.name_prefix}-${each.key}-execution"
   description        = "ECS execution role of ${var.name_prefix}-${each.key}: image pull, logs, its own secrets"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "execution" {
@@ -81,6 +83,8 @@ resource "aws_iam_role" "task" {
   name               = "${var.name_prefix}-task"
   description        = "Runtime role of ${var.name_prefix} containers: no permissions (the service calls no AWS API)"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 # --- ECS infrastructure role for blue/green ----------------------------------------------------------------------
@@ -111,6 +115,8 @@ resource "aws_iam_role" "ecs_infrastructure" {
   name               = "${var.name_prefix}-ecs-infrastructure"
   description        = "Assumed by ECS during blue/green deployments of ${var.name_prefix}-api: shifts its listener rules between its two target groups"
   assume_role_policy = data.aws_iam_policy_document.ecs_infrastructure_assume.json
+
+  permissions_boundary = var.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "ecs_infrastructure" {

@@ -74,7 +74,7 @@ variable "memory_target_percent" {
 }
 
 variable "requests_per_target" {
-  description = "Target ALB requests per task per minute (ALBRequestCountPerTarget)."
+  description = "Target requests per api task per minute: the load balancer's RequestCount divided by the service's RunningTaskCount (metric math in service.tf; not ALBRequestCountPerTarget, which names one target group while blue/green moves the tasks between two)."
   type        = number
   default     = 1000
 }
@@ -95,7 +95,7 @@ variable "target_group_arn" {
 }
 
 variable "alb_arn_suffix" {
-  description = "ARN suffix of the ALB (app/<name>/<id>), for ALBRequestCountPerTarget."
+  description = "ARN suffix of the ALB (app/<name>/<id>): the LoadBalancer dimension of RequestCount in the requests-per-task scaling policy."
   type        = string
 }
 
@@ -176,7 +176,7 @@ variable "log_level" {
 }
 
 variable "master_secret_arn" {
-  description = "ARN of the RDS-managed master user secret (read by the db-roles task only)."
+  description = "ARN of the master user secret (read by the db-roles task only)."
   type        = string
 }
 
@@ -211,4 +211,9 @@ variable "deployment_alarm_names" {
   description = "CloudWatch alarms that fail and roll back a deployment when they fire during it (empty: circuit breaker only)."
   type        = list(string)
   default     = []
+}
+
+variable "permissions_boundary_arn" {
+  description = "Managed policy every IAM role of this module carries as its permissions boundary (<project>-<env>-workload-boundary, created by infra/global; the apply role may create roles only with it)."
+  type        = string
 }
