@@ -223,14 +223,20 @@ fn base_image_violations(text: &str, _svc: &ServiceContract) -> Vec<String> {
                     None => Some(image.to_string()),
                 };
                 let pinned = |r: &str| {
-                    let Some((name, digest)) = r.split_once("@sha256:") else { return false };
+                    let Some((name, digest)) = r.split_once("@sha256:") else {
+                        return false;
+                    };
                     let tagged = name.rsplit('/').next().is_some_and(|last| last.contains(':'));
-                    tagged && digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+                    tagged
+                        && digest.len() == 64
+                        && digest.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
                 };
                 match resolved {
                     _ if stages.iter().any(|s: &String| s == image) => {}
                     Some(r) if pinned(&r) => {}
-                    other => v.push(format!("Dockerfile: FROM {image} ({other:?}) is not pinned as name:tag@sha256:<digest>")),
+                    other => v.push(format!(
+                        "Dockerfile: FROM {image} ({other:?}) is not pinned as name:tag@sha256:<digest>"
+                    )),
                 }
                 stages.extend(alias.map(str::to_string));
             }
@@ -281,7 +287,11 @@ fn dockerfile_base_images_are_pinned_by_digest() {
     let text = read("Dockerfile");
     let violations = base_image_violations(&text, &ServiceContract::from_service());
     assert!(violations.is_empty(), "Dockerfile:\n{}", violations.join("\n"));
-    assert_eq!(text.lines().filter(|l| l.starts_with("FROM ")).count(), 2, "the check saw both stages");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("FROM ")).count(),
+        2,
+        "the check saw both stages"
+    );
 }
 
 #[test]
@@ -290,14 +300,30 @@ fn each_base_image_check_fires_on_a_broken_copy() {
     // The old Dockerfile: tags only.
     let builder = "FROM ${BUILDER_IMAGE} AS builder";
     let want = "FROM docker.io/library/rust:1.95.0-slim-bookworm (Some(\"docker.io/library/rust:1.95.0-slim-bookworm\")) is not pinned";
-    reports(builder, "FROM docker.io/library/rust:1.95.0-slim-bookworm AS builder", want);
+    reports(
+        builder,
+        "FROM docker.io/library/rust:1.95.0-slim-bookworm AS builder",
+        want,
+    );
     let runtime = "FROM ${RUNTIME_IMAGE}";
-    reports(runtime, "FROM gcr.io/distroless/cc-debian12:nonroot", "FROM gcr.io/distroless/cc-debian12:nonroot (");
+    reports(
+        runtime,
+        "FROM gcr.io/distroless/cc-debian12:nonroot",
+        "FROM gcr.io/distroless/cc-debian12:nonroot (",
+    );
     // A digest without the tag that says what it is, a shortened digest, an ARG with no default, an unknown ARG.
     let digest = "rust:1.95.0-slim-bookworm@sha256:";
-    reports(digest, "rust@sha256:", "FROM ${BUILDER_IMAGE} (Some(\"docker.io/library/rust@sha256:");
+    reports(
+        digest,
+        "rust@sha256:",
+        "FROM ${BUILDER_IMAGE} (Some(\"docker.io/library/rust@sha256:",
+    );
     reports("@sha256:9dac0a79", "@sha256:", "FROM ${RUNTIME_IMAGE} (Some(");
-    reports("ARG RUNTIME_IMAGE=", "ARG RUNTIME_IMAGE_UNUSED=", "FROM ${RUNTIME_IMAGE} (None)");
+    reports(
+        "ARG RUNTIME_IMAGE=",
+        "ARG RUNTIME_IMAGE_UNUSED=",
+        "FROM ${RUNTIME_IMAGE} (None)",
+    );
 }
 
 #[test]

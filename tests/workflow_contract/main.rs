@@ -249,7 +249,11 @@ fn broken_workflows_are_caught() {
     let staging = "role/beer-catalog-staging-github-deploy";
     caught("role/beer-catalog-production-github-deploy", staging, want);
     let key = "aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n          role-session-name: gha-deploy-image-";
-    caught("role-session-name: gha-deploy-image-", key, "passes `aws-access-key-id`");
+    caught(
+        "role-session-name: gha-deploy-image-",
+        key,
+        "passes `aws-access-key-id`",
+    );
     let want = "job `production` sets ECS_CLUSTER";
     caught(
         "ECS_CLUSTER: beer-catalog-production",

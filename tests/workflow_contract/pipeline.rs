@@ -15,8 +15,11 @@
 //! Each rule is run on a broken copy of the real files (one edit, restoring what the old pipelines did) and must
 //! report it.
 
-use super::{InfraNames, infra_names, job_environment, jobs, read};
+#[path = "pipeline_broken.rs"]
+mod broken;
+
 use super::terraform::{Dir, attr};
+use super::{InfraNames, infra_names, job_environment, jobs, read};
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,7 +36,10 @@ impl Workflows {
                 assert!(text.contains(from), "{name} has no `{from}`: the fixture is stale");
                 text = text.replacen(from, to, 1);
             }
-            (name, serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")))
+            (
+                name,
+                serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")),
+            )
         });
         Workflows { docs: docs.into() }
     }
@@ -50,7 +56,10 @@ fn steps(job: &Value) -> impl Iterator<Item = &Value> {
 /// The shell commands of a `run:` script: continuation lines joined, comments dropped.
 fn commands(script: &str) -> Vec<String> {
     let joined = script.replace("\\\n", " ");
-    let lines = joined.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let lines = joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
     lines.map(str::to_string).collect()
 }
 
@@ -71,7 +80,9 @@ fn env_value<'a>(doc: &'a Value, job: &'a Value, step: Option<&'a Value>, key: &
 }
 
 fn uses(step: &Value, action: &str) -> bool {
-    step["uses"].as_str().is_some_and(|u| u.starts_with(&format!("{action}@")))
+    step["uses"]
+        .as_str()
+        .is_some_and(|u| u.starts_with(&format!("{action}@")))
 }
 
 /// `name` matches an artifact name that may contain `${{ matrix.X }}` (any value).
@@ -96,11 +107,15 @@ fn terraform_violations(w: &Workflows) -> Vec<String> {
                 if uses(step, "actions/upload-artifact")
                     && step["with"]["path"].as_str().unwrap_or_default().contains("tfplan")
                 {
-                    v.push(format!("{at} uploads a saved plan (it holds prior state in clear): plan again where it is applied"));
+                    v.push(format!(
+                        "{at} uploads a saved plan (it holds prior state in clear): plan again where it is applied"
+                    ));
                 }
                 if uses(step, "actions/download-artifact") {
                     let want = step["with"]["name"].as_str().unwrap_or_default();
-                    downloaded_lock |= lock_file_uploads(doc).iter().any(|pattern| artifact_matches(pattern, want));
+                    downloaded_lock |= lock_file_uploads(doc)
+                        .iter()
+                        .any(|pattern| artifact_matches(pattern, want));
                 }
                 for command in run_commands(step) {
                     if is_terraform(&command, "init") && !command.contains("-backend=false") {
@@ -123,7 +138,9 @@ fn terraform_violations(w: &Workflows) -> Vec<String> {
                             v.push(format!("{at} applies {plan:?}, not a plan made earlier in this job"));
                         }
                         if !downloaded_lock {
-                            v.push(format!("{at} applies without the plan job's .terraform.lock.hcl (downloaded before init)"));
+                            v.push(format!(
+                                "{at} applies without the plan job's .terraform.lock.hcl (downloaded before init)"
+                            ));
                         }
                     }
                 }
@@ -132,7 +149,9 @@ fn terraform_violations(w: &Workflows) -> Vec<String> {
             let inits = steps(job).flat_map(run_commands).filter(|c| is_terraform(c, "init"));
             for init in inits.filter(|_| applies) {
                 if !init.contains("-lockfile=readonly") {
-                    v.push(format!("{at}: init before an apply without -lockfile=readonly (could pick other providers)"));
+                    v.push(format!(
+                        "{at}: init before an apply without -lockfile=readonly (could pick other providers)"
+                    ));
                 }
             }
         }
@@ -142,9 +161,14 @@ fn terraform_violations(w: &Workflows) -> Vec<String> {
 
 /// Artifact names (patterns) whose upload includes a root's `.terraform.lock.hcl`, dot files included.
 fn lock_file_uploads(doc: &Value) -> Vec<&str> {
-    let steps = jobs(doc).flat_map(|(_, job)| steps(job)).filter(|s| uses(s, "actions/upload-artifact"));
+    let steps = jobs(doc)
+        .flat_map(|(_, job)| steps(job))
+        .filter(|s| uses(s, "actions/upload-artifact"));
     let with_lock = steps.filter(|s| {
-        s["with"]["path"].as_str().unwrap_or_default().contains(".terraform.lock.hcl")
+        s["with"]["path"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(".terraform.lock.hcl")
             && s["with"]["include-hidden-files"].as_bool() == Some(true)
     });
     with_lock.filter_map(|s| s["with"]["name"].as_str()).collect()
@@ -183,7 +207,11 @@ fn output_violations(w: &Workflows) -> Vec<String> {
 /// `concurrency.group` of a job, `cancel-in-progress` and `queue`.
 fn concurrency(job: &Value) -> (Option<&str>, Option<bool>, Option<&str>) {
     let c = &job["concurrency"];
-    (c["group"].as_str().or(c.as_str()), c["cancel-in-progress"].as_bool(), c["queue"].as_str())
+    (
+        c["group"].as_str().or(c.as_str()),
+        c["cancel-in-progress"].as_bool(),
+        c["queue"].as_str(),
+    )
 }
 
 fn concurrency_violations(w: &Workflows, environments: &[String]) -> Vec<String> {
@@ -201,19 +229,26 @@ fn concurrency_violations(w: &Workflows, environments: &[String]) -> Vec<String>
                 other => v.push(format!("{at} has concurrency group {other:?}, not one fixed group")),
             }
             if cancel != Some(false) || queue != Some("max") {
-                v.push(format!("{at}: concurrency must not cancel (cancel-in-progress: false) nor drop a waiting job (queue: max)"));
+                v.push(format!(
+                    "{at}: concurrency must not cancel (cancel-in-progress: false) nor drop a waiting job (queue: max)"
+                ));
             }
         }
     }
     for env in environments {
         match groups.get(env.as_str()).map(|g| g.iter().collect::<Vec<_>>()) {
             Some(g) if g.len() == 1 => {
-                let shared = groups.iter().filter(|(e, gs)| *e != env && gs.contains(g[0])).map(|(e, _)| *e);
+                let shared = groups
+                    .iter()
+                    .filter(|(e, gs)| *e != env && gs.contains(g[0]))
+                    .map(|(e, _)| *e);
                 if let Some(other) = shared.into_iter().next() {
                     v.push(format!("{env} and {other} share the concurrency group `{}`", g[0]));
                 }
             }
-            other => v.push(format!("{env}: the applies and deploys use the concurrency groups {other:?}, not one")),
+            other => v.push(format!(
+                "{env}: the applies and deploys use the concurrency groups {other:?}, not one"
+            )),
         }
     }
     v
@@ -241,26 +276,38 @@ fn promotion_violations(w: &Workflows) -> Vec<String> {
     for (id, job) in jobs(deploy) {
         for step in steps(job) {
             let builds = uses(step, "docker/build-push-action")
-                || run_commands(step).iter().any(|c| c.contains("docker build") || c.contains("docker push"));
+                || run_commands(step)
+                    .iter()
+                    .any(|c| c.contains("docker build") || c.contains("docker push"));
             if builds {
-                v.push(format!("deploy.yml: job `{id}` builds or pushes an image: deploy only what CI tested"));
+                v.push(format!(
+                    "deploy.yml: job `{id}` builds or pushes an image: deploy only what CI tested"
+                ));
             }
         }
         if job["env"]["ECS_CLUSTER"].is_null() {
             continue;
         }
         let image = job["env"]["IMAGE"].as_str().unwrap_or_default();
-        let from = image.rsplit_once("@${{ needs.").and_then(|(_, r)| r.strip_suffix(".outputs.digest }}"));
+        let from = image
+            .rsplit_once("@${{ needs.")
+            .and_then(|(_, r)| r.strip_suffix(".outputs.digest }}"));
         let Some(from) = from.filter(|f| needs_closure(deploy, id).contains(f)) else {
-            v.push(format!("deploy.yml: job `{id}` deploys `{image}`, not the digest of a job it needs"));
+            v.push(format!(
+                "deploy.yml: job `{id}` deploys `{image}`, not the digest of a job it needs"
+            ));
             continue;
         };
         // The digest output comes from a step that asks ECR what the commit's tag holds.
         let output = deploy["jobs"][from]["outputs"]["digest"].as_str().unwrap_or_default();
-        let step_id = output.strip_prefix("${{ steps.").and_then(|s| s.strip_suffix(".outputs.digest }}"));
+        let step_id = output
+            .strip_prefix("${{ steps.")
+            .and_then(|s| s.strip_suffix(".outputs.digest }}"));
         let step = steps(&deploy["jobs"][from]).find(|s| step_id.is_some() && s["id"].as_str() == step_id);
         if !step.is_some_and(|s| run_commands(s).iter().any(|c| c.contains("aws ecr describe-images"))) {
-            v.push(format!("deploy.yml: job `{from}`'s digest is not looked up in ECR by the commit's tag"));
+            v.push(format!(
+                "deploy.yml: job `{from}`'s digest is not looked up in ECR by the commit's tag"
+            ));
         }
     }
     let all: BTreeSet<&str> = jobs(ci).map(|(id, _)| id).collect();
@@ -272,17 +319,25 @@ fn promotion_violations(w: &Workflows) -> Vec<String> {
             continue;
         }
         publishers += 1;
-        let missing: Vec<&str> = all.iter().copied().filter(|j| *j != id && !needs_closure(ci, id).contains(j)).collect();
+        let missing: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|j| *j != id && !needs_closure(ci, id).contains(j))
+            .collect();
         if !missing.is_empty() {
             v.push(format!("ci.yml: job `{id}` pushes the image before {missing:?} passed"));
         }
         let only_main = job["if"].as_str().unwrap_or_default();
         if !(only_main.contains("github.event_name == 'push'") && only_main.contains("refs/heads/main")) {
-            v.push(format!("ci.yml: job `{id}` pushes the image from more than pushes to main (if: {only_main:?})"));
+            v.push(format!(
+                "ci.yml: job `{id}` pushes the image from more than pushes to main (if: {only_main:?})"
+            ));
         }
     }
     if publishers != 1 {
-        v.push(format!("ci.yml: {publishers} jobs push the image to ECR, want exactly one (after all the others)"));
+        v.push(format!(
+            "ci.yml: {publishers} jobs push the image to ECR, want exactly one (after all the others)"
+        ));
     }
     v
 }
@@ -298,20 +353,36 @@ fn load_root(rel: &str, edit: Option<(&str, &str, &str)>) -> Root {
     let edit_here = edit.filter(|(path, ..)| path.starts_with(&format!("{rel}/")));
     let tf_edit = edit_here.filter(|(path, ..)| path.ends_with(".tf"));
     let tf_edit = tf_edit.map(|(path, from, to)| (path.rsplit_once('/').unwrap().1, from, to));
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra").join(rel).join("terraform.tfvars");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("infra")
+        .join(rel)
+        .join("terraform.tfvars");
     let mut tfvars = std::fs::read_to_string(path).ok();
     if let Some((_, from, to)) = edit_here.filter(|(path, ..)| path.ends_with("terraform.tfvars")) {
         let text = tfvars.as_mut().expect("a terraform.tfvars to edit");
-        assert!(text.contains(from), "{rel}/terraform.tfvars has no `{from}`: the fixture is stale");
+        assert!(
+            text.contains(from),
+            "{rel}/terraform.tfvars has no `{from}`: the fixture is stale"
+        );
         *text = text.replacen(from, to, 1);
     }
     let dir = Dir::load_edited(rel, tf_edit);
-    Root { rel: rel.to_string(), dir, tfvars }
+    Root {
+        rel: rel.to_string(),
+        dir,
+        tfvars,
+    }
 }
 
 /// Inputs the environment roots must not default: the bring-up's values, which a default would plan away.
-const BRING_UP_INPUTS: [&str; 6] =
-    ["domain_name", "hosted_zone_id", "certificate_arn", "origin_domain_name", "alarm_emails", "db_role_password_version"];
+const BRING_UP_INPUTS: [&str; 6] = [
+    "domain_name",
+    "hosted_zone_id",
+    "certificate_arn",
+    "origin_domain_name",
+    "alarm_emails",
+    "db_role_password_version",
+];
 
 fn input_violations(w: &Workflows, roots: &[Root], environments: &[String]) -> Vec<String> {
     let mut v = Vec::new();
@@ -321,8 +392,12 @@ fn input_violations(w: &Workflows, roots: &[Root], environments: &[String]) -> V
         // The workflow's TF_VAR_* for every job that plans this root.
         let planners = jobs(infra).filter(|(_, job)| {
             let template = job["env"]["ROOT"].as_str().unwrap_or_default();
-            let expanded = environments.iter().map(|e| template.replace("${{ matrix.environment }}", e));
-            expanded.chain([template.to_string()]).any(|r| r == format!("infra/{}", root.rel))
+            let expanded = environments
+                .iter()
+                .map(|e| template.replace("${{ matrix.environment }}", e));
+            expanded
+                .chain([template.to_string()])
+                .any(|r| r == format!("infra/{}", root.rel))
                 && steps(job).flat_map(run_commands).any(|c| is_terraform(&c, "plan"))
         });
         let planners: Vec<&Value> = planners.map(|(_, job)| job).collect();
@@ -338,23 +413,34 @@ fn input_violations(w: &Workflows, roots: &[Root], environments: &[String]) -> V
             None => BTreeSet::new(),
         };
         let variables = root.dir.blocks("variable", &[]);
-        let declared: BTreeSet<&str> = variables.iter().filter_map(|b| b.labels().first().map(|l| l.as_str())).collect();
+        let declared: BTreeSet<&str> = variables
+            .iter()
+            .filter_map(|b| b.labels().first().map(|l| l.as_str()))
+            .collect();
         for key in tfvars.iter().filter(|k| !declared.contains(k.as_str())) {
-            v.push(format!("{at}/terraform.tfvars sets `{key}`, which the root does not declare"));
+            v.push(format!(
+                "{at}/terraform.tfvars sets `{key}`, which the root does not declare"
+            ));
         }
         for variable in &variables {
             let name = variable.labels()[0].as_str();
             let env_key = format!("TF_VAR_{name}");
             let by_workflow = |job: &Value| env_value(infra, job, None, &env_key).is_some();
             if tfvars.contains(name) && planners.iter().any(|j| by_workflow(j)) {
-                v.push(format!("{at}/terraform.tfvars sets `{name}`, which infra.yml sets as {env_key} (the file would win)"));
+                v.push(format!(
+                    "{at}/terraform.tfvars sets `{name}`, which infra.yml sets as {env_key} (the file would win)"
+                ));
             }
             let has_default = attr(&variable.body, "default").is_some();
             if root.rel.starts_with("envs/") && BRING_UP_INPUTS.contains(&name) && has_default {
-                v.push(format!("{at}: `{name}` has a default, so a plan without it plans the bring-up's value away"));
+                v.push(format!(
+                    "{at}: `{name}` has a default, so a plan without it plans the bring-up's value away"
+                ));
             }
             if !has_default && !tfvars.contains(name) && !planners.iter().all(|j| by_workflow(j)) {
-                v.push(format!("{at}: `{name}` has no default and neither infra.yml nor terraform.tfvars sets it"));
+                v.push(format!(
+                    "{at}: `{name}` has no default and neither infra.yml nor terraform.tfvars sets it"
+                ));
             }
         }
     }
@@ -371,7 +457,10 @@ fn all_violations(w: &Workflows, roots: &[Root], infra: &InfraNames) -> Vec<Stri
 }
 
 fn roots(edit: Option<(&str, &str, &str)>, environments: &[String]) -> Vec<Root> {
-    let rels = environments.iter().map(|e| format!("envs/{e}")).chain(["global".to_string()]);
+    let rels = environments
+        .iter()
+        .map(|e| format!("envs/{e}"))
+        .chain(["global".to_string()]);
     rels.map(|rel| load_root(&rel, edit)).collect()
 }
 
@@ -382,75 +471,24 @@ fn real_pipelines_run_as_intended() {
     assert!(violations.is_empty(), "{}", violations.join("\n"));
     // The checks saw what they police.
     let w = Workflows::load(None);
-    let inits = w.docs.iter().flat_map(|(_, d)| jobs(d)).flat_map(|(_, j)| steps(j)).flat_map(run_commands);
-    let inits = inits.filter(|c| is_terraform(c, "init") && !c.contains("-backend=false")).count();
+    let inits = w
+        .docs
+        .iter()
+        .flat_map(|(_, d)| jobs(d))
+        .flat_map(|(_, j)| steps(j))
+        .flat_map(run_commands);
+    let inits = inits
+        .filter(|c| is_terraform(c, "init") && !c.contains("-backend=false"))
+        .count();
     assert!(inits >= 4, "only {inits} terraform init with a backend seen");
-    assert_eq!(lock_file_uploads(w.get("infra.yml")), ["plan-${{ matrix.environment }}"]);
-    for root in roots(None, &infra.environments).iter().filter(|r| r.rel.starts_with("envs/")) {
+    assert_eq!(
+        lock_file_uploads(w.get("infra.yml")),
+        ["plan-${{ matrix.environment }}"]
+    );
+    for root in roots(None, &infra.environments)
+        .iter()
+        .filter(|r| r.rel.starts_with("envs/"))
+    {
         assert!(root.tfvars.is_some(), "infra/{}/terraform.tfvars is missing", root.rel);
     }
-}
-
-/// `(file, from, to, expected)`: `file` is a workflow name or a path under infra/.
-fn caught(edit: (&str, &str, &str), expected: &str) {
-    let infra = infra_names();
-    let workflows = Workflows::load(Some(edit).filter(|(f, ..)| f.ends_with(".yml")));
-    let roots = roots(Some(edit).filter(|(f, ..)| !f.ends_with(".yml")), &infra.environments);
-    let violations = all_violations(&workflows, &roots, &infra);
-    let message = format!("editing {edit:?} should report `{expected}`, got: {violations:#?}");
-    assert!(violations.iter().any(|v| v.contains(expected)), "{message}");
-}
-
-#[test]
-fn broken_pipelines_are_caught() {
-    // The old init: bucket only.
-    let kms = " \\\n            -backend-config=\"kms_key_id=${TF_STATE_KMS_KEY_ARN}\"";
-    caught(("infra.yml", kms, ""), "infra.yml: job `plan`: `terraform init` without -backend-config=\"kms_key_id");
-    // The old apply: a saved plan from the plan job, applied after an init that picks the newest providers.
-    let plan_again = "          terraform -chdir=\"$ROOT\" plan -input=false -no-color -out=tfplan\n";
-    caught(("infra.yml", plan_again, ""), "job `apply-staging` applies Some(\"tfplan\"), not a plan made earlier");
-    caught(("infra.yml", " -lockfile=readonly", ""), "job `apply-staging`: init before an apply without -lockfile=readonly");
-    caught(("infra.yml", "include-hidden-files: true", "include-hidden-files: false"), "applies without the plan job's .terraform.lock.hcl");
-    let upload = "            plan-${{ matrix.environment }}.txt\n";
-    let tfplan = "            plan-${{ matrix.environment }}.txt\n            ${{ env.ROOT }}/tfplan\n";
-    caught(("infra.yml", upload, tfplan), "job `plan` uploads a saved plan");
-    // The old $GITHUB_OUTPUT line, and the same hidden in a group.
-    let assign = "arn=$(.github/scripts/ecs-register-task-definition.sh \"$MIGRATE_TASK_FAMILY\" \"$MIGRATE_CONTAINER\" \"$IMAGE\")\n          echo \"arn=$arn\" >> \"$GITHUB_OUTPUT\"";
-    let old = "echo \"arn=$(.github/scripts/ecs-register-task-definition.sh \"$MIGRATE_TASK_FAMILY\" \"$MIGRATE_CONTAINER\" \"$IMAGE\")\" >> \"$GITHUB_OUTPUT\"";
-    caught(("deploy.yml", assign, old), "job `staging` step `Render + register the migrate task definition");
-    let line = "            echo \"$remote already in ECR";
-    let group = "            {\n              echo \"x=$(date)\"\n            } >> \"$GITHUB_OUTPUT\"\n            echo \"$remote already in ECR";
-    caught(("ci.yml", line, group), "ci.yml: job `publish` step `Push the tested image");
-    // The old groups: deploy-staging in deploy.yml, terraform-staging in infra.yml.
-    let want = "staging: the applies and deploys use the concurrency groups Some([\"beer-catalog-staging\", \"deploy-staging\"])";
-    caught(("deploy.yml", "group: beer-catalog-staging", "group: deploy-staging"), want);
-    caught(("infra.yml", "      queue: max\n", ""), "infra.yml: job `apply-staging` (environment staging): concurrency must not cancel");
-    caught(("deploy.yml", "group: beer-catalog-production", "group: beer-catalog-staging"), "staging and production share");
-    // The old deploy: build in deploy.yml; a digest not from ECR; CI pushing before the other jobs passed.
-    let build = "      - name: Log in to Amazon ECR\n";
-    let rebuild = "      - uses: docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a # v7.3.0\n        with:\n          push: true\n      - name: Log in to Amazon ECR\n";
-    caught(("deploy.yml", build, rebuild), "deploy.yml: job `image` builds or pushes an image");
-    caught(("deploy.yml", "aws ecr describe-images", "aws ecr list-images"), "job `image`'s digest is not looked up in ECR");
-    let want = "deploy.yml: job `staging` deploys";
-    caught(("deploy.yml", "@${{ needs.image.outputs.digest }}\n      IMAGE_TAG", ":${{ needs.image.outputs.tag }}\n      IMAGE_TAG"), want);
-    let needs = "needs: [rust, api-fuzz, dockerfile, image, terraform-checks, terraform-validate, workflows]";
-    caught(("ci.yml", needs, "needs: [image]"), "ci.yml: job `publish` pushes the image before [\"api-fuzz\", \"rust\"");
-    let only_main = "    if: github.event_name == 'push' && github.ref == 'refs/heads/main'\n    runs-on: ubuntu-24.04\n    timeout-minutes: 20";
-    caught(("ci.yml", only_main, "    runs-on: ubuntu-24.04\n    timeout-minutes: 20"), "pushes the image from more than pushes to main");
-    // The old inputs: defaults that plan the bring-up away; a required input nobody sets; tfvars overriding CI.
-    let default = "  type        = list(string)\n  nullable    = false\n";
-    let with_default = "  type        = list(string)\n  default     = []\n  nullable    = false\n";
-    caught(("envs/staging/variables.tf", default, with_default), "infra/envs/staging: `alarm_emails` has a default");
-    caught(("envs/production/terraform.tfvars", "alarm_emails = []\n", ""), "infra/envs/production: `alarm_emails` has no default and neither");
-    caught(("infra.yml", "      TF_VAR_state_kms_key_arn: ${{ vars.TF_STATE_KMS_KEY_ARN }}\n", ""), "infra/global: `state_kms_key_arn` has no default");
-    caught(("envs/staging/terraform.tfvars", "alarm_emails = []\n", "alarm_email = []\n"), "sets `alarm_email`, which the root does not declare");
-    caught(("envs/staging/terraform.tfvars", "alarm_emails = []\n", "alarm_emails = []\naws_region = \"us-east-1\"\n"), "sets `aws_region`, which infra.yml sets as TF_VAR_aws_region");
-}
-
-#[test]
-fn artifact_names_with_matrix_values_match() {
-    assert!(artifact_matches("plan-${{ matrix.environment }}", "plan-staging"));
-    assert!(!artifact_matches("plan-${{ matrix.environment }}", "tfplan-staging"));
-    assert!(artifact_matches("image", "image"));
-    assert_eq!(commands("a \\\n  b\n# c\n"), ["a    b"]);
 }
