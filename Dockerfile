@@ -7,8 +7,18 @@
 #
 # Needs BuildKit (Docker >= 23 default) or podman/buildah >= 4 for the RUN cache mounts. docs/container.md has more.
 
+# ---- base images, pinned by digest ----------------------------------------------------------------------------------
+# A tag (rust:1.95.0-slim-bookworm, cc-debian12:nonroot) is re-pushed upstream with every Debian security update, so
+# two builds of one commit could start from different bytes. The digest fixes them; the tag beside it says what it
+# is. They are build ARGs only so scripts/container-test.sh can build this file unmodified on local stand-ins of these
+# images (no registry there); every real build uses these defaults. Refresh both parts together, as
+# docs/container.md#base-images-pinned-by-digest describes (`docker buildx imagetools inspect <name:tag>`).
+# tests/container_contract.rs fails when a FROM is not pinned to a sha256 digest.
+ARG BUILDER_IMAGE=docker.io/library/rust:1.95.0-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f
+
 # ---- builder: official Rust image, pinned to the toolchain the project is tested with ----------------------------
-FROM docker.io/library/rust:1.95.0-slim-bookworm AS builder
+FROM ${BUILDER_IMAGE} AS builder
 WORKDIR /build
 
 # Dependencies first, in their own layer: the real manifest and lockfile with stub sources. This layer is rebuilt
@@ -35,7 +45,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     && install -d -m 0755 /out/data
 
 # ---- runtime: distroless (glibc, libgcc, CA certificates; no shell, no package manager), uid/gid 65532 ---------------
-FROM gcr.io/distroless/cc-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 
 COPY --from=builder /out/usr/local/bin/beer-catalog /usr/local/bin/beer-catalog
 # /data: the demo SQLite database (development mode, no database configured, uses ./beer-catalog.db). A volume

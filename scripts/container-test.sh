@@ -8,11 +8,12 @@
 #   1. Installs podman, buildah, runc, debootstrap with apt-get when missing (fails loudly when it cannot) and
 #      points CONTAINERS_CONF at its own file (runc; ulimits these machines can grant).
 #   2. hadolint Dockerfile (pinned, from .ci/requirements-tools.txt) with no findings; shellcheck on these scripts.
-#   3. Builds local STAND-INS for the two base images, tagged with the exact upstream names the Dockerfile's FROM
-#      lines use (no registry is reachable here): see scripts/container/build-standin-*.sh. They are cached in
-#      podman's storage and rebuilt only when their inputs change. They are not the upstream images.
-#   4. podman build --format docker --pull=never of the Dockerfile as it is (the host CA bundle is mounted so
-#      cargo reaches crates.io through this machine's proxy; the Dockerfile does not depend on it).
+#   3. Builds local STAND-INS for the two base images, tagged with the exact upstream name:tag the Dockerfile's base
+#      image ARGs pin by digest (no registry is reachable here): see scripts/container/build-standin-*.sh. They
+#      are cached in podman's storage and rebuilt only when their inputs change. They are not the upstream images.
+#   4. podman build --format docker --pull=never of the Dockerfile as it is, with the two base image ARGs set to
+#      the stand-ins' name:tag (a local image cannot carry the upstream digest); the host CA bundle is mounted so
+#      cargo reaches crates.io through this machine's proxy (the Dockerfile does not depend on it).
 #   5. Image checks: user 65532, HEALTHCHECK runs `beer-catalog healthcheck`, STOPSIGNAL SIGTERM, EXPOSE 8080,
 #      OCI labels carry the build args, no shell / package manager / compiler in the filesystem, image size.
 #   6. Production run against this machine's PostgreSQL in a fresh database (dropped afterwards): the image's
@@ -111,10 +112,18 @@ fi
 
 # ---- 3. stand-in base images ---------------------------------------------------------------------------------------
 phase "stand-in base images"
-mapfile -t from_images < <(dockerfile_from_images Dockerfile)
-[ ${#from_images[@]} -ge 2 ] || die "expected a builder and a runtime FROM in the Dockerfile, found: ${from_images[*]}"
-builder_image=${from_images[0]}
-runtime_image=${from_images[${#from_images[@]} - 1]}
+mapfile -t bases < <(dockerfile_base_images Dockerfile)
+[ ${#bases[@]} -ge 2 ] || die "expected a builder and a runtime FROM in the Dockerfile, found: ${bases[*]}"
+read -r builder_arg builder_ref <<<"${bases[0]}"
+read -r runtime_arg runtime_ref <<<"${bases[${#bases[@]} - 1]}"
+[ "$builder_arg" != - ] && [ "$runtime_arg" != - ] \
+  || die "the Dockerfile's base images must be build ARGs (FROM \${ARG}) whose defaults pin the digest: ${bases[*]}"
+# The Dockerfile pins name:tag@sha256:digest. A local image cannot be tagged with a digest (the digest is that of the
+# upstream manifest, which a stand-in cannot have), so the stand-ins carry name:tag and the build gets that through
+# the ARGs; the Dockerfile itself is built unmodified. tests/container_contract.rs checks the pins.
+builder_image=${builder_ref%@sha256:*}
+runtime_image=${runtime_ref%@sha256:*}
+log "base images: $builder_ref, $runtime_ref (stand-ins tagged $builder_image, $runtime_image)"
 scripts/container/build-standin-builder.sh "$builder_image"
 scripts/container/build-standin-runtime.sh "$runtime_image"
 
@@ -131,6 +140,7 @@ ca_mount=()
 podman rmi "$image" >/dev/null 2>&1 || true
 t_build=$SECONDS
 if podman build --format docker --pull=never "${ca_mount[@]}" \
+  --build-arg "$builder_arg=$builder_image" --build-arg "$runtime_arg=$runtime_image" \
   --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg CREATED="$created" \
   -t "$image" . >"$state/build.log" 2>&1; then
   pass "podman build of the unmodified Dockerfile ($((SECONDS - t_build))s; log: target/container-test/build.log)"

@@ -7,9 +7,13 @@
 //! - compose's `stop_grace_period` exceeds the service's shutdown grace, so `docker compose stop` does not kill
 //!   in-flight requests.
 //!
-//! Dockerfile practice (pinned base images, non-root user, exec form) is hadolint's job (`ci.yml`), and the image
-//! itself is built and run by `scripts/container-test.sh`. Each check is shown to fail on a broken copy of the
-//! real file (one textual edit).
+//! - every base image is pinned by digest (`name:tag@sha256:...`), directly or as the default of the global build ARG
+//!   the `FROM` names: a tag is re-pushed upstream, so two builds of one commit could otherwise differ (hadolint only
+//!   asks for a tag).
+//!
+//! Dockerfile practice (non-root user, exec form) is hadolint's job (`ci.yml`), and the image itself is built and
+//! run by `scripts/container-test.sh`. Each check is shown to fail on a broken copy of the real file (one textual
+//! edit).
 
 #[path = "support/service.rs"]
 mod service;
@@ -196,6 +200,55 @@ fn dockerfile_violations(text: &str, svc: &ServiceContract) -> Vec<String> {
     v
 }
 
+/// Base images: each `FROM` (a stage name from an earlier `AS` aside) must resolve, through the global ARGs (those
+/// before the first `FROM`), to `name:tag@sha256:<64 hex>`.
+fn base_image_violations(text: &str, _svc: &ServiceContract) -> Vec<String> {
+    let mut v = Vec::new();
+    let (mut args, mut stages, mut seen_from) = (std::collections::BTreeMap::new(), Vec::new(), false);
+    for line in text.lines().map(str::trim) {
+        let mut words = line.split_whitespace();
+        match words.next().map(str::to_ascii_uppercase).as_deref() {
+            Some("ARG") if !seen_from => {
+                let decl = words.next().unwrap_or_default();
+                let (name, default) = decl.split_once('=').unwrap_or((decl, ""));
+                args.insert(name.to_string(), default.to_string());
+            }
+            Some("FROM") => {
+                seen_from = true;
+                let mut rest = words.skip_while(|w| w.starts_with("--"));
+                let image = rest.next().unwrap_or_default();
+                let alias = rest.skip_while(|w| !w.eq_ignore_ascii_case("AS")).nth(1);
+                let resolved = match image.strip_prefix('$') {
+                    Some(arg) => args.get(arg.trim_start_matches('{').trim_end_matches('}')).cloned(),
+                    None => Some(image.to_string()),
+                };
+                let pinned = |r: &str| {
+                    let Some((name, digest)) = r.split_once("@sha256:") else {
+                        return false;
+                    };
+                    let tagged = name.rsplit('/').next().is_some_and(|last| last.contains(':'));
+                    tagged
+                        && digest.len() == 64
+                        && digest.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+                };
+                match resolved {
+                    _ if stages.iter().any(|s: &String| s == image) => {}
+                    Some(r) if pinned(&r) => {}
+                    other => v.push(format!(
+                        "Dockerfile: FROM {image} ({other:?}) is not pinned as name:tag@sha256:<digest>"
+                    )),
+                }
+                stages.extend(alias.map(str::to_string));
+            }
+            _ => {}
+        }
+    }
+    if !seen_from {
+        v.push("Dockerfile: no FROM".into());
+    }
+    v
+}
+
 fn read(file: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{file}: {e}"))
@@ -227,6 +280,50 @@ fn compose_yaml_keeps_the_contract() {
 fn dockerfile_keeps_the_contract() {
     let violations = dockerfile_violations(&read("Dockerfile"), &ServiceContract::from_service());
     assert!(violations.is_empty(), "Dockerfile:\n{}", violations.join("\n"));
+}
+
+#[test]
+fn dockerfile_base_images_are_pinned_by_digest() {
+    let text = read("Dockerfile");
+    let violations = base_image_violations(&text, &ServiceContract::from_service());
+    assert!(violations.is_empty(), "Dockerfile:\n{}", violations.join("\n"));
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("FROM ")).count(),
+        2,
+        "the check saw both stages"
+    );
+}
+
+#[test]
+fn each_base_image_check_fires_on_a_broken_copy() {
+    let reports = assert_reports("Dockerfile", base_image_violations);
+    // The old Dockerfile: tags only.
+    let builder = "FROM ${BUILDER_IMAGE} AS builder";
+    let want = "FROM docker.io/library/rust:1.95.0-slim-bookworm (Some(\"docker.io/library/rust:1.95.0-slim-bookworm\")) is not pinned";
+    reports(
+        builder,
+        "FROM docker.io/library/rust:1.95.0-slim-bookworm AS builder",
+        want,
+    );
+    let runtime = "FROM ${RUNTIME_IMAGE}";
+    reports(
+        runtime,
+        "FROM gcr.io/distroless/cc-debian12:nonroot",
+        "FROM gcr.io/distroless/cc-debian12:nonroot (",
+    );
+    // A digest without the tag that says what it is, a shortened digest, an ARG with no default, an unknown ARG.
+    let digest = "rust:1.95.0-slim-bookworm@sha256:";
+    reports(
+        digest,
+        "rust@sha256:",
+        "FROM ${BUILDER_IMAGE} (Some(\"docker.io/library/rust@sha256:",
+    );
+    reports("@sha256:9dac0a79", "@sha256:", "FROM ${RUNTIME_IMAGE} (Some(");
+    reports(
+        "ARG RUNTIME_IMAGE=",
+        "ARG RUNTIME_IMAGE_UNUSED=",
+        "FROM ${RUNTIME_IMAGE} (None)",
+    );
 }
 
 #[test]

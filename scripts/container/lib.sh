@@ -1,11 +1,21 @@
 # Shared helpers for scripts/container-test.sh and the stand-in image builders (sourced, not run).
 # shellcheck shell=bash
 
-# The base images the Dockerfile names, read from the Dockerfile itself so the stand-ins always carry the exact
-# upstream names it uses: the first FROM (the builder) and the last FROM (the runtime).
-dockerfile_from_images() {
+# The base images the Dockerfile builds on, one line per FROM (first FROM first): "ARG IMAGE" when the FROM names a
+# global build ARG (FROM ${ARG}) whose default is IMAGE (name:tag@sha256:digest, pinned), "- IMAGE" when it names an
+# image directly. Read from the Dockerfile itself, so the stand-ins always carry the upstream names it uses.
+dockerfile_base_images() {
   local dockerfile=$1
-  awk 'toupper($1) == "FROM" { for (i = 2; i <= NF; i++) if ($i !~ /^--/) { print $i; break } }' "$dockerfile"
+  awk '
+    toupper($1) == "FROM" {
+      from = 1
+      for (i = 2; i <= NF; i++) if ($i !~ /^--/) { image = $i; break }
+      if (image ~ /^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$/) { name = image; gsub(/[${}]/, "", name); print name, args[name] }
+      else print "-", image
+      next
+    }
+    !from && toupper($1) == "ARG" { eq = index($2, "="); if (eq) args[substr($2, 1, eq - 1)] = substr($2, eq + 1) }
+  ' "$dockerfile"
 }
 
 log() { printf '%s container-test: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

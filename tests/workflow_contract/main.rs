@@ -7,11 +7,14 @@
 //! Not here, because a standard tool in `scripts/check-workflows.sh` checks it: workflow syntax, expressions and
 //! `run:` scripts (actionlint + shellcheck), actions pinned to a commit SHA and least-privilege `permissions`
 //! (zizmor), AWS keys committed in a file (checkov's secrets scan). The deploy scripts' behaviour is tested in
-//! `scripts.rs`.
+//! `scripts.rs`; what the pipelines must hold as they will really run (KMS on every backend init, plans never
+//! travelling, the lock file travelling, one concurrency group per environment, the promotion of CI's image, every
+//! Terraform input set) in `pipeline.rs`.
 //!
 //! Run: `cargo test --test workflow_contract` (`-- --include-ignored` adds the script tests, which need bash, jq
 //! and curl).
 
+mod pipeline;
 mod scripts;
 #[path = "../support/terraform.rs"]
 mod terraform;
@@ -245,8 +248,12 @@ fn broken_workflows_are_caught() {
     let want = "assumes staging's role `beer-catalog-staging-github-deploy`";
     let staging = "role/beer-catalog-staging-github-deploy";
     caught("role/beer-catalog-production-github-deploy", staging, want);
-    let key = "aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n          role-session-name: gha-build-";
-    caught("role-session-name: gha-build-", key, "passes `aws-access-key-id`");
+    let key = "aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n          role-session-name: gha-deploy-image-";
+    caught(
+        "role-session-name: gha-deploy-image-",
+        key,
+        "passes `aws-access-key-id`",
+    );
     let want = "job `production` sets ECS_CLUSTER";
     caught(
         "ECS_CLUSTER: beer-catalog-production",

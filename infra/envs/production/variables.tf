@@ -21,6 +21,13 @@ variable "github_repository" {
 }
 
 # The inputs below are validated by infra/modules/environment, which receives them unchanged.
+#
+# Required on purpose (no default): certificate_arn, origin_domain_name, domain_name, hosted_zone_id, alarm_emails
+# and db_role_password_version. Their values live in this root's committed terraform.tfvars, so every plan,
+# CI's and an administrator's, uses the same ones. With a default, a value an administrator once passed with -var
+# would be planned back to that default by the next automatic apply (the domain, certificate and HTTPS origin
+# removed, the alarm subscriptions deleted, the DB role passwords rewritten); without one, a plan that lacks the
+# value fails with "No value for required variable". null / [] remain valid values, set explicitly.
 
 variable "image_tag" {
   description = "Image tag (git SHA, already in ECR) for the first apply only; null (default) keeps the image the service runs."
@@ -31,31 +38,27 @@ variable "image_tag" {
 variable "certificate_arn" {
   description = "ACM certificate for HTTPS on the ALB; null: HTTP only."
   type        = string
-  default     = null
 }
 
 variable "origin_domain_name" {
   description = "Host name covered by certificate_arn that resolves to the ALB (CloudFront's HTTPS origin, e.g. origin.api.example.com); required with certificate_arn."
   type        = string
-  default     = null
 }
 
 variable "domain_name" {
   description = "Public host name of the API (e.g. api.example.com); null: the CloudFront distribution's *.cloudfront.net name."
   type        = string
-  default     = null
 }
 
 variable "hosted_zone_id" {
   description = "Route 53 public hosted zone of domain_name (certificate validation, alias records); required with domain_name."
   type        = string
-  default     = null
 }
 
 variable "alarm_emails" {
   description = "E-mail addresses subscribed to the alarm topic."
   type        = list(string)
-  default     = []
+  nullable    = false
 }
 
 variable "vpc_cidr" {
@@ -67,5 +70,5 @@ variable "vpc_cidr" {
 variable "db_role_password_version" {
   description = "Bump to generate new passwords for the master, migrator and app DB roles (then run the db-roles task)."
   type        = number
-  default     = 1
+  nullable    = false
 }
