@@ -8,8 +8,8 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, PunkError, PunkErrorBody};
 use super::extract::parse_beer_id;
-use super::json_text;
 use super::params::ListParams;
+use super::response::json_text;
 use super::state::AppState;
 use crate::domain::{PunkBeer, Surface, parse_list_query};
 use crate::storage::JsonShape;

@@ -269,7 +269,7 @@ pub async fn limit_rate(State(limiter): State<RateLimiter>, request: Request, ne
             limit: decision.limit,
             window_secs: limiter.window.as_secs(),
         };
-        super::render(error, super::is_punk_path(request.uri()))
+        super::response::render(error, super::response::is_punk_path(request.uri()))
     };
     let headers = response.headers_mut();
     headers.insert(LIMIT_HEADER, HeaderValue::from(decision.limit));

@@ -1,0 +1,122 @@
+//! The middleware every request passes through, in order, around the routes: request id, request span and log line,
+//! early-413 body draining, panics as 500s, CORS, the rate limit, the response cache, the timeout, the body limit
+//! and read-your-writes.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use super::cache::{self, HttpCache};
+use super::error::{ApiError, ErrorCause};
+use super::rate_limit::{self, LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER, RateLimiter};
+use super::response::{is_punk_path, method_not_allowed, not_found, panic_response, render};
+use super::{AppState, consistency, drain};
+
+/// Largest request body accepted (a beer is a few KiB); image uploads have their own limit, IMAGE_MAX_BYTES.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Headers a browser app may read from a cross-origin answer (beyond the CORS-safelisted ones): the pagination,
+/// the rate limit (the Punk API exposed it; tutorial wrappers read it) and what a write or a retry needs.
+const EXPOSED_HEADERS: [HeaderName; 9] = [
+    LIMIT_HEADER,
+    REMAINING_HEADER,
+    RESET_HEADER,
+    header::RETRY_AFTER,
+    HeaderName::from_static("x-total-count"),
+    header::LINK,
+    header::LOCATION,
+    header::ETAG,
+    REQUEST_ID,
+];
+
+pub(super) fn with_middleware_and_cache(
+    routes: Router<AppState>,
+    request_timeout: Duration,
+    rate_limiter: RateLimiter,
+    cache: HttpCache,
+) -> Router<AppState> {
+    routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            // Listed outermost first.
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(middleware::from_fn(log_request))
+                // Outside everything that may answer before reading the body, so that answer reaches the client.
+                .layer(middleware::from_fn(drain::finish_reading_body))
+                .layer(CatchPanicLayer::custom(panic_response))
+                // A public catalog, as the Punk API was: any origin may read; writes still need a key. Listed, not
+                // `*`, so that the headers are exposed on credentialed requests and to older browsers too.
+                .layer(CorsLayer::permissive().expose_headers(EXPOSED_HEADERS))
+                // Inside CORS: a 429 must be readable by the browser app that caused it. Outside the cache: a cached
+                // answer counts against the limit like any other.
+                .layer(middleware::from_fn_with_state(rate_limiter, rate_limit::limit_rate))
+                // Inside the log line (hits are logged too) and CORS (added per request, not stored); outside the
+                // timeout, so a hit never waits on anything.
+                .layer(middleware::from_fn_with_state(cache, cache::http_cache))
+                .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
+                .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+                .layer(middleware::from_fn(consistency::writes_read_their_writes)),
+        )
+}
+
+/// The span every event of a request is logged in: its id, method and route template (`/beers/{id}`, not the
+/// concrete path, so requests group by operation; absent for unknown routes).
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok());
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    tracing::info_span!(
+        "request",
+        request_id = request_id.unwrap_or_default(),
+        method = %request.method(),
+        route = route.unwrap_or_default(),
+    )
+}
+
+/// One line per request: method, path, status, latency (no query strings, bodies or headers), and for a server-side
+/// failure its cause, taken from the response ([`ErrorCause`]): the one place a 5xx is logged. Health checks log at
+/// DEBUG: a load balancer polling them every few seconds would drown everything else.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let cause = response.extensions().get::<ErrorCause>().map(|cause| &*cause.0);
+    if matches!(path.as_str(), "/health" | "/ready") {
+        tracing::debug!(%method, %path, status, latency_ms, cause, "request");
+    } else if response.status().is_server_error() {
+        tracing::warn!(%method, %path, status, latency_ms, cause, "request");
+    } else {
+        tracing::info!(%method, %path, status, latency_ms, "request");
+    }
+    response
+}
+
+async fn enforce_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let punk = is_punk_path(request.uri());
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => render(ApiError::Timeout(limit.as_secs()), punk),
+    }
+}
