@@ -76,6 +76,13 @@ impl WritePolicy {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive (RFC 9110 11.1), so
+/// `bearer` and `BEARER` are accepted as clients send them.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// Proof that the caller may write. Handlers that change the catalog take it as an argument, so the protection
 /// is visible in their signatures and cannot be forgotten by a route.
 pub struct WriteAccess;
@@ -100,8 +107,7 @@ where
                     .headers
                     .get(header::AUTHORIZATION)
                     .and_then(|value| value.to_str().ok())
-                    .and_then(|value| value.strip_prefix("Bearer "))
-                    .map(str::trim);
+                    .and_then(bearer_token);
                 match presented {
                     Some(key) if keys.accepts(key) => Ok(WriteAccess),
                     _ => Err(ApiError::Unauthorized),

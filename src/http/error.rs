@@ -14,6 +14,10 @@ use crate::domain::{FieldError, ParamError};
 use crate::storage::StoreError;
 use crate::telemetry::error_chain;
 
+/// The most problems an error answer lists: a query of thousands of bad parameters must not turn into an answer
+/// many times its size. The answer says how many there were.
+const MAX_LISTED_PROBLEMS: usize = 20;
+
 /// Seconds a client should wait before retrying while the database is unavailable.
 const RETRY_AFTER_SECS: &str = "5";
 
@@ -99,14 +103,33 @@ impl ApiError {
         match self {
             ApiError::Validation(errors) => errors
                 .iter()
+                .take(MAX_LISTED_PROBLEMS)
                 .map(|e| ProblemField {
                     field: e.field.clone(),
                     message: e.message.clone(),
                 })
                 .collect(),
-            ApiError::InvalidQuery(errors) => errors.iter().map(ProblemField::from).collect(),
+            ApiError::InvalidQuery(errors) => errors
+                .iter()
+                .take(MAX_LISTED_PROBLEMS)
+                .map(ProblemField::from)
+                .collect(),
             ApiError::InvalidPath(error) => vec![ProblemField::from(error)],
             _ => Vec::new(),
+        }
+    }
+
+    /// The problem's `detail`: the message, and how many problems there were when not all are listed.
+    fn detail(&self) -> String {
+        let problems = match self {
+            ApiError::InvalidQuery(errors) => errors.len(),
+            ApiError::Validation(errors) => errors.len(),
+            _ => 0,
+        };
+        if problems > MAX_LISTED_PROBLEMS {
+            format!("{self} ({problems} problems; the first {MAX_LISTED_PROBLEMS} are listed)")
+        } else {
+            self.to_string()
         }
     }
 
@@ -150,7 +173,13 @@ impl ApiError {
         let (message, data) = match &self {
             ApiError::InvalidQuery(errors) => (
                 "Invalid query params".to_owned(),
-                Some(errors.iter().map(|e| PunkParamError::new(e, "query")).collect()),
+                Some(
+                    errors
+                        .iter()
+                        .take(MAX_LISTED_PROBLEMS)
+                        .map(|e| PunkParamError::new(e, "query"))
+                        .collect(),
+                ),
             ),
             ApiError::InvalidPath(error) => (
                 "Invalid params".to_owned(),
@@ -252,7 +281,7 @@ impl IntoResponse for ApiError {
             problem_type: "about:blank",
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            detail: self.to_string(),
+            detail: self.detail(),
             errors: self.details(),
         };
         let mut response = (status, axum::Json(problem)).into_response();

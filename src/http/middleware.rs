@@ -54,10 +54,13 @@ pub(super) fn with_middleware_and_cache(
             // Listed outermost first.
             ServiceBuilder::new()
                 .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+                // Before the id is taken: a client's id that is too long or holds odd characters is replaced.
+                .layer(middleware::from_fn(drop_unusable_request_id))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(middleware::from_fn(log_request))
+                .layer(middleware::from_fn(no_sniffing))
                 // Outside everything that may answer before reading the body, so that answer reaches the client.
                 .layer(middleware::from_fn(drain::finish_reading_body))
                 .layer(CatchPanicLayer::custom(panic_response))
@@ -74,6 +77,38 @@ pub(super) fn with_middleware_and_cache(
                 .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
                 .layer(middleware::from_fn(consistency::writes_read_their_writes)),
         )
+}
+
+/// The longest client request id that is kept (a UUID is 36 characters; tracing systems use up to 64 or so).
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// A client's `X-Request-Id` is echoed in the answer and written into every log line of the request, so only a
+/// short id of plain characters (letters, digits, `-`, `_`, `.`, `:`, `/`, `+`, `=`) is kept; any other is
+/// dropped, and the request gets a new one like a request without.
+async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response {
+    let usable = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(b))
+    };
+    if request.headers().get(&REQUEST_ID).is_some_and(|value| !usable(value)) {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+/// Every answer says its `Content-Type` is to be believed (JSON, problem details, images, pages alike), so no
+/// browser sniffs an answer into something it can run.
+async fn no_sniffing(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(axum::http::HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// The span every event of a request is logged in: its id, method and route template (`/beers/{id}`, not the

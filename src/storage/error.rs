@@ -30,10 +30,7 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => true,
-            // PostgreSQL's connection exceptions (08xxx) and operator interventions such as a shutdown (57Pxx).
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| refuses_service(&code)),
             _ => false,
         };
         if unavailable {
@@ -42,6 +39,15 @@ impl From<sqlx::Error> for StoreError {
             StoreError::Database(error)
         }
     }
+}
+
+/// SQLSTATEs with which PostgreSQL refuses to serve at all, for now: worth a retry, as for an unreachable server.
+/// Connection exceptions (08xxx) and operator interventions such as a shutdown (57Pxx); a database not accepting
+/// connections (55000: `ALLOW_CONNECTIONS false`, a restore under way); a password rejected (28P01, 28000: the
+/// moments of a secret rotation); a database that does not exist (3D000: dropped, or not restored yet); and too
+/// many connections (53300).
+fn refuses_service(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("57P") || matches!(code, "55000" | "28P01" | "28000" | "3D000" | "53300")
 }
 
 impl StoreError {
@@ -60,4 +66,22 @@ pub struct ConnectError {
     pub target: String,
     #[source]
     pub source: sqlx::Error,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuses_service;
+
+    #[test]
+    fn refusals_to_serve_are_outages_and_query_errors_are_not() {
+        for code in [
+            "08006", "08001", "57P01", "57P03", "55000", "28P01", "28000", "3D000", "53300",
+        ] {
+            assert!(refuses_service(code), "{code}");
+        }
+        // A unique violation, a syntax error, a serialization failure: the query's fault, not the server's.
+        for code in ["23505", "42601", "40001", "22P02"] {
+            assert!(!refuses_service(code), "{code}");
+        }
+    }
 }
