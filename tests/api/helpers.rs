@@ -5,6 +5,7 @@
 //! `TEST_LOG=1 cargo test ...` shows the server's logs for the tests that run (zero2prod's `helpers.rs`).
 
 use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +59,27 @@ pub fn punk_dataset_path() -> Option<PathBuf> {
 pub fn punk_dataset() -> Option<Vec<Value>> {
     let text = std::fs::read_to_string(punk_dataset_path()?).unwrap();
     Some(serde_json::from_str(&text).unwrap())
+}
+
+/// The built `beer-catalog` binary, to run as a deploy or an operator would.
+pub fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+}
+
+/// The binary against `database_url` and nothing else from the environment, logging warnings only: add the
+/// arguments (and any settings), then run or spawn it.
+pub fn beer_catalog_on(database_url: &str) -> Command {
+    let mut command = binary();
+    command
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("LOG_LEVEL", "warn");
+    command
+}
+
+/// Runs the binary with `args` against `database_url` ([`beer_catalog_on`]) to the end.
+pub fn beer_catalog(database_url: &str, args: &[&str]) -> Output {
+    beer_catalog_on(database_url).args(args).output().unwrap()
 }
 
 /// A database of the test's own, removed when dropped.

@@ -11,8 +11,7 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE
 use serde_json::Value;
 
 use crate::backend_tests;
-use crate::commands::beer_catalog;
-use crate::helpers::{TestApp, TestDatabase, config_for, punk_dataset, punk_dataset_path, sample_beer};
+use crate::helpers::{TestApp, TestDatabase, beer_catalog, config_for, punk_dataset, punk_dataset_path, sample_beer};
 
 /// The label images beside the dataset (`../shared/data/punkapi/images`).
 fn punk_images_dir() -> Option<PathBuf> {
