@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 use beer_catalog::domain::BeerFilter;
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestDatabase, beer_catalog, beer_catalog_on, binary, punk_dataset_path};
+use crate::helpers::{TestApp, TestDatabase, beer_catalog, beer_catalog_on, binary, pg_connect, punk_dataset_path};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -227,7 +227,7 @@ async fn provisioned_roles_separate_schema_ownership_from_data_access() {
     assert_eq!(stdout(&output).trim(), "seeded 20 sample beers");
 
     use sqlx::Connection;
-    let mut app_conn = sqlx::PgConnection::connect(&as_role(&app)).await.unwrap();
+    let mut app_conn = pg_connect(&as_role(&app)).await;
     let schema: String = sqlx::query_scalar("SELECT current_schema()")
         .fetch_one(&mut app_conn)
         .await
@@ -255,7 +255,7 @@ async fn provisioned_roles_separate_schema_ownership_from_data_access() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("DB_SCHEMA \"Bad-Name\" must be"));
 
     drop(database);
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    let mut admin = pg_connect(&admin_url).await;
     for role in [&app, &owner] {
         sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
             .execute(&mut admin)

@@ -116,7 +116,7 @@ impl TestDatabase {
     /// A fresh database on the PostgreSQL server `admin_url` names (e.g. the replica tests' own primary).
     pub async fn create_postgres_on(admin_url: String) -> Self {
         let name = format!("beer_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx_connect(&admin_url).await;
+        let mut admin = pg_connect(&admin_url).await;
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .await
@@ -130,11 +130,31 @@ impl TestDatabase {
     }
 }
 
-async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
+/// A connection to the PostgreSQL server at `url` (`TEST_DATABASE_URL`, the replica pair, a database of a test's
+/// own), for SQL outside the service; a server that cannot be reached fails the test, saying which.
+pub async fn pg_connect(url: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
-    sqlx::PgConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach TEST_DATABASE_URL: {e}"))
+    sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| {
+        let mut shown = url::Url::parse(url).unwrap();
+        let _ = shown.set_password(None);
+        panic!("cannot connect to PostgreSQL at {shown}: {e}")
+    })
+}
+
+/// Runs `statement` on the PostgreSQL server at `url` from a `Drop` (a test database dropped, replay resumed),
+/// even when the test failed, ignoring errors. Drop runs inside the test's runtime, which cannot be blocked on:
+/// this uses a thread with a runtime of its own.
+pub fn execute_while_dropping(url: String, statement: String) {
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let _ = sqlx::query(&statement).execute(&mut pg_connect(&url).await).await;
+        });
+    })
+    .join();
 }
 
 impl Drop for TestDatabase {
@@ -146,21 +166,10 @@ impl Drop for TestDatabase {
                 }
             }
             Cleanup::Postgres { admin_url, name } => {
-                // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with its own.
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    runtime.block_on(async {
-                        let mut admin = sqlx_connect(&admin_url).await;
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut admin)
-                            .await;
-                    });
-                })
-                .join();
+                execute_while_dropping(
+                    admin_url.clone(),
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                );
             }
         }
     }
