@@ -42,23 +42,22 @@ pub fn init_test_logging() {
     });
 }
 
-/// The Punk API dataset beside the repository (`../shared`), if present; mandatory under `CI=true`.
 /// The Punk API dataset beside the repository (`../shared`: its licence keeps it out of the repository). The tests
 /// that need it are `#[ignore]`d with that reason ([`backend_tests!`]), so one that runs without it fails saying
 /// what is missing: it never passes having tested nothing.
-pub fn punk_dataset_path() -> Option<PathBuf> {
+pub fn punk_dataset_path() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/punkapi/beers.json");
     assert!(
         path.exists(),
         "{} is missing: this test needs the Punk dataset beside the repository",
         path.display()
     );
-    Some(path)
+    path
 }
 
-pub fn punk_dataset() -> Option<Vec<Value>> {
-    let text = std::fs::read_to_string(punk_dataset_path()?).unwrap();
-    Some(serde_json::from_str(&text).unwrap())
+pub fn punk_dataset() -> Vec<Value> {
+    let text = std::fs::read_to_string(punk_dataset_path()).unwrap();
+    serde_json::from_str(&text).unwrap()
 }
 
 /// The built `beer-catalog` binary, to run as a deploy or an operator would.
@@ -292,14 +291,12 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Loads the Punk API dataset with its ids; `false` when the dataset is not beside the repository.
-    pub async fn import_punk_dataset(&self) -> bool {
-        let Some(path) = punk_dataset_path() else { return false };
-        let text = std::fs::read_to_string(path).unwrap();
+    /// Loads the Punk API dataset with its ids.
+    pub async fn import_punk_dataset(&self) {
+        let text = std::fs::read_to_string(punk_dataset_path()).unwrap();
         let plan = beer_catalog::commands::import::plan(&text, false).unwrap();
         assert_eq!(plan.records.len(), 325, "skipped: {:?}", plan.skipped);
         self.catalog.writes().import(&plan.records, &|_| {}).await.unwrap();
-        true
     }
 
     /// Every beer a `/v2/beers` query matches, walking its pages.
