@@ -80,13 +80,7 @@ backend_tests! {
 
         let file = std::env::temp_dir().join(format!("import-{}.json", uuid::Uuid::new_v4()));
         std::fs::write(&file, r#"[{"id": 1, "name": "Imported", "abv": 6.0}]"#).unwrap();
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
-            .args(["import", file.to_str().unwrap()])
-            .env_clear()
-            .env("DATABASE_URL", &app.database_url)
-            .env("LOG_LEVEL", "warn")
-            .output()
-            .unwrap();
+        let output = crate::helpers::beer_catalog(&app.database_url, &["import", file.to_str().unwrap()]);
         let _ = std::fs::remove_file(&file);
         assert!(output.status.success(), "{output:?}");
         shows_within_bound(&app, "/v2/beers/1", Instant::now(), "Imported").await;

@@ -5,17 +5,7 @@ use std::process::{Command, Output};
 use beer_catalog::domain::BeerFilter;
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestDatabase, punk_dataset_path};
-
-pub(crate) fn beer_catalog(database_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
-        .args(args)
-        .env_clear()
-        .env("DATABASE_URL", database_url)
-        .env("LOG_LEVEL", "warn")
-        .output()
-        .unwrap()
-}
+use crate::helpers::{TestApp, TestDatabase, beer_catalog, beer_catalog_on, binary, pg_connect, punk_dataset_path};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -38,7 +28,7 @@ backend_tests! {
 
     #[ignore = "needs the Punk dataset at ../shared/data/punkapi: run with --include-ignored (.ci/run does)"]
     async fn import_loads_the_whole_punk_dataset_and_upserts_by_id(backend) {
-        let Some(path) = punk_dataset_path() else { return };
+        let path = punk_dataset_path();
         let app = TestApp::spawn(backend).await;
         let path = path.to_str().unwrap();
 
@@ -106,7 +96,7 @@ fn import_reads_standard_input() {
     let dir = std::env::temp_dir().join(format!("stdin-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}/beers.db", dir.display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+    let mut child = binary()
         .args(["import", "-"])
         .env_clear()
         .env("DATABASE_URL", &url)
@@ -129,7 +119,7 @@ fn import_reads_standard_input() {
 
 #[test]
 fn production_without_a_database_refuses_to_start_and_names_the_variables() {
-    let output = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+    let output = binary()
         .arg("serve")
         .env_clear()
         .env("APP_ENV", "production")
@@ -145,7 +135,7 @@ fn production_without_a_database_refuses_to_start_and_names_the_variables() {
 fn an_unreachable_database_fails_fast_naming_host_and_port() {
     let started = std::time::Instant::now();
     // Nothing listens on port 1: every attempt is refused until the connect timeout gives up.
-    let output = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+    let output = binary()
         .arg("migrate")
         .env_clear()
         .env("DATABASE_URL", "postgres://app:secret@127.0.0.1:1/beers")
@@ -164,7 +154,7 @@ fn an_unreachable_database_fails_fast_naming_host_and_port() {
 
 #[test]
 fn help_never_shows_secret_values() {
-    let output = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+    let output = binary()
         .arg("--help")
         .env("DB_PASSWORD", "hunter2-secret")
         .env("API_KEYS", "key-secret")
@@ -180,7 +170,7 @@ fn help_never_shows_secret_values() {
 
 #[test]
 fn healthcheck_exits_non_zero_when_nothing_answers() {
-    let output = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+    let output = binary()
         .args([
             "healthcheck",
             "--url",
@@ -208,12 +198,8 @@ async fn provisioned_roles_separate_schema_ownership_from_data_access() {
         url.to_string()
     };
     let run = |url: &str, args: &[&str], production: bool| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_beer-catalog"));
-        command
-            .args(args)
-            .env_clear()
-            .env("DATABASE_URL", url)
-            .env("LOG_LEVEL", "warn");
+        let mut command = beer_catalog_on(url);
+        command.args(args);
         command
             .env("MIGRATOR_DB_USER", &owner)
             .env("MIGRATOR_DB_PASSWORD", "pw");
@@ -241,7 +227,7 @@ async fn provisioned_roles_separate_schema_ownership_from_data_access() {
     assert_eq!(stdout(&output).trim(), "seeded 20 sample beers");
 
     use sqlx::Connection;
-    let mut app_conn = sqlx::PgConnection::connect(&as_role(&app)).await.unwrap();
+    let mut app_conn = pg_connect(&as_role(&app)).await;
     let schema: String = sqlx::query_scalar("SELECT current_schema()")
         .fetch_one(&mut app_conn)
         .await
@@ -269,7 +255,7 @@ async fn provisioned_roles_separate_schema_ownership_from_data_access() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("DB_SCHEMA \"Bad-Name\" must be"));
 
     drop(database);
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    let mut admin = pg_connect(&admin_url).await;
     for role in [&app, &owner] {
         sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
             .execute(&mut admin)
@@ -289,7 +275,7 @@ async fn with_nothing_configured_the_server_serves_a_seeded_local_catalog() {
         .local_addr()
         .unwrap()
         .port();
-    let server = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+    let server = binary()
         .current_dir(&dir)
         .env_clear()
         .env("PORT", port.to_string())

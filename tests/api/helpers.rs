@@ -5,6 +5,7 @@
 //! `TEST_LOG=1 cargo test ...` shows the server's logs for the tests that run (zero2prod's `helpers.rs`).
 
 use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,23 +42,43 @@ pub fn init_test_logging() {
     });
 }
 
-/// The Punk API dataset beside the repository (`../shared`), if present; mandatory under `CI=true`.
 /// The Punk API dataset beside the repository (`../shared`: its licence keeps it out of the repository). The tests
 /// that need it are `#[ignore]`d with that reason ([`backend_tests!`]), so one that runs without it fails saying
 /// what is missing: it never passes having tested nothing.
-pub fn punk_dataset_path() -> Option<PathBuf> {
+pub fn punk_dataset_path() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/punkapi/beers.json");
     assert!(
         path.exists(),
         "{} is missing: this test needs the Punk dataset beside the repository",
         path.display()
     );
-    Some(path)
+    path
 }
 
-pub fn punk_dataset() -> Option<Vec<Value>> {
-    let text = std::fs::read_to_string(punk_dataset_path()?).unwrap();
-    Some(serde_json::from_str(&text).unwrap())
+pub fn punk_dataset() -> Vec<Value> {
+    let text = std::fs::read_to_string(punk_dataset_path()).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The built `beer-catalog` binary, to run as a deploy or an operator would.
+pub fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+}
+
+/// The binary against `database_url` and nothing else from the environment, logging warnings only: add the
+/// arguments (and any settings), then run or spawn it.
+pub fn beer_catalog_on(database_url: &str) -> Command {
+    let mut command = binary();
+    command
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("LOG_LEVEL", "warn");
+    command
+}
+
+/// Runs the binary with `args` against `database_url` ([`beer_catalog_on`]) to the end.
+pub fn beer_catalog(database_url: &str, args: &[&str]) -> Output {
+    beer_catalog_on(database_url).args(args).output().unwrap()
 }
 
 /// A database of the test's own, removed when dropped.
@@ -94,7 +115,7 @@ impl TestDatabase {
     /// A fresh database on the PostgreSQL server `admin_url` names (e.g. the replica tests' own primary).
     pub async fn create_postgres_on(admin_url: String) -> Self {
         let name = format!("beer_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx_connect(&admin_url).await;
+        let mut admin = pg_connect(&admin_url).await;
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .await
@@ -108,11 +129,31 @@ impl TestDatabase {
     }
 }
 
-async fn sqlx_connect(url: &str) -> sqlx::PgConnection {
+/// A connection to the PostgreSQL server at `url` (`TEST_DATABASE_URL`, the replica pair, a database of a test's
+/// own), for SQL outside the service; a server that cannot be reached fails the test, saying which.
+pub async fn pg_connect(url: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
-    sqlx::PgConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot reach TEST_DATABASE_URL: {e}"))
+    sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| {
+        let mut shown = url::Url::parse(url).unwrap();
+        let _ = shown.set_password(None);
+        panic!("cannot connect to PostgreSQL at {shown}: {e}")
+    })
+}
+
+/// Runs `statement` on the PostgreSQL server at `url` from a `Drop` (a test database dropped, replay resumed),
+/// even when the test failed, ignoring errors. Drop runs inside the test's runtime, which cannot be blocked on:
+/// this uses a thread with a runtime of its own.
+pub fn execute_while_dropping(url: String, statement: String) {
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let _ = sqlx::query(&statement).execute(&mut pg_connect(&url).await).await;
+        });
+    })
+    .join();
 }
 
 impl Drop for TestDatabase {
@@ -124,21 +165,10 @@ impl Drop for TestDatabase {
                 }
             }
             Cleanup::Postgres { admin_url, name } => {
-                // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with its own.
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    runtime.block_on(async {
-                        let mut admin = sqlx_connect(&admin_url).await;
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut admin)
-                            .await;
-                    });
-                })
-                .join();
+                execute_while_dropping(
+                    admin_url.clone(),
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                );
             }
         }
     }
@@ -261,14 +291,12 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Loads the Punk API dataset with its ids; `false` when the dataset is not beside the repository.
-    pub async fn import_punk_dataset(&self) -> bool {
-        let Some(path) = punk_dataset_path() else { return false };
-        let text = std::fs::read_to_string(path).unwrap();
+    /// Loads the Punk API dataset with its ids.
+    pub async fn import_punk_dataset(&self) {
+        let text = std::fs::read_to_string(punk_dataset_path()).unwrap();
         let plan = beer_catalog::commands::import::plan(&text, false).unwrap();
         assert_eq!(plan.records.len(), 325, "skipped: {:?}", plan.skipped);
         self.catalog.writes().import(&plan.records, &|_| {}).await.unwrap();
-        true
     }
 
     /// Every beer a `/v2/beers` query matches, walking its pages.

@@ -11,18 +11,17 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE
 use serde_json::Value;
 
 use crate::backend_tests;
-use crate::commands::beer_catalog;
-use crate::helpers::{TestApp, TestDatabase, config_for, punk_dataset, punk_dataset_path, sample_beer};
+use crate::helpers::{TestApp, TestDatabase, beer_catalog, config_for, punk_dataset, punk_dataset_path, sample_beer};
 
 /// The label images beside the dataset (`../shared/data/punkapi/images`).
-fn punk_images_dir() -> Option<PathBuf> {
-    let dir = punk_dataset_path()?.parent()?.join("images");
+fn punk_images_dir() -> PathBuf {
+    let dir = punk_dataset_path().parent().unwrap().join("images");
     assert!(
         dir.is_dir(),
         "{} is missing: this test needs the Punk label images",
         dir.display()
     );
-    Some(dir)
+    dir
 }
 
 /// A real PNG of `width` x `height`, its pixels noise seeded by `seed` (different seeds, different content and
@@ -212,11 +211,11 @@ backend_tests! {
 
     #[ignore = "needs the Punk dataset at ../shared/data/punkapi: run with --include-ignored (.ci/run does)"]
     async fn every_punk_label_is_imported_and_served_byte_for_byte(backend) {
-        let (Some(dataset), Some(images)) = (punk_dataset(), punk_images_dir()) else { return };
+        let (dataset, images) = (punk_dataset(), punk_images_dir());
         let app = TestApp::spawn(backend).await;
         let output = beer_catalog(
             &app.database_url,
-            &["import", punk_dataset_path().unwrap().to_str().unwrap(), "--images", images.to_str().unwrap()],
+            &["import", punk_dataset_path().to_str().unwrap(), "--images", images.to_str().unwrap()],
         );
         let report = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{output:?}");
@@ -259,7 +258,7 @@ backend_tests! {
         // A second import with images leaves the catalog as it was.
         let output = beer_catalog(
             &app.database_url,
-            &["import", punk_dataset_path().unwrap().to_str().unwrap(), "--images", images.to_str().unwrap()],
+            &["import", punk_dataset_path().to_str().unwrap(), "--images", images.to_str().unwrap()],
         );
         assert!(output.status.success(), "{output:?}");
         let (_, again) = app.get_json("/v2/beers/2").await;

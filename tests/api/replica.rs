@@ -19,9 +19,8 @@ use beer_catalog::http::rate_limit::RateLimiter;
 use beer_catalog::http::{AppState, ImageSettings, WritePolicy, with_middleware};
 use beer_catalog::storage;
 use serde_json::{Value, json};
-use sqlx::Connection;
 
-use crate::helpers::{TestApp, TestDatabase, config_for, sample_beer};
+use crate::helpers::{TestApp, TestDatabase, config_for, execute_while_dropping, pg_connect, sample_beer};
 
 const NEEDS_PAIR: &str = "needs a local streaming replica: scripts/pg-replica.sh start (run by .ci/run)";
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -53,12 +52,6 @@ fn with_database(url: &str, database: &str) -> String {
     url.to_string()
 }
 
-async fn connect(url: &str) -> sqlx::PgConnection {
-    sqlx::PgConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
-}
-
 fn script(command: &str) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-replica.sh");
     let status = std::process::Command::new(script).arg(command).status().unwrap();
@@ -68,10 +61,10 @@ fn script(command: &str) {
 /// Waits until the standby has replayed everything the primary has written so far.
 async fn wait_replayed(pair: &Pair) {
     let (lsn,): (String,) = sqlx::query_as("SELECT pg_current_wal_insert_lsn()::text")
-        .fetch_one(&mut connect(&pair.primary).await)
+        .fetch_one(&mut pg_connect(&pair.primary).await)
         .await
         .unwrap();
-    let mut standby = connect(&pair.standby).await;
+    let mut standby = pg_connect(&pair.standby).await;
     let started = Instant::now();
     loop {
         let (replayed,): (bool,) = sqlx::query_as("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn")
@@ -122,7 +115,7 @@ struct ReplayPaused {
 impl ReplayPaused {
     async fn new(pair: &Pair) -> Self {
         sqlx::query("SELECT pg_wal_replay_pause()")
-            .execute(&mut connect(&pair.standby).await)
+            .execute(&mut pg_connect(&pair.standby).await)
             .await
             .unwrap();
         Self {
@@ -133,7 +126,7 @@ impl ReplayPaused {
 
     async fn resume(&mut self) {
         sqlx::query("SELECT pg_wal_replay_resume()")
-            .execute(&mut connect(&self.standby).await)
+            .execute(&mut pg_connect(&self.standby).await)
             .await
             .unwrap();
         self.paused = false;
@@ -145,20 +138,7 @@ impl Drop for ReplayPaused {
         if !self.paused {
             return;
         }
-        // Drop cannot await inside the test's runtime: resume from a thread with a runtime of its own.
-        let standby = self.standby.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let _ = sqlx::query("SELECT pg_wal_replay_resume()")
-                    .execute(&mut connect(&standby).await)
-                    .await;
-            });
-        })
-        .join();
+        execute_while_dropping(self.standby.clone(), "SELECT pg_wal_replay_resume()".to_owned());
     }
 }
 
@@ -271,7 +251,7 @@ async fn catalog_reads_are_served_by_the_standby_and_writes_by_the_primary() {
     // ...the standby does not yet, and the API's reads are served by the standby.
     let (rows,): (i64,) = sqlx::query_as("SELECT count(*) FROM beers WHERE id = $1")
         .bind(id)
-        .fetch_one(&mut connect(&replica.standby_url).await)
+        .fetch_one(&mut pg_connect(&replica.standby_url).await)
         .await
         .unwrap();
     assert_eq!(rows, 0, "replay is paused, so the standby lacks the new beer");

@@ -338,7 +338,7 @@ backend_independent_tests! {
 
     async fn the_healthcheck_command_passes_against_a_running_server(backend) {
         let app = TestApp::spawn(backend).await;
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        let output = crate::helpers::binary()
             .args(["healthcheck", "--url", &app.url("/health")])
             .output()
             .unwrap();

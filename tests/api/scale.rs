@@ -2,7 +2,6 @@
 //! would, then every filter checked against a reference evaluation of the filter definitions written here, apart
 //! from the service's code, through both read paths (the in-process read model and the database's SQL).
 
-use std::process::{Command, Output};
 use std::sync::Arc;
 
 use beer_catalog::domain::{ListQuery, Surface, parse_list_query};
@@ -10,19 +9,9 @@ use beer_catalog::storage::{self, CatalogReads, ReadModel};
 use serde_json::Value;
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestDatabase, config_for, wait_until_current};
+use crate::helpers::{TestApp, TestDatabase, beer_catalog, beer_catalog_on, config_for, wait_until_current};
 
 const BEERS: u64 = 3_000;
-
-fn beer_catalog(database_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
-        .args(args)
-        .env_clear()
-        .env("DATABASE_URL", database_url)
-        .env("LOG_LEVEL", "warn")
-        .output()
-        .unwrap()
-}
 
 fn temp_file(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("{name}-{}.json", uuid::Uuid::new_v4()))
@@ -395,11 +384,8 @@ backend_tests! {
         let store = seeded_with_50(&database).await;
         let before = store.list(&query("", 1, 80)).await.unwrap();
         let version = store.catalog_version().await.unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_beer-catalog"))
+        let mut child = beer_catalog_on(&database.url)
             .args(["import", "-"])
-            .env_clear()
-            .env("DATABASE_URL", &database.url)
-            .env("LOG_LEVEL", "warn")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
