@@ -492,3 +492,31 @@ fn real_pipelines_run_as_intended() {
         assert!(root.tfvars.is_some(), "infra/{}/terraform.tfvars is missing", root.rel);
     }
 }
+
+/// The `terraform_data` resources infra.yml's rotation guard looks for in a plan (`.type == "terraform_data" and
+/// .name == "..."`) that no module declares: a guard looking for a name that does not exist never refuses anything.
+fn rotation_guard_violations(workflow: &str, modules: &str) -> Vec<String> {
+    let marker = r#".type == "terraform_data" and .name == ""#;
+    workflow
+        .match_indices(marker)
+        .filter_map(|(at, _)| workflow[at + marker.len()..].split('"').next())
+        .filter(|name| !modules.contains(&format!(r#"resource "terraform_data" "{name}""#)))
+        .map(|name| format!("infra.yml's rotation guard looks for terraform_data.{name}, which no module declares"))
+        .collect()
+}
+
+#[test]
+fn the_rotation_guard_names_the_resource_that_writes_the_passwords() {
+    let workflow =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.github/workflows/infra.yml")).unwrap();
+    let modules =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/infra/modules/database/main.tf")).unwrap();
+    assert!(
+        workflow.contains(r#".type == "terraform_data" and .name == ""#),
+        "the guard is gone"
+    );
+    assert_eq!(rotation_guard_violations(&workflow, &modules), Vec::<String>::new());
+    // The name the guard had when the two were written apart.
+    let broken = workflow.replace(r#".name == "credentials""#, r#".name == "role_password""#);
+    assert_eq!(rotation_guard_violations(&broken, &modules).len(), 1);
+}

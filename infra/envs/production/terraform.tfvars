@@ -20,6 +20,6 @@ origin_domain_name = null
 # Who receives the alarms (each address confirms the SNS subscription once).
 alarm_emails = []
 
-# Bump to rotate the migrator and app DB role passwords. The infra workflow refuses to apply a rotation on its own:
+# Bump to rotate the master, migrator and app DB passwords. The infra workflow refuses to apply a rotation on its own:
 # an administrator applies it and runs the db-roles task, then the service is redeployed (infra/README.md).
 db_role_password_version = 1
