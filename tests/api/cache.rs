@@ -7,11 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::backend_tests;
-use crate::helpers::{Backend, FRESHNESS_BOUND, TestApp, TestDatabase, sample_beer, within_bound};
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response.headers().get(name).map(|v| v.to_str().unwrap().to_owned())
-}
+use crate::helpers::{Backend, FRESHNESS_BOUND, TestApp, TestDatabase, header, sample_beer, within_bound};
 
 /// GETs `path` until the answer's `Cache-Status` says it came from the cache (the watcher needs its first read of
 /// the catalog version before anything is stored).

@@ -482,6 +482,11 @@ where
     }
 }
 
+/// A response header's value as text, `None` when absent.
+pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response.headers().get(name).map(|v| v.to_str().unwrap().to_owned())
+}
+
 /// Waits until `model` is built (or patched) at the catalog's current version.
 pub async fn wait_until_current(model: &beer_catalog::storage::ReadModel) {
     let started = std::time::Instant::now();

@@ -5,11 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, sample_beer};
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response.headers().get(name).map(|v| v.to_str().unwrap().to_owned())
-}
+use crate::helpers::{Backend, TestApp, header, sample_beer};
 
 fn number(response: &reqwest::Response, name: &str) -> u64 {
     header(response, name)
