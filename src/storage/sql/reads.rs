@@ -42,7 +42,7 @@ impl From<BeerRow> for Beer {
 
 /// Beers with their image's type (the URL's extension), from the images table's primary key.
 fn select_beers() -> SelectStatement {
-    Query::select()
+    let select = Query::select()
         .columns(
             [
                 Beers::Id,
@@ -53,17 +53,8 @@ fn select_beers() -> SelectStatement {
             ]
             .map(|c| (Beers::Table, c)),
         )
-        .expr_as(
-            Expr::col((Images::Table, Images::ContentType)),
-            Alias::new("image_content_type"),
-        )
-        .from(Beers::Table)
-        .join(
-            JoinType::LeftJoin,
-            Images::Table,
-            Expr::col((Images::Table, Images::Sha256)).equals((Beers::Table, Beers::ImageSha256)),
-        )
-        .to_owned()
+        .to_owned();
+    with_image_type(select)
 }
 
 fn sort_column(field: SortField) -> Beers {
@@ -102,13 +93,20 @@ impl RenderedRow {
 }
 
 fn select_rendered() -> SelectStatement {
-    Query::select()
+    let select = Query::select()
         .column((Beers::Table, Beers::Id))
         .expr_as(
             Expr::cust(r#"COALESCE("beers"."rendered", CAST("beers"."document" AS TEXT))"#),
             Beers::Rendered,
         )
         .columns([Beers::CreatedAt, Beers::UpdatedAt, Beers::ImageSha256].map(|c| (Beers::Table, c)))
+        .to_owned();
+    with_image_type(select)
+}
+
+/// `select` from `beers` with its stored image's content type (NULL without one), which the answer's image URL needs.
+fn with_image_type(mut select: SelectStatement) -> SelectStatement {
+    select
         .expr_as(
             Expr::col((Images::Table, Images::ContentType)),
             Alias::new("image_content_type"),
