@@ -12,7 +12,8 @@
 //!
 //! Like Punk's (express-rate-limit's memory store), every client shares the same window boundaries: windows
 //! follow one another from the server's start, and the counts are dropped when one ends, which also bounds the
-//! memory to the clients seen within one window (and [`MAX_TRACKED_CLIENTS`] at most). The limit is per
+//! memory to the clients seen within one window (and [`MAX_TRACKED_CLIENTS`] at most: past it, new clients share
+//! one allowance, so a flood of addresses can neither exhaust memory nor walk around the limit). The limit is per
 //! instance; the edge (the WAF in front of the ALB) holds the global one.
 
 use std::collections::HashMap;
@@ -32,8 +33,10 @@ pub const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit"
 pub const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 pub const RESET_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
-/// Distinct clients counted in one window, at most. Beyond it new clients pass uncounted (and a warning is logged
-/// once per window): an instance must not run out of memory to a flood of addresses, which the edge limits.
+/// Distinct clients counted in one window, at most. Beyond it new clients share one allowance, the overflow
+/// bucket (and a warning is logged once per window): an instance must not run out of memory to a flood of
+/// addresses, nor wave them through uncounted (about 100,000 distinct `X-Forwarded-For` values, or two IPv6 /48s,
+/// made every later client unlimited for the rest of the hour).
 pub const MAX_TRACKED_CLIENTS: usize = 100_000;
 
 /// Paths that are never limited: health checks.
@@ -93,6 +96,8 @@ struct Window {
     /// The same moment as unix time, for `X-RateLimit-Reset`.
     ends_at_unix: Duration,
     counts: HashMap<IpAddr, u32>,
+    /// Requests of the clients that found the table full, counted together against one client's limit.
+    overflow: u32,
     overflow_logged: bool,
 }
 
@@ -127,6 +132,7 @@ impl RateLimiter {
                     ends_at: Instant::now() + window,
                     ends_at_unix: since_epoch + window,
                     counts: HashMap::new(),
+                    overflow: 0,
                     overflow_logged: false,
                 }),
             })),
@@ -151,36 +157,39 @@ impl Limiter {
             window.ends_at_unix += step;
             // A fresh map, not `clear()`: a burst of clients must not keep its capacity allocated for good.
             window.counts = HashMap::new();
+            window.overflow = 0;
             window.overflow_logged = false;
         }
         let key = client_key(client);
         let tracked = window.counts.len();
-        let count = match window.counts.get_mut(&key) {
+        let (count, tracked_client) = match window.counts.get_mut(&key) {
             Some(count) => {
                 *count = count.saturating_add(1);
-                Some(*count)
+                (*count, true)
             }
             None if tracked < self.max_clients => {
                 window.counts.insert(key, 1);
-                Some(1)
+                (1, true)
             }
             None => {
                 if !window.overflow_logged {
                     window.overflow_logged = true;
                     tracing::warn!(
                         clients = tracked,
-                        "rate limiter: too many distinct clients this window; new ones pass uncounted"
+                        "rate limiter: too many distinct clients this window; new ones share one allowance"
                     );
                 }
-                None
+                window.overflow = window.overflow.saturating_add(1);
+                (window.overflow, false)
             }
         };
         let until_reset = window.ends_at.saturating_duration_since(now);
         Decision {
-            allowed: count.is_none_or(|count| count <= self.limit),
-            first_refusal: count == Some(self.limit.saturating_add(1)),
+            allowed: count <= self.limit,
+            // The overflow bucket's refusals are not one client's: the warning above said it once.
+            first_refusal: tracked_client && count == self.limit.saturating_add(1),
             limit: self.limit,
-            remaining: self.limit.saturating_sub(count.unwrap_or(0)),
+            remaining: self.limit.saturating_sub(count),
             reset_unix: ceil_secs(window.ends_at_unix),
             retry_after_secs: ceil_secs(until_reset).max(1),
         }
@@ -464,22 +473,31 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_bounded_new_clients_beyond_the_cap_pass_uncounted() {
-        let mut limiter = Arc::into_inner(limiter(1, Duration::from_secs(60), "")).unwrap();
+    fn memory_is_bounded_and_new_clients_beyond_the_cap_share_one_allowance() {
+        let mut limiter = Arc::into_inner(limiter(2, Duration::from_secs(60), "")).unwrap();
         limiter.max_clients = 2;
         let now = Instant::now();
         for client in ["192.0.2.1", "192.0.2.2"] {
             assert!(limiter.check(ip(client), now).allowed);
         }
-        let uncounted = limiter.check(ip("192.0.2.3"), now);
-        assert!(uncounted.allowed);
-        assert_eq!(uncounted.remaining, 1);
-        assert!(limiter.check(ip("192.0.2.3"), now).allowed);
+        // The table is full: the next clients are counted together, never waved through.
+        let first = limiter.check(ip("192.0.2.3"), now);
+        assert!(first.allowed);
+        assert_eq!(first.remaining, 1);
+        assert!(limiter.check(ip("192.0.2.4"), now).allowed);
+        let refused = limiter.check(ip("192.0.2.5"), now);
+        assert!(!refused.allowed, "the shared allowance is spent");
+        assert!(!refused.first_refusal, "not one client's refusal to log");
+        assert!(!limiter.check(ip("192.0.2.3"), now).allowed);
         assert!(
-            !limiter.check(ip("192.0.2.1"), now).allowed,
-            "tracked clients are still limited"
+            limiter.check(ip("192.0.2.1"), now).allowed,
+            "tracked clients keep their own allowance"
         );
+        assert!(!limiter.check(ip("192.0.2.1"), now).allowed);
         assert_eq!(limiter.current.lock().unwrap().counts.len(), 2);
+        // A new window starts everyone afresh.
+        let later = now + Duration::from_secs(61);
+        assert!(limiter.check(ip("192.0.2.5"), later).allowed);
     }
 
     #[test]
