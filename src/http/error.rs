@@ -24,6 +24,15 @@ const RETRY_AFTER_SECS: &str = "5";
 /// The Punk API's 429 message.
 pub const PUNK_RATE_LIMIT_MESSAGE: &str = "You have reached your limit on this ip address please wait an hour";
 
+/// What a client is told of a storage failure: whether to retry, never the driver's words.
+fn store_message(error: &StoreError) -> &'static str {
+    match error {
+        StoreError::Busy => "the service is busy; retry shortly",
+        error if error.is_unavailable() => "the database is unavailable; retry shortly",
+        _ => "internal server error",
+    }
+}
+
 fn window_text(secs: u64) -> String {
     match secs {
         3600 => "hour".to_owned(),
@@ -69,7 +78,7 @@ pub enum ApiError {
     #[error("the request took longer than {0} seconds")]
     Timeout(u64),
     /// A storage failure: 503 when the database is unreachable (worth retrying), 500 otherwise.
-    #[error("{}", if .0.is_unavailable() { "the database is unavailable; retry shortly" } else { "internal server error" })]
+    #[error("{}", store_message(.0))]
     Store(#[from] StoreError),
     /// Something that should not happen (a handler panicked); the cause goes to the log, not to the client.
     #[error("internal server error")]

@@ -14,6 +14,9 @@ pub enum StoreError {
     /// probe clears it as soon as the database answers again. Its own variant so the message needs no driver error.
     #[error("database unavailable: known to be down, not trying until the background probe reaches it")]
     KnownDown,
+    /// Too many catalog queries are waiting for the read model's threads: refused at once, worth retrying.
+    #[error("the service is busy: too many catalog queries are waiting; retry shortly")]
+    Busy,
     #[error("database error")]
     Database(#[source] sqlx::Error),
     #[error("migration failed")]
@@ -52,7 +55,10 @@ fn refuses_service(code: &str) -> bool {
 
 impl StoreError {
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::KnownDown)
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::KnownDown | StoreError::Busy
+        )
     }
 }
 

@@ -322,7 +322,7 @@ impl ReadModel {
 
     /// Evaluates a query on the read model's threads ([`Evaluator`]): at a million beers a count or a sort walks
     /// a million rows, which must not hold up the async workers serving other requests.
-    async fn evaluate(&self, index: Arc<CatalogIndex>, query: &ListQuery, count: bool) -> IdPage {
+    async fn evaluate(&self, index: Arc<CatalogIndex>, query: &ListQuery, count: bool) -> StoreResult<IdPage> {
         let (filter, sort) = (query.filter.clone(), query.sort.clone());
         let (offset, limit) = (query.offset(), u64::from(query.per_page));
         self.shared
@@ -352,7 +352,7 @@ impl CatalogReads for ReadModel {
         let Some(index) = self.current().await? else {
             return self.inner.list(query).await;
         };
-        let page = self.evaluate(index, query, false).await;
+        let page = self.evaluate(index, query, false).await?;
         if page.ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -371,7 +371,7 @@ impl CatalogReads for ReadModel {
             filter: filter.clone(),
             ..ListQuery::default()
         };
-        let page = self.evaluate(index, &query, true).await;
+        let page = self.evaluate(index, &query, true).await?;
         Ok(page.total.unwrap_or_default())
     }
 
@@ -380,7 +380,7 @@ impl CatalogReads for ReadModel {
         let Some(index) = self.current().await? else {
             return self.inner.list_json(query, shape, image_base).await;
         };
-        let page = self.evaluate(index.clone(), query, false).await;
+        let page = self.evaluate(index.clone(), query, false).await?;
         if page.ids.is_empty() {
             return Ok("[]".to_owned());
         }
