@@ -1,7 +1,8 @@
 //! Liveness and readiness. Liveness never touches the database: a database outage must not make the orchestrator
 //! kill healthy processes. Readiness does, within a short timeout, for deploy smoke tests and humans.
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,6 +16,59 @@ use crate::storage::ReplicaStatus;
 
 /// How long `/ready` waits for the database.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one database check answers `/ready`: a flood of `/ready` requests (not rate-limited, since load
+/// balancers poll it) costs the database one round trip per interval, not one per request.
+const READINESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The last database check, shared by the `/ready` requests of one interval. Requests arriving while a check runs
+/// wait for its answer rather than start their own.
+#[derive(Default)]
+pub struct ReadinessCheck {
+    last: tokio::sync::Mutex<Option<(Instant, Option<String>)>>,
+}
+
+impl ReadinessCheck {
+    /// The reason the service is not ready (`None`: ready), from a check made within [`READINESS_INTERVAL`], or
+    /// from `check` now.
+    pub async fn reason<F: Future<Output = Option<String>>>(&self, check: impl FnOnce() -> F) -> Option<String> {
+        self.reason_within(READINESS_INTERVAL, check).await
+    }
+
+    async fn reason_within<F: Future<Output = Option<String>>>(
+        &self,
+        interval: Duration,
+        check: impl FnOnce() -> F,
+    ) -> Option<String> {
+        let mut last = self.last.lock().await;
+        if let Some((at, reason)) = last.as_ref()
+            && at.elapsed() < interval
+        {
+            return reason.clone();
+        }
+        let reason = check().await;
+        *last = Some((Instant::now(), reason.clone()));
+        reason
+    }
+}
+
+/// A round trip to the primary within [`READINESS_TIMEOUT`]: `None` when it answers, else what kind of failure.
+async fn database_check(state: &AppState) -> Option<String> {
+    match tokio::time::timeout(READINESS_TIMEOUT, state.catalog.ping()).await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => {
+            tracing::warn!(
+                error = crate::telemetry::error_chain(&error),
+                "readiness: the database check failed"
+            );
+            Some(error.to_string())
+        }
+        Err(_) => {
+            let reason = format!("the database did not answer within {} s", READINESS_TIMEOUT.as_secs());
+            tracing::warn!("readiness: {reason}");
+            Some(reason)
+        }
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready))
@@ -90,7 +144,8 @@ pub async fn health() -> axum::Json<Health> {
     })
 }
 
-/// Readiness: 200 when the database answers within 2 seconds, 503 with the reason otherwise. The reason is
+/// Readiness: 200 when the database answers within 2 seconds, 503 with the reason otherwise; the database is
+/// checked at most once a second, and the requests of that second share the answer. The reason is
 /// public, so it says what kind of failure this is; the driver's own error (host names, addresses) is logged.
 /// A read replica's state is reported but does not decide readiness: while the primary serves, reads fall back to
 /// it.
@@ -99,21 +154,7 @@ pub async fn health() -> axum::Json<Health> {
     responses((status = 200, body = Readiness), (status = 503, body = Readiness))
 )]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Readiness>) {
-    let reason = match tokio::time::timeout(READINESS_TIMEOUT, state.catalog.ping()).await {
-        Ok(Ok(())) => None,
-        Ok(Err(error)) => {
-            tracing::warn!(
-                error = crate::telemetry::error_chain(&error),
-                "readiness: the database check failed"
-            );
-            Some(error.to_string())
-        }
-        Err(_) => {
-            let reason = format!("the database did not answer within {} s", READINESS_TIMEOUT.as_secs());
-            tracing::warn!("readiness: {reason}");
-            Some(reason)
-        }
-    };
+    let reason = state.readiness.reason(|| database_check(&state)).await;
     let status = if reason.is_none() {
         StatusCode::OK
     } else {
@@ -134,4 +175,42 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Rea
             read_replica_stats: replica.map(ReadReplicaStats::from),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_burst_of_readiness_requests_checks_the_database_once_per_interval() {
+        let readiness = Arc::new(ReadinessCheck::default());
+        let checks = Arc::new(AtomicUsize::new(0));
+        let check = |checks: Arc<AtomicUsize>| async move {
+            checks.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            None
+        };
+        let burst: Vec<_> = (0..200)
+            .map(|_| {
+                let (readiness, checks) = (readiness.clone(), checks.clone());
+                tokio::spawn(async move {
+                    readiness
+                        .reason_within(Duration::from_millis(300), || check(checks))
+                        .await
+                })
+            })
+            .collect();
+        for request in burst {
+            assert_eq!(request.await.unwrap(), None);
+        }
+        assert_eq!(checks.load(Ordering::SeqCst), 1, "200 requests, one database check");
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        readiness
+            .reason_within(Duration::from_millis(300), || check(checks.clone()))
+            .await;
+        assert_eq!(checks.load(Ordering::SeqCst), 2, "a new interval, a new check");
+    }
 }

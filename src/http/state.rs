@@ -1,8 +1,11 @@
 //! What every handler shares.
 
+use std::sync::Arc;
+
 use axum::extract::FromRef;
 
 use super::auth::WritePolicy;
+use super::health::ReadinessCheck;
 use crate::domain::{Beer, ImageLimits};
 use crate::storage::Catalog;
 
@@ -12,6 +15,8 @@ pub struct AppState {
     pub catalog: Catalog,
     pub write_policy: WritePolicy,
     pub images: ImageSettings,
+    /// `/ready`'s last database check, shared by the requests of one interval.
+    pub readiness: Arc<ReadinessCheck>,
 }
 
 /// What [`super::auth::WriteAccess`] checks a request against.
@@ -37,6 +42,7 @@ impl AppState {
             catalog,
             write_policy,
             images,
+            readiness: Arc::default(),
         }
     }
 
