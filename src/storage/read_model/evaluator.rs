@@ -9,9 +9,11 @@ use crate::storage::{StoreError, StoreResult};
 type Evaluation = Box<dyn FnOnce() + Send>;
 
 /// Evaluations waiting for a thread, at most, per core. Past it a query is refused at once ([`StoreError::Busy`],
-/// a 503 with `Retry-After`) rather than queued behind work that would push it past the request timeout anyway:
-/// at a million beers a scan-heavy query takes tens of milliseconds, so a full queue is about a second of work.
-const QUEUED_PER_CORE: usize = 32;
+/// a 503 with `Retry-After`) rather than queued behind work that would push it past the request timeout anyway: at
+/// a million beers a scan-heavy evaluation takes up to about 30 ms, so a full queue is some 8 s of work, under the
+/// 10 s timeout. Normal load stays far below it: each request queues at most two evaluations (its page and its
+/// count), so 64 busy connections queue 128 (32 per core refused some of them, measured in `bench/run`).
+const QUEUED_PER_CORE: usize = 256;
 
 /// Threads that evaluate queries on the index, one per core, taking them in arrival order. An evaluation is pure
 /// CPU, so more at once would only slice the same cores finer (every request slower); and each holds its matches
