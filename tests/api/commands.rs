@@ -5,7 +5,9 @@ use std::process::{Command, Output};
 use beer_catalog::domain::BeerFilter;
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestDatabase, beer_catalog, beer_catalog_on, binary, pg_connect, punk_dataset_path};
+use crate::helpers::{
+    TestApp, TestDatabase, beer_catalog, beer_catalog_on, binary, free_port, pg_connect, punk_dataset_path,
+};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -270,11 +272,7 @@ async fn provisioned_roles_separate_schema_ownership_from_data_access() {
 async fn with_nothing_configured_the_server_serves_a_seeded_local_catalog() {
     let dir = std::env::temp_dir().join(format!("fresh-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let server = binary()
         .current_dir(&dir)
         .env_clear()

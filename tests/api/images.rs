@@ -75,7 +75,7 @@ impl TestApp {
         self
     }
 
-    async fn put_image(&self, id: i64, content_type: &str, bytes: Vec<u8>) -> (u16, Value) {
+    pub async fn put_image(&self, id: i64, content_type: &str, bytes: Vec<u8>) -> (u16, Value) {
         let response = self
             .client
             .put(self.url(&format!("/beers/{id}/image")))
