@@ -245,11 +245,6 @@ function enhanceEditor(form) {
         if (field) markField(field, error.message);
         else unplaced.push(`${error.field}: ${error.message}`);
       }
-      // A body of the wrong shape names its field in the message ("missing field `abv`").
-      const named = /field `([\w.]+)`/.exec(problem.detail || "");
-      if (!(problem.errors || []).length && named && fieldFor(form, named[1])) {
-        markField(fieldFor(form, named[1]), named[1] === "abv" ? "is required" : problem.detail);
-      }
       const marked = form.querySelector("[aria-invalid=true]");
       if (response.status === 422 && marked) {
         showStatus(status, "error", ["The API did not accept the beer; see the messages beside the fields.", ...unplaced]);
