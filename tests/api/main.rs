@@ -7,6 +7,7 @@ mod auth;
 mod beers;
 mod cache;
 mod commands;
+mod docs_examples;
 mod hardening;
 mod health;
 mod images;
