@@ -22,6 +22,7 @@ use crate::storage::StoreError;
 
 mod assets;
 mod catalog;
+mod catalog_form;
 mod editor;
 mod reference;
 

@@ -97,11 +97,11 @@ function link(href, text) {
 
 function enhanceFilters(form) {
   form.addEventListener("submit", () => {
-    for (const input of form.querySelectorAll("input")) {
+    for (const input of form.querySelectorAll("input, select")) {
       if (input.name && input.value.trim() === "") input.disabled = true;
     }
     // Re-enable after the navigation starts, so the back button finds the form as it was.
-    setTimeout(() => form.querySelectorAll("input").forEach((i) => { i.disabled = false; }), 0);
+    setTimeout(() => form.querySelectorAll("input, select").forEach((i) => { i.disabled = false; }), 0);
   });
 }
 
