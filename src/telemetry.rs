@@ -5,8 +5,9 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
-/// Installs the global subscriber. `level` is a level (`info`) or tracing directives (`beer_catalog=debug`); an
-/// invalid value falls back to `info` with a warning rather than silencing the service.
+/// Installs the global subscriber. `level` is a level (`info`) or tracing directives (`beer_catalog=debug`), as
+/// `Config` checked `LOG_LEVEL` (refusing words that would enable nothing); a value that still does not parse falls
+/// back to `info` with a warning rather than silencing the service.
 pub fn init(level: &str, format: LogFormat) {
     let (filter, invalid) = match EnvFilter::try_new(level) {
         Ok(filter) => (filter, None),
