@@ -28,9 +28,9 @@ fn examples(html: &str) -> Vec<String> {
 fn last_status(output: &str) -> Option<u16> {
     output
         .lines()
+        .rev()
         .filter(|line| line.starts_with("HTTP/"))
-        .filter_map(|line| line.split_whitespace().nth(1)?.parse().ok())
-        .last()
+        .find_map(|line| line.split_whitespace().nth(1)?.parse().ok())
 }
 
 /// Beer 1 as each example expects it: present, with a label.
