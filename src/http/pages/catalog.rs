@@ -326,11 +326,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn empty_and_unknown_parameters_are_dropped() {
+    fn empty_parameters_are_dropped_and_unknown_ones_kept_for_the_parser_to_refuse() {
         assert_eq!(
             query_pairs(Some("beer_name=punk&abv_gt=&utm_source=x&page=2")),
             [
                 ("beer_name".to_owned(), "punk".to_owned()),
+                ("utm_source".to_owned(), "x".to_owned()),
                 ("page".to_owned(), "2".to_owned())
             ]
         );
