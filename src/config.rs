@@ -34,8 +34,15 @@ pub enum ConfigError {
     ReadUrlNotPostgres(String),
     #[error("DB_READ_URL is not a valid URL: {0}")]
     InvalidReadUrl(#[source] url::ParseError),
-    #[error("DB_READ_HOST is not a valid host name or address: {0}")]
-    InvalidReadHost(#[source] url::ParseError),
+    #[error(
+        "DB_READ_HOST must be a host name or address alone, such as replica.example or 10.0.0.5 (the port, \
+         database, user and password are the primary's; a whole URL goes in DB_READ_URL), got {host:?}: {reason}"
+    )]
+    InvalidReadHost {
+        host: String,
+        #[source]
+        reason: url::ParseError,
+    },
     #[error(
         "DB_READ_URL and DB_READ_HOST are both set: set one (DB_READ_HOST takes the primary's port, name, user, \
          password and TLS mode)"
@@ -54,6 +61,16 @@ pub enum ConfigError {
     InvalidPublicBaseUrl(String),
     #[error("{0} must be at least 1")]
     ZeroLimit(&'static str),
+    #[error(
+        "LOG_LEVEL must be a level (off, error, warn, info, debug, trace) or comma-separated directives \
+         such as beer_catalog=debug,sqlx=warn; {directive:?} in {value:?} is neither{reason}"
+    )]
+    InvalidLogLevel {
+        value: String,
+        directive: String,
+        /// The filter parser's complaint, when it had one (`: ...`).
+        reason: String,
+    },
 }
 
 /// The URL clients reach the service at, validated: absolute http(s), no query, fragment or credentials, no
@@ -153,16 +170,19 @@ impl Config {
             database_source,
             read_replica,
             store: StoreOptions {
-                max_connections: settings.db_max_connections.max(1),
-                connect_timeout: Duration::from_secs(settings.db_connect_timeout_secs.max(1)),
+                max_connections: nonzero(settings.db_max_connections, "DB_MAX_CONNECTIONS")?,
+                connect_timeout: Duration::from_secs(nonzero(
+                    settings.db_connect_timeout_secs,
+                    "DB_CONNECT_TIMEOUT_SECS",
+                )?),
             },
             bind_address: settings.bind_address.clone(),
             port: settings.port,
-            log_level: settings.log_level.clone(),
+            log_level: log_level(&settings.log_level)?,
             log_format: settings
                 .log_format
                 .unwrap_or(if production { LogFormat::Json } else { LogFormat::Pretty }),
-            request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(nonzero(settings.request_timeout_secs, "REQUEST_TIMEOUT_SECS")?),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             connections: ConnectionSettings {
                 max_connections: settings
@@ -233,6 +253,27 @@ fn nonzero<T: PartialEq + From<u8>>(value: T, name: &'static str) -> Result<T, C
     }
 }
 
+/// `LOG_LEVEL`, checked before logging starts. tracing's filter syntax takes a bare word as a target name with
+/// every level enabled, so `warning` or `verbose` parse, enable nothing of this service's, and silence it: a
+/// directive without `=` must be a level here (name a target as `target=level`).
+fn log_level(value: &str) -> Result<String, ConfigError> {
+    let invalid = |directive: &str, reason: String| ConfigError::InvalidLogLevel {
+        value: value.to_owned(),
+        directive: directive.to_owned(),
+        reason,
+    };
+    for directive in value.split(',').map(str::trim) {
+        let bare = !directive.contains('=');
+        if directive.is_empty() || (bare && directive.parse::<tracing::level_filters::LevelFilter>().is_err()) {
+            return Err(invalid(directive, String::new()));
+        }
+        if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(directive) {
+            return Err(invalid(directive, format!(": {error}")));
+        }
+    }
+    Ok(value.to_owned())
+}
+
 /// The read replica, from DB_READ_URL or DB_READ_HOST (blank counts as unset: an environment with no replica may
 /// pass an empty value).
 fn read_replica(settings: &Settings, primary: &DatabaseUrl) -> Result<Option<ReadReplica>, ConfigError> {
@@ -257,7 +298,10 @@ fn read_replica(settings: &Settings, primary: &DatabaseUrl) -> Result<Option<Rea
             Err(DatabaseUrlError::Invalid(reason)) => return Err(ConfigError::InvalidReadUrl(reason)),
         },
         (None, Some(host)) => primary.with_host(host).map_err(|e| match e {
-            DatabaseUrlError::Invalid(reason) => ConfigError::InvalidReadHost(reason),
+            DatabaseUrlError::Invalid(reason) => ConfigError::InvalidReadHost {
+                host: host.to_owned(),
+                reason,
+            },
             other => other.into(),
         })?,
         (None, None) => unreachable!("returned above"),
@@ -564,6 +608,13 @@ mod tests {
         ]);
         assert!(error.starts_with("DB_READ_URL is not a valid URL"), "{error}");
         let error = config_error(&["--database-url", "postgres://u@p/d", "--db-read-host", "bad host"]);
-        assert!(error.starts_with("DB_READ_HOST is not a valid host"), "{error}");
+        assert!(
+            error.starts_with("DB_READ_HOST must be a host name or address alone"),
+            "{error}"
+        );
     }
 }
+
+/// The settings refused at start-up because they would silence the service or make no sense.
+#[cfg(test)]
+mod refusals;

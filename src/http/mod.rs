@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub mod auth;
 pub mod beers;
+mod body_shape;
 pub mod cache;
 mod consistency;
 pub mod drain;

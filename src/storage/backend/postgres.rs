@@ -76,11 +76,18 @@ impl Dialect for Postgres {
     }
 
     /// Imported rows carry explicit ids, which an identity column's sequence does not see: move it past them so
-    /// the next `POST /beers` does not collide.
+    /// the next `POST /beers` does not collide. The next id is the one SQLite's AUTOINCREMENT would give, so both
+    /// backends number alike: 1 in an empty catalog (`is_called = false` hands out the value set, not the one
+    /// after it), otherwise one past both the largest id stored and the largest ever handed out (a deleted beer's
+    /// id is never reused).
     async fn after_import(tx: &mut sqlx::Transaction<'_, Postgres>) -> StoreResult<()> {
-        sqlx::query("SELECT setval(pg_get_serial_sequence('beers', 'id'), GREATEST((SELECT MAX(id) FROM beers), 1))")
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "SELECT setval(sequence, GREATEST(COALESCE((SELECT MAX(id) FROM beers), 0), \
+             COALESCE(pg_sequence_last_value(sequence), 0)) + 1, false) \
+             FROM CAST(pg_get_serial_sequence('beers', 'id') AS regclass) AS sequence",
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
