@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteQu
 
 use super::driver::{Runs, Statement};
 use super::version_signal::DedicatedVersionReader;
-use super::{Dialect, SqliteStore, Store, bulk, connect_error, open};
+use super::{Dialect, SqliteStore, bulk, connect_error, open};
 use crate::domain::BeerFields;
 use crate::storage::change_signal::{VersionListener, VersionReader};
 use crate::storage::read_model::IndexBuilder;
@@ -26,7 +26,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(options.connect_timeout);
-        Ok(Store {
+        Ok(Self {
             pool: open(url, options, connect_options).await?,
         })
     }
