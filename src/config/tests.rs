@@ -264,7 +264,10 @@ fn read_replica_misconfigurations_are_errors_that_say_what_to_fix() {
 #[test]
 fn connection_limits_default_sensibly_and_refuse_zero() {
     let config = Config::from_settings(&settings(&[])).unwrap();
-    assert_eq!(config.connections.max_connections, None, "fitted to the open-file limit at start");
+    assert_eq!(
+        config.connections.max_connections, None,
+        "fitted to the open-file limit at start"
+    );
     assert_eq!(config.connections.deadlines.header_read, Duration::from_secs(10));
     assert_eq!(config.connections.deadlines.idle, Duration::from_secs(75));
     for (flag, name) in [
