@@ -15,6 +15,7 @@ use crate::cli::ReadModel;
 use crate::config::{Config, DatabaseSource, PublicBaseUrl};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, HttpCache, ImageSettings, WritePolicy};
+use crate::observability::{Metrics, MetricsEndpoint};
 use crate::storage::{self, Catalog, DynDatabase, ReplicaSettings, StackSettings};
 
 /// Opens the database the configuration names, migrating it first when the configuration says so
@@ -32,11 +33,14 @@ pub struct Application {
     catalog: Catalog,
     router: axum::Router,
     shutdown_grace: Duration,
+    /// The metrics listener, when `METRICS_ADDR` is set.
+    metrics: Option<MetricsEndpoint>,
 }
 
 /// The storage stack the configuration asks for (see [`storage::stack`]).
-fn stack_settings(config: &Config) -> StackSettings {
+fn stack_settings(config: &Config, metrics: &Metrics) -> StackSettings {
     StackSettings {
+        metrics: metrics.clone(),
         replica: config.read_replica.as_ref().map(|replica| ReplicaSettings {
             primary: config.database.clone(),
             replica: replica.database.clone(),
@@ -65,7 +69,12 @@ impl Application {
             );
             crate::seed::seed_if_empty(&primary).await?;
         }
-        let catalog = storage::open(primary, &stack_settings(config)).await?;
+        // Kept only when they can be read: without METRICS_ADDR every handle is a no-op.
+        let metrics = match config.metrics_addr {
+            Some(_) => Metrics::prometheus(&primary.backend().to_string()),
+            None => Metrics::disabled(),
+        };
+        let catalog = storage::open(primary, &stack_settings(config, &metrics)).await?;
         if let Some(replica) = &config.read_replica {
             tracing::info!(
                 replica = %replica.database.redacted(),
@@ -99,14 +108,20 @@ impl Application {
         let router = http::app_with_cache(
             AppState::new(catalog.clone(), write_policy, images),
             config.request_timeout,
-            RateLimiter::new(rate_limit),
-            HttpCache::new(&config.cache, catalog.freshness()),
+            RateLimiter::with_metrics(rate_limit, &metrics),
+            HttpCache::new(&config.cache, catalog.freshness(), &metrics),
+            &metrics,
         );
+        let metrics = match config.metrics_addr {
+            Some(address) => Some(MetricsEndpoint::bind(address, metrics).await?),
+            None => None,
+        };
         Ok(Self {
             listener,
             catalog,
             router,
             shutdown_grace: config.shutdown_grace,
+            metrics,
         })
     }
 
@@ -119,10 +134,18 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
+    /// The metrics listener's port, when there is one (`METRICS_ADDR`; port 0 works, for tests).
+    pub fn metrics_port(&self) -> Option<u16> {
+        let endpoint = self.metrics.as_ref()?;
+        endpoint.local_addr().ok().map(|address| address.port())
+    }
+
     /// Serves until `shutdown` completes, then stops accepting and gives in-flight requests `shutdown_grace` to
     /// finish before returning anyway.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, "listening");
+        // Scrapes go on through the grace period; the listener stops with the server.
+        let metrics = self.metrics.map(MetricsEndpoint::spawn);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         // Outside the router, so routing sees the trimmed path: `/v2/beers/` answers as `/v2/beers` (no redirect:
         // some Punk clients build every URL with a trailing slash and do not follow redirects). The peer address
@@ -145,6 +168,9 @@ impl Application {
         tokio::select! {
             result = server => result.context("server error")?,
             () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over: abandoning unfinished requests"),
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
         }
         self.catalog.close().await;
         tracing::info!("stopped");

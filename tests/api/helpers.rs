@@ -333,6 +333,7 @@ pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
         &StackSettings {
             replica: None,
             read_model: None,
+            metrics: Default::default(),
         },
     )
     .await
