@@ -10,6 +10,7 @@ mod commands;
 mod hardening;
 mod health;
 mod images;
+mod metrics;
 mod openapi;
 mod punk;
 mod punk_compat;
