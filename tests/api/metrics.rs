@@ -29,14 +29,20 @@ async fn spawn(backend: Backend) -> TestApp {
 async fn settle(app: &TestApp) {
     let started = Instant::now();
     while app.catalog.freshness().current_version().is_none() {
-        assert!(started.elapsed() < Duration::from_secs(10), "the version was not read again");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the version was not read again"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     wait_until_current(&app.catalog.read_model().expect("the server runs a read model")).await;
 }
 
 fn requests(samples: &Samples, route: &str, method: &str, class: &str) -> f64 {
-    samples.value(REQUESTS, &[("route", route), ("method", method), ("status_class", class)])
+    samples.value(
+        REQUESTS,
+        &[("route", route), ("method", method), ("status_class", class)],
+    )
 }
 
 crate::backend_tests! {
