@@ -19,4 +19,5 @@ mod read_model_patch;
 mod replica;
 mod resilience;
 mod scale;
+mod traces;
 mod web;
