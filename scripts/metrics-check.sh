@@ -15,8 +15,9 @@ for tool in promtool prometheus curl jq ss; do command -v "$tool" >/dev/null || 
 if [ "${#missing[@]}" -gt 0 ]; then
   { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; } ||
     fail "missing ${missing[*]} (apt-get install -y prometheus jq curl iproute2); nothing was verified"
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus jq curl \
-    iproute2 >/dev/null || fail "apt-get install of ${missing[*]} failed; nothing was verified"
+  apt-get update -qq >/dev/null || fail "apt-get update failed; nothing was verified"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus jq curl iproute2 >/dev/null ||
+    fail "apt-get install of ${missing[*]} failed; nothing was verified"
 fi
 
 port_free() { [ -z "$(ss -Hltn "sport = :$1")" ]; }
