@@ -230,6 +230,20 @@ pub struct Settings {
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, global = true)]
     pub shutdown_grace_secs: u64,
 
+    /// Client connections served at once; one over the cap is answered 503 and closed. Default: 1024, or fewer if
+    /// the open-file limit (`ulimit -n`) cannot hold them beside the database connections.
+    #[arg(long, env = "MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+
+    /// Seconds a client may take to send a request's headers (from their first byte) before it is disconnected.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds an idle keep-alive connection stays open. Above the ALB's 60 s idle timeout, so that the load
+    /// balancer closes idle connections first (a server closing first can race a request on its way: a 502).
+    #[arg(long, env = "KEEP_ALIVE_TIMEOUT_SECS", default_value_t = 75, global = true)]
+    pub keep_alive_timeout_secs: u64,
+
     /// Comma-separated API keys accepted as `Authorization: Bearer <key>` for writes.
     #[arg(long, env = "API_KEYS", hide_env_values = true, global = true)]
     pub api_keys: Option<String>,

@@ -11,6 +11,7 @@ use crate::domain::ImageLimits;
 use crate::http::auth::{ApiKeys, InvalidKeyDigest};
 use crate::http::cache::CacheOptions;
 use crate::http::rate_limit::RateLimitConfig;
+use crate::server::{ConnectionSettings, Deadlines};
 use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 
 /// The SQLite file used in development when no database is configured.
@@ -124,6 +125,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// Client connections: the cap and the header-read and idle deadlines.
+    pub connections: ConnectionSettings,
     pub api_keys: ApiKeys,
     pub read_model: ReadModel,
     /// Memory for the read model's copies of renderings (`READ_MODEL_DOCUMENT_BYTES`).
@@ -163,6 +166,19 @@ impl Config {
                 .unwrap_or(if production { LogFormat::Json } else { LogFormat::Pretty }),
             request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
+            connections: ConnectionSettings {
+                max_connections: settings
+                    .max_connections
+                    .map(|cap| nonzero(cap, "MAX_CONNECTIONS"))
+                    .transpose()?,
+                deadlines: Deadlines {
+                    header_read: Duration::from_secs(nonzero(
+                        settings.header_read_timeout_secs,
+                        "HEADER_READ_TIMEOUT_SECS",
+                    )?),
+                    idle: Duration::from_secs(nonzero(settings.keep_alive_timeout_secs, "KEEP_ALIVE_TIMEOUT_SECS")?),
+                },
+            },
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
             read_model: settings.read_model,
             read_model_document_bytes: settings.read_model_document_bytes,

@@ -2,7 +2,7 @@
 //!
 //! Layout, with dependencies pointing one way (down this list, never up):
 //! - [`cli`] parses flags and environment; [`config`] validates them and composes the settings each layer owns;
-//! - [`startup`] builds and runs the server, [`commands`] the one-off jobs, [`telemetry`] the logging;
+//! - [`startup`] builds and runs the server on [`server`]'s bounded connections, [`commands`] the one-off jobs, [`telemetry`] the logging;
 //! - [`http`] the routes, middleware and error answers, and the web pages (`http::pages`);
 //! - [`seed`] the built-in sample catalog;
 //! - [`storage`] the one store interface with its SQLite and PostgreSQL backends and their connection settings;
@@ -16,6 +16,7 @@ pub mod domain;
 pub mod http;
 pub mod observability;
 pub mod seed;
+pub mod server;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -1,12 +1,11 @@
-//! Building and running the server: open the store, bind the listener (port 0 works, for tests), serve until a
-//! shutdown signal, drain in-flight requests within the grace period, close the pool.
+//! Building and running the server: open the store, bind the listener (port 0 works, for tests), fit the connection
+//! cap under the open-file limit, serve until a shutdown signal, drain in-flight requests within the grace period,
+//! close the pool.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::ServiceExt;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
@@ -16,6 +15,7 @@ use crate::config::{Config, DatabaseSource, PublicBaseUrl};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, HttpCache, ImageSettings, WritePolicy};
 use crate::observability::{Metrics, MetricsEndpoint};
+use crate::server::{self, Budget, Deadlines};
 use crate::storage::{self, Catalog, DynDatabase, ReplicaSettings, StackSettings};
 
 /// Opens the database the configuration names, migrating it first when the configuration says so
@@ -32,6 +32,8 @@ pub struct Application {
     listener: TcpListener,
     catalog: Catalog,
     router: axum::Router,
+    budget: Budget,
+    deadlines: Deadlines,
     shutdown_grace: Duration,
     /// The metrics listener, when `METRICS_ADDR` is set.
     metrics: Option<MetricsEndpoint>,
@@ -92,6 +94,7 @@ impl Application {
         let listener = TcpListener::bind(&address)
             .await
             .with_context(|| format!("cannot listen on {address}"))?;
+        let budget = connection_budget(config)?;
         let public_base_url = public_base_url(config, &catalog, &listener).await?;
         let rate_limit = &config.rate_limit;
         match (rate_limit.requests_per_window, rate_limit.trusted_proxies.is_empty()) {
@@ -120,6 +123,8 @@ impl Application {
             listener,
             catalog,
             router,
+            budget,
+            deadlines: config.connections.deadlines,
             shutdown_grace: config.shutdown_grace,
             metrics,
         })
@@ -143,31 +148,37 @@ impl Application {
     /// Serves until `shutdown` completes, then stops accepting and gives in-flight requests `shutdown_grace` to
     /// finish before returning anyway.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        tracing::info!(address = %self.listener.local_addr()?, "listening");
+        tracing::info!(
+            address = %self.listener.local_addr()?,
+            connections = %self.budget,
+            header_read_timeout_secs = self.deadlines.header_read.as_secs(),
+            keep_alive_timeout_secs = self.deadlines.idle.as_secs(),
+            "listening"
+        );
         // Scrapes go on through the grace period; the listener stops with the server.
         let metrics = self.metrics.map(MetricsEndpoint::spawn);
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         // Outside the router, so routing sees the trimmed path: `/v2/beers/` answers as `/v2/beers` (no redirect:
-        // some Punk clients build every URL with a trailing slash and do not follow redirects). The peer address
-        // is kept for the rate limiter.
+        // some Punk clients build every URL with a trailing slash and do not follow redirects).
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
-        let service = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(service);
-        let server = axum::serve(self.listener, service).with_graceful_shutdown(async move {
+        let grace = self.shutdown_grace;
+        let shutdown = async move {
             shutdown.await;
             tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
-            let _ = stopping_tx.send(());
-        });
-        let grace = self.shutdown_grace;
-        let deadline = async move {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
         };
-        tokio::select! {
-            result = server => result.context("server error")?,
-            () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "grace period over: abandoning unfinished requests"),
+        let all_finished = server::serve(
+            self.listener,
+            service,
+            self.budget.max_connections,
+            self.deadlines,
+            shutdown,
+            grace,
+        )
+        .await;
+        if !all_finished {
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "grace period over: abandoning unfinished requests"
+            );
         }
         if let Some(metrics) = metrics {
             metrics.abort();
@@ -176,6 +187,16 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The connection cap, fitted under the open-file limit beside the database pools (a replica has a pool of its own).
+fn connection_budget(config: &Config) -> anyhow::Result<Budget> {
+    let pools = if config.read_replica.is_some() { 2 } else { 1 };
+    let database_connections = u64::from(config.store.max_connections) * pools;
+    Ok(server::budget::fit(
+        config.connections.max_connections,
+        database_connections,
+    )?)
 }
 
 /// The URL `image_url` links start with: `PUBLIC_BASE_URL`; in development, where this server listens. Production

@@ -78,6 +78,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     OpenResponseObjects.modify(&mut document);
     super::rate_limit::DocumentRateLimit.modify(&mut document);
     super::text_schema::NoControlCharacters.modify(&mut document);
+    super::punk::EmptyIdsMatchNothing.modify(&mut document);
     document
 }
 

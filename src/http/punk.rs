@@ -88,3 +88,23 @@ pub async fn get_beer(State(state): State<AppState>, Path(raw): Path<String>) ->
         .ok_or_else(|| ApiError::NotFound(format!("No beer found that matches the ID {id}")))?;
     Ok(json_text(format!("[{beer}]")))
 }
+
+/// `/v2/beers` shares the native list's parameters, with one difference its document must say too: an empty `ids=`
+/// is accepted there (and matches nothing, as Punk answered an app whose favourites list is empty), where the native
+/// API refuses it. So the `ids` pattern of that one operation also matches the empty string.
+pub struct EmptyIdsMatchNothing;
+
+impl utoipa::Modify for EmptyIdsMatchNothing {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let operation = openapi.paths.paths.get_mut("/v2/beers").and_then(|path| path.get.as_mut());
+        let parameters = operation.and_then(|operation| operation.parameters.as_mut());
+        let ids = parameters.and_then(|parameters| parameters.iter_mut().find(|p| p.name == "ids"));
+        if let Some(RefOr::T(Schema::Object(schema))) = ids.and_then(|ids| ids.schema.as_mut())
+            && let Some(pattern) = schema.pattern.as_mut()
+        {
+            let inner = pattern.trim_start_matches('^').trim_end_matches('$');
+            *pattern = format!("^(|{inner})$");
+        }
+    }
+}

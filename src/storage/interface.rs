@@ -56,6 +56,13 @@ pub enum ImageRemoval {
     NoImage,
 }
 
+/// Every stored image's name at one catalog version ([`ChangeSource::load_image_names`]).
+#[derive(Debug, Default)]
+pub struct ImageNames {
+    pub version: i64,
+    pub sha256: Vec<String>,
+}
+
 /// Reading the catalog.
 #[async_trait]
 pub trait CatalogReads: Send + Sync + 'static {
@@ -120,6 +127,9 @@ pub trait ChangeSource: Send + Sync + 'static {
     /// (or never) covered `since`, a bulk write was not logged row by row, more than `limit` beers changed, or the
     /// database is behind `since` (a replica catching up).
     async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>>;
+    /// The name (SHA-256) of every stored image, read in one snapshot together with the catalog version: what lets
+    /// [`super::known_images`] answer an unknown image name without a round trip.
+    async fn load_image_names(&self) -> StoreResult<ImageNames>;
     /// A reader of the catalog version over a connection of its own (see [`super::change_signal`]).
     async fn version_reader(&self) -> StoreResult<Box<dyn VersionReader>>;
     /// Change notifications as writes commit, when the backend pushes them (PostgreSQL `LISTEN`).

@@ -3,9 +3,9 @@
 //! place ([`stack::open`]):
 //!
 //! ```text
-//!   HTTP handlers ── Catalog (stack.rs) ─┬─ reads ──► read model ──► outage guard ──► replica router ─┬─► primary
-//!                                        │            (memory)      (fail fast)        (lag, fallback) └─► replica
-//!                                        ├─ writes ─────────────────► outage guard ───────────────────────► primary
+//!   HTTP handlers ── Catalog (stack.rs) ─┬─ reads ──► known images ──► read model ──► outage guard ──► replica router ─┬─► primary
+//!                                        │            (image names)     (memory)      (fail fast)        (lag, fallback) └─► replica
+//!                                        ├─ writes ──────────────────────────────────► outage guard ───────────────────────► primary
 //!                                        └─ freshness ◄── version follower (polls / listens to the change signal)
 //! ```
 //!
@@ -15,6 +15,7 @@
 //! | replica router | [`replica`] | catalog reads on a read replica while it is healthy and within the lag bound |
 //! | outage guard | [`outage_guard`] | fails at once while the database is known to be down; confirms the version after a write |
 //! | read model | [`read_model`] | lists, counts, sorts and random answered in memory; cached rendered rows |
+//! | known images | [`known_images`] | an image name the catalog does not hold answered without a round trip |
 //! | freshness | [`freshness`], [`change_signal`] | the catalog version, read in the background, that caches check against |
 //!
 //! Data jobs (`migrate`, `seed`, `import`) use a backend alone ([`connect`]); the server uses the whole stack.
@@ -26,6 +27,7 @@ pub mod change_signal;
 mod error;
 pub mod freshness;
 pub mod interface;
+pub mod known_images;
 pub mod outage_guard;
 pub mod read_model;
 pub mod read_preference;
@@ -39,8 +41,8 @@ pub use backend::{PostgresStore, SqliteStore};
 pub use error::{ConnectError, StoreError, StoreResult};
 pub use freshness::Freshness;
 pub use interface::{
-    Administration, CatalogReads, CatalogWrites, ChangeSource, Database, DynDatabase, ImageRemoval, ImportMessage,
-    ImportRecord, ReadDatabase, StoredImage,
+    Administration, CatalogReads, CatalogWrites, ChangeSource, Database, DynDatabase, ImageNames, ImageRemoval,
+    ImportMessage, ImportRecord, ReadDatabase, StoredImage,
 };
 pub use read_model::{CatalogIndex, IndexChanges, ReadModel, RefreshCounts, patch_limit};
 pub use rendered::JsonShape;

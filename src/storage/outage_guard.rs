@@ -12,8 +12,8 @@ use super::change_signal::{VersionListener, VersionReader};
 use super::freshness::Freshness;
 use super::read_model::{CatalogIndex, IndexChanges};
 use super::{
-    Administration, CatalogReads, CatalogWrites, ChangeSource, ImageRemoval, ImportMessage, ImportRecord, JsonShape,
-    ReadDatabase, RenderedRow, StoreError, StoreResult, StoredImage,
+    Administration, CatalogReads, CatalogWrites, ChangeSource, ImageNames, ImageRemoval, ImportMessage, ImportRecord,
+    JsonShape, ReadDatabase, RenderedRow, StoreError, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 
@@ -183,6 +183,10 @@ impl ChangeSource for OutageGuard {
 
     async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {
         self.guarded(self.reads.load_index_changes(since, limit)).await
+    }
+
+    async fn load_image_names(&self) -> StoreResult<ImageNames> {
+        self.guarded(self.reads.load_image_names()).await
     }
 
     async fn version_reader(&self) -> StoreResult<Box<dyn VersionReader>> {

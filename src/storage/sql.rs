@@ -13,7 +13,7 @@ mod writes;
 
 pub use images::{ImageMetaRow, any_image, image_by_sha256, insert_image, remove_orphan_images, set_beer_image};
 pub use index_rows::{
-    CATALOG_CHANGES_FROM, CATALOG_VERSION, CHANGED_IDS, INDEX_BEERS, INDEX_ROWS_POSTGRES,
+    CATALOG_CHANGES_FROM, CATALOG_VERSION, CHANGED_IDS, IMAGE_NAMES, INDEX_BEERS, INDEX_ROWS_POSTGRES,
     INDEX_ROWS_POSTGRES_UNORDERED, INDEX_ROWS_SQLITE, INDEX_ROWS_SQLITE_UNORDERED, INDEX_TERMS, index_rows_of_ids,
 };
 pub use reads::{

@@ -1,6 +1,7 @@
 //! The storage stack the server runs on, assembled in one place ([`open`]) and handed to the HTTP layer as one
 //! handle ([`Catalog`]) whose methods say which side a call goes to, as the Rust registry's server does with
-//! `db_read()` / `db_write()`: [`Catalog::reads`] (the read model over the outage guard over the replica router)
+//! `db_read()` / `db_write()`: [`Catalog::reads`] (the known image names over the read model over the outage guard
+//! over the replica router)
 //! and [`Catalog::writes`] (the outage guard over the primary). The layers never know of each other: they meet
 //! here, and share one [`Freshness`], which the [`VersionFollower`] keeps current. The order, and what each layer
 //! adds, is drawn in the module documentation of [`super`] and in docs/architecture.md.
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use super::change_signal::VersionFollower;
 use super::freshness::Freshness;
+use super::known_images::KnownImages;
 use super::outage_guard::OutageGuard;
 use super::read_model::ReadModel;
 use super::replica::monitor::{Monitor, MonitorHandle};
@@ -47,10 +49,12 @@ pub struct ReplicaSettings {
 pub struct Catalog(Arc<Layers>);
 
 struct Layers {
-    /// The top of the read side: the read model, or the outage guard when there is none.
+    /// The top of the read side: the known image names, over the read model (or the outage guard when there is
+    /// none).
     reads: Arc<dyn CatalogReads>,
     guard: Arc<OutageGuard>,
     read_model: Option<Arc<ReadModel>>,
+    known_images: Arc<KnownImages>,
     primary: DynDatabase,
     replica: Option<Replica>,
     freshness: Arc<Freshness>,
@@ -102,8 +106,10 @@ pub async fn open(primary: DynDatabase, settings: &StackSettings) -> Result<Cata
         Some(model) => model.clone(),
         None => guard.clone(),
     };
+    let known_images = Arc::new(KnownImages::start(reads, guard.clone(), freshness.clone()));
     Ok(Catalog(Arc::new(Layers {
-        reads,
+        reads: known_images.clone(),
+        known_images,
         guard,
         read_model,
         primary,
@@ -146,6 +152,11 @@ impl Catalog {
     /// The read model, when the stack has one (for tests and diagnostics).
     pub fn read_model(&self) -> Option<Arc<ReadModel>> {
         self.0.read_model.clone()
+    }
+
+    /// The names of the stored images the read side knows (for tests and diagnostics).
+    pub fn known_images(&self) -> &KnownImages {
+        &self.0.known_images
     }
 
     /// Stops the background work and closes the pools (the follower holds a pooled connection: it goes first).

@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::backend_independent_tests;
 use crate::helpers::{Backend, TestApp, postgres_admin_url, sample_beer};
+use crate::images::png;
+use crate::{backend_independent_tests, backend_tests};
 
 backend_independent_tests! {
     async fn the_auth_scheme_is_case_insensitive(backend) {
@@ -153,5 +154,64 @@ async fn a_database_that_refuses_connections_is_an_outage_not_a_server_error() {
             "not back within 5 s of accepting connections"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SQL run behind the service's back, as an operator would.
+async fn execute_raw(database_url: &str, statement: &str) {
+    if database_url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(database_url).await.unwrap();
+        sqlx::raw_sql(statement).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+        sqlx::raw_sql(statement).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+backend_tests! {
+    async fn made_up_image_names_are_answered_without_a_database_round_trip(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (status, beer) = app.post_beer(&sample_beer("Labelled")).await;
+        assert_eq!(status, 201, "{beer}");
+        let id = beer["id"].as_i64().unwrap();
+        let upload = app
+            .client
+            .put(app.url(&format!("/beers/{id}/image")))
+            .header("content-type", "image/png")
+            .body(png(2, 2, 9))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(upload.status(), 200);
+        let stored: Value = upload.json().await.unwrap();
+        let stored_url = stored["image_url"].as_str().unwrap().to_owned();
+        // Wait until the service knows the image names at the version it confirms.
+        let freshness = app.catalog.freshness();
+        let started = Instant::now();
+        while app.catalog.known_images().version().is_none()
+            || app.catalog.known_images().version() != freshness.current_version()
+        {
+            assert!(started.elapsed() < Duration::from_secs(5), "the image names were never read");
+            // A lookup after the version moved is what asks for the names again.
+            let _ = app.get(&format!("/images/{}.png", "0".repeat(64))).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Take the images table away: from now on, any lookup that reaches the database fails.
+        execute_raw(&app.database_url, "ALTER TABLE images RENAME TO images_hidden").await;
+        for n in 0..500u32 {
+            let name = format!("{:064x}", u128::from(n) * 0x9e37_79b9_7f4a_7c15 + 1);
+            for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+                let response = app.client.request(method.clone(), app.url(&format!("/images/{name}.png"))).send().await.unwrap();
+                assert_eq!(response.status(), 404, "{method} {name}");
+            }
+        }
+        // The stored image (never fetched, so not in the response cache) still goes to the database.
+        let response = app.client.get(&stored_url).send().await.unwrap();
+        assert!(response.status().is_server_error(), "{}", response.status());
+        execute_raw(&app.database_url, "ALTER TABLE images_hidden RENAME TO images").await;
+        let response = app.client.get(&stored_url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
     }
 }

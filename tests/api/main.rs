@@ -7,6 +7,7 @@ mod auth;
 mod beers;
 mod cache;
 mod commands;
+mod connections;
 mod hardening;
 mod health;
 mod images;

@@ -12,6 +12,7 @@
 //!
 //! Run: `cargo test --test infra_contract`.
 
+mod connections;
 mod first_apply;
 mod roles;
 mod scale;

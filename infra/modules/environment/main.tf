@@ -190,6 +190,8 @@ module "service" {
   # The ALB (inside the VPC) and CloudFront are the two proxies in front of the service.
   trusted_proxies     = concat([var.vpc_cidr], module.security_groups.cloudfront_origin_cidrs)
   rate_limit_per_hour = var.settings.api_rate_limit_per_hour
+  # Idle keep-alive connections: the ALB closes them first.
+  load_balancer_idle_timeout_seconds = module.load_balancer.idle_timeout_seconds
 
   permissions_boundary_arn = local.permissions_boundary_arn
 }

@@ -78,3 +78,8 @@ output "access_logs_bucket" {
   description = "Name of the access logs bucket, or null when access logs are off."
   value       = var.access_logs_enabled ? aws_s3_bucket.access_logs[0].id : null
 }
+
+output "idle_timeout_seconds" {
+  description = "The ALB's idle timeout: the service keeps idle connections longer, so the ALB closes them first."
+  value       = var.idle_timeout_seconds
+}

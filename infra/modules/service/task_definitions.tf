@@ -12,6 +12,15 @@ locals {
   shutdown_grace_seconds = 20
   stop_timeout_seconds   = local.shutdown_grace_seconds + 10
 
+  # Client connections (docs/operations.md, "Slow clients and the connection cap"). Every connection is a file
+  # descriptor: MAX_CONNECTIONS + 32 refusals in flight + the database pools (DB_MAX_CONNECTIONS, twice with a
+  # replica) + 64 reserved must fit under the nofile limit, or the service refuses to start naming the numbers.
+  # 1024 + 32 + 2 x 10 + 64 = 1140 of 4096. Idle keep-alive connections outlive the ALB's idle timeout, so the ALB
+  # closes them first (the service closing first races a request already on its way: a 502).
+  max_connections    = 1024
+  open_file_limit    = 4096
+  keep_alive_seconds = var.load_balancer_idle_timeout_seconds + 15
+
   # Settings every task needs to reach the database (names are the service's environment contract, src/cli.rs).
   # RDS has rds.force_ssl = 1, so the connection must use TLS: DB_SSLMODE=require.
   db_environment = [
@@ -33,6 +42,7 @@ locals {
       # No command: the image's default is `serve`.
       container = {
         stopTimeout = local.stop_timeout_seconds
+        ulimits     = [{ name = "nofile", softLimit = local.open_file_limit, hardLimit = local.open_file_limit }]
         portMappings = [
           { containerPort = var.container_port, hostPort = var.container_port, protocol = "tcp", name = "http" },
         ]
@@ -41,6 +51,8 @@ locals {
           { name = "DB_MAX_CONNECTIONS", value = tostring(var.db_max_connections) },
           { name = "SHUTDOWN_GRACE_SECS", value = tostring(local.shutdown_grace_seconds) },
           { name = "REQUEST_TIMEOUT_SECS", value = tostring(var.request_timeout_seconds) },
+          { name = "MAX_CONNECTIONS", value = tostring(local.max_connections) },
+          { name = "KEEP_ALIVE_TIMEOUT_SECS", value = tostring(local.keep_alive_seconds) },
           # Absolute links (image_url) name the public host clients use, never the ALB or a task.
           { name = "PUBLIC_BASE_URL", value = var.public_base_url },
           # The client address for the service's own rate limiter: CloudFront appends the viewer to X-Forwarded-For

@@ -163,6 +163,17 @@ variable "db_max_connections" {
   default     = 10
 }
 
+variable "load_balancer_idle_timeout_seconds" {
+  description = "The ALB's idle timeout; the service keeps idle keep-alive connections 15 s longer (KEEP_ALIVE_TIMEOUT_SECS)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.load_balancer_idle_timeout_seconds >= 1 && var.load_balancer_idle_timeout_seconds <= 4000
+    error_message = "The ALB idle timeout is 1 to 4000 seconds."
+  }
+}
+
 variable "request_timeout_seconds" {
   description = "Per-request timeout of the service (REQUEST_TIMEOUT_SECS)."
   type        = number

@@ -17,8 +17,8 @@ use crate::storage::read_model::{CatalogIndex, IndexBuilder, IndexChanges};
 use crate::storage::rendered::{self, JsonShape};
 use crate::storage::sql::{self, BeerRow, ImageMetaRow, RenderedRow};
 use crate::storage::{
-    Administration, Backend, CatalogReads, CatalogWrites, ChangeSource, ImageRemoval, ImportMessage, ImportRecord,
-    StoreResult, StoredImage,
+    Administration, Backend, CatalogReads, CatalogWrites, ChangeSource, ImageNames, ImageRemoval, ImportMessage,
+    ImportRecord, StoreResult, StoredImage,
 };
 
 /// Every role of the storage interface over a [`Dialect`], written once and expanded per concrete store type.
@@ -412,6 +412,18 @@ macro_rules! impl_database {
                     let mut builder = IndexBuilder::new(0);
                     let version = <$store as Dialect>::load_index_rows(self, &mut builder).await?;
                     Ok(builder.finish_at(version))
+                })
+                .await
+            }
+
+            #[tracing::instrument(name = "store.load_image_names", skip_all, fields(db.operation.name = "load_image_names"))]
+            async fn load_image_names(&self) -> StoreResult<ImageNames> {
+                self.observer.observe("load_image_names", async {
+                    let mut tx = self.pool().begin().await?;
+                    <$store as Dialect>::snapshot(&mut tx).await?;
+                    let version = sqlx::query_scalar(sql::CATALOG_VERSION).fetch_one(&mut *tx).await?;
+                    let sha256 = sqlx::query_scalar(sql::IMAGE_NAMES).fetch_all(&mut *tx).await?;
+                    Ok(ImageNames { version, sha256 })
                 })
                 .await
             }

@@ -29,7 +29,8 @@ use version_reader::ReplicaVersionReader;
 use super::change_signal::{VersionListener, VersionReader};
 use super::read_model::{CatalogIndex, IndexChanges};
 use super::{
-    CatalogReads, ChangeSource, JsonShape, ReadDatabase, RenderedRow, StoreResult, StoredImage, read_preference,
+    CatalogReads, ChangeSource, ImageNames, JsonShape, ReadDatabase, RenderedRow, StoreResult, StoredImage,
+    read_preference,
 };
 use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
 
@@ -168,6 +169,10 @@ impl ChangeSource for ReplicaRouter {
     async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {
         self.read(|store| async move { store.load_index_changes(since, limit).await })
             .await
+    }
+
+    async fn load_image_names(&self) -> StoreResult<ImageNames> {
+        self.read(|store| async move { store.load_image_names().await }).await
     }
 
     /// The version of the catalog the reads see ([`ReplicaVersionReader`]).

@@ -116,6 +116,9 @@ impl ChangeSource for Recording {
     async fn load_index_changes(&self, _since: i64, _limit: usize) -> StoreResult<Option<IndexChanges>> {
         self.read("load_index_changes").map(|()| None)
     }
+    async fn load_image_names(&self) -> StoreResult<ImageNames> {
+        self.read("load_image_names").map(|()| ImageNames::default())
+    }
     async fn version_reader(&self) -> StoreResult<Box<dyn VersionReader>> {
         self.read("version_reader")?;
         Ok(Box::new(RecordedFeed(self.feed.clone())))

@@ -66,5 +66,7 @@ pub fn index_rows_of_ids(rows: &str, ids: &[i64]) -> String {
 pub const CHANGED_IDS: &str = "SELECT DISTINCT beer_id FROM catalog_changes WHERE version > $1 AND version <= $2 \
      ORDER BY beer_id LIMIT $3";
 pub const CATALOG_VERSION: &str = "SELECT version FROM catalog_version";
+/// Every stored image's name.
+pub const IMAGE_NAMES: &str = "SELECT sha256 FROM images";
 /// The version, and the version after which the change log is complete (see the `catalog_changes` migrations).
 pub const CATALOG_CHANGES_FROM: &str = "SELECT version, changes_from FROM catalog_version";
