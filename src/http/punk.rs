@@ -97,7 +97,11 @@ pub struct EmptyIdsMatchNothing;
 impl utoipa::Modify for EmptyIdsMatchNothing {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::{RefOr, Schema};
-        let operation = openapi.paths.paths.get_mut("/v2/beers").and_then(|path| path.get.as_mut());
+        let operation = openapi
+            .paths
+            .paths
+            .get_mut("/v2/beers")
+            .and_then(|path| path.get.as_mut());
         let parameters = operation.and_then(|operation| operation.parameters.as_mut());
         let ids = parameters.and_then(|parameters| parameters.iter_mut().find(|p| p.name == "ids"));
         if let Some(RefOr::T(Schema::Object(schema))) = ids.and_then(|ids| ids.schema.as_mut())

@@ -2,7 +2,10 @@
 //! off otherwise: the existing `tracing` spans (the request span, each store call's span) become the trace's spans
 //! through `tracing-opentelemetry`, and an incoming W3C `traceparent` is continued ([`continue_trace`]). The rest
 //! of the standard variables are the SDK's: `OTEL_SERVICE_NAME` (default `beer-catalog`), `OTEL_TRACES_SAMPLER` /
-//! `OTEL_TRACES_SAMPLER_ARG` (default `parentbased_always_on`), `OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_TIMEOUT`.
+//! `OTEL_TRACES_SAMPLER_ARG`, `OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_TIMEOUT`. Without `OTEL_TRACES_SAMPLER` a trace is
+//! kept for [`DEFAULT_SAMPLE_RATIO`] of the requests that start one (and for every request whose caller's
+//! `traceparent` says it samples), as X-Ray's default rule does: tracing every request of a busy task costs
+//! about a third of its throughput (bench/run --telemetry, docs/performance.md), and a sample shows the same.
 //!
 //! The exporter never hurts the service: spans are queued in the SDK's batch processor (a bounded queue,
 //! `OTEL_BSP_MAX_QUEUE_SIZE`, 2,048 by default, that drops when full) and sent from its own thread, so a collector
@@ -16,8 +19,13 @@ use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::{Layer, Registry};
+
+/// The share of requests traced when `OTEL_TRACES_SAMPLER` is unset (X-Ray's default rule samples 5% beyond its
+/// first request a second).
+pub const DEFAULT_SAMPLE_RATIO: f64 = 0.05;
 
 /// The provider, kept to flush the queue at exit.
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
@@ -50,10 +58,15 @@ pub fn layer() -> Result<Option<Box<dyn Layer<Registry> + Send + Sync>>, String>
     if std::env::var("OTEL_SERVICE_NAME").is_err() {
         resource = resource.with_service_name("beer-catalog");
     }
-    let provider = SdkTracerProvider::builder()
+    let mut provider = SdkTracerProvider::builder()
         .with_resource(resource.build())
-        .with_batch_exporter(QuietExporter::new(exporter))
-        .build();
+        .with_batch_exporter(QuietExporter::new(exporter));
+    if std::env::var("OTEL_TRACES_SAMPLER").is_err() {
+        provider = provider.with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            DEFAULT_SAMPLE_RATIO,
+        ))));
+    }
+    let provider = provider.build();
     let tracer = provider.tracer("beer-catalog");
     let _ = PROPAGATOR.set(TraceContextPropagator::new());
     if PROVIDER.set(provider).is_err() {
@@ -62,10 +75,16 @@ pub fn layer() -> Result<Option<Box<dyn Layer<Registry> + Send + Sync>>, String>
     Ok(Some(
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
-            // Lean spans: no source locations or thread names on every span.
+            // Lean spans: no source locations or thread names on every span, no OpenTelemetry context made
+            // current at each poll of a span's future (nothing here reads it: parents come from the span tree).
             .with_location(false)
             .with_threads(false)
             .with_tracked_inactivity(false)
+            .with_context_activation(false)
+            // Spans, and the warnings and errors logged in them as their events; not every request's INFO line.
+            .with_filter(filter_fn(|metadata| {
+                metadata.is_span() || *metadata.level() <= tracing::Level::WARN
+            }))
             .boxed(),
     ))
 }

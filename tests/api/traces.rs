@@ -113,8 +113,13 @@ struct Server {
 }
 
 impl Server {
-    /// `otel`: the endpoint to export to, or none (traces off).
+    /// `otel`: the endpoint to export to, or none (traces off); every request traced.
     async fn start(otel: Option<&str>) -> Self {
+        Self::start_sampling(otel, Some("parentbased_always_on")).await
+    }
+
+    /// As [`Server::start`], with `OTEL_TRACES_SAMPLER` set to `sampler` (`None`: the service's default).
+    async fn start_sampling(otel: Option<&str>, sampler: Option<&str>) -> Self {
         let database = TestDatabase::create(Backend::Sqlite).await;
         let port = free_port();
         let mut command = beer_catalog_on(&database.url);
@@ -127,11 +132,14 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if let Some(endpoint) = otel {
-            // Batches every 100 ms rather than 5 s, so the test does not wait; everything else is the default.
+            // Batches every 100 ms rather than 5 s, so the test does not wait. Everything else is the default.
             command
                 .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
                 .env("OTEL_SERVICE_NAME", "beer-catalog-test")
                 .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+            if let Some(sampler) = sampler {
+                command.env("OTEL_TRACES_SAMPLER", sampler);
+            }
         }
         let mut child = command.spawn().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -327,6 +335,43 @@ async fn without_an_endpoint_nothing_is_exported_and_log_lines_have_no_trace_ids
     );
     let line = wait_for("the request's log line", || server.lines("request").into_iter().next()).await;
     assert!(line.get("trace_id").is_none(), "{line}");
+}
+
+/// Without `OTEL_TRACES_SAMPLER`, about one request in twenty starts a trace (X-Ray's default rate), and a caller
+/// whose `traceparent` says it samples is always followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_a_twentieth_of_requests_are_traced_and_a_sampled_caller_always_is() {
+    let (endpoint, received) = receiver().await;
+    let server = Server::start_sampling(Some(&endpoint), None).await;
+    for _ in 0..400 {
+        assert_eq!(
+            server.client.get(server.url("/beers")).send().await.unwrap().status(),
+            200
+        );
+    }
+    let caller = server
+        .client
+        .get(server.url("/beers"))
+        .header("traceparent", format!("00-{TRACE_ID}-{CALLER_SPAN_ID}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(caller.status(), 200);
+    wait_for("the sampled caller's span", || {
+        received
+            .spans()
+            .iter()
+            .any(|(_, span)| hex(&span.trace_id) == TRACE_ID)
+            .then_some(())
+    })
+    .await;
+    let roots = received
+        .spans()
+        .iter()
+        .filter(|(_, span)| span.name == "request" && hex(&span.trace_id) != TRACE_ID)
+        .count();
+    // 5% of 400 is 20; the odds of fewer than 4 or more than 50 are below one in a million.
+    assert!((4..=50).contains(&roots), "{roots} of 400 requests traced");
 }
 
 /// The same short run with traces off, and exporting to a collector that is down, then to one that never
