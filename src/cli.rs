@@ -198,11 +198,13 @@ pub struct Settings {
     #[arg(long, env = "DB_SSLMODE", value_enum, default_value = "prefer", global = true)]
     pub db_sslmode: SslMode,
 
-    /// Largest number of pooled database connections.
+    /// Largest number of pooled database connections (at least 1).
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
     pub db_max_connections: u32,
 
-    /// Seconds to wait for a database connection before failing (start-up, requests and /ready).
+    /// Seconds to wait for the database before failing (at least 1): the first connection at start-up, each
+    /// request's wait for a pooled connection, SQLite's wait for its write lock. /ready does not wait for it: it
+    /// answers within 2 s whatever this is.
     #[arg(long, env = "DB_CONNECT_TIMEOUT_SECS", default_value_t = 5, global = true)]
     pub db_connect_timeout_secs: u64,
 
@@ -214,7 +216,8 @@ pub struct Settings {
     #[arg(long = "bind", env = "BIND_ADDRESS", default_value = "0.0.0.0", global = true)]
     pub bind_address: String,
 
-    /// Log filter: a level (info, debug...) or tracing directives (beer_catalog=debug,sqlx=warn).
+    /// Log filter: a level (off, error, warn, info, debug, trace) or comma-separated tracing directives
+    /// (beer_catalog=debug,sqlx=warn; a target needs its `=level`). Anything else is refused at start-up.
     #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
     pub log_level: String,
 
@@ -222,7 +225,7 @@ pub struct Settings {
     #[arg(long, env = "LOG_FORMAT", value_enum, global = true)]
     pub log_format: Option<LogFormat>,
 
-    /// Seconds a request may take before it is answered 503.
+    /// Seconds a request may take before it is answered 503 (at least 1).
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 10, global = true)]
     pub request_timeout_secs: u64,
 
@@ -265,8 +268,8 @@ pub struct Settings {
     #[arg(long, env = "IMAGE_MAX_DIMENSION", default_value_t = 4096, global = true)]
     pub image_max_dimension: u32,
 
-    /// Requests per client IP per hour (one fixed window, as the Punk API did); health checks are exempt; 0
-    /// disables. Per instance: the edge (WAF) holds the global limit.
+    /// Requests per client IP per hour (one fixed window, as the Punk API did); 0 disables. /health, /ready and
+    /// the static /images/... and /assets/... are exempt. Per instance: the edge (WAF) holds the global limit.
     #[arg(long, env = "RATE_LIMIT_PER_HOUR", default_value_t = 3600, global = true)]
     pub rate_limit_per_hour: u32,
 

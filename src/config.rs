@@ -34,8 +34,15 @@ pub enum ConfigError {
     ReadUrlNotPostgres(String),
     #[error("DB_READ_URL is not a valid URL: {0}")]
     InvalidReadUrl(#[source] url::ParseError),
-    #[error("DB_READ_HOST is not a valid host name or address: {0}")]
-    InvalidReadHost(#[source] url::ParseError),
+    #[error(
+        "DB_READ_HOST must be a host name or address alone, such as replica.example or 10.0.0.5 (the port, \
+         database, user and password are the primary's; a whole URL goes in DB_READ_URL), got {host:?}: {reason}"
+    )]
+    InvalidReadHost {
+        host: String,
+        #[source]
+        reason: url::ParseError,
+    },
     #[error(
         "DB_READ_URL and DB_READ_HOST are both set: set one (DB_READ_HOST takes the primary's port, name, user, \
          password and TLS mode)"
@@ -54,6 +61,16 @@ pub enum ConfigError {
     InvalidPublicBaseUrl(String),
     #[error("{0} must be at least 1")]
     ZeroLimit(&'static str),
+    #[error(
+        "LOG_LEVEL must be a level (off, error, warn, info, debug, trace) or comma-separated directives \
+         such as beer_catalog=debug,sqlx=warn; {directive:?} in {value:?} is neither{reason}"
+    )]
+    InvalidLogLevel {
+        value: String,
+        directive: String,
+        /// The filter parser's complaint, when it had one (`: ...`).
+        reason: String,
+    },
 }
 
 /// The URL clients reach the service at, validated: absolute http(s), no query, fragment or credentials, no
@@ -155,16 +172,19 @@ impl Config {
             database_source,
             read_replica,
             store: StoreOptions {
-                max_connections: settings.db_max_connections.max(1),
-                connect_timeout: Duration::from_secs(settings.db_connect_timeout_secs.max(1)),
+                max_connections: nonzero(settings.db_max_connections, "DB_MAX_CONNECTIONS")?,
+                connect_timeout: Duration::from_secs(nonzero(
+                    settings.db_connect_timeout_secs,
+                    "DB_CONNECT_TIMEOUT_SECS",
+                )?),
             },
             bind_address: settings.bind_address.clone(),
             port: settings.port,
-            log_level: settings.log_level.clone(),
+            log_level: log_level(&settings.log_level)?,
             log_format: settings
                 .log_format
                 .unwrap_or(if production { LogFormat::Json } else { LogFormat::Pretty }),
-            request_timeout: Duration::from_secs(settings.request_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(nonzero(settings.request_timeout_secs, "REQUEST_TIMEOUT_SECS")?),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
             connections: ConnectionSettings {
                 max_connections: settings
@@ -236,6 +256,27 @@ fn nonzero<T: PartialEq + From<u8>>(value: T, name: &'static str) -> Result<T, C
     }
 }
 
+/// `LOG_LEVEL`, checked before logging starts. tracing's filter syntax takes a bare word as a target name with
+/// every level enabled, so `warning` or `verbose` parse, enable nothing of this service's, and silence it: a
+/// directive without `=` must be a level here (name a target as `target=level`).
+fn log_level(value: &str) -> Result<String, ConfigError> {
+    let invalid = |directive: &str, reason: String| ConfigError::InvalidLogLevel {
+        value: value.to_owned(),
+        directive: directive.to_owned(),
+        reason,
+    };
+    for directive in value.split(',').map(str::trim) {
+        let bare = !directive.contains('=');
+        if directive.is_empty() || (bare && directive.parse::<tracing::level_filters::LevelFilter>().is_err()) {
+            return Err(invalid(directive, String::new()));
+        }
+        if let Err(error) = tracing_subscriber::EnvFilter::builder().parse(directive) {
+            return Err(invalid(directive, format!(": {error}")));
+        }
+    }
+    Ok(value.to_owned())
+}
+
 /// The read replica, from DB_READ_URL or DB_READ_HOST (blank counts as unset: an environment with no replica may
 /// pass an empty value).
 fn read_replica(settings: &Settings, primary: &DatabaseUrl) -> Result<Option<ReadReplica>, ConfigError> {
@@ -260,7 +301,10 @@ fn read_replica(settings: &Settings, primary: &DatabaseUrl) -> Result<Option<Rea
             Err(DatabaseUrlError::Invalid(reason)) => return Err(ConfigError::InvalidReadUrl(reason)),
         },
         (None, Some(host)) => primary.with_host(host).map_err(|e| match e {
-            DatabaseUrlError::Invalid(reason) => ConfigError::InvalidReadHost(reason),
+            DatabaseUrlError::Invalid(reason) => ConfigError::InvalidReadHost {
+                host: host.to_owned(),
+                reason,
+            },
             other => other.into(),
         })?,
         (None, None) => unreachable!("returned above"),
@@ -311,262 +355,8 @@ fn database(settings: &Settings) -> Result<(DatabaseUrl, DatabaseSource), Config
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
+mod tests;
 
-    fn settings(args: &[&str]) -> Settings {
-        let mut argv = vec!["beer-catalog"];
-        argv.extend_from_slice(args);
-        crate::cli::Cli::try_parse_from(argv).unwrap().settings
-    }
-
-    #[test]
-    fn rate_limit_settings_are_read_and_bad_proxies_named() {
-        let config = Config::from_settings(&settings(&[])).unwrap();
-        assert_eq!(config.rate_limit.requests_per_window, 3600);
-        assert_eq!(config.rate_limit.window, RateLimitConfig::HOUR);
-        assert!(
-            config.rate_limit.trusted_proxies.is_empty(),
-            "X-Forwarded-For is never trusted by default"
-        );
-        let config = Config::from_settings(&settings(&[
-            "--rate-limit-per-hour",
-            "0",
-            "--trusted-proxies",
-            "10.0.0.0/16",
-        ]))
-        .unwrap();
-        assert_eq!(config.rate_limit.requests_per_window, 0);
-        assert_eq!(config.rate_limit.trusted_proxies.len(), 1);
-        let error = Config::from_settings(&settings(&["--trusted-proxies", "10.0.0.0/16,alb"]))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(
-            error.contains("TRUSTED_PROXIES") && error.contains("\"alb\""),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn development_defaults_to_a_local_sqlite_file() {
-        let config = Config::from_settings(&settings(&[])).unwrap();
-        assert_eq!(config.database.backend(), Backend::Sqlite);
-        assert_eq!(config.database_source, DatabaseSource::DevelopmentDefault);
-        assert_eq!(config.log_format, LogFormat::Pretty);
-    }
-
-    #[test]
-    fn production_refuses_to_start_without_postgres_and_names_what_is_missing() {
-        let error = Config::from_settings(&settings(&["--env", "production"]))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(error.contains("DB_HOST, DB_NAME, DB_USER, DB_PASSWORD"), "{error}");
-        let error = Config::from_settings(&settings(&["--env", "production", "--db-host", "rds.internal"]))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(error.contains("missing: DB_NAME, DB_USER, DB_PASSWORD"), "{error}");
-        let error = Config::from_settings(&settings(&["--env", "production", "--database-url", "sqlite://x.db"]))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(error.contains("needs PostgreSQL"), "{error}");
-    }
-
-    #[test]
-    fn db_parts_assemble_a_postgres_target_without_leaking_the_password() {
-        let config = Config::from_settings(&settings(&[
-            "--env",
-            "production",
-            "--db-host",
-            "db.example",
-            "--db-port",
-            "6432",
-            "--db-name",
-            "beers",
-            "--db-user",
-            "app",
-            "--db-password",
-            "p@ss/word",
-        ]))
-        .unwrap();
-        assert_eq!(config.database.backend(), Backend::Postgres);
-        assert_eq!(config.database.redacted(), "postgres://app@db.example:6432/beers");
-        assert!(!format!("{:?}", config.database).contains("p@ss"));
-        assert_eq!(config.log_format, LogFormat::Json);
-    }
-
-    #[test]
-    fn partial_db_settings_are_an_error_in_development_too() {
-        let error = Config::from_settings(&settings(&["--db-host", "x"]))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(error.contains("DB_NAME, DB_USER, DB_PASSWORD"), "{error}");
-    }
-
-    #[test]
-    fn public_base_url_is_validated_and_trimmed() {
-        let url = |text: &str| PublicBaseUrl::parse(text).map(|u| u.as_str().to_owned());
-        assert_eq!(url("https://beers.example.com/").unwrap(), "https://beers.example.com");
-        assert_eq!(url("http://localhost:8080").unwrap(), "http://localhost:8080");
-        assert_eq!(
-            url("https://example.com/catalog/").unwrap(),
-            "https://example.com/catalog"
-        );
-        for bad in [
-            "beers.example.com",
-            "/images",
-            "ftp://example.com",
-            "https://example.com/?a=1",
-            "https://example.com/#x",
-            "https://u:p@example.com",
-        ] {
-            let error = url(bad).unwrap_err().to_string();
-            assert!(error.starts_with("PUBLIC_BASE_URL must be"), "{bad}: {error}");
-        }
-        let config = Config::from_settings(&settings(&["--public-base-url", "https://beers.example.com/"])).unwrap();
-        assert_eq!(config.public_base_url.unwrap().as_str(), "https://beers.example.com");
-        let error = Config::from_settings(&settings(&["--public-base-url", "nope"]))
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(error.contains("PUBLIC_BASE_URL"), "{error}");
-    }
-
-    #[test]
-    fn the_development_default_base_url_is_the_listening_address() {
-        let url = |address: &str| {
-            PublicBaseUrl::for_listener(address.parse().unwrap())
-                .as_str()
-                .to_owned()
-        };
-        assert_eq!(url("0.0.0.0:8080"), "http://localhost:8080");
-        assert_eq!(url("127.0.0.1:4000"), "http://127.0.0.1:4000");
-        assert_eq!(url("[::1]:4000"), "http://[::1]:4000");
-    }
-
-    #[test]
-    fn image_limits_come_from_the_settings_and_cannot_be_zero() {
-        let config = Config::from_settings(&settings(&[])).unwrap();
-        assert_eq!(config.image_limits.max_bytes, 2 * 1024 * 1024);
-        assert_eq!(config.image_limits.max_dimension, 4096);
-        let error = Config::from_settings(&settings(&["--image-max-bytes", "0"]))
-            .err()
-            .unwrap()
-            .to_string();
-        assert_eq!(error, "IMAGE_MAX_BYTES must be at least 1");
-    }
-
-    fn config_error(args: &[&str]) -> String {
-        Config::from_settings(&settings(args)).err().unwrap().to_string()
-    }
-
-    #[test]
-    fn a_read_replica_host_reuses_the_primary_settings() {
-        let config = Config::from_settings(&settings(&[
-            "--db-host",
-            "primary.example",
-            "--db-port",
-            "6432",
-            "--db-name",
-            "beers",
-            "--db-user",
-            "app",
-            "--db-password",
-            "p@ss/word",
-            "--db-sslmode",
-            "require",
-            "--db-read-host",
-            "replica.example",
-        ]))
-        .unwrap();
-        let replica = config.read_replica.unwrap();
-        assert_eq!(replica.database.redacted(), "postgres://app@replica.example:6432/beers");
-        assert_eq!(replica.max_lag, Duration::from_secs(5));
-        let options = replica.database.postgres_options().unwrap();
-        assert_eq!(options.get_host(), "replica.example");
-        assert!(matches!(options.get_ssl_mode(), PgSslMode::Require));
-        assert!(!format!("{:?}", replica.database).contains("p@ss"));
-        // With the primary as a URL, the host replaces the URL's; the rest (password, TLS query) is kept.
-        let config = Config::from_settings(&settings(&[
-            "--database-url",
-            "postgres://u:secret@primary:5433/d?sslmode=require",
-            "--db-read-host",
-            "replica",
-            "--db-read-max-lag-secs",
-            "30",
-        ]))
-        .unwrap();
-        let replica = config.read_replica.unwrap();
-        assert_eq!(replica.database.redacted(), "postgres://u@replica:5433/d");
-        assert_eq!(
-            replica.database.expose(),
-            "postgres://u:secret@replica:5433/d?sslmode=require"
-        );
-        assert_eq!(replica.max_lag, Duration::from_secs(30));
-    }
-
-    #[test]
-    fn a_read_replica_url_is_taken_as_given_and_blank_settings_mean_none() {
-        let config = Config::from_settings(&settings(&[
-            "--database-url",
-            "postgres://u@primary/d",
-            "--db-read-url",
-            "postgresql://r:secret@replica:5432/d",
-            "--db-read-host",
-            " ",
-        ]))
-        .unwrap();
-        assert_eq!(
-            config.read_replica.unwrap().database.redacted(),
-            "postgresql://r@replica:5432/d"
-        );
-        let config = Config::from_settings(&settings(&["--database-url", "postgres://u@p/d", "--db-read-url", ""]));
-        assert!(config.unwrap().read_replica.is_none());
-    }
-
-    #[test]
-    fn read_replica_misconfigurations_are_errors_that_say_what_to_fix() {
-        let error = config_error(&["--db-read-host", "replica"]);
-        assert!(
-            error.contains("needs a PostgreSQL primary, but the database is sqlite"),
-            "{error}"
-        );
-        let error = config_error(&["--database-url", "sqlite://x.db", "--db-read-url", "postgres://r/d"]);
-        assert!(error.contains("needs a PostgreSQL primary"), "{error}");
-        let error = config_error(&[
-            "--database-url",
-            "postgres://u@p/d",
-            "--db-read-url",
-            "sqlite://replica.db",
-        ]);
-        assert!(
-            error.contains("DB_READ_URL must be a postgres:// URL") && error.contains("sqlite:"),
-            "{error}"
-        );
-        let error = config_error(&["--database-url", "postgres://u@p/d", "--db-read-url", "mysql://r/d"]);
-        assert!(error.contains("DB_READ_URL must be a postgres:// URL"), "{error}");
-        let both = [
-            "--database-url",
-            "postgres://u@p/d",
-            "--db-read-url",
-            "postgres://r/d",
-            "--db-read-host",
-            "r",
-        ];
-        assert!(config_error(&both).contains("set one"));
-        let error = config_error(&[
-            "--database-url",
-            "postgres://u@p/d",
-            "--db-read-url",
-            "postgres://r:99999/d",
-        ]);
-        assert!(error.starts_with("DB_READ_URL is not a valid URL"), "{error}");
-        let error = config_error(&["--database-url", "postgres://u@p/d", "--db-read-host", "bad host"]);
-        assert!(error.starts_with("DB_READ_HOST is not a valid host"), "{error}");
-    }
-}
+/// The settings refused at start-up because they would silence the service or make no sense.
+#[cfg(test)]
+mod refusals;

@@ -15,9 +15,10 @@ async fn main() -> ExitCode {
     telemetry::shutdown();
     match outcome {
         Ok(code) => code,
-        // The one place a failure is reported: the error and its causes, once, on stderr.
+        // The one place a failure is reported: the error and its causes, each once, on stderr (anyhow's `{:#}`
+        // would repeat a cause that its parent's message already quotes, as sqlx's errors do).
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", telemetry::error_chain(error.as_ref()));
             ExitCode::FAILURE
         }
     }

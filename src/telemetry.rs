@@ -17,10 +17,11 @@ use crate::observability::traces;
 /// subscriber cannot be looked up: tracing hands out no dispatcher while one is dispatching).
 static DISPATCH: OnceLock<tracing::Dispatch> = OnceLock::new();
 
-/// Installs the global subscriber. `level` is a level (`info`) or tracing directives (`beer_catalog=debug`); an
-/// invalid value falls back to `info` with a warning rather than silencing the service. With
-/// `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported as traces ([`traces`]), and every JSON line written
-/// inside one carries its `trace_id` and `span_id`.
+/// Installs the global subscriber. `level` is a level (`info`) or tracing directives (`beer_catalog=debug`), as
+/// `Config` checked `LOG_LEVEL` (refusing words that would enable nothing); a value that still does not parse falls
+/// back to `info` with a warning rather than silencing the service. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans
+/// are also exported as traces ([`traces`]), and every JSON line written inside one carries its `trace_id` and
+/// `span_id`.
 pub fn init(level: &str, format: LogFormat) {
     let (filter, invalid) = match EnvFilter::try_new(level) {
         Ok(filter) => (filter, None),
@@ -97,15 +98,116 @@ pub fn shutdown() {
     traces::shutdown();
 }
 
-/// An error and its causes on one line (`outer: inner: root`), for log fields: each error type's message names
-/// only its own level (the cause is its `source`), so nothing repeats.
+/// An error and its causes on one line (`outer: inner: root`), for log fields and the start-up error: each cause
+/// once. Most error types name only their own level (the cause is their `source`), but some also print their
+/// cause in their message (sqlx's `error returned from database: {0}` and `error communicating with database:
+/// {0}`, and ours that quote a parse error): a cause whose text already ends the line is not repeated.
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let message = cause.to_string();
+        if text != message && !text.ends_with(&format!(": {message}")) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+    use crate::storage::{ConnectError, StoreError};
+
+    /// A database's refusal as the driver carries it (sqlx's own types have no public constructor).
+    #[derive(Debug, thiserror::Error)]
+    #[error("database \"x\" does not exist")]
+    struct MissingDatabase;
+
+    impl sqlx::error::DatabaseError for MissingDatabase {
+        fn message(&self) -> &str {
+            "database \"x\" does not exist"
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn assert_once(text: &str, part: &str) {
+        assert_eq!(text.matches(part).count(), 1, "{part:?} not exactly once in {text:?}");
+    }
+
+    #[test]
+    fn a_chain_names_each_driver_error_once() {
+        let reset = || sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        let text = error_chain(&StoreError::Unavailable(reset()));
+        assert!(
+            text.starts_with("database unavailable: error communicating with database: "),
+            "{text}"
+        );
+        assert_once(
+            &text,
+            &std::io::Error::from(std::io::ErrorKind::ConnectionReset).to_string(),
+        );
+
+        let missing = ConnectError {
+            backend: crate::storage::Backend::Postgres,
+            target: "postgres://app@db:5432/x".to_owned(),
+            source: sqlx::Error::Database(Box::new(MissingDatabase)),
+        };
+        let text = error_chain(&missing);
+        assert_eq!(
+            text,
+            "cannot connect to postgres database at postgres://app@db:5432/x: error returned from database: \
+             database \"x\" does not exist"
+        );
+        let text = error_chain(&StoreError::Database(sqlx::Error::Database(Box::new(MissingDatabase))));
+        assert_once(&text, "does not exist");
+
+        let bad_url = url::Url::parse("postgres://[::1").unwrap_err();
+        let text = error_chain(&sqlx::Error::Configuration(Box::new(bad_url)));
+        assert_eq!(text, "error with configuration: invalid IPv6 address");
+    }
+
+    #[test]
+    fn a_chain_through_anyhow_and_the_settings_names_each_cause_once() {
+        let settings = |args: &[&str]| {
+            let mut argv = vec!["beer-catalog"];
+            argv.extend_from_slice(args);
+            <crate::cli::Cli as clap::Parser>::try_parse_from(argv)
+                .unwrap()
+                .settings
+        };
+        let error = crate::config::Config::from_settings(&settings(&[
+            "--database-url",
+            "postgres://u@p/d",
+            "--db-read-url",
+            "postgres://[::1",
+        ]))
+        .err()
+        .unwrap();
+        let error = anyhow::Error::from(error).context("starting");
+        assert_eq!(
+            error_chain(error.as_ref()),
+            "starting: DB_READ_URL is not a valid URL: invalid IPv6 address"
+        );
+        let error = crate::config::Config::from_settings(&settings(&["--database-url", "postgres://[::1"]))
+            .err()
+            .unwrap();
+        assert_eq!(
+            error_chain(&error),
+            "DATABASE_URL is not a valid URL: invalid IPv6 address"
+        );
+    }
 }

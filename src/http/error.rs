@@ -51,6 +51,9 @@ pub enum ApiError {
     InvalidPath(ParamError),
     #[error("the beer is not valid")]
     Validation(Vec<FieldError>),
+    /// A body that is not a beer at all: fields missing, unknown or of the wrong type, each listed.
+    #[error("the body is not a beer: fields are missing, unknown or of the wrong type")]
+    Shape(Vec<FieldError>),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -94,7 +97,9 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::InvalidQuery(_) | ApiError::InvalidPath(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Validation(_) | ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Shape(_) | ApiError::Unprocessable(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -110,7 +115,7 @@ impl ApiError {
     /// Field-level details: body fields for validation, parameters for queries and paths.
     fn details(&self) -> Vec<ProblemField> {
         match self {
-            ApiError::Validation(errors) => errors
+            ApiError::Validation(errors) | ApiError::Shape(errors) => errors
                 .iter()
                 .take(MAX_LISTED_PROBLEMS)
                 .map(|e| ProblemField {
@@ -132,7 +137,7 @@ impl ApiError {
     fn detail(&self) -> String {
         let problems = match self {
             ApiError::InvalidQuery(errors) => errors.len(),
-            ApiError::Validation(errors) => errors.len(),
+            ApiError::Validation(errors) | ApiError::Shape(errors) => errors.len(),
             _ => 0,
         };
         if problems > MAX_LISTED_PROBLEMS {

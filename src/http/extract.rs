@@ -4,22 +4,27 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use serde::de::DeserializeOwned;
 
+use super::body_shape::{Shaped, shape_problems};
 use super::error::ApiError;
 use crate::domain::ParamError;
 
 /// `axum::Json`, with malformed JSON -> 400, a wrong content type -> 415, an oversized body -> 413 and a body of
-/// the wrong shape (missing, mistyped or unknown fields) -> 422, each saying what to fix.
+/// the wrong shape (missing, mistyped or unknown fields) -> 422 listing every such field, each saying what to fix.
 pub struct AppJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
+impl<T: Shaped, S: Send + Sync> FromRequest<S> for AppJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(AppJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        // As a JSON value first: a shape error is then listed field by field from it, without reading the body
+        // twice.
+        let axum::Json(body) = axum::Json::<serde_json::Value>::from_request(request, state)
+            .await
+            .map_err(json_rejection)?;
+        match T::deserialize(&body) {
+            Ok(value) => Ok(AppJson(value)),
+            Err(_) => Err(ApiError::Shape(shape_problems::<T>(&body))),
         }
     }
 }
@@ -30,7 +35,6 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "the request body must be JSON: send `Content-Type: application/json`".into(),
         ),
         JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(format!("malformed JSON: {}", source_text(&e))),
-        JsonRejection::JsonDataError(e) => ApiError::Unprocessable(format!("invalid beer: {}", source_text(&e))),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!(
             "the request body is larger than {} bytes",
             super::BODY_LIMIT_BYTES
@@ -39,7 +43,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// serde's own message ("unknown field `ibus`, expected one of ... at line 1 column 9"), without axum's prefix.
+/// serde's own message ("expected value at line 1 column 9"), without axum's prefix.
 fn source_text(error: &dyn std::error::Error) -> String {
     let mut innermost = error;
     while let Some(source) = innermost.source() {

@@ -69,6 +69,7 @@ pub(super) fn with_middleware_and_cache(
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .map_response(nosniff)
+                .map_response(errors_not_stored)
                 .layer(middleware::from_fn_with_state(metrics, log_request))
                 // Outside everything that may answer before reading the body, so that answer reaches the client.
                 .layer(middleware::from_fn(drain::finish_reading_body))
@@ -116,6 +117,18 @@ fn nosniff(mut response: Response) -> Response {
         .headers_mut()
         .entry(header::X_CONTENT_TYPE_OPTIONS)
         .or_insert(HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// No error answer may be kept by a browser, proxy or CDN, wherever in the stack it was made: the cache layer marks
+/// the ones passing through it, this the rest (a 429 from the rate limiter, a panic's 500, an early 413, a HEAD).
+fn errors_not_stored(mut response: Response) -> Response {
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }
 

@@ -10,6 +10,7 @@ use crate::observability::Metrics;
 
 pub mod auth;
 pub mod beers;
+mod body_shape;
 pub mod cache;
 mod consistency;
 pub mod drain;

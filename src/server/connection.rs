@@ -7,13 +7,15 @@
 //! idle time included), and the idle bound must stay above the load balancer's (ALB: 60 s) so the load balancer,
 //! not the service, closes idle connections: closing first races a request the load balancer is already sending
 //! and turns it into a 502. So the connection keeps its own [`Clock`]: the stream marks the first byte after an idle
-//! spell, the service marks a request's start, and the response body marks its end when hyper drops it.
+//! spell, the service marks a request's start, and the response body marks its end when hyper drops it; a watchdog
+//! timer per connection reads it when it fires.
 
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -24,7 +26,7 @@ use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tower::{Service, ServiceExt};
 
@@ -42,50 +44,84 @@ pub struct Deadlines {
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Phase {
     /// Receiving a request head: from the accept, or from the first byte after an idle spell.
-    ReadingHead,
+    ReadingHead = 0,
     /// A request is being answered: the request timeout bounds it, not this clock.
-    Answering,
+    Answering = 1,
     /// Between requests, nothing received yet.
-    Idle,
+    Idle = 2,
 }
 
-/// Where a connection is in its request cycle, and since when.
+/// Where a connection is in its request cycle, and since when: the phase in the top two bits of one atomic word,
+/// the milliseconds since the accept in the rest. It changes a few times a request on the hot path, so it takes no
+/// lock and wakes nobody: the watchdog looks at it when its own timer fires (see [`serve`]).
 struct Clock {
-    state: Mutex<(Phase, Instant)>,
-    /// Wakes the watchdog when a deadline moves earlier or appears (idle -> reading, answering -> idle).
-    changed: Notify,
+    accepted: Instant,
+    state: AtomicU64,
 }
+
+const PHASE_SHIFT: u32 = 62;
 
 impl Clock {
     fn new() -> Self {
         Self {
-            state: Mutex::new((Phase::ReadingHead, Instant::now())),
-            changed: Notify::new(),
+            accepted: Instant::now(),
+            state: AtomicU64::new(Self::pack(Phase::ReadingHead, 0)),
         }
     }
 
+    fn pack(phase: Phase, millis: u64) -> u64 {
+        ((phase as u64) << PHASE_SHIFT) | (millis & ((1 << PHASE_SHIFT) - 1))
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.accepted.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn enter(&self, phase: Phase) {
-        *self.state.lock().expect("connection clock") = (phase, Instant::now());
-        self.changed.notify_one();
+        self.state.store(Self::pack(phase, self.now()), Ordering::Release);
     }
 
     /// Bytes arrived: after an idle spell they are the start of the next head.
     fn bytes_received(&self) {
-        let mut state = self.state.lock().expect("connection clock");
-        if state.0 == Phase::Idle {
-            *state = (Phase::ReadingHead, Instant::now());
-            drop(state);
-            self.changed.notify_one();
+        let current = self.state.load(Ordering::Acquire);
+        if current >> PHASE_SHIFT == Phase::Idle as u64 {
+            let reading = Self::pack(Phase::ReadingHead, self.now());
+            // Lost only to a concurrent change of phase, which is newer than this.
+            let _ = self
+                .state
+                .compare_exchange(current, reading, Ordering::AcqRel, Ordering::Acquire);
         }
     }
 
-    fn deadline(&self, deadlines: &Deadlines) -> Option<(Instant, Phase)> {
-        let (phase, since) = *self.state.lock().expect("connection clock");
-        match phase {
-            Phase::ReadingHead => Some((since + deadlines.header_read, phase)),
-            Phase::Idle => Some((since + deadlines.idle, phase)),
-            Phase::Answering => None,
+    fn phase(&self) -> (Phase, Instant) {
+        let state = self.state.load(Ordering::Acquire);
+        let phase = match state >> PHASE_SHIFT {
+            0 => Phase::ReadingHead,
+            1 => Phase::Answering,
+            _ => Phase::Idle,
+        };
+        let since = self.accepted + Duration::from_millis(state & ((1 << PHASE_SHIFT) - 1));
+        (phase, since)
+    }
+
+    /// When the watchdog should look next, or `None` when the connection is past its deadline. While idle it looks
+    /// at least every `header_read` as well: the idle spell may have turned into a head being read meanwhile, whose
+    /// deadline is then met within twice `header_read` at worst.
+    fn next_check(&self, deadlines: &Deadlines, now: Instant) -> Option<Instant> {
+        let (phase, since) = self.phase();
+        let deadline = match phase {
+            Phase::ReadingHead => since + deadlines.header_read,
+            Phase::Idle => since + deadlines.idle,
+            // Nothing to enforce while answering: look again when an idle spell could have ended.
+            Phase::Answering => return Some(now + deadlines.idle),
+        };
+        if deadline <= now {
+            return None;
         }
+        Some(match phase {
+            Phase::Idle => deadline.min(now + deadlines.header_read),
+            _ => deadline,
+        })
     }
 }
 
@@ -195,7 +231,7 @@ pub async fn serve<S>(
             let call = app.clone().oneshot(request.map(Body::new));
             async move {
                 let response = call.await?;
-                Ok::<_, Infallible>(response.map(|inner| Body::new(ClockedBody { inner, _answer: answer })))
+                Ok::<_, Infallible>(response.map(|inner| ClockedBody { inner, _answer: answer }))
             }
         })
     };
@@ -207,35 +243,32 @@ pub async fn serve<S>(
         .max_header_size(MAX_HEAD_BYTES);
     let connection = builder.serve_connection(io, service);
     tokio::pin!(connection);
+    let watchdog = tokio::time::sleep(deadlines.header_read);
+    tokio::pin!(watchdog);
     let mut stop_requested = false;
     loop {
-        let deadline = clock.deadline(&deadlines);
         tokio::select! {
+            biased;
             result = connection.as_mut() => {
                 if let Err(error) = result {
                     tracing::debug!(%peer, %error, "connection ended with an error");
                 }
                 return;
             }
-            () = sleep_until(deadline.map(|(at, _)| at)) => {
-                // The phase may have moved on while this slept; only a deadline that still holds ends it.
-                if let Some((at, phase)) = clock.deadline(&deadlines) && at <= Instant::now() {
-                    tracing::debug!(%peer, ?phase, "closing a connection past its deadline");
-                    return;
+            () = &mut watchdog => {
+                let now = Instant::now();
+                match clock.next_check(&deadlines, now) {
+                    Some(at) => watchdog.as_mut().reset(at),
+                    None => {
+                        tracing::debug!(%peer, phase = ?clock.phase().0, "closing a connection past its deadline");
+                        return;
+                    }
                 }
             }
-            () = clock.changed.notified() => {}
             _ = stopping.changed(), if !stop_requested => {
                 stop_requested = true;
                 connection.as_mut().graceful_shutdown();
             }
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

@@ -128,7 +128,9 @@ impl DatabaseUrl {
         if self.backend != Backend::Postgres {
             return Err(DatabaseUrlError::UnsupportedScheme(format!("{}:...", self.backend)));
         }
-        // Checked as a URL host either way, so a typo fails here rather than at the first connection.
+        // Checked as a URL host either way, so a typo fails here rather than at the first connection. The whole
+        // text must be a host: `set_host` alone would take `postgres://x` as the host `postgres`.
+        url::Host::parse(host).map_err(DatabaseUrlError::Invalid)?;
         let mut url = url::Url::parse(self.expose()).map_err(DatabaseUrlError::Invalid)?;
         url.set_host(Some(host)).map_err(DatabaseUrlError::Invalid)?;
         let Some(options) = &self.postgres else {

@@ -3,9 +3,26 @@
 use std::process::{Command, Output};
 
 use beer_catalog::domain::BeerFilter;
+use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, TestDatabase, beer_catalog, beer_catalog_on, binary, pg_connect, punk_dataset_path};
+use crate::helpers::{
+    TestApp, TestDatabase, beer_catalog, beer_catalog_on, binary, free_port, pg_connect, punk_dataset_path, sample_beer,
+};
+
+/// `import -` of `records` (a JSON array) into `database_url`.
+fn import_json(database_url: &str, records: &str) -> Output {
+    use std::io::Write;
+    let mut child = beer_catalog_on(database_url)
+        .args(["import", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(records.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -24,6 +41,37 @@ backend_tests! {
         assert_eq!(stdout(&output).trim(), "seeded 20 sample beers");
         let output = beer_catalog(&database.url, &["seed"]);
         assert_eq!(stdout(&output).trim(), "catalog already holds 20 beers: nothing seeded");
+    }
+
+    // The README's "Try it" flow, on either backend: the sample beers are 1-20, a POST is 21, and no id is
+    // ever handed out twice (PostgreSQL once numbered from 2, and reused a deleted beer's id after an import).
+    async fn a_fresh_catalog_numbers_from_1_as_the_readme_shows(backend) {
+        let database = std::sync::Arc::new(TestDatabase::create(backend).await);
+        assert!(beer_catalog(&database.url, &["migrate"]).status.success());
+        assert!(beer_catalog(&database.url, &["seed"]).status.success());
+        let app = TestApp::spawn_on(database, &[], |_| {}).await;
+        let (status, first) = app.get_json("/beers/1").await;
+        assert_eq!((status, &first["name"]), (200, &json!("Pilsner Urquell")), "{first}");
+        assert_eq!(app.get("/beers/20").await.status(), 200);
+        assert_eq!(app.get("/beers/21").await.status(), 404);
+
+        let (status, created) = app.post_beer(&sample_beer("Session Pale")).await;
+        assert_eq!((status, &created["id"]), (201, &json!(21)), "{created}");
+        assert_eq!(app.client.delete(app.url("/beers/21")).send().await.unwrap().status(), 204);
+        // An id-less import after that delete continues after 21, as a POST does.
+        let output = import_json(&app.database_url, r#"[{"name": "Imported", "abv": 5}]"#);
+        assert!(output.status.success(), "{output:?}");
+        let (status, created) = app.post_beer(&sample_beer("After Import")).await;
+        assert_eq!((status, &created["id"]), (201, &json!(23)), "{created}");
+    }
+
+    async fn an_id_less_import_into_an_empty_catalog_starts_at_1(backend) {
+        let database = TestDatabase::create(backend).await;
+        let output = import_json(&database.url, r#"[{"name": "First", "abv": 5}, {"name": "Second", "abv": 6}]"#);
+        assert!(output.status.success(), "{output:?}");
+        let app = TestApp::spawn_on(std::sync::Arc::new(database), &[], |_| {}).await;
+        assert_eq!(app.get_json("/beers/1").await.1["name"], "First");
+        assert_eq!(app.get_json("/beers/2").await.1["name"], "Second");
     }
 
     #[ignore = "needs the Punk dataset at ../shared/data/punkapi: run with --include-ignored (.ci/run does)"]
@@ -57,7 +105,7 @@ backend_tests! {
         assert_eq!(body[0]["name"], "Punk IPA 2010 - Current");
 
         // New beers continue after the imported ids.
-        let (status, created) = app.post_beer(&crate::helpers::sample_beer("After Import")).await;
+        let (status, created) = app.post_beer(&sample_beer("After Import")).await;
         assert_eq!(status, 201, "{created}");
         assert_eq!(created["id"], 326);
     }
@@ -270,11 +318,7 @@ async fn provisioned_roles_separate_schema_ownership_from_data_access() {
 async fn with_nothing_configured_the_server_serves_a_seeded_local_catalog() {
     let dir = std::env::temp_dir().join(format!("fresh-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let server = binary()
         .current_dir(&dir)
         .env_clear()

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::backend_independent_tests;
-use crate::helpers::{TestApp, beer_catalog_on};
+use crate::helpers::{TestApp, binary, free_port};
 
 /// Reads until the server closes the connection (or `limit` passes): what it sent, and when it closed.
 async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, Option<Duration>) {
@@ -160,17 +160,10 @@ backend_independent_tests! {
 fn held_connections_under_a_128_file_limit_degrade_to_fast_refusals_not_accept_errors() {
     let dir = std::env::temp_dir().join(format!("fd-limit-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let binary = beer_catalog_on(&format!("sqlite://{}/beers.db", dir.display()))
-        .get_program()
-        .to_owned();
+    let port = free_port();
     let mut server = std::process::Command::new("prlimit")
         .arg("--nofile=128:128")
-        .arg(&binary)
+        .arg(binary().get_program())
         .arg("serve")
         .env_clear()
         .env("DATABASE_URL", format!("sqlite://{}/beers.db", dir.display()))

@@ -176,16 +176,8 @@ backend_tests! {
         let (status, beer) = app.post_beer(&sample_beer("Labelled")).await;
         assert_eq!(status, 201, "{beer}");
         let id = beer["id"].as_i64().unwrap();
-        let upload = app
-            .client
-            .put(app.url(&format!("/beers/{id}/image")))
-            .header("content-type", "image/png")
-            .body(png(2, 2, 9))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(upload.status(), 200);
-        let stored: Value = upload.json().await.unwrap();
+        let (status, stored) = app.put_image(id, "image/png", png(2, 2, 9)).await;
+        assert_eq!(status, 200, "{stored}");
         let stored_url = stored["image_url"].as_str().unwrap().to_owned();
         // Wait until the service knows the image names at the version it confirms.
         let freshness = app.catalog.freshness();

@@ -74,3 +74,29 @@ backend_tests! {
         assert!(body.get("read_replica").is_none() && body.get("read_replica_stats").is_none(), "{body}");
     }
 }
+
+/// `DB_READ_URL` naming a primary (here the primary itself): reads stay on the primary and `/ready` says why, as
+/// long as it lasts (it once said "in use" with only a WARN line in the log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set TEST_DATABASE_URL and run `cargo test -- --include-ignored`"]
+async fn ready_reports_a_read_database_that_is_not_a_standby() {
+    let database = std::sync::Arc::new(crate::helpers::TestDatabase::create(crate::helpers::Backend::Postgres).await);
+    let url = database.url.clone();
+    let app = TestApp::spawn_on(database, &["--db-read-url", &url], |_| {}).await;
+    for _ in 0..3 {
+        let (status, body) = app.get_json("/ready").await;
+        assert_eq!(status, 200, "the primary serves: {body}");
+        assert_eq!(
+            body["read_replica"], "fallback (not a standby: pg_is_in_recovery() is false, DB_READ_* names a primary)",
+            "{body}"
+        );
+        assert_eq!(body["read_replica_stats"]["in_recovery"], false, "{body}");
+        assert_eq!(
+            body["read_replica_stats"]["fallbacks"], 1,
+            "one switch, however long: {body}"
+        );
+        assert_eq!(app.get("/beers/1").await.status(), 404);
+        assert_eq!(body["read_replica_stats"]["reads_on_replica"], 0, "{body}");
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    }
+}

@@ -60,6 +60,12 @@ pub fn punk_dataset() -> Vec<Value> {
     serde_json::from_str(&text).unwrap()
 }
 
+/// A port nothing listens on (yet), for a server process a test starts.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 /// The built `beer-catalog` binary, to run as a deploy or an operator would.
 pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_beer-catalog"))

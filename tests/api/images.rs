@@ -26,7 +26,7 @@ fn punk_images_dir() -> PathBuf {
 
 /// A real PNG of `width` x `height`, its pixels noise seeded by `seed` (different seeds, different content and
 /// hash; noise, so the file does not compress below its pixel count).
-pub fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32, seed: u8) -> Vec<u8> {
     let mut state = u32::from(seed) + 1;
     let pixels: Vec<u8> = (0..width * height * 4)
         .map(|_| {
@@ -75,7 +75,7 @@ impl TestApp {
         self
     }
 
-    async fn put_image(&self, id: i64, content_type: &str, bytes: Vec<u8>) -> (u16, Value) {
+    pub async fn put_image(&self, id: i64, content_type: &str, bytes: Vec<u8>) -> (u16, Value) {
         let response = self
             .client
             .put(self.url(&format!("/beers/{id}/image")))

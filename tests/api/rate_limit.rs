@@ -235,3 +235,99 @@ async fn cors_exposes_the_headers_and_zero_disables_the_limit() {
         assert!(!response.headers().contains_key("x-ratelimit-limit"));
     }
 }
+
+/// The same error carries the same headers as JSON and as a browser's page: `no-store` (a CDN or proxy must not
+/// keep a 429 or a 404), the rate limit's three, CORS and the request id. 429s and HTML pages once had none of them.
+#[tokio::test]
+async fn every_error_answer_json_or_html_carries_no_store_the_limit_and_cors() {
+    const BROWSER: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let app = limited_app(&["--rate-limit-per-hour", "4"], Duration::from_secs(3600)).await;
+    let send = |method: reqwest::Method, path: &str, accept: Option<&str>| {
+        let mut request = app
+            .client
+            .request(method, app.url(path))
+            .header("origin", "https://tutorial.example");
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        request.send()
+    };
+    let answers = [
+        (
+            send(reqwest::Method::GET, "/beers/999", None).await.unwrap(),
+            404,
+            "application/problem+json",
+        ),
+        (
+            send(reqwest::Method::GET, "/beers/999", Some(BROWSER)).await.unwrap(),
+            404,
+            "text/html; charset=utf-8",
+        ),
+        (
+            send(reqwest::Method::HEAD, "/beers/999", None).await.unwrap(),
+            404,
+            "application/problem+json",
+        ),
+        (
+            send(reqwest::Method::GET, "/v2/beers/999", Some(BROWSER))
+                .await
+                .unwrap(),
+            404,
+            "text/html; charset=utf-8",
+        ),
+        (
+            send(reqwest::Method::GET, "/beers", None).await.unwrap(),
+            429,
+            "application/problem+json",
+        ),
+        (
+            send(reqwest::Method::GET, "/v2/beers", None).await.unwrap(),
+            429,
+            "application/json",
+        ),
+        (
+            send(reqwest::Method::GET, "/", Some(BROWSER)).await.unwrap(),
+            429,
+            "text/html; charset=utf-8",
+        ),
+    ];
+    for (i, (response, status, content_type)) in answers.iter().enumerate() {
+        assert_eq!(
+            (response.status().as_u16(), header(response, "content-type").as_deref()),
+            (*status, Some(*content_type)),
+            "#{i}"
+        );
+        assert_eq!(header(response, "cache-control").as_deref(), Some("no-store"), "#{i}");
+        assert_eq!(number(response, "x-ratelimit-limit"), 4, "#{i}");
+        assert!(
+            header(response, "x-ratelimit-reset").is_some() && header(response, "x-request-id").is_some(),
+            "#{i}"
+        );
+        assert_eq!(
+            header(response, "access-control-allow-origin").as_deref(),
+            Some("*"),
+            "#{i}"
+        );
+        assert!(
+            header(response, "access-control-expose-headers").is_some_and(|h| h.contains("x-ratelimit-remaining")),
+            "#{i}"
+        );
+        if *status == 429 {
+            assert!(
+                (3590..=3600).contains(&number(response, "retry-after")),
+                "#{i}: the window's, not a page's 5"
+            );
+        }
+    }
+    let page = answers[6]
+        .0
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        page.iter().any(|v| v.contains("origin")) && page.iter().any(|v| v == "Accept"),
+        "{page:?}"
+    );
+}

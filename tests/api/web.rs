@@ -7,7 +7,7 @@ use std::time::Duration;
 use beer_catalog::domain::ImageLimits;
 use beer_catalog::http::rate_limit::RateLimiter;
 use beer_catalog::http::{AppState, ImageSettings, WritePolicy};
-use beer_catalog::storage::StackSettings;
+use beer_catalog::storage::{ImportRecord, StackSettings};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, IF_NONE_MATCH};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -81,16 +81,40 @@ backend_tests! {
             beer["abv"] = abv.into();
             assert_eq!(app.post_beer(&beer).await.0, 201);
         }
-        for query in ["beer_name=pnk", "beer_name=punk&abv_gt=5", "abv_lt=8&food=tacos", "page=2&per_page=1"] {
+        // More than a page of beers, with pH and styles to filter and sort by.
+        let records: Vec<_> = (0..30).map(|i| {
+            let mut beer = sample_beer(&format!("Filler {i:02}"));
+            beer["ph"] = (3.0 + f64::from(i) * 0.1).into();
+            beer["style"] = (if i % 3 == 0 { "Stout" } else { "Pale Ale" }).into();
+            ImportRecord { id: None, fields: serde_json::from_value(beer).unwrap(), image: None }
+        }).collect();
+        app.catalog.writes().import(&records, &|_| {}).await.unwrap();
+        for query in ["beer_name=pnk", "beer_name=punk&abv_gt=5", "abv_lt=8&food=tacos", "page=2&per_page=1", "",
+                      "page=2", "ph_lt=4", "ph_gt=4.2&ebc_lt=20", "sort=abv:desc,name", "style=stout&sort=name:desc",
+                      "yeast=wyeast&ids=2|5|9", "sort=ph:desc&page=2"] {
             let api: Vec<Value> = app.get(&format!("/beers?{query}")).await.json().await.unwrap();
             let api_ids: Vec<i64> = api.iter().map(|b| b["id"].as_i64().unwrap()).collect();
             let page = browse(&app, &format!("/?{query}")).await;
             assert_eq!(page.status(), 200, "{query}");
             assert_eq!(linked_ids(&page.text().await.unwrap()), api_ids, "{query}");
         }
-        // A submitted form sends its empty fields, and a shared link may carry a tracking tag: both are ignored.
-        let page = browse(&app, "/?beer_name=punk&abv_gt=&hops=&utm_source=mail").await;
+        // A submitted form sends its empty fields: ignored.
+        let page = browse(&app, "/?beer_name=punk&abv_gt=&hops=&sort=").await;
         assert_eq!(linked_ids(&page.text().await.unwrap()).len(), 3);
+        // A parameter the API would refuse is refused here too, named, rather than silently showing everything.
+        for (query, param) in [("foo=1", "foo"), ("beer_name=punk&utm_source=mail", "utm_source"), ("sort=colour", "sort")] {
+            let api = app.get(&format!("/beers?{query}")).await;
+            assert_eq!(api.status(), 400, "{query}");
+            let page = browse(&app, &format!("/?{query}")).await;
+            assert_eq!(page.status(), 400, "{query}");
+            let html = page.text().await.unwrap();
+            assert!(html.contains(&format!("<code>{param}</code>")) || html.contains(&format!("id=\"f-{param}-error\"")), "{query}: {html}");
+        }
+        // The order chosen is kept in the form, a custom one included.
+        let html = browse(&app, "/?sort=abv:desc").await.text().await.unwrap();
+        assert!(html.contains(r#"<option value="abv:desc" selected>"#), "{html}");
+        let html = browse(&app, "/?sort=ph,name").await.text().await.unwrap();
+        assert!(html.contains(r#"<option value="ph,name" selected>As in the address: ph,name</option>"#), "{html}");
 
         let bad = browse(&app, "/?abv_gt=strong&brewed_before=2020").await;
         assert_eq!(bad.status(), 400);

@@ -142,21 +142,21 @@ describe("the catalog", () => {
     assert.equal(response.status(), 200);
     await assertPageBasics(page, response);
     const total = (await api("/beers?per_page=1")).headers.get("x-total-count");
-    await assert.doesNotReject(page.getByText(`${total} beers, page 1 of ${Math.ceil(total / 24)}`).waitFor());
+    await assert.doesNotReject(page.getByText(`${total} beers, page 1 of ${Math.ceil(total / 25)}`).waitFor());
     const first = await shownIds(page);
-    assert.deepEqual(first, (await apiIds("")).slice(0, 24));
+    assert.deepEqual(first, (await apiIds("")).slice(0, 25));
     await screenshot(page, "catalog.png");
 
     await Promise.all([page.waitForURL(/[?&]page=2/), page.locator("a[rel=next]").click()]);
     const second = await shownIds(page);
-    assert.deepEqual(second, (await apiIds("")).slice(24, 48));
-    const last = Math.ceil(total / 24);
+    assert.deepEqual(second, (await apiIds("")).slice(25, 50));
+    const last = Math.ceil(total / 25);
     await Promise.all([
       page.waitForURL(new RegExp(`[?&]page=${last}`)),
       page.getByRole("link", { name: `Page ${last}`, exact: true }).click(),
     ]);
     assert.equal(await page.locator(".pagination [aria-current=page]").textContent(), String(last));
-    assert.deepEqual(await shownIds(page), (await apiIds("")).slice((last - 1) * 24));
+    assert.deepEqual(await shownIds(page), (await apiIds("")).slice((last - 1) * 25));
     await page.goBack();
     assert.deepEqual(await shownIds(page), second);
     await close();
@@ -178,14 +178,14 @@ describe("the catalog", () => {
   test("two filters combined give a URL that shows the same beers to whoever opens it", async () => {
     const { page, close } = await openPage();
     await page.goto("/");
-    await page.getByText("Filters", { exact: true }).click();
+    await page.getByText("Filters and order", { exact: true }).click();
     await page.getByLabel("ABV above (%)").fill("10");
     await page.getByLabel("Hops").fill("simcoe");
     await Promise.all([page.waitForURL(/hops=simcoe/), page.getByRole("button", { name: "Apply filters" }).click()]);
     const shared = page.url();
     const ids = await shownIds(page);
     const expected = await apiIds("abv_gt=10&hops=simcoe");
-    assert.ok(expected.length > 0 && expected.length <= 24, `${expected.length} beers`);
+    assert.ok(expected.length > 0 && expected.length <= 25, `${expected.length} beers`);
     assert.deepEqual(ids, expected);
 
     const other = await openPage({ viewport: PHONE });
@@ -194,6 +194,21 @@ describe("the catalog", () => {
     assert.deepEqual(await shownIds(other.page), expected);
     assert.equal(await other.page.getByLabel("Hops").inputValue(), "simcoe");
     await other.close();
+    await close();
+  });
+
+  test("an order and an API-only filter chosen in the form page like the API", async () => {
+    const { page, close } = await openPage();
+    await page.goto("/");
+    await page.getByText("Filters and order", { exact: true }).click();
+    await page.getByLabel("pH below").fill("5");
+    await page.getByLabel("Order").selectOption({ label: "Strongest first" });
+    await Promise.all([page.waitForURL(/sort=abv%3Adesc/), page.getByRole("button", { name: "Apply filters" }).click()]);
+    const url = new URL(page.url());
+    assert.deepEqual([...url.searchParams.keys()].sort(), ["ph_lt", "sort"], "empty filters are left out of the URL");
+    const expected = await apiIds("ph_lt=5&sort=abv:desc");
+    assert.ok(expected.length > 25, `${expected.length} beers: more than a page`);
+    assert.deepEqual(await shownIdsOverPages(page), expected);
     await close();
   });
 

@@ -161,6 +161,12 @@ variable "db_max_connections" {
   description = "Connection pool size per api task (DB_MAX_CONNECTIONS); times max_count must stay below the instance's max_connections."
   type        = number
   default     = 10
+
+  validation {
+    # The service refuses 0 at start-up; failing the plan says so before a deploy.
+    condition     = var.db_max_connections >= 1 && floor(var.db_max_connections) == var.db_max_connections
+    error_message = "db_max_connections is a whole number of connections, at least 1."
+  }
 }
 
 variable "load_balancer_idle_timeout_seconds" {
@@ -178,6 +184,12 @@ variable "request_timeout_seconds" {
   description = "Per-request timeout of the service (REQUEST_TIMEOUT_SECS)."
   type        = number
   default     = 10
+
+  validation {
+    # The service refuses 0 at start-up; failing the plan says so before a deploy.
+    condition     = var.request_timeout_seconds >= 1 && floor(var.request_timeout_seconds) == var.request_timeout_seconds
+    error_message = "request_timeout_seconds is a whole number of seconds, at least 1."
+  }
 }
 
 variable "log_level" {

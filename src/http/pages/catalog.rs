@@ -1,113 +1,26 @@
 //! `/`: the catalog with search, filters and pages; `/catalog/{id}`: one beer's whole recipe.
 //!
 //! The catalog's query string is the API's: `/?beer_name=punk&abv_gt=6` shows the beers
-//! `/beers?beer_name=punk&abv_gt=6` returns, parsed by the same code, so a shared link means the same thing to a
-//! person and to a program.
+//! `/beers?beer_name=punk&abv_gt=6` returns, parsed by the same code with the same defaults (every filter, `sort`,
+//! 25 a page) and the same refusals (an unknown parameter is a 400 page naming it), so a shared link means the
+//! same thing to a person and to a program.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use maud::{Markup, html};
 use serde_json::Number;
 
+use super::catalog_form::{FILTERS, field_input, has_control, sort_select};
 use super::{Nav, Page, PageError, layout};
 use crate::domain::beer::Quantity;
 use crate::domain::{Beer, ListQuery, ParamError, Surface, parse_list_query};
 use crate::http::AppState;
 
-/// Beers per catalog page unless `per_page` says otherwise (a multiple of 2, 3 and 4: full rows on any width).
-const CATALOG_PER_PAGE: u32 = 24;
-
-/// A filter of the catalog form: the API parameter it sets, its label, and a hint on the format.
-struct FilterField {
-    param: &'static str,
-    label: &'static str,
-    hint: Option<&'static str>,
-    input_mode: &'static str,
-}
-
-const FILTERS: &[FilterField] = &[
-    FilterField {
-        param: "abv_gt",
-        label: "ABV above (%)",
-        hint: None,
-        input_mode: "decimal",
-    },
-    FilterField {
-        param: "abv_lt",
-        label: "ABV below (%)",
-        hint: None,
-        input_mode: "decimal",
-    },
-    FilterField {
-        param: "ibu_gt",
-        label: "IBU above",
-        hint: None,
-        input_mode: "decimal",
-    },
-    FilterField {
-        param: "ibu_lt",
-        label: "IBU below",
-        hint: None,
-        input_mode: "decimal",
-    },
-    FilterField {
-        param: "brewed_after",
-        label: "Brewed after",
-        hint: Some("MM-YYYY"),
-        input_mode: "numeric",
-    },
-    FilterField {
-        param: "brewed_before",
-        label: "Brewed before",
-        hint: Some("MM-YYYY"),
-        input_mode: "numeric",
-    },
-    FilterField {
-        param: "hops",
-        label: "Hops",
-        hint: None,
-        input_mode: "text",
-    },
-    FilterField {
-        param: "malt",
-        label: "Malt",
-        hint: None,
-        input_mode: "text",
-    },
-    FilterField {
-        param: "food",
-        label: "Food pairing",
-        hint: None,
-        input_mode: "text",
-    },
-];
-
-/// Parameters the catalog understands (the native API's). Anything else in a shared link (`utm_source`...) is
-/// ignored rather than refused: a page should not break over a tracking tag.
-const KNOWN_PARAMS: &[&str] = &[
-    "page",
-    "per_page",
-    "beer_name",
-    "abv_gt",
-    "abv_lt",
-    "ibu_gt",
-    "ibu_lt",
-    "ebc_gt",
-    "ebc_lt",
-    "brewed_before",
-    "brewed_after",
-    "hops",
-    "malt",
-    "yeast",
-    "food",
-    "style",
-    "ids",
-];
-
-/// The query as given, minus empty and unknown parameters (a submitted form sends every field, filled or not).
+/// The query as given, minus empty parameters (a submitted form sends every field, filled or not). Everything
+/// else goes to the API's parser, unknown parameters included: a page answers a query as `/beers` does.
 fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .filter(|(key, value)| !value.trim().is_empty() && KNOWN_PARAMS.contains(&key.as_ref()))
+        .filter(|(_, value)| !value.trim().is_empty())
         .map(|(key, value)| (key.into_owned(), value.into_owned()))
         .collect()
 }
@@ -129,11 +42,8 @@ fn value_of<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
 
 pub async fn catalog_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Page, PageError> {
     let pairs = query_pairs(raw.as_deref());
-    let mut with_default = pairs.clone();
-    if !pairs.iter().any(|(k, _)| k == "per_page") {
-        with_default.push(("per_page".into(), CATALOG_PER_PAGE.to_string()));
-    }
-    match parse_list_query(Some(&encode(&with_default)), Surface::Native) {
+    // The API's parser, defaults (25 a page) and errors: `/?q` shows what `/beers?q` returns, page for page.
+    match parse_list_query(Some(&encode(&pairs)), Surface::Native) {
         Ok(query) => {
             let (beers, total) = tokio::try_join!(
                 state.catalog.reads().list(&query),
@@ -154,7 +64,9 @@ fn catalog_markup(
     results: Option<(&ListQuery, &[Beer], u64)>,
 ) -> Markup {
     let error_for = |param: &str| errors.iter().find(|e| e.param == param);
-    let searching = pairs.iter().any(|(k, _)| k != "page" && k != "per_page");
+    let searching = pairs
+        .iter()
+        .any(|(k, _)| !matches!(k.as_str(), "page" | "per_page" | "sort"));
     let content = html! {
         h1 { "Beer catalog" }
         form.filters #filters method="get" action="/" role="search" aria-label="Search and filter beers" {
@@ -165,23 +77,25 @@ fn catalog_markup(
                     @if searching { a.button.secondary href="/" { "Clear" } }
                 }
             }
-            details.more-filters open[FILTERS.iter().any(|f| !value_of(pairs, f.param).is_empty() || error_for(f.param).is_some())] {
-                summary { "Filters" }
+            details.more-filters open[FILTERS.iter().map(|f| f.param).chain(["sort"]).any(|p| !value_of(pairs, p).is_empty() || error_for(p).is_some())] {
+                summary { "Filters and order" }
                 div.filter-grid {
                     @for f in FILTERS {
                         (field_input(f.param, f.label, f.hint, "text", f.input_mode, value_of(pairs, f.param), error_for(f.param)))
                     }
+                    (sort_select(value_of(pairs, "sort"), error_for("sort")))
                 }
                 button type="submit" { "Apply filters" }
             }
             @let per_page = value_of(pairs, "per_page");
             @if !per_page.is_empty() { input type="hidden" name="per_page" value=(per_page); }
         }
-        @let other_errors: Vec<&ParamError> = errors.iter().filter(|e| e.param == "page" || e.param == "per_page" || !FILTERS.iter().any(|f| f.param == e.param) && e.param != "beer_name").collect();
+        @let other_errors: Vec<&ParamError> = errors.iter().filter(|e| !has_control(&e.param)).collect();
         @if !errors.is_empty() {
             div.notice.error role="alert" {
-                p { "Some filters are not valid; fix the fields marked below." }
+                @if other_errors.len() < errors.len() { p { "Some filters are not valid; fix the fields marked below." } }
                 @if !other_errors.is_empty() {
+                    p { "The address has parameters this catalog does not understand or accept (it takes those of the API's " code { "GET /beers" } "):" }
                     ul { @for e in other_errors { li { code { (e.param) } " " (e.msg) " (got \u{201c}" (e.value) "\u{201d})" } } }
                 }
             }
@@ -203,33 +117,6 @@ fn catalog_markup(
     };
     let title = if searching { "Search results" } else { "Catalog" };
     layout(title, Nav::Catalog, content)
-}
-
-fn field_input(
-    param: &str,
-    label: &str,
-    hint: Option<&str>,
-    input_type: &str,
-    input_mode: &str,
-    value: &str,
-    error: Option<&ParamError>,
-) -> Markup {
-    let id = format!("f-{param}");
-    let described_by = [hint.map(|_| format!("{id}-hint")), error.map(|_| format!("{id}-error"))]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    html! {
-        div.field.invalid[error.is_some()] {
-            label for=(id) { (label) }
-            input #(id) name=(param) type=(input_type) inputmode=(input_mode) value=(value)
-                aria-describedby=[(!described_by.is_empty()).then_some(&described_by)]
-                aria-invalid=[error.map(|_| "true")];
-            @if let Some(hint) = hint { small.hint #{(id) "-hint"} { (hint) } }
-            @if let Some(error) = error { p.field-error #{(id) "-error"} { (error.msg) } }
-        }
-    }
 }
 
 fn last_page(query: &ListQuery, total: u64) -> u64 {
@@ -439,11 +326,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn empty_and_unknown_parameters_are_dropped() {
+    fn empty_parameters_are_dropped_and_unknown_ones_kept_for_the_parser_to_refuse() {
         assert_eq!(
             query_pairs(Some("beer_name=punk&abv_gt=&utm_source=x&page=2")),
             [
                 ("beer_name".to_owned(), "punk".to_owned()),
+                ("utm_source".to_owned(), "x".to_owned()),
                 ("page".to_owned(), "2".to_owned())
             ]
         );

@@ -22,6 +22,7 @@ use crate::storage::StoreError;
 
 mod assets;
 mod catalog;
+mod catalog_form;
 mod editor;
 mod reference;
 
@@ -302,19 +303,27 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
         Err(_) => None,
     }
     .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-    let mut page = error_page(status, &message).into_response();
-    let headers = page.headers_mut();
-    for name in [header::RETRY_AFTER, header::WWW_AUTHENTICATE, header::ALLOW] {
-        if let Some(value) = parts.headers.get(&name) {
-            headers.insert(name, value.clone());
+    let page = error_page(status, &message).into_response();
+    // The JSON answer's headers stay (`Cache-Control: no-store`, the rate limit's, CORS, `Retry-After`, the request
+    // id...): the same error carries the same headers as a page; only the body and its description change.
+    let (mut page_parts, page_body) = page.into_parts();
+    let mut headers = parts.headers;
+    for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH] {
+        headers.remove(&name);
+    }
+    for (name, value) in page_parts
+        .headers
+        .drain()
+        .filter_map(|(name, value)| Some((name?, value)))
+    {
+        if name != header::RETRY_AFTER || !headers.contains_key(&name) {
+            headers.insert(name, value);
         }
     }
-    for (name, value) in parts.headers.iter().filter(|(name, _)| name.as_str() == "x-request-id") {
-        headers.insert(name.clone(), value.clone());
-    }
-    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
-    set_page_security_headers(headers);
-    page
+    headers.append(header::VARY, HeaderValue::from_static("Accept"));
+    set_page_security_headers(&mut headers);
+    page_parts.headers = headers;
+    Response::from_parts(page_parts, page_body)
 }
 
 /// The human-readable message of an API error body: `detail` (problem details) or `message` (Punk).

@@ -180,6 +180,9 @@ fn placeholder(schema: &Value) -> Value {
     }
 }
 
+/// A `curl` command that works as written (`tests/api/docs_examples.rs` runs each against a server): `{id}` is
+/// beer 1 (the first sample beer), an upload sends `label.png` from the working directory, and an image's address
+/// is beer 1's `image_url` (read with `jq`), so those need beer 1 to have a label.
 fn curl_example(document: &Value, operation: &Operation, base: &str) -> String {
     let path = operation.path.replace("{id}", "1");
     let names: Vec<&str> = operation
@@ -193,25 +196,38 @@ fn curl_example(document: &Value, operation: &Operation, base: &str) -> String {
         .take(2)
         .map(|(name, value)| format!("{name}={value}"))
         .collect();
-    let url = if query.is_empty() {
-        format!("{base}{path}")
+    // An image's name is a hash no example can know: ask beer 1 for its link.
+    let url = if path.contains("{file}") {
+        format!("\"$(curl -s '{base}/beers/1' | jq -r .image_url)\"")
+    } else if query.is_empty() {
+        format!("'{base}{path}'")
     } else {
-        format!("{base}{path}?{}", query.join("&"))
+        format!("'{base}{path}?{}'", query.join("&"))
     };
+    let content = operation
+        .spec
+        .get("requestBody")
+        .and_then(|b| b.get("content"))
+        .and_then(Value::as_object);
+    let binary_body = content.is_some_and(|content| !content.contains_key("application/json"));
     let mut lines = vec![match operation.method {
-        "get" => format!("curl -i '{url}'"),
-        method => format!("curl -i -X {} '{url}'", method.to_uppercase()),
+        // `-X HEAD` would wait for a body that never comes: `-I` sends a HEAD and expects none.
+        "head" => format!("curl -I {url}"),
+        // Headers on the terminal, the image's bytes into a file.
+        "get" if path.contains("{file}") => format!("curl -sS -D - -o label-copy.png {url}"),
+        "get" => format!("curl -i {url}"),
+        method => format!("curl -i -X {} {url}", method.to_uppercase()),
     }];
     if operation.needs_key() {
         lines.push("  -H \"Authorization: Bearer $API_KEY\"".to_owned());
     }
-    let json_body = operation
-        .spec
-        .get("requestBody")
-        .and_then(|b| b.pointer("/content/application~1json/schema"));
+    let json_body = content.and_then(|content| content.get("application/json")?.get("schema"));
     if let Some(body) = json_body.and_then(|schema| example_body(document, schema)) {
         lines.push("  -H 'Content-Type: application/json'".to_owned());
         lines.push(format!("  -d '{body}'"));
+    } else if binary_body {
+        // The file's bytes as they are (`-d` would strip line breaks and read no file).
+        lines.push("  --data-binary @label.png".to_owned());
     }
     lines.join(" \\\n")
 }
@@ -244,6 +260,11 @@ fn reference_markup(document: &Value, base: &str) -> Markup {
             "Generated from this service's OpenAPI " (document.get("openapi").and_then(Value::as_str).unwrap_or_default())
             " document, " a href="/openapi.json" { "/openapi.json" } " (version " (info("version")) "). "
             "Operations marked " strong { "API key" } " need " code { "Authorization: Bearer <key>" } " when the server has keys configured."
+        }
+        p {
+            "The examples run as written in a shell with " code { "curl" } " and " code { "jq" } ": they use beer 1, "
+            "send " code { "label.png" } " from the working directory as a label, read an image's address from beer 1's "
+            code { "image_url" } " (so upload a label first), and take the key from " code { "$API_KEY" } "."
         }
         nav.toc aria-label="Operations" {
             @for (tag, _) in &tags {

@@ -23,6 +23,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 const STANDBY_PROBE_SQL: &str = "SELECT pg_is_in_recovery(), \
      (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::int8, \
      EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())::float8";
+/// The fallback reason while the read database is not a standby, as `/ready` shows it.
+pub const NOT_A_STANDBY: &str = "not a standby: pg_is_in_recovery() is false, DB_READ_* names a primary";
 /// On the primary: how far it has written its WAL.
 const PRIMARY_PROBE_SQL: &str = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8";
 /// Primary positions remembered (one a probe: an hour's worth). Beyond that new ones are not recorded, which can
@@ -134,7 +136,6 @@ pub struct Monitor {
     standby: ProbeConnection,
     lag: LagTracker,
     health: Arc<ReplicaHealth>,
-    warned_not_standby: bool,
 }
 
 /// The running monitor; dropping it stops it.
@@ -165,7 +166,6 @@ impl Monitor {
             standby: ProbeConnection::new(PostgresStore::connect_options(replica_url)?),
             lag: LagTracker::default(),
             health,
-            warned_not_standby: false,
         };
         monitor.check().await;
         Ok(MonitorHandle(tokio::spawn(monitor.run()).abort_handle()))
@@ -204,10 +204,6 @@ impl Monitor {
                 return;
             }
         };
-        if !in_recovery && !self.warned_not_standby {
-            self.warned_not_standby = true;
-            tracing::warn!("the read database is not a standby (pg_is_in_recovery() is false): is DB_READ_* right?");
-        }
         let probe = Probe {
             in_recovery,
             replayed,
@@ -216,7 +212,12 @@ impl Monitor {
         let lag = self.lag.lag(probe, Instant::now());
         self.health.record_probe(in_recovery, lag);
         let max_lag = self.health.max_lag;
-        if lag > max_lag {
+        if !in_recovery {
+            // A primary (DB_READ_* naming the primary itself, another server, or a promoted replica) replicates
+            // nothing from ours: what it holds may be another catalog. Reads stay on the primary, and /ready says
+            // why for as long as it lasts.
+            self.health.fall_back(NOT_A_STANDBY.to_owned(), None);
+        } else if lag > max_lag {
             let reason = format!(
                 "lagging {:.1} s behind the primary, more than DB_READ_MAX_LAG_SECS={}",
                 lag.as_secs_f64(),

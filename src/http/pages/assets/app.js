@@ -97,11 +97,11 @@ function link(href, text) {
 
 function enhanceFilters(form) {
   form.addEventListener("submit", () => {
-    for (const input of form.querySelectorAll("input")) {
+    for (const input of form.querySelectorAll("input, select")) {
       if (input.name && input.value.trim() === "") input.disabled = true;
     }
     // Re-enable after the navigation starts, so the back button finds the form as it was.
-    setTimeout(() => form.querySelectorAll("input").forEach((i) => { i.disabled = false; }), 0);
+    setTimeout(() => form.querySelectorAll("input, select").forEach((i) => { i.disabled = false; }), 0);
   });
 }
 
@@ -244,11 +244,6 @@ function enhanceEditor(form) {
         const field = fieldFor(form, error.field);
         if (field) markField(field, error.message);
         else unplaced.push(`${error.field}: ${error.message}`);
-      }
-      // A body of the wrong shape names its field in the message ("missing field `abv`").
-      const named = /field `([\w.]+)`/.exec(problem.detail || "");
-      if (!(problem.errors || []).length && named && fieldFor(form, named[1])) {
-        markField(fieldFor(form, named[1]), named[1] === "abv" ? "is required" : problem.detail);
       }
       const marked = form.querySelector("[aria-invalid=true]");
       if (response.status === 422 && marked) {
