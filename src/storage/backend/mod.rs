@@ -16,6 +16,7 @@ use sea_query::QueryStatementWriter;
 use sqlx::{Pool, Transaction};
 
 mod bulk;
+mod observer;
 pub mod version_signal;
 
 use self::driver::{Decodes, Runs, Statement};
@@ -123,6 +124,8 @@ pub(crate) trait Dialect:
 /// the impls are in [`store`] and [`writes`]).
 pub struct Store<D: sqlx::Database> {
     pool: Pool<D>,
+    /// Set by the server's stack ([`observer::Observer`]); data jobs record nothing.
+    observer: observer::Observer,
 }
 
 /// The embedded backend ([`sqlite`]).

@@ -8,6 +8,7 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgQueryResult};
 
 use super::driver::{DecodesIndexRow, Runs, Statement};
+use super::observer::Observer;
 use super::version_signal::{DedicatedVersionReader, PostgresVersionListener};
 use super::{Dialect, PostgresStore, bulk, connect_error, open};
 use crate::domain::BeerFields;
@@ -20,6 +21,7 @@ impl PostgresStore {
     pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
         Ok(Self {
             pool: open(url, options, Self::connect_options(url)?).await?,
+            observer: Observer::default(),
         })
     }
 
@@ -30,7 +32,10 @@ impl PostgresStore {
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout)
             .connect_lazy_with(Self::connect_options(url)?);
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            observer: Observer::default(),
+        })
     }
 
     /// The driver's options for `url` (the replica monitor opens its own connections with them).

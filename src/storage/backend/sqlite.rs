@@ -8,6 +8,7 @@ use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteQueryResult, SqliteSynchronous};
 
 use super::driver::{Runs, Statement};
+use super::observer::Observer;
 use super::version_signal::DedicatedVersionReader;
 use super::{Dialect, SqliteStore, bulk, connect_error, open};
 use crate::domain::BeerFields;
@@ -28,6 +29,7 @@ impl SqliteStore {
             .busy_timeout(options.connect_timeout);
         Ok(Self {
             pool: open(url, options, connect_options).await?,
+            observer: Observer::default(),
         })
     }
 }

@@ -14,162 +14,191 @@ use crate::storage::{CatalogWrites, ImageRemoval, ImportMessage, ImportRecord, S
 
 #[async_trait]
 impl<D: Dialect> CatalogWrites for Store<D> {
-    #[tracing::instrument(name = "store.create", skip_all)]
+    #[tracing::instrument(name = "store.create", skip_all, fields(db.operation.name = "create"))]
     async fn create(&self, fields: &BeerFields) -> StoreResult<Beer> {
-        let now = Utc::now().trunc_subsecs(6);
-        let mut tx = self.pool.begin().await?;
-        let (id, created_at) = D::fetch_one(&mut tx, D::build(&sql::insert(None, fields, now))).await?;
-        write_terms::<D>(&mut tx, id, fields).await?;
-        tx.commit().await?;
-        Ok(Beer {
-            id,
-            fields: fields.clone(),
-            created_at,
-            updated_at: now,
-            image: None,
-        })
+        self.observer
+            .observe("create", async {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool.begin().await?;
+                let (id, created_at) = D::fetch_one(&mut tx, D::build(&sql::insert(None, fields, now))).await?;
+                write_terms::<D>(&mut tx, id, fields).await?;
+                tx.commit().await?;
+                Ok(Beer {
+                    id,
+                    fields: fields.clone(),
+                    created_at,
+                    updated_at: now,
+                    image: None,
+                })
+            })
+            .await
     }
 
-    #[tracing::instrument(name = "store.update", skip_all)]
+    #[tracing::instrument(name = "store.update", skip_all, fields(db.operation.name = "update"))]
     async fn update(&self, id: i64, fields: &BeerFields) -> StoreResult<Option<Beer>> {
-        let now = Utc::now().trunc_subsecs(6);
-        let mut tx = self.pool.begin().await?;
-        if D::LOCKS_BEER_BEFORE_WRITING {
-            // Every write to `beers` takes the catalog version's row lock (its statement trigger) until commit, so
-            // writers serialise on it, and under load each statement's round trip waits for a core: locking and
-            // reading the beer's row first, then its terms, and `beers` last holds that lock for one statement and
-            // the commit instead of four statements (measured: writes went from about 200/s to over 600/s beside a
-            // read load).
-            let current: Option<BeerRow> = D::fetch_optional(&mut tx, D::build(&sql::by_id_for_update(id))).await?;
-            let Some(current) = current.map(Beer::from) else {
-                return Ok(None);
-            };
-            write_terms::<D>(&mut tx, id, fields).await?;
-            D::execute(&mut tx, D::build(&sql::update(id, fields, now))).await?;
-            tx.commit().await?;
-            // What reading it back would give: the row is locked, and a JSON write keeps the stored image.
-            return Ok(Some(Beer {
-                fields: fields.clone(),
-                updated_at: now,
-                ..current
-            }));
-        }
-        let updated: Option<(i64, DateTime<Utc>)> =
-            D::fetch_optional(&mut tx, D::build(&sql::update(id, fields, now))).await?;
-        if updated.is_none() {
-            return Ok(None);
-        }
-        write_terms::<D>(&mut tx, id, fields).await?;
-        // Read back: the stored image, which a JSON write keeps, is part of the answer.
-        let beer = beer_in::<D>(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(beer)
+        self.observer
+            .observe("update", async {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool.begin().await?;
+                if D::LOCKS_BEER_BEFORE_WRITING {
+                    // Every write to `beers` takes the catalog version's row lock (its statement trigger) until commit, so
+                    // writers serialise on it, and under load each statement's round trip waits for a core: locking and
+                    // reading the beer's row first, then its terms, and `beers` last holds that lock for one statement and
+                    // the commit instead of four statements (measured: writes went from about 200/s to over 600/s beside a
+                    // read load).
+                    let current: Option<BeerRow> =
+                        D::fetch_optional(&mut tx, D::build(&sql::by_id_for_update(id))).await?;
+                    let Some(current) = current.map(Beer::from) else {
+                        return Ok(None);
+                    };
+                    write_terms::<D>(&mut tx, id, fields).await?;
+                    D::execute(&mut tx, D::build(&sql::update(id, fields, now))).await?;
+                    tx.commit().await?;
+                    // What reading it back would give: the row is locked, and a JSON write keeps the stored image.
+                    return Ok(Some(Beer {
+                        fields: fields.clone(),
+                        updated_at: now,
+                        ..current
+                    }));
+                }
+                let updated: Option<(i64, DateTime<Utc>)> =
+                    D::fetch_optional(&mut tx, D::build(&sql::update(id, fields, now))).await?;
+                if updated.is_none() {
+                    return Ok(None);
+                }
+                write_terms::<D>(&mut tx, id, fields).await?;
+                // Read back: the stored image, which a JSON write keeps, is part of the answer.
+                let beer = beer_in::<D>(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(beer)
+            })
+            .await
     }
 
-    #[tracing::instrument(name = "store.delete", skip_all)]
+    #[tracing::instrument(name = "store.delete", skip_all, fields(db.operation.name = "delete"))]
     async fn delete(&self, id: i64) -> StoreResult<bool> {
-        let result = D::execute(&mut *self.pool.acquire().await?, D::build(&sql::delete(id))).await?;
-        let deleted = D::rows_affected(&result) > 0;
-        if deleted {
-            remove_orphan_images(&self.pool).await;
-        }
-        Ok(deleted)
+        self.observer
+            .observe("delete", async {
+                let result = D::execute(&mut *self.pool.acquire().await?, D::build(&sql::delete(id))).await?;
+                let deleted = D::rows_affected(&result) > 0;
+                if deleted {
+                    remove_orphan_images(&self.pool).await;
+                }
+                Ok(deleted)
+            })
+            .await
     }
 
-    #[tracing::instrument(name = "store.import", skip_all)]
+    #[tracing::instrument(name = "store.import", skip_all, fields(db.operation.name = "import"))]
     async fn import(&self, records: &[ImportRecord], progress: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
-        let now = Utc::now().trunc_subsecs(6);
-        let mut tx = self.pool.begin().await?;
-        D::before_import(&mut tx).await?;
-        let mut stored_images = HashSet::new();
-        let mut done = 0;
-        if records.len() > BULK_WRITE {
-            D::start_bulk_write(&mut tx).await?;
-        }
-        for batch in records.chunks(IMPORT_BATCH) {
-            write_batch::<D>(&mut tx, batch, now, &mut stored_images).await?;
-            done += batch.len();
-            progress(done);
-        }
-        D::after_import(&mut tx).await?;
-        tx.commit().await?;
-        if !stored_images.is_empty() {
-            remove_orphan_images(&self.pool).await;
-        }
-        Ok(())
+        self.observer
+            .observe("import", async {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool.begin().await?;
+                D::before_import(&mut tx).await?;
+                let mut stored_images = HashSet::new();
+                let mut done = 0;
+                if records.len() > BULK_WRITE {
+                    D::start_bulk_write(&mut tx).await?;
+                }
+                for batch in records.chunks(IMPORT_BATCH) {
+                    write_batch::<D>(&mut tx, batch, now, &mut stored_images).await?;
+                    done += batch.len();
+                    progress(done);
+                }
+                D::after_import(&mut tx).await?;
+                tx.commit().await?;
+                if !stored_images.is_empty() {
+                    remove_orphan_images(&self.pool).await;
+                }
+                Ok(())
+            })
+            .await
     }
 
-    #[tracing::instrument(name = "store.import_stream", skip_all)]
+    #[tracing::instrument(name = "store.import_stream", skip_all, fields(db.operation.name = "import_stream"))]
     async fn import_stream(
         &self,
         messages: &mut tokio::sync::mpsc::Receiver<ImportMessage>,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<bool> {
-        let now = Utc::now().trunc_subsecs(6);
-        let mut tx = self.pool.begin().await?;
-        D::before_import(&mut tx).await?;
-        let mut stored_images = HashSet::new();
-        let mut done = 0;
-        while let Some(message) = messages.recv().await {
-            match message {
-                ImportMessage::Batch(records) => {
-                    if done <= BULK_WRITE && done + records.len() > BULK_WRITE {
-                        D::start_bulk_write(&mut tx).await?;
+        self.observer
+            .observe("import_stream", async {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool.begin().await?;
+                D::before_import(&mut tx).await?;
+                let mut stored_images = HashSet::new();
+                let mut done = 0;
+                while let Some(message) = messages.recv().await {
+                    match message {
+                        ImportMessage::Batch(records) => {
+                            if done <= BULK_WRITE && done + records.len() > BULK_WRITE {
+                                D::start_bulk_write(&mut tx).await?;
+                            }
+                            write_batch::<D>(&mut tx, &records, now, &mut stored_images).await?;
+                            done += records.len();
+                            progress(done);
+                        }
+                        ImportMessage::Commit => {
+                            D::after_import(&mut tx).await?;
+                            tx.commit().await?;
+                            if !stored_images.is_empty() {
+                                remove_orphan_images(&self.pool).await;
+                            }
+                            return Ok(true);
+                        }
                     }
-                    write_batch::<D>(&mut tx, &records, now, &mut stored_images).await?;
-                    done += records.len();
-                    progress(done);
                 }
-                ImportMessage::Commit => {
-                    D::after_import(&mut tx).await?;
-                    tx.commit().await?;
-                    if !stored_images.is_empty() {
-                        remove_orphan_images(&self.pool).await;
-                    }
-                    return Ok(true);
-                }
-            }
-        }
-        // Dropping the transaction rolls back everything this import wrote.
-        Ok(false)
+                // Dropping the transaction rolls back everything this import wrote.
+                Ok(false)
+            })
+            .await
     }
 
-    #[tracing::instrument(name = "store.set_image", skip_all)]
+    #[tracing::instrument(name = "store.set_image", skip_all, fields(db.operation.name = "set_image"))]
     async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>> {
-        let now = Utc::now().trunc_subsecs(6);
-        let mut tx = self.pool.begin().await?;
-        store_image::<D>(&mut tx, image, now).await?;
-        let sha256 = image.meta.image.sha256.as_str();
-        let set = D::build(&sql::set_beer_image(beer_id, Some(sha256), now));
-        let updated: Option<(i64,)> = D::fetch_optional(&mut tx, set).await?;
-        if updated.is_none() {
-            // Dropping the transaction rolls the image back too.
-            return Ok(None);
-        }
-        let beer = beer_in::<D>(&mut tx, beer_id).await?;
-        tx.commit().await?;
-        remove_orphan_images(&self.pool).await;
-        Ok(beer)
+        self.observer
+            .observe("set_image", async {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool.begin().await?;
+                store_image::<D>(&mut tx, image, now).await?;
+                let sha256 = image.meta.image.sha256.as_str();
+                let set = D::build(&sql::set_beer_image(beer_id, Some(sha256), now));
+                let updated: Option<(i64,)> = D::fetch_optional(&mut tx, set).await?;
+                if updated.is_none() {
+                    // Dropping the transaction rolls the image back too.
+                    return Ok(None);
+                }
+                let beer = beer_in::<D>(&mut tx, beer_id).await?;
+                tx.commit().await?;
+                remove_orphan_images(&self.pool).await;
+                Ok(beer)
+            })
+            .await
     }
 
-    #[tracing::instrument(name = "store.remove_image", skip_all)]
+    #[tracing::instrument(name = "store.remove_image", skip_all, fields(db.operation.name = "remove_image"))]
     async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
-        let now = Utc::now().trunc_subsecs(6);
-        let mut tx = self.pool.begin().await?;
-        let Some(mut beer) = beer_in::<D>(&mut tx, beer_id).await? else {
-            return Ok(ImageRemoval::NoSuchBeer);
-        };
-        if beer.image.is_none() && beer.fields.image_url.is_none() {
-            return Ok(ImageRemoval::NoImage);
-        }
-        beer.fields.image_url = None;
-        D::execute(&mut tx, D::build(&sql::update(beer_id, &beer.fields, now))).await?;
-        D::execute(&mut tx, D::build(&sql::set_beer_image(beer_id, None, now))).await?;
-        tx.commit().await?;
-        if beer.image.is_some() {
-            remove_orphan_images(&self.pool).await;
-        }
-        Ok(ImageRemoval::Removed)
+        self.observer
+            .observe("remove_image", async {
+                let now = Utc::now().trunc_subsecs(6);
+                let mut tx = self.pool.begin().await?;
+                let Some(mut beer) = beer_in::<D>(&mut tx, beer_id).await? else {
+                    return Ok(ImageRemoval::NoSuchBeer);
+                };
+                if beer.image.is_none() && beer.fields.image_url.is_none() {
+                    return Ok(ImageRemoval::NoImage);
+                }
+                beer.fields.image_url = None;
+                D::execute(&mut tx, D::build(&sql::update(beer_id, &beer.fields, now))).await?;
+                D::execute(&mut tx, D::build(&sql::set_beer_image(beer_id, None, now))).await?;
+                tx.commit().await?;
+                if beer.image.is_some() {
+                    remove_orphan_images(&self.pool).await;
+                }
+                Ok(ImageRemoval::Removed)
+            })
+            .await
     }
 }
 
