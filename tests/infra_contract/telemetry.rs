@@ -48,16 +48,14 @@ fn entry<'a>(list: Option<&'a Expression>, name: &str) -> Option<&'a Expression>
 }
 
 /// The `templatefile("${path.module}/FILE", { vars })` call the collector's configuration is rendered with.
-fn config_call(
-    svc: &Dir,
-) -> Result<
-    (
-        String,
-        BTreeSet<String>,
-        &hcl::expr::Object<hcl::expr::ObjectKey, Expression>,
-    ),
+/// The file name, the variables passed and their expressions.
+type ConfigCall<'a> = (
     String,
-> {
+    BTreeSet<String>,
+    &'a hcl::expr::Object<hcl::expr::ObjectKey, Expression>,
+);
+
+fn config_call(svc: &Dir) -> Result<ConfigCall<'_>, String> {
     let env = local_field(svc, "otel_collector_container", "environment");
     let value = entry(env, "AOT_CONFIG_CONTENT").ok_or("the collector container sets no AOT_CONFIG_CONTENT")?;
     let value = match path(value) {
