@@ -168,8 +168,8 @@ fn the_collector_is_a_non_essential_sidecar_configured_from_the_repository() {
     );
     let edit = (
         "modules/service/task_definitions.tf",
-        "stopTimeout = local.stop_timeout_seconds\n        portMappings",
-        "stopTimeout = local.stop_timeout_seconds\n        dependsOn = [{ containerName = \"otel-collector\", condition = \"HEALTHY\" }]\n        portMappings",
+        "stopTimeout = local.stop_timeout_seconds\n",
+        "stopTimeout = local.stop_timeout_seconds\n        dependsOn   = [{ containerName = \"otel-collector\", condition = \"HEALTHY\" }]\n",
     );
     assert_reports(check_sidecar, edit, "task api: dependsOn");
     let edit = (
