@@ -249,6 +249,71 @@ fn base_image_violations(text: &str, _svc: &ServiceContract) -> Vec<String> {
     v
 }
 
+/// The local Prometheus scrapes the service's metrics listener: every scrape target of the configuration compose
+/// mounts is `<the service built from this repository>:<the port of its METRICS_ADDR>`, that listener binds all
+/// addresses (Prometheus is another container) and its port is not published (the metrics stay off the host,
+/// as they stay off the ALB in AWS).
+fn prometheus_violations(yaml: &str, _svc: &ServiceContract) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut doc: Value = serde_norway::from_str(yaml).expect("compose.yaml is YAML");
+    doc.apply_merge().expect("compose.yaml merge keys");
+    let services = doc["services"].as_mapping().expect("services");
+    let app = services
+        .iter()
+        .find(|(_, s)| s.get("build").is_some() && words(&s["command"]).first().is_some_and(|c| c == "serve"));
+    let Some((app_name, app)) = app.map(|(n, s)| (n.as_str().unwrap_or_default(), s)) else {
+        return vec!["compose: no server built from this repository".into()];
+    };
+    let addr = app["environment"]["METRICS_ADDR"].as_str().unwrap_or_default();
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return vec![format!(
+            "compose: {app_name} sets no METRICS_ADDR (host:port), got {addr:?}"
+        )];
+    };
+    if host != "0.0.0.0" {
+        v.push(format!(
+            "compose: {app_name} METRICS_ADDR {addr}: Prometheus, another container, cannot reach {host}"
+        ));
+    }
+    let ports = app["ports"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.as_str());
+    for published in ports.filter(|p| p.rsplit(':').next().and_then(|p| p.split('/').next()) == Some(port)) {
+        v.push(format!("compose: {app_name} publishes its metrics port ({published})"));
+    }
+    let Some(prometheus) = doc["services"].get("prometheus") else {
+        return vec!["compose: no prometheus service".into()];
+    };
+    let volumes = prometheus["volumes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str());
+    let config = volumes
+        .filter_map(|m| m.split_once(':'))
+        .find(|(_, at)| at.starts_with("/etc/prometheus/prometheus.yml"));
+    let Some((config, _)) = config else {
+        return vec!["compose: prometheus mounts no /etc/prometheus/prometheus.yml".into()];
+    };
+    let config: Value = serde_norway::from_str(&read(config.trim_start_matches("./"))).expect("prometheus.yml is YAML");
+    let jobs = config["scrape_configs"].as_sequence().cloned().unwrap_or_default();
+    let targets: Vec<String> = jobs
+        .iter()
+        .flat_map(|job| job["static_configs"].as_sequence().cloned().unwrap_or_default())
+        .flat_map(|sc| sc["targets"].as_sequence().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect();
+    let want = format!("{app_name}:{port}");
+    if targets.is_empty() || targets.iter().any(|t| *t != want) {
+        v.push(format!(
+            "prometheus scrapes {targets:?}, the service's metrics listener is {want}"
+        ));
+    }
+    v
+}
+
 fn read(file: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{file}: {e}"))
@@ -354,6 +419,25 @@ fn each_compose_check_fires_on_a_broken_copy() {
     // Compose's own default, 10 s, is shorter than the grace.
     let want = "stop_grace_period Some(10) s does not exceed";
     reports("    stop_grace_period: 30s\n", "", want);
+}
+
+#[test]
+fn the_local_prometheus_scrapes_the_metrics_listener() {
+    let violations = prometheus_violations(&read("compose.yaml"), &ServiceContract::from_service());
+    assert!(violations.is_empty(), "compose.yaml:\n{}", violations.join("\n"));
+    let reports = assert_reports("compose.yaml", prometheus_violations);
+    let addr = "METRICS_ADDR: 0.0.0.0:9464";
+    reports(
+        addr,
+        "METRICS_ADDR: 0.0.0.0:9465",
+        "prometheus scrapes [\"app:9464\"], the service's metrics listener is app:9465",
+    );
+    reports(addr, "METRICS_ADDR: 127.0.0.1:9464", "cannot reach 127.0.0.1");
+    reports(
+        "\"8080:8080\"",
+        "\"8080:8080\"\n      - \"9464:9464\"",
+        "app publishes its metrics port (9464:9464)",
+    );
 }
 
 #[test]

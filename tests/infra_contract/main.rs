@@ -18,6 +18,7 @@ mod roles;
 mod scale;
 #[path = "../support/service.rs"]
 mod service;
+mod telemetry;
 #[path = "../support/terraform.rs"]
 mod terraform;
 
@@ -133,10 +134,10 @@ fn tasks<'a>(infra: &'a Infra, v: &mut Violations) -> Vec<Task<'a>> {
         v.push(format!("{}: no local.tasks object", svc.name));
         return Vec::new();
     };
-    // container_definitions = jsonencode([merge({ shared fields }, each.value.container)])
+    // container_definitions = jsonencode(concat([merge({ shared fields }, each.value.container)], sidecars))
     let td = svc.block("resource", &["aws_ecs_task_definition"]);
     let definitions = td.and_then(|td| attr(&td.body, "container_definitions"));
-    let shared = match first(first(first(definitions))) {
+    let shared = match first(first(first(first(definitions)))) {
         Some(Expression::Object(shared)) => Some(shared),
         _ => None,
     };
@@ -209,16 +210,28 @@ fn check_production_settings(infra: &Infra, _: &ServiceContract) -> Violations {
     v
 }
 
+/// The OpenTelemetry SDK's own variables (the specification's names) the server's trace exporter is configured by:
+/// the SDK reads them, not the CLI, so `Cli::command()` does not list them. Only the server exports traces.
+const OTEL_SDK_ENV: &[&str] = &[
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+];
+
 /// Every variable a task sets is read by the CLI for its subcommand, and hidden settings come only from secrets.
 fn check_task_environment(infra: &Infra, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
     for task in tasks(infra, &mut v) {
         let key = &task.key;
         let sub = task.subcommand().unwrap_or_else(|e| e);
-        let Some(reads) = svc.env_for(&sub) else {
+        let Some(mut reads) = svc.env_for(&sub) else {
             v.push(format!("task {key} runs `{sub}`: not a subcommand of the service"));
             continue;
         };
+        if sub == "serve" {
+            reads.extend(OTEL_SDK_ENV.iter().map(|name| name.to_string()));
+        }
         for field in ["environment", "secrets"] {
             for (name, ..) in task.entries(infra, field, &mut v) {
                 if !reads.contains(&name) {

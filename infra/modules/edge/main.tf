@@ -445,7 +445,7 @@ resource "aws_wafv2_web_acl_logging_configuration" "this" {
 # the WAF logs (sampled requests name the rule).
 resource "aws_cloudwatch_metric_alarm" "waf_blocked" {
   alarm_name          = local.blocked_alarm
-  alarm_description   = "More than ${var.blocked_requests_threshold} requests blocked by the WAF in 5 minutes (attack, or a rule blocking real clients: see ${local.waf_log_group})"
+  alarm_description   = "More than ${var.blocked_requests_threshold} requests blocked by the WAF in 5 minutes (attack, or a rule blocking real clients: see ${local.waf_log_group}). Runbook: docs/operations.md#waf-blocked-requests"
   namespace           = "AWS/WAFV2"
   metric_name         = "BlockedRequests"
   dimensions          = { WebACL = local.waf_metric, Rule = "ALL" } # the metric name, not the ACL's name
@@ -462,7 +462,7 @@ resource "aws_cloudwatch_metric_alarm" "waf_blocked" {
 # 5xx as clients see them: the service's, the ALB's (e.g. no healthy target) and CloudFront's own (origin unreachable).
 resource "aws_cloudwatch_metric_alarm" "cdn_5xx" {
   alarm_name          = local.cdn_5xx_alarm
-  alarm_description   = "More than ${var.error_rate_threshold_percent}% of CloudFront responses are 5xx"
+  alarm_description   = "More than ${var.error_rate_threshold_percent}% of CloudFront responses are 5xx. Runbook: docs/operations.md#cloudfront-5xx-rate"
   namespace           = "AWS/CloudFront"
   metric_name         = "5xxErrorRate"
   dimensions          = { DistributionId = aws_cloudfront_distribution.this.id, Region = "Global" }

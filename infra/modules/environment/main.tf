@@ -4,7 +4,9 @@
 locals {
   name_prefix = "${var.project}-${var.environment}"
   app_port    = 8080 # the service's DEFAULT_PORT: container port, target group port, security group rules
-  alb_https   = var.certificate_arn != null
+  # The service's own metrics (the api task's collector writes them, the dashboard and alarms read them).
+  metrics_namespace = "${var.project}/${var.environment}"
+  alb_https         = var.certificate_arn != null
 }
 
 # The ECR repository is created by infra/global (modules/ecr, named var.project). Its URL and ARN are built from
@@ -145,7 +147,9 @@ module "observability" {
   # Names, not module.service outputs: the service takes this module's alarm names (no dependency cycle).
   cluster_name           = local.name_prefix
   service_name           = "${local.name_prefix}-api"
+  log_group_name         = "/ecs/${local.name_prefix}"
   db_instance_identifier = module.database.instance_identifier
+  metrics_namespace      = local.metrics_namespace
 }
 
 module "service" {
@@ -190,6 +194,7 @@ module "service" {
   # The ALB (inside the VPC) and CloudFront are the two proxies in front of the service.
   trusted_proxies     = concat([var.vpc_cidr], module.security_groups.cloudfront_origin_cidrs)
   rate_limit_per_hour = var.settings.api_rate_limit_per_hour
+  metrics_namespace   = local.metrics_namespace
   # Idle keep-alive connections: the ALB closes them first.
   load_balancer_idle_timeout_seconds = module.load_balancer.idle_timeout_seconds
 

@@ -3,8 +3,9 @@
 # so no pipeline role can edit it: the apply roles may create and change <project>-<env>-* roles only with this
 # boundary attached (terraform_apply.tf, statement CreateRolesOnlyWithTheBoundary) and are denied every change to
 # the boundary policy itself and its removal from a role. Whatever inline policy an apply role writes on such a
-# role, the role can do no more than what is listed here: pull the image, write its own logs, read its own
-# environment's secrets, and move its own service's listener rules between its two target groups.
+# role, the role can do no more than what is listed here: pull the image, write its own logs (and metric events),
+# send traces, read its own environment's secrets, and move its own service's listener rules between its two
+# target groups.
 #
 # modules/environment builds the ARN from the same name (var.permissions_boundary_name there); tests/infra_contract
 # checks that every aws_iam_role of the environment modules sets permissions_boundary.
@@ -12,7 +13,7 @@
 data "aws_iam_policy_document" "workload_boundary" {
   for_each = local.envs
 
-  #checkov:skip=CKV_AWS_356:Only ecr:GetAuthorizationToken and the elasticloadbalancing:Describe* reads take "*" (no resource-level permissions); every other statement names this environment's resources.
+  #checkov:skip=CKV_AWS_356:Only ecr:GetAuthorizationToken, the elasticloadbalancing:Describe* reads and the two X-Ray trace writes take "*" (no resource-level permissions); every other statement names this environment's resources.
   statement {
     sid       = "EcrLogin"
     actions   = ["ecr:GetAuthorizationToken"]
@@ -25,7 +26,7 @@ data "aws_iam_policy_document" "workload_boundary" {
     resources = [var.ecr_repository_arn]
   }
 
-  # ECS task logs and VPC flow logs.
+  # ECS task logs, the collector's metric events (EMF) and VPC flow logs.
   statement {
     sid = "WriteOwnLogs"
     actions = [
@@ -35,8 +36,17 @@ data "aws_iam_policy_document" "workload_boundary" {
     ]
     resources = [
       "${local.env[each.key].log_group}:*",
+      "${local.env[each.key].metrics_log_group}:*",
       "${local.env[each.key].flow_log_group}:*",
     ]
+  }
+
+  # The api task's OpenTelemetry collector sends trace segments (modules/service, telemetry.tf); X-Ray has no
+  # resource-level permissions for these two writes.
+  statement {
+    sid       = "WriteTraces"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
   }
 
   # RDS Enhanced Monitoring: the AWS managed AmazonRDSEnhancedMonitoringRole writes to RDSOSMetrics, one

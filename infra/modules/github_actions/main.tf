@@ -39,6 +39,7 @@ locals {
       task_def_arn        = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task-definition/${var.project}-${e}-"
       task_arns           = "arn:${local.partition}:ecs:${var.aws_region}:${local.account_id}:task/${var.project}-${e}/*"
       log_group           = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/ecs/${var.project}-${e}"
+      metrics_log_group   = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/ecs/${var.project}-${e}/metrics"
       flow_log_group      = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/vpc/${var.project}-${e}/flow-logs"
       role_arn            = "arn:${local.partition}:iam::${local.account_id}:role/${var.project}-${e}-"
       secrets             = "arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${var.project}-${e}/*"

@@ -4,7 +4,8 @@
 #
 # Blue/green moves the live tasks between two target groups at every deploy, so the request alarms read the load
 # balancer's own metrics (all targets) and the host alarm takes the worse of the two groups. The edge's alarms
-# (CloudFront 5xx, WAF blocked requests) live in us-east-1 (modules/edge) and are shown here on the dashboard.
+# (CloudFront 5xx, WAF blocked requests) live in us-east-1 (modules/edge) and are shown here on the dashboard. The
+# application's own alarms and widgets (its metrics and request logs) are in application.tf.
 
 data "aws_region" "current" {}
 
@@ -37,7 +38,7 @@ resource "aws_sns_topic_subscription" "email" {
 # 5xx rate = target 5xx / requests, in percent, over 1-minute periods; quiet when there is no traffic.
 resource "aws_cloudwatch_metric_alarm" "target_5xx" {
   alarm_name          = local.alarm_names.target_5xx
-  alarm_description   = "More than ${var.error_rate_threshold_percent}% of requests answered 5xx by the service"
+  alarm_description   = "More than ${var.error_rate_threshold_percent}% of requests answered 5xx by the service. Runbook: ${local.runbook}service-5xx-rate"
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.error_rate_threshold_percent
   evaluation_periods  = 3
@@ -78,7 +79,7 @@ resource "aws_cloudwatch_metric_alarm" "target_5xx" {
 
 resource "aws_cloudwatch_metric_alarm" "p99_latency" {
   alarm_name          = local.alarm_names.p99_latency
-  alarm_description   = "p99 target response time above ${var.p99_latency_threshold_seconds}s"
+  alarm_description   = "p99 target response time above ${var.p99_latency_threshold_seconds}s. Runbook: ${local.runbook}p99-latency"
   namespace           = "AWS/ApplicationELB"
   metric_name         = "TargetResponseTime"
   dimensions          = local.alb_dimensions
@@ -95,7 +96,7 @@ resource "aws_cloudwatch_metric_alarm" "p99_latency" {
 
 resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   alarm_name          = local.alarm_names.unhealthy
-  alarm_description   = "At least one api task failing the ALB health check (/health), in either target group"
+  alarm_description   = "At least one api task failing the ALB health check (/health), in either target group. Runbook: ${local.runbook}unhealthy-api-tasks"
   evaluation_periods  = 3
   datapoints_to_alarm = 2
   comparison_operator = "GreaterThanOrEqualToThreshold"
@@ -128,7 +129,7 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
 
 resource "aws_cloudwatch_metric_alarm" "rds_cpu" {
   alarm_name          = local.alarm_names.rds_cpu
-  alarm_description   = "Database CPU above ${var.rds_cpu_threshold_percent}%"
+  alarm_description   = "Database CPU above ${var.rds_cpu_threshold_percent}%. Runbook: ${local.runbook}database-cpu"
   namespace           = "AWS/RDS"
   metric_name         = "CPUUtilization"
   dimensions          = { DBInstanceIdentifier = var.db_instance_identifier }
@@ -144,7 +145,7 @@ resource "aws_cloudwatch_metric_alarm" "rds_cpu" {
 
 resource "aws_cloudwatch_metric_alarm" "rds_free_storage" {
   alarm_name          = local.alarm_names.rds_storage
-  alarm_description   = "Database free storage below ${var.rds_free_storage_threshold_gb} GiB (storage autoscaling may be at its ceiling)"
+  alarm_description   = "Database free storage below ${var.rds_free_storage_threshold_gb} GiB (storage autoscaling may be at its ceiling). Runbook: ${local.runbook}database-free-storage"
   namespace           = "AWS/RDS"
   metric_name         = "FreeStorageSpace"
   dimensions          = { DBInstanceIdentifier = var.db_instance_identifier }
@@ -164,7 +165,7 @@ resource "aws_cloudwatch_metric_alarm" "replica_lag" {
   for_each = local.replica_alarm_names
 
   alarm_name          = each.value
-  alarm_description   = "Read replica ${each.key} more than ${var.replica_lag_threshold_seconds}s behind the primary: the service reads from the primary meanwhile"
+  alarm_description   = "Read replica ${each.key} more than ${var.replica_lag_threshold_seconds}s behind the primary: the service reads from the primary meanwhile. Runbook: ${local.runbook}replica-lag"
   namespace           = "AWS/RDS"
   metric_name         = "ReplicaLag"
   dimensions          = { DBInstanceIdentifier = each.key }
@@ -182,8 +183,9 @@ resource "aws_cloudwatch_metric_alarm" "replica_lag" {
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name_prefix
 
+  # The infrastructure's view first (load balancer, tasks, database, edge), then the application's (application.tf).
   dashboard_body = jsonencode({
-    widgets = [
+    widgets = concat([
       {
         type = "metric", x = 0, y = 0, width = 12, height = 6
         properties = {
@@ -268,6 +270,7 @@ resource "aws_cloudwatch_dashboard" "this" {
           alarms = concat(
             [for a in [aws_cloudwatch_metric_alarm.target_5xx, aws_cloudwatch_metric_alarm.p99_latency, aws_cloudwatch_metric_alarm.unhealthy_hosts, aws_cloudwatch_metric_alarm.rds_cpu, aws_cloudwatch_metric_alarm.rds_free_storage] : a.arn],
             [for a in aws_cloudwatch_metric_alarm.replica_lag : a.arn],
+            local.application_alarm_arns,
             var.edge.alarm_arns,
           )
         }
@@ -311,6 +314,6 @@ resource "aws_cloudwatch_dashboard" "this" {
           ]
         }
       },
-    ]
+    ], local.application_widgets)
   })
 }

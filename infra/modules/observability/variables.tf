@@ -83,3 +83,37 @@ variable "edge" {
     alarm_arns          = list(string)
   })
 }
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the service's own metrics (the api task's collector writes them there, modules/service)."
+  type        = string
+}
+
+variable "log_group_name" {
+  description = "Log group of the api tasks (/ecs/<name_prefix>): the dashboard's latency percentiles by route come from its request lines. The name, not the service module's output (no dependency cycle)."
+  type        = string
+}
+
+variable "alarm_routes" {
+  description = "Route templates (the service's `route` label, e.g. /v2/beers/{id}) that each get a 5xx ratio alarm."
+  type        = list(string)
+  default     = ["/v2/beers", "/v2/beers/{id}", "/v2/beers/random", "/beers", "/beers/{id}"]
+}
+
+variable "route_error_rate_threshold_percent" {
+  description = "Alarm when more than this percentage of one route's requests get a 5xx."
+  type        = number
+  default     = 5
+}
+
+variable "route_min_requests" {
+  description = "Requests a minute below which a route's 5xx ratio counts as 0 (one failed request at night is no outage)."
+  type        = number
+  default     = 20
+}
+
+variable "pool_acquire_threshold_seconds" {
+  description = "Alarm when the average wait for a database connection (per pool) exceeds this many seconds."
+  type        = number
+  default     = 0.1
+}

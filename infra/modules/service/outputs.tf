@@ -47,3 +47,8 @@ output "api_keys_secret_arn" {
   description = "ARN of the API_KEYS secret (value set out of band)."
   value       = aws_secretsmanager_secret.api_keys.arn
 }
+
+output "metrics_log_group_name" {
+  description = "Log group of the collector's EMF events (/ecs/<name_prefix>/metrics)."
+  value       = aws_cloudwatch_log_group.metrics.name
+}

@@ -1,5 +1,6 @@
 # The three task definitions: api (the HTTP service), migrate and db-roles (one-off commands). They share the image,
-# the non-root user, the read-only root filesystem and the log group; local.tasks holds only what differs.
+# the non-root user, the read-only root filesystem and the log group; local.tasks holds only what differs. The api
+# task also runs the OpenTelemetry collector as a non-essential sidecar (telemetry.tf).
 # Terraform registers a revision when these change; the deploy workflow registers new revisions of the same
 # families with a new image (copying the latest revision), and the service ignores task_definition (service.tf).
 
@@ -60,6 +61,8 @@ locals {
           { name = "TRUSTED_PROXIES", value = join(",", var.trusted_proxies) },
           { name = "RATE_LIMIT_PER_HOUR", value = tostring(var.rate_limit_per_hour) },
           ],
+          # Metrics on a localhost listener for the collector, traces to it (telemetry.tf).
+          local.telemetry_environment,
           # Catalog reads go to the replicas when there are any (the service falls back to the primary on lag or
           # failure); without replicas DB_READ_HOST is absent and everything uses DB_HOST.
           var.db_read_host == null ? [] : [{ name = "DB_READ_HOST", value = var.db_read_host }],
@@ -78,6 +81,8 @@ locals {
         }
       }
       secret_arns = [var.app_secret_arn, aws_secretsmanager_secret.api_keys.arn]
+      # The OpenTelemetry collector beside the service (telemetry.tf), not essential.
+      sidecars = [local.otel_collector_container]
     }
 
     migrate = {
@@ -94,6 +99,7 @@ locals {
         ]
       }
       secret_arns = [var.migrator_secret_arn]
+      sidecars    = []
     }
 
     db-roles = {
@@ -116,6 +122,7 @@ locals {
         ]
       }
       secret_arns = [var.master_secret_arn, var.migrator_secret_arn, var.app_secret_arn]
+      sidecars    = []
     }
   }
 }
@@ -130,7 +137,8 @@ resource "aws_ecs_task_definition" "this" {
   memory                   = each.value.memory
   execution_role_arn       = aws_iam_role.execution[each.key].arn
   task_role_arn            = aws_iam_role.task.arn
-  container_definitions = jsonencode([merge(
+  # The task's own container first (the deploy workflow swaps its image by name), then its sidecars.
+  container_definitions = jsonencode(concat([merge(
     {
       name                   = each.key
       image                  = local.image
@@ -147,7 +155,7 @@ resource "aws_ecs_task_definition" "this" {
       }
     },
     each.value.container,
-  )])
+  )], each.value.sidecars))
 
   runtime_platform {
     operating_system_family = "LINUX"

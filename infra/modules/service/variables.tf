@@ -240,3 +240,34 @@ variable "permissions_boundary_arn" {
   description = "Managed policy every IAM role of this module carries as its permissions boundary (<project>-<env>-workload-boundary, created by infra/global; the apply role may create roles only with it)."
   type        = string
 }
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the service's own metrics (the collector's awsemf namespace; modules/observability reads the same one)."
+  type        = string
+}
+
+variable "otel_collector_image" {
+  description = "AWS Distro for OpenTelemetry collector image of the api task's sidecar, pinned by tag and digest (repo:tag@sha256:...)."
+  type        = string
+  # Verify before the first apply (a wrong digest fails the image pull, and with it the whole task, sidecar or not):
+  #   docker buildx imagetools inspect public.ecr.aws/aws-observability/aws-otel-collector:v0.48.0
+  default = "public.ecr.aws/aws-observability/aws-otel-collector:v0.48.0@sha256:9b28046359054b414f4ba76056ba4e8cffda2d53fbcee06171d7eeecd71326c3"
+}
+
+variable "otel_collector_memory_mib" {
+  description = "Hard memory limit (MiB) of the collector container, within the api task's memory; its memory_limiter stops accepting data 48 MiB below it."
+  type        = number
+  default     = 160
+}
+
+variable "trace_sample_ratio" {
+  description = "Share of requests the service traces (OTEL_TRACES_SAMPLER_ARG of parentbased_traceidratio), 0 to 1."
+  type        = number
+  default     = 0.05
+}
+
+variable "metrics_log_retention_days" {
+  description = "Retention of the EMF log group /ecs/<name_prefix>/metrics, in days: the raw events behind the metrics, which CloudWatch keeps on its own."
+  type        = number
+  default     = 7
+}
