@@ -28,7 +28,7 @@ fi
 echo "check-workflows: actionlint $(actionlint --version | head -n1) on ${#workflows[@]} workflow file(s)"
 actionlint -shellcheck="$(command -v shellcheck)" "${workflows[@]}"
 
-scripts=(.github/scripts/*.sh scripts/check-workflows.sh scripts/pg-replica.sh scripts/browser-test.sh scripts/screenshots.sh)
+scripts=(.github/scripts/*.sh scripts/check-workflows.sh scripts/pg-replica.sh scripts/browser-test.sh scripts/screenshots.sh scripts/metrics-check.sh)
 echo "check-workflows: shellcheck on ${#scripts[@]} script(s)"
 shellcheck --severity=style "${scripts[@]}"
 

@@ -309,4 +309,9 @@ pub struct Settings {
     /// asking again (they revalidate cheaply with the ETag after that).
     #[arg(long, env = "CACHE_MAX_AGE_SECS", default_value_t = 5, global = true)]
     pub cache_max_age_secs: u32,
+
+    /// Where to serve Prometheus metrics (`GET /metrics`), e.g. 0.0.0.0:9464 in a container: a listener of its
+    /// own, never routed by the load balancer. Unset: no metrics are kept or served.
+    #[arg(long, env = "METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }

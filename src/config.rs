@@ -154,6 +154,8 @@ pub struct Config {
     /// Per-client request limit; tests shorten its window.
     pub rate_limit: RateLimitConfig,
     pub cache: CacheOptions,
+    /// The metrics listener (`METRICS_ADDR`); `None`: no metrics.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -220,6 +222,7 @@ impl Config {
                 max_bytes: settings.cache_max_bytes,
                 max_age_secs: settings.cache_max_age_secs,
             },
+            metrics_addr: settings.metrics_addr,
         })
     }
 

@@ -6,6 +6,7 @@
 //! - [`http`] the routes, middleware and error answers, and the web pages (`http::pages`);
 //! - [`seed`] the built-in sample catalog;
 //! - [`storage`] the one store interface with its SQLite and PostgreSQL backends and their connection settings;
+//! - [`observability`] the metrics and trace export both [`http`] and [`storage`] record into;
 //! - [`domain`] the beer model, validation and filters (no HTTP, no SQL).
 
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod observability;
 pub mod seed;
 pub mod server;
 pub mod startup;

@@ -10,7 +10,10 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(Cli::parse()).await {
+    let outcome = run(Cli::parse()).await;
+    // Sends the spans still queued for the trace exporter, if traces are on.
+    telemetry::shutdown();
+    match outcome {
         Ok(code) => code,
         // The one place a failure is reported: the error and its causes, each once, on stderr (anyhow's `{:#}`
         // would repeat a cause that its parent's message already quotes, as sqlx's errors do).

@@ -14,6 +14,7 @@ use crate::cli::ReadModel;
 use crate::config::{Config, DatabaseSource, PublicBaseUrl};
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, HttpCache, ImageSettings, WritePolicy};
+use crate::observability::{Metrics, MetricsEndpoint};
 use crate::server::{self, Budget, Deadlines};
 use crate::storage::{self, Catalog, DynDatabase, ReplicaSettings, StackSettings};
 
@@ -34,11 +35,14 @@ pub struct Application {
     budget: Budget,
     deadlines: Deadlines,
     shutdown_grace: Duration,
+    /// The metrics listener, when `METRICS_ADDR` is set.
+    metrics: Option<MetricsEndpoint>,
 }
 
 /// The storage stack the configuration asks for (see [`storage::stack`]).
-fn stack_settings(config: &Config) -> StackSettings {
+fn stack_settings(config: &Config, metrics: &Metrics) -> StackSettings {
     StackSettings {
+        metrics: metrics.clone(),
         replica: config.read_replica.as_ref().map(|replica| ReplicaSettings {
             primary: config.database.clone(),
             replica: replica.database.clone(),
@@ -67,7 +71,12 @@ impl Application {
             );
             crate::seed::seed_if_empty(&primary).await?;
         }
-        let catalog = storage::open(primary, &stack_settings(config)).await?;
+        // Kept only when they can be read: without METRICS_ADDR every handle is a no-op.
+        let metrics = match config.metrics_addr {
+            Some(_) => Metrics::prometheus(&primary.backend().to_string()),
+            None => Metrics::disabled(),
+        };
+        let catalog = storage::open(primary, &stack_settings(config, &metrics)).await?;
         if let Some(replica) = &config.read_replica {
             tracing::info!(
                 replica = %replica.database.redacted(),
@@ -102,9 +111,14 @@ impl Application {
         let router = http::app_with_cache(
             AppState::new(catalog.clone(), write_policy, images),
             config.request_timeout,
-            RateLimiter::new(rate_limit),
-            HttpCache::new(&config.cache, catalog.freshness()),
+            RateLimiter::with_metrics(rate_limit, &metrics),
+            HttpCache::new(&config.cache, catalog.freshness(), &metrics),
+            &metrics,
         );
+        let metrics = match config.metrics_addr {
+            Some(address) => Some(MetricsEndpoint::bind(address, metrics).await?),
+            None => None,
+        };
         Ok(Self {
             listener,
             catalog,
@@ -112,6 +126,7 @@ impl Application {
             budget,
             deadlines: config.connections.deadlines,
             shutdown_grace: config.shutdown_grace,
+            metrics,
         })
     }
 
@@ -124,6 +139,12 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
+    /// The metrics listener's port, when there is one (`METRICS_ADDR`; port 0 works, for tests).
+    pub fn metrics_port(&self) -> Option<u16> {
+        let endpoint = self.metrics.as_ref()?;
+        endpoint.local_addr().ok().map(|address| address.port())
+    }
+
     /// Serves until `shutdown` completes, then stops accepting and gives in-flight requests `shutdown_grace` to
     /// finish before returning anyway.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
@@ -134,6 +155,8 @@ impl Application {
             keep_alive_timeout_secs = self.deadlines.idle.as_secs(),
             "listening"
         );
+        // Scrapes go on through the grace period; the listener stops with the server.
+        let metrics = self.metrics.map(MetricsEndpoint::spawn);
         // Outside the router, so routing sees the trimmed path: `/v2/beers/` answers as `/v2/beers` (no redirect:
         // some Punk clients build every URL with a trailing slash and do not follow redirects).
         let service = NormalizePathLayer::trim_trailing_slash().layer(self.router);
@@ -156,6 +179,9 @@ impl Application {
                 grace_secs = grace.as_secs(),
                 "grace period over: abandoning unfinished requests"
             );
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
         }
         self.catalog.close().await;
         tracing::info!("stopped");

@@ -1,5 +1,5 @@
 //! The docs make promises; these tests hold them: every troubleshooting entry names tests that exist, the state
-//! backends lock, and the README's two set-up commands are the ones CI runs.
+//! backends lock, the README's two set-up commands are the ones CI runs, and the runbook lists every metric.
 
 use std::path::{Path, PathBuf};
 
@@ -133,4 +133,16 @@ fn the_readme_set_up_commands_are_what_ci_runs() {
         ci.lines().any(|l| l.trim().starts_with("cargo test")),
         ".ci/run must run the README's test command"
     );
+}
+
+#[test]
+fn the_operations_runbook_lists_every_exported_metric() {
+    let runbook = read("docs/operations.md");
+    for metric in beer_catalog::observability::names::CATALOGUE {
+        assert!(
+            runbook.contains(&format!("| `{}` |", metric.name)),
+            "docs/operations.md (Metrics and traces) does not list {}",
+            metric.name
+        );
+    }
 }

@@ -19,6 +19,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::filter::DEFAULT_PER_PAGE;
+use crate::observability::{Metrics, names};
 use crate::storage::Freshness;
 
 /// Bodies larger than this are passed through untouched (no ETag, never cached), not buffered.
@@ -50,6 +51,41 @@ struct Inner {
     public: HeaderValue,
     /// The catalog version the entries were last cleared for: a new version makes every entry useless.
     cleared_for: AtomicI64,
+    lookups: Lookups,
+}
+
+/// `response_cache_lookups_total` by outcome.
+struct Lookups {
+    hit: metrics::Counter,
+    miss: metrics::Counter,
+    stale: metrics::Counter,
+}
+
+impl Lookups {
+    fn new(metrics: &Metrics) -> Self {
+        let outcome = |outcome: &'static str| metrics.counter(names::CACHE_LOOKUPS, &[("outcome", outcome)]);
+        Self {
+            hit: outcome("hit"),
+            miss: outcome("miss"),
+            stale: outcome("stale"),
+        }
+    }
+}
+
+/// Counts the answers the cache evicts to stay within its bytes (quick_cache tells its lifecycle).
+#[derive(Clone)]
+struct CountEvictions(metrics::Counter);
+
+impl quick_cache::Lifecycle<String, Arc<Stored>> for CountEvictions {
+    type RequestState = ();
+
+    fn begin_request(&self) -> Self::RequestState {}
+
+    fn on_evict(&self, _state: &mut Self::RequestState, _key: String, _stored: Arc<Stored>) {
+        self.0.increment(1);
+    }
+
+    fn end_request(&self, _state: Self::RequestState) {}
 }
 
 /// A stored 200 answer.
@@ -145,14 +181,14 @@ fn none_match(request_headers: &HeaderMap, etag: &HeaderValue) -> bool {
         .any(|tag| tag == "*" || tag.trim_start_matches("W/").as_bytes() == etag)
 }
 
-type Entries = quick_cache::sync::Cache<String, Arc<Stored>, ByBytes>;
+type Entries = quick_cache::sync::Cache<String, Arc<Stored>, ByBytes, quick_cache::DefaultHashBuilder, CountEvictions>;
 type FillGuard<'a> = quick_cache::sync::PlaceholderGuard<
     'a,
     String,
     Arc<Stored>,
     ByBytes,
     quick_cache::DefaultHashBuilder,
-    quick_cache::sync::DefaultLifecycle<String, Arc<Stored>>,
+    CountEvictions,
 >;
 
 /// How long a request waits for another one computing the same answer before computing it itself.
@@ -166,11 +202,12 @@ fn versioned(version: i64, key: &str) -> String {
 impl HttpCache {
     /// ETags, 304s and `Cache-Control` only, without a response cache (tests that do not run a storage stack).
     pub fn headers_only(max_age_secs: u32) -> Self {
-        Self::build(None, None, max_age_secs)
+        Self::build(None, None, max_age_secs, &Metrics::disabled())
     }
 
-    /// The full cache, as the server runs it; `options.max_bytes == 0` gives ETags and 304s only.
-    pub fn new(options: &CacheOptions, freshness: Arc<Freshness>) -> Self {
+    /// The full cache, as the server runs it, counting into `metrics`; `options.max_bytes == 0` gives ETags and
+    /// 304s only.
+    pub fn new(options: &CacheOptions, freshness: Arc<Freshness>, metrics: &Metrics) -> Self {
         let entries = (options.max_bytes > 0).then(|| {
             // quick_cache splits its capacity into shards of at least 32 estimated items each, and an entry must
             // fit in one shard: estimating few, large items (lists of 47-157 KB) keeps
@@ -178,17 +215,38 @@ impl HttpCache {
             let estimated_items = usize::try_from(options.max_bytes / (128 * 1024))
                 .unwrap_or(usize::MAX)
                 .max(16);
-            quick_cache::sync::Cache::with_weighter(estimated_items, options.max_bytes, ByBytes)
+            let evictions = CountEvictions(metrics.counter(names::CACHE_EVICTIONS, &[] as &[(&str, &str)]));
+            quick_cache::sync::Cache::with(
+                estimated_items,
+                options.max_bytes,
+                ByBytes,
+                quick_cache::DefaultHashBuilder::default(),
+                evictions,
+            )
         });
-        Self::build(entries, Some(freshness), options.max_age_secs)
+        let cache = Self::build(entries, Some(freshness), options.max_age_secs, metrics);
+        let held = Arc::downgrade(&cache.0);
+        let bytes = metrics.gauge(names::CACHE_BYTES, &[] as &[(&str, &str)]);
+        metrics.sample_on_render(move || {
+            if let Some(entries) = held.upgrade().as_ref().and_then(|inner| inner.entries.as_ref()) {
+                bytes.set(entries.weight() as f64);
+            }
+        });
+        cache
     }
 
-    fn build(entries: Option<Entries>, freshness: Option<Arc<Freshness>>, max_age_secs: u32) -> Self {
+    fn build(
+        entries: Option<Entries>,
+        freshness: Option<Arc<Freshness>>,
+        max_age_secs: u32,
+        metrics: &Metrics,
+    ) -> Self {
         Self(Arc::new(Inner {
             entries,
             freshness,
             public: HeaderValue::from_str(&format!("public, max-age={max_age_secs}")).expect("a valid header"),
             cleared_for: AtomicI64::new(i64::MIN),
+            lookups: Lookups::new(metrics),
         }))
     }
 
@@ -232,21 +290,34 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
     if freshness.is_down() {
         // Stale-if-error: whatever was stored at the last version read is the best answer there is.
         if let Some(stored) = entries.get(key_at(freshness.last_version()).as_str()) {
+            cache.0.lookups.stale.increment(1);
             return from_store(&stored, request.headers(), hit_control(NO_CACHE), STALE_HIT);
         }
+        cache.0.lookups.miss.increment(1);
         return forward(&cache, kind, request, next, Fill::Uncached).await;
     }
     let Some(version) = freshness.current_version() else {
+        cache.0.lookups.miss.increment(1);
         return forward(&cache, kind, request, next, Fill::Bypass).await;
     };
     cache.clear_if_new(entries, version);
     let key = key_at(version);
     // Requests for the same answer wait for the first one to compute it, instead of all going to the database
     // after every change (quick_cache's placeholder guard).
+    let lookups = &cache.0.lookups;
     match tokio::time::timeout(FILL_WAIT, entries.get_value_or_guard_async(key.as_str())).await {
-        Ok(Ok(stored)) => from_store(&stored, request.headers(), hit_control(cache.0.public.clone()), HIT),
-        Ok(Err(guard)) => forward(&cache, kind, request, next, Fill::Guard(guard)).await,
-        Err(_) => forward(&cache, kind, request, next, Fill::Bypass).await,
+        Ok(Ok(stored)) => {
+            lookups.hit.increment(1);
+            from_store(&stored, request.headers(), hit_control(cache.0.public.clone()), HIT)
+        }
+        Ok(Err(guard)) => {
+            lookups.miss.increment(1);
+            forward(&cache, kind, request, next, Fill::Guard(guard)).await
+        }
+        Err(_) => {
+            lookups.miss.increment(1);
+            forward(&cache, kind, request, next, Fill::Bypass).await
+        }
     }
 }
 

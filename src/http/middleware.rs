@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 use super::cache::{self, HttpCache};
 use super::error::{ApiError, ErrorCause};
 use super::rate_limit::{self, LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER, RateLimiter};
+use super::request_metrics::RequestMetrics;
 use super::response::{is_punk_path, method_not_allowed, not_found, panic_response, render};
 use super::{AppState, consistency, drain};
 
@@ -46,6 +47,7 @@ pub(super) fn with_middleware_and_cache(
     request_timeout: Duration,
     rate_limiter: RateLimiter,
     cache: HttpCache,
+    metrics: RequestMetrics,
 ) -> Router<AppState> {
     routes
         .fallback(not_found)
@@ -59,11 +61,16 @@ pub(super) fn with_middleware_and_cache(
                 // -12% when these two were one outer `from_fn`).
                 .map_request(drop_unusable_request_id)
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(request_span).on_failure(()))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(record_status)
+                        .on_failure(()),
+                )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .map_response(nosniff)
                 .map_response(errors_not_stored)
-                .layer(middleware::from_fn(log_request))
+                .layer(middleware::from_fn_with_state(metrics, log_request))
                 // Outside everything that may answer before reading the body, so that answer reaches the client.
                 .layer(middleware::from_fn(drain::finish_reading_body))
                 .layer(CatchPanicLayer::custom(panic_response))
@@ -126,29 +133,47 @@ fn errors_not_stored(mut response: Response) -> Response {
 }
 
 /// The span every event of a request is logged in: its id, method and route template (`/beers/{id}`, not the
-/// concrete path, so requests group by operation; absent for unknown routes).
+/// concrete path, so requests group by operation; absent for unknown routes), and once answered its status. With
+/// traces on it is the trace's server span, continuing the caller's trace when a `traceparent` names one.
 fn request_span(request: &Request) -> tracing::Span {
     let request_id = request
         .extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok());
     let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "request",
         request_id = request_id.unwrap_or_default(),
         method = %request.method(),
         route = route.unwrap_or_default(),
-    )
+        status = tracing::field::Empty,
+        "otel.kind" = "server",
+    );
+    crate::observability::traces::continue_trace(&span, request.headers());
+    span
+}
+
+fn record_status<B>(response: &axum::http::Response<B>, _latency: Duration, span: &tracing::Span) {
+    span.record("status", response.status().as_u16());
 }
 
 /// One line per request: method, path, status, latency (no query strings, bodies or headers), and for a server-side
 /// failure its cause, taken from the response ([`ErrorCause`]): the one place a 5xx is logged. Health checks log at
-/// DEBUG: a load balancer polling them every few seconds would drown everything else.
-async fn log_request(request: Request, next: Next) -> Response {
+/// DEBUG: a load balancer polling them every few seconds would drown everything else. The request metrics are
+/// recorded here too, from the same route, status and latency.
+async fn log_request(State(metrics): State<RequestMetrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let _in_flight = metrics.start();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
+    metrics.record(
+        route.as_ref().map(MatchedPath::as_str),
+        &method,
+        response.status(),
+        started.elapsed(),
+    );
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let cause = response.extensions().get::<ErrorCause>().map(|cause| &*cause.0);

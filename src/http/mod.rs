@@ -6,6 +6,8 @@ use std::time::Duration;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::observability::Metrics;
+
 pub mod auth;
 pub mod beers;
 mod body_shape;
@@ -23,6 +25,7 @@ pub mod pagination;
 mod params;
 pub mod punk;
 pub mod rate_limit;
+pub mod request_metrics;
 pub mod response;
 pub mod state;
 pub mod text_schema;
@@ -32,27 +35,42 @@ pub use cache::{CacheOptions, HttpCache};
 pub use middleware::BODY_LIMIT_BYTES;
 use middleware::with_middleware_and_cache;
 use rate_limit::RateLimiter;
+use request_metrics::RequestMetrics;
 pub use state::{AppState, ImageSettings};
 
 /// The whole application: routes, fallbacks and middleware, ready to serve; HTTP caching headers without a
 /// response cache (see [`app_with_cache`]).
 pub fn app(state: AppState, request_timeout: Duration, rate_limiter: RateLimiter) -> Router {
-    app_with_cache(state, request_timeout, rate_limiter, HttpCache::headers_only(0))
+    app_with_cache(
+        state,
+        request_timeout,
+        rate_limiter,
+        HttpCache::headers_only(0),
+        &Metrics::disabled(),
+    )
 }
 
-/// The whole application with the given response cache, as the server runs it.
+/// The whole application with the given response cache, recording its requests into `metrics`, as the server
+/// runs it.
 pub fn app_with_cache(
     state: AppState,
     request_timeout: Duration,
     rate_limiter: RateLimiter,
     cache: HttpCache,
+    metrics: &Metrics,
 ) -> Router {
     let (routes, _) = routes().split_for_parts();
     let routes = routes.merge(pages::router());
-    with_middleware_and_cache(routes, request_timeout, rate_limiter, cache)
-        // Outermost: every error answer, even a timeout, a panic or a 429, becomes a page for a browser.
-        .layer(axum::middleware::from_fn(pages::html_errors))
-        .with_state(state)
+    with_middleware_and_cache(
+        routes,
+        request_timeout,
+        rate_limiter,
+        cache,
+        RequestMetrics::new(metrics),
+    )
+    // Outermost: every error answer, even a timeout, a panic or a 429, becomes a page for a browser.
+    .layer(axum::middleware::from_fn(pages::html_errors))
+    .with_state(state)
 }
 
 /// Every route of the service, each registered with its OpenAPI documentation (utoipa-axum), so a route cannot
@@ -73,5 +91,11 @@ pub fn with_middleware(
     request_timeout: Duration,
     rate_limiter: RateLimiter,
 ) -> Router<AppState> {
-    with_middleware_and_cache(routes, request_timeout, rate_limiter, HttpCache::headers_only(0))
+    with_middleware_and_cache(
+        routes,
+        request_timeout,
+        rate_limiter,
+        HttpCache::headers_only(0),
+        RequestMetrics::new(&Metrics::disabled()),
+    )
 }

@@ -28,6 +28,7 @@ use axum::response::Response;
 use ipnet::IpNet;
 
 use super::error::ApiError;
+use crate::observability::{Metrics, names};
 
 pub const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 pub const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
@@ -89,6 +90,9 @@ struct Limiter {
     trusted_proxies: Vec<IpNet>,
     max_clients: usize,
     current: Mutex<Window>,
+    /// `rate_limit_decisions_total` by decision.
+    allowed: metrics::Counter,
+    limited: metrics::Counter,
 }
 
 struct Window {
@@ -117,12 +121,17 @@ pub struct Decision {
 
 impl RateLimiter {
     pub fn new(config: &RateLimitConfig) -> Self {
+        Self::with_metrics(config, &Metrics::disabled())
+    }
+
+    /// The limiter, counting its decisions and the clients it tracks into `metrics`.
+    pub fn with_metrics(config: &RateLimitConfig, metrics: &Metrics) -> Self {
         if config.requests_per_window == 0 {
             return Self::disabled();
         }
         let window = config.window.max(Duration::from_millis(1));
         let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        Self {
+        let limiter = Self {
             inner: Some(Arc::new(Limiter {
                 limit: config.requests_per_window,
                 window,
@@ -135,8 +144,24 @@ impl RateLimiter {
                     overflow: 0,
                     overflow_logged: false,
                 }),
+                allowed: metrics.counter(names::RATE_LIMIT_DECISIONS, &[("decision", "allowed")]),
+                limited: metrics.counter(names::RATE_LIMIT_DECISIONS, &[("decision", "limited")]),
             })),
+        };
+        if let Some(limiter) = &limiter.inner {
+            let limiter = Arc::downgrade(limiter);
+            let tracked = metrics.gauge(names::RATE_LIMIT_CLIENTS, &[] as &[(&str, &str)]);
+            metrics.sample_on_render(move || {
+                if let Some(limiter) = limiter.upgrade() {
+                    let window = limiter
+                        .current
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    tracked.set(window.counts.len() as f64);
+                }
+            });
         }
+        limiter
     }
 
     /// Lets every request through, without headers.
@@ -266,8 +291,10 @@ pub async fn limit_rate(State(limiter): State<RateLimiter>, request: Request, ne
     let client = client_ip(peer, request.headers(), &limiter.trusted_proxies);
     let decision = limiter.check(client, Instant::now());
     let mut response = if decision.allowed {
+        limiter.allowed.increment(1);
         next.run(request).await
     } else {
+        limiter.limited.increment(1);
         // Once per client and window: a client hammering on after its 429 must not flood the log (each request
         // still has its own request line).
         if decision.first_refusal {

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::StoreError;
+use crate::observability::{Metrics, names};
 use crate::telemetry::error_chain;
 
 /// How long a version read is trusted, counted from when the read was *issued*: a cached answer served at time t
@@ -46,10 +47,25 @@ pub struct Freshness {
     poll_now: Notify,
     /// Wakes those waiting for a new version (the read model, which refreshes at once).
     version_moved: Notify,
+    outage: OutageMetrics,
+}
+
+/// The outage state and its changes, as metrics.
+struct OutageMetrics {
+    to_outage: metrics::Counter,
+    recovered: metrics::Counter,
+    down: metrics::Gauge,
 }
 
 impl Freshness {
     pub fn new() -> Arc<Self> {
+        Self::with_metrics(&Metrics::disabled())
+    }
+
+    /// Counting the outage state's changes into `metrics` (`outage_guard_transitions_total`, `outage`).
+    pub fn with_metrics(metrics: &Metrics) -> Arc<Self> {
+        let down = metrics.gauge(names::OUTAGE, &[] as &[(&str, &str)]);
+        down.set(0.0);
         Arc::new(Self {
             epoch: Instant::now(),
             version: AtomicI64::new(0),
@@ -61,6 +77,11 @@ impl Freshness {
             down: AtomicBool::new(false),
             poll_now: Notify::new(),
             version_moved: Notify::new(),
+            outage: OutageMetrics {
+                to_outage: metrics.counter(names::OUTAGE_TRANSITIONS, &[("to", "outage")]),
+                recovered: metrics.counter(names::OUTAGE_TRANSITIONS, &[("to", "recovered")]),
+                down,
+            },
         })
     }
 
@@ -115,6 +136,8 @@ impl Freshness {
     /// closed pool, never yield).
     pub fn probe_failed(&self, error: &StoreError) {
         if !self.down.swap(true, Ordering::AcqRel) {
+            self.outage.to_outage.increment(1);
+            self.outage.down.set(1.0);
             tracing::warn!(
                 error = error_chain(error),
                 "the database is unavailable: answering 503 at once and serving cached reads until it is back"
@@ -162,6 +185,8 @@ impl Freshness {
             }
         }
         if self.down.swap(false, Ordering::AcqRel) {
+            self.outage.recovered.increment(1);
+            self.outage.down.set(0.0);
             tracing::info!("the database is reachable again");
         }
     }

@@ -19,6 +19,7 @@ use super::rendered::JsonShape;
 use super::sql::RenderedRow;
 use super::{Backend, StoreResult};
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
+use crate::observability::Metrics;
 
 /// A beer to write during an import, with the id it must keep when it has one, and the label image loaded for
 /// it (shared: one file may serve many beers, and is stored once).
@@ -146,6 +147,9 @@ pub trait Administration: Send + Sync + 'static {
     /// A round trip to the database, for readiness.
     async fn ping(&self) -> StoreResult<()>;
     async fn close(&self);
+    /// Records every call's duration and failures, and the pool's connections, into `metrics`, the pool labelled
+    /// `pool` (`primary`, `replica`); the server's stack calls it once per backend.
+    fn record_into(&self, metrics: &Metrics, pool: &'static str);
 }
 
 /// Where reads are served from: the catalog's reads and the change source they are checked against.

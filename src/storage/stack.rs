@@ -20,6 +20,7 @@ use super::{
     Backend, CatalogReads, CatalogWrites, ConnectError, DatabaseUrl, DynDatabase, PostgresStore, ReadDatabase,
     StoreOptions, StoreResult,
 };
+use crate::observability::Metrics;
 
 /// What the stack is made of, beyond the primary database.
 #[derive(Clone, Debug)]
@@ -28,6 +29,8 @@ pub struct StackSettings {
     pub replica: Option<ReplicaSettings>,
     /// The in-process read model, keeping this many bytes of rendered rows; `None`: SQL for every read.
     pub read_model: Option<u64>,
+    /// Where every layer records its metrics ([`Metrics::disabled`]: nowhere).
+    pub metrics: Metrics,
 }
 
 /// A PostgreSQL read replica beside the primary.
@@ -69,11 +72,14 @@ struct Replica {
 /// A read replica's state is known before this returns (one probe, at most 2 s); a replica that is down does not
 /// stop the service from starting: reads go to the primary until it answers.
 pub async fn open(primary: DynDatabase, settings: &StackSettings) -> Result<Catalog, ConnectError> {
+    let metrics = &settings.metrics;
+    primary.record_into(metrics, "primary");
     let (read_side, replica): (Arc<dyn ReadDatabase>, Option<Replica>) = match &settings.replica {
         None => (primary.clone(), None),
         Some(replica) => {
             let database: DynDatabase = Arc::new(PostgresStore::connect_lazy(&replica.replica, &replica.options)?);
-            let health = Arc::new(ReplicaHealth::new(replica.max_lag));
+            database.record_into(metrics, "replica");
+            let health = Arc::new(ReplicaHealth::with_metrics(replica.max_lag, metrics));
             let monitor = Monitor::start(&replica.primary, &replica.replica, health.clone()).await?;
             let router = ReplicaRouter::new(primary.clone(), database.clone(), health.clone());
             let replica = Replica {
@@ -84,7 +90,7 @@ pub async fn open(primary: DynDatabase, settings: &StackSettings) -> Result<Cata
             (Arc::new(router), Some(replica))
         }
     };
-    let freshness = Freshness::new();
+    let freshness = Freshness::with_metrics(metrics);
     // The follower reads where reads are served, beneath the guard: it is the probe that ends an outage.
     let follower = VersionFollower::start(read_side.clone(), freshness.clone());
     let guard = Arc::new(OutageGuard::new(
@@ -95,7 +101,7 @@ pub async fn open(primary: DynDatabase, settings: &StackSettings) -> Result<Cata
     ));
     let read_model = settings
         .read_model
-        .map(|rendered_row_bytes| ReadModel::start(guard.clone(), Some(freshness.clone()), rendered_row_bytes));
+        .map(|bytes| ReadModel::start_with_metrics(guard.clone(), Some(freshness.clone()), bytes, metrics));
     let reads: Arc<dyn CatalogReads> = match &read_model {
         Some(model) => model.clone(),
         None => guard.clone(),

@@ -186,6 +186,8 @@ pub struct TestApp {
     /// The server's storage stack: tests read and write through it directly.
     pub catalog: Catalog,
     pub database_url: String,
+    /// `http://127.0.0.1:<port>` of the metrics listener, when the app was given `--metrics-addr`.
+    pub metrics_address: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     // Last: the database goes after the server and store that use it.
@@ -233,6 +235,7 @@ impl TestApp {
         let app = Application::build(&config).await.unwrap();
         let catalog = app.catalog();
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
@@ -246,6 +249,7 @@ impl TestApp {
             client,
             catalog,
             database_url: database.url.clone(),
+            metrics_address,
             shutdown: Some(shutdown),
             server: Some(server),
             _database: database,
@@ -277,6 +281,14 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// The metrics listener's exposition, as samples (panics when the app has no `--metrics-addr`).
+    pub async fn scrape(&self) -> Samples {
+        let address = self.metrics_address.as_ref().expect("spawned with --metrics-addr");
+        let response = self.client.get(format!("{address}/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        Samples::parse(&response.text().await.unwrap())
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
@@ -347,6 +359,7 @@ pub async fn in_process(args: &[&str]) -> (axum::Router, TestDatabase) {
         &StackSettings {
             replica: None,
             read_model: None,
+            metrics: Default::default(),
         },
     )
     .await
@@ -511,4 +524,88 @@ pub async fn wait_until_current(model: &beer_catalog::storage::ReadModel) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A Prometheus text exposition's samples, by series: the name and its labels sorted by name
+/// (`beer_catalog_http_requests_total{method="GET",route="/beers",status_class="2xx"}`), so a lookup does not depend
+/// on the order the exporter writes labels in.
+#[derive(Debug)]
+pub struct Samples {
+    pub text: String,
+    values: std::collections::BTreeMap<String, f64>,
+}
+
+impl Samples {
+    pub fn parse(text: &str) -> Self {
+        let mut values = std::collections::BTreeMap::new();
+        for line in text.lines().filter(|line| !line.is_empty() && !line.starts_with('#')) {
+            let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {line}"));
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("not a value: {line}"));
+            let key = match series.split_once('{') {
+                None => series.to_owned(),
+                Some((name, labels)) => {
+                    let labels = labels.strip_suffix('}').unwrap();
+                    let mut pairs: Vec<&str> = split_labels(labels);
+                    pairs.sort_unstable();
+                    format!("{name}{{{}}}", pairs.join(","))
+                }
+            };
+            assert!(values.insert(key, value).is_none(), "a series appears twice: {line}");
+        }
+        Samples {
+            text: text.to_owned(),
+            values,
+        }
+    }
+
+    /// The sample of `name` with exactly these labels (any order); `None` when the series is not exported.
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let mut pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        pairs.sort_unstable();
+        let key = match pairs.is_empty() {
+            true => name.to_owned(),
+            false => format!("{name}{{{}}}", pairs.join(",")),
+        };
+        self.values.get(&key).copied()
+    }
+
+    /// As [`Samples::get`], failing when the series is missing.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.get(name, labels)
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in the exposition:\n{}", self.text))
+    }
+
+    /// The sum of every series of `name`, whatever its labels (0 when none is exported).
+    pub fn sum(&self, name: &str) -> f64 {
+        self.values
+            .iter()
+            .filter(|(series, _)| series.split('{').next() == Some(name))
+            .map(|(_, value)| value)
+            .sum()
+    }
+
+    pub fn series(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+}
+
+/// `a="x",b="y,z"` into its pairs (a comma inside a quoted value does not split).
+fn split_labels(labels: &str) -> Vec<&str> {
+    let (mut pairs, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    for (at, c) in labels.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                pairs.push(&labels[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < labels.len() {
+        pairs.push(&labels[start..]);
+    }
+    pairs
 }

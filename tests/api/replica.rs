@@ -149,6 +149,9 @@ struct ReplicaApp {
     standby_url: String,
 }
 
+/// The replica's fallbacks, by reason.
+const FALLBACKS: &str = "beer_catalog_replica_fallbacks_total";
+
 /// These tests count where the store's reads go, so the response cache (which answers a repeated read without
 /// any) and the read model (which reads the catalog in the background whenever it changes) are off, except where
 /// a test turns them on with `extra_args`.
@@ -173,7 +176,15 @@ async fn spawn_with(pair: &Pair, max_lag_secs: u64, extra_args: &[&str]) -> Repl
     wait_replayed(pair).await;
     let standby_url = with_database(&pair.standby, &name);
     let max_lag = max_lag_secs.to_string();
-    let mut args = vec!["--db-read-url", &standby_url, "--db-read-max-lag-secs", &max_lag];
+    // Metrics on: the fallback tests check the replica's metrics beside /ready's counts.
+    let mut args = vec![
+        "--db-read-url",
+        &standby_url,
+        "--db-read-max-lag-secs",
+        &max_lag,
+        "--metrics-addr",
+        "127.0.0.1:0",
+    ];
     args.extend_from_slice(extra_args);
     let app = TestApp::spawn_on(database, &args, |_| {}).await;
     ReplicaApp { app, standby_url }
@@ -417,6 +428,10 @@ async fn reads_fall_back_to_the_primary_while_the_standby_is_down_and_return_whe
         .await;
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["read_replica_stats"]["fallbacks"], 1, "counted once: {ready}");
+    let samples = replica.app.scrape().await;
+    assert_eq!(samples.value(FALLBACKS, &[("reason", "unreachable")]), 1.0);
+    assert_eq!(samples.value(FALLBACKS, &[("reason", "lagging")]), 0.0);
+    assert_eq!(samples.value("beer_catalog_replica_in_use", &[]), 0.0);
     let on_primary = replica.stat("reads_on_primary").await;
     let id_written_during_outage = replica.create_beer("Written During The Outage").await;
     let (status, beer) = replica
@@ -454,6 +469,17 @@ async fn reads_fall_back_to_the_primary_while_the_standby_is_down_and_return_whe
     );
     let ready = replica.ready().await;
     assert_eq!(ready["read_replica_stats"]["fallbacks"], 1, "{ready}");
+    let samples = replica.app.scrape().await;
+    assert_eq!(
+        samples.value(FALLBACKS, &[("reason", "unreachable")]),
+        1.0,
+        "the return is not a fallback"
+    );
+    assert_eq!(samples.value("beer_catalog_replica_in_use", &[]), 1.0);
+    // Both pools were used and are reported under their own label.
+    for pool in ["primary", "replica"] {
+        assert!(samples.value("beer_catalog_db_pool_acquire_duration_seconds_count", &[("pool", pool)]) >= 1.0);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,6 +505,15 @@ async fn reads_fall_back_while_the_standby_lags_beyond_the_bound_and_return_when
     assert!(
         ready["read_replica_stats"]["lag_seconds"].as_f64().unwrap() >= 2.0,
         "{ready}"
+    );
+    let samples = replica.app.scrape().await;
+    assert_eq!(samples.value(FALLBACKS, &[("reason", "lagging")]), 1.0);
+    assert_eq!(samples.value(FALLBACKS, &[("reason", "unreachable")]), 0.0);
+    assert_eq!(samples.value("beer_catalog_replica_in_use", &[]), 0.0);
+    assert!(
+        samples.value("beer_catalog_replica_lag_seconds", &[]) >= 2.0,
+        "{}",
+        samples.text
     );
     // The standby still lacks the beer; the primary answers, so the read is current.
     let (status, beer) = replica.app.get_json(&format!("/beers/{id}")).await;

@@ -213,7 +213,7 @@ backend_tests! {
             public_base_url: None,
             limits: ImageLimits { max_bytes: 1024, max_dimension: 64 },
         };
-        let catalog = beer_catalog::storage::open(store, &StackSettings { replica: None, read_model: None }).await.unwrap();
+        let catalog = beer_catalog::storage::open(store, &StackSettings { replica: None, read_model: None, metrics: Default::default() }).await.unwrap();
         let state = AppState::new(catalog, WritePolicy::Open, images);
         let router = beer_catalog::http::app(state, Duration::from_secs(5), RateLimiter::disabled());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

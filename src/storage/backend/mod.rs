@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 mod bulk;
+mod observer;
 pub mod version_signal;
 
 use super::change_signal::{VersionListener, VersionReader};

@@ -7,6 +7,7 @@ use chrono::Utc;
 use sea_query::PostgresQueryBuilder;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 
+use super::observer::Observer;
 use super::version_signal::{DedicatedVersionReader, PostgresVersionListener};
 use super::{Dialect, bulk, connect_error, open};
 use crate::domain::BeerFields;
@@ -17,12 +18,15 @@ use crate::storage::{Backend, ConnectError, DatabaseUrl, StoreOptions, StoreResu
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// Set by the server's stack ([`Observer`]); data jobs record nothing.
+    pub(super) observer: Observer,
 }
 
 impl PostgresStore {
     pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
         Ok(Self {
             pool: open(url, options, Self::connect_options(url)?).await?,
+            observer: Observer::default(),
         })
     }
 
@@ -33,7 +37,10 @@ impl PostgresStore {
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout)
             .connect_lazy_with(Self::connect_options(url)?);
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            observer: Observer::default(),
+        })
     }
 
     /// The driver's options for `url` (the replica monitor opens its own connections with them).

@@ -7,6 +7,7 @@ use chrono::Utc;
 use sea_query::SqliteQueryBuilder;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
+use super::observer::Observer;
 use super::version_signal::DedicatedVersionReader;
 use super::{Dialect, bulk, connect_error, open};
 use crate::domain::BeerFields;
@@ -17,6 +18,8 @@ use crate::storage::{Backend, ConnectError, DatabaseUrl, StoreOptions, StoreResu
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Set by the server's stack ([`Observer`]); data jobs record nothing.
+    pub(super) observer: Observer,
 }
 
 impl SqliteStore {
@@ -31,6 +34,7 @@ impl SqliteStore {
             .busy_timeout(options.connect_timeout);
         Ok(Self {
             pool: open(url, options, connect_options).await?,
+            observer: Observer::default(),
         })
     }
 }

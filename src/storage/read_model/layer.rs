@@ -30,6 +30,7 @@ use super::evaluator::Evaluator;
 use super::rendered_row_cache::RenderedRowCache;
 use super::{CatalogIndex, IdPage};
 use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
+use crate::observability::{Metrics, names};
 use crate::storage::freshness::Freshness;
 use crate::storage::{
     CatalogReads, ReadDatabase, RenderedRow, StoreResult, StoredImage, read_preference, rendered, rendered::JsonShape,
@@ -60,10 +61,36 @@ struct Shared {
     evaluator: Evaluator,
     patched: AtomicU64,
     rebuilt: AtomicU64,
+    metrics: ReadModelMetrics,
+}
+
+/// The read model's refreshes and its rendered-row lookups, as metrics.
+struct ReadModelMetrics {
+    patches: metrics::Counter,
+    rebuilds: metrics::Counter,
+    patch_duration: metrics::Histogram,
+    rebuild_duration: metrics::Histogram,
+    row_hits: metrics::Counter,
+    row_misses: metrics::Counter,
+}
+
+impl ReadModelMetrics {
+    fn new(metrics: &Metrics) -> Self {
+        let kind = |kind: &'static str| [("kind", kind)];
+        let outcome = |outcome: &'static str| [("outcome", outcome)];
+        Self {
+            patches: metrics.counter(names::READ_MODEL_REFRESHES, &kind("patch")),
+            rebuilds: metrics.counter(names::READ_MODEL_REFRESHES, &kind("rebuild")),
+            patch_duration: metrics.histogram(names::READ_MODEL_REFRESH_DURATION, &kind("patch")),
+            rebuild_duration: metrics.histogram(names::READ_MODEL_REFRESH_DURATION, &kind("rebuild")),
+            row_hits: metrics.counter(names::ROW_CACHE_LOOKUPS, &outcome("hit")),
+            row_misses: metrics.counter(names::ROW_CACHE_LOOKUPS, &outcome("miss")),
+        }
+    }
 }
 
 impl Shared {
-    fn new(rendered_rows: RenderedRowCache) -> Self {
+    fn new(rendered_rows: RenderedRowCache, metrics: ReadModelMetrics) -> Self {
         Self {
             index: RwLock::default(),
             building: AtomicBool::default(),
@@ -72,6 +99,7 @@ impl Shared {
             evaluator: Evaluator::start(),
             patched: AtomicU64::default(),
             rebuilt: AtomicU64::default(),
+            metrics,
         }
     }
 
@@ -117,11 +145,36 @@ impl ReadModel {
         freshness: Option<Arc<Freshness>>,
         rendered_row_bytes: u64,
     ) -> Arc<Self> {
+        Self::start_with_metrics(inner, freshness, rendered_row_bytes, &Metrics::disabled())
+    }
+
+    /// As [`ReadModel::start`], recording refreshes, rendered-row lookups and the version lag into `metrics`.
+    pub fn start_with_metrics(
+        inner: Arc<dyn ReadDatabase>,
+        freshness: Option<Arc<Freshness>>,
+        rendered_row_bytes: u64,
+        metrics: &Metrics,
+    ) -> Arc<Self> {
+        let shared = Shared::new(
+            RenderedRowCache::new(rendered_row_bytes),
+            ReadModelMetrics::new(metrics),
+        );
         let model = Arc::new(Self {
             inner,
-            shared: Arc::new(Shared::new(RenderedRowCache::new(rendered_row_bytes))),
+            shared: Arc::new(shared),
             freshness: freshness.clone(),
         });
+        if let Some(freshness) = &freshness {
+            // Versions behind the change signal's last read (all of them while no index is built).
+            let (weak, freshness) = (Arc::downgrade(&model), freshness.clone());
+            let lag = metrics.gauge(names::READ_MODEL_LAG, &[] as &[(&str, &str)]);
+            metrics.sample_on_render(move || {
+                if let Some(model) = weak.upgrade() {
+                    let built = model.installed().map_or(0, |index| index.version());
+                    lag.set((freshness.last_version() - built).max(0) as f64);
+                }
+            });
+        }
         model.start_refresh();
         if let Some(freshness) = freshness {
             tokio::spawn(follow(Arc::downgrade(&model), freshness));
@@ -223,6 +276,9 @@ impl ReadModel {
             .filter(|(_, row)| row.is_none())
             .map(|(id, _)| *id)
             .collect();
+        let metrics = &self.shared.metrics;
+        metrics.row_hits.increment((ids.len() - missing.len()) as u64);
+        metrics.row_misses.increment(missing.len() as u64);
         if !missing.is_empty() {
             missing.sort_unstable();
             let read: Vec<Arc<RenderedRow>> = self
@@ -258,6 +314,8 @@ impl ReadModel {
                     let (beers, version) = (index.len(), index.version());
                     match &how {
                         Refresh::Patched { changed } => {
+                            shared.metrics.patches.increment(1);
+                            shared.metrics.patch_duration.record(started.elapsed().as_secs_f64());
                             tracing::debug!(
                                 beers,
                                 version,
@@ -268,6 +326,8 @@ impl ReadModel {
                             shared.patched.fetch_add(1, Ordering::AcqRel);
                         }
                         Refresh::Rebuilt => {
+                            shared.metrics.rebuilds.increment(1);
+                            shared.metrics.rebuild_duration.record(started.elapsed().as_secs_f64());
                             tracing::info!(beers, version, elapsed_ms, "read model built");
                             shared.rebuilt.fetch_add(1, Ordering::AcqRel);
                         }

@@ -4,6 +4,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::observability::{Metrics, names};
+
 /// What the replica is doing, for `/ready` and operators.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReplicaStatus {
@@ -34,6 +36,16 @@ pub struct ReplicaHealth {
     pub(super) reads_on_replica: AtomicU64,
     pub(super) reads_on_primary: AtomicU64,
     pub(super) retried_on_primary: AtomicU64,
+    metrics: HealthMetrics,
+}
+
+/// The replica's state as metrics: set where it changes.
+#[derive(Debug)]
+struct HealthMetrics {
+    in_use: metrics::Gauge,
+    lag: metrics::Gauge,
+    unreachable: metrics::Counter,
+    lagging: metrics::Counter,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +57,16 @@ struct Observed {
 
 impl ReplicaHealth {
     pub fn new(max_lag: Duration) -> Self {
+        Self::with_metrics(max_lag, &Metrics::disabled())
+    }
+
+    /// Recording the replica's state into `metrics` (`replica_in_use`, `replica_lag_seconds`,
+    /// `replica_fallbacks_total` by reason).
+    pub fn with_metrics(max_lag: Duration, metrics: &Metrics) -> Self {
+        let no_labels: &[(&str, &str)] = &[];
+        let in_use = metrics.gauge(names::REPLICA_IN_USE, no_labels);
+        in_use.set(1.0);
+        let reason = |reason: &'static str| metrics.counter(names::REPLICA_FALLBACKS, &[("reason", reason)]);
         Self {
             max_lag,
             in_use: tokio::sync::watch::Sender::new(true),
@@ -53,6 +75,12 @@ impl ReplicaHealth {
             reads_on_replica: AtomicU64::new(0),
             reads_on_primary: AtomicU64::new(0),
             retried_on_primary: AtomicU64::new(0),
+            metrics: HealthMetrics {
+                in_use,
+                lag: metrics.gauge(names::REPLICA_LAG, no_labels),
+                unreachable: reason("unreachable"),
+                lagging: reason("lagging"),
+            },
         }
     }
 
@@ -72,6 +100,13 @@ impl ReplicaHealth {
         let mut observed = self.observed();
         if observed.fallback_reason.is_none() {
             self.fallbacks.fetch_add(1, Ordering::SeqCst);
+            // The reason's kind: its text may carry numbers (how far behind), which a label must not.
+            if reason.starts_with("lagging") {
+                self.metrics.lagging.increment(1);
+            } else {
+                self.metrics.unreachable.increment(1);
+            }
+            self.metrics.in_use.set(0.0);
             match error {
                 Some(error) => {
                     tracing::warn!(%reason, %error, "read replica not usable: reads fall back to the primary")
@@ -89,6 +124,7 @@ impl ReplicaHealth {
         if let Some(reason) = observed.fallback_reason.take() {
             tracing::info!(after = %reason, "read replica healthy again: reads go to it");
         }
+        self.metrics.in_use.set(1.0);
         self.in_use.send_replace(true);
     }
 
@@ -96,6 +132,7 @@ impl ReplicaHealth {
         let mut observed = self.observed();
         observed.in_recovery = Some(in_recovery);
         observed.lag = Some(lag);
+        self.metrics.lag.set(lag.as_secs_f64());
     }
 
     pub fn status(&self) -> ReplicaStatus {

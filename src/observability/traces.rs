@@ -1,0 +1,184 @@
+//! Traces over OTLP (HTTP/protobuf), on when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set and
+//! off otherwise: the existing `tracing` spans (the request span, each store call's span) become the trace's spans
+//! through `tracing-opentelemetry`, and an incoming W3C `traceparent` is continued ([`continue_trace`]). The rest
+//! of the standard variables are the SDK's: `OTEL_SERVICE_NAME` (default `beer-catalog`), `OTEL_TRACES_SAMPLER` /
+//! `OTEL_TRACES_SAMPLER_ARG`, `OTEL_BSP_*`, `OTEL_EXPORTER_OTLP_TIMEOUT`. Without `OTEL_TRACES_SAMPLER` a trace is
+//! kept for [`DEFAULT_SAMPLE_RATIO`] of the requests that start one (and for every request whose caller's
+//! `traceparent` says it samples), as X-Ray's default rule does: tracing every request of a busy task costs
+//! about a third of its throughput (bench/run --telemetry, docs/performance.md), and a sample shows the same.
+//!
+//! The exporter never hurts the service: spans are queued in the SDK's batch processor (a bounded queue,
+//! `OTEL_BSP_MAX_QUEUE_SIZE`, 2,048 by default, that drops when full) and sent from its own thread, so a collector
+//! that is down or slow delays no request and grows no memory. A failing export is logged once, as a warning, and
+//! its return once ([`QuietExporter`]); the SDK's own per-batch logs are not compiled in.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::{Layer, Registry};
+
+/// The share of requests traced when `OTEL_TRACES_SAMPLER` is unset (X-Ray's default rule samples 5% beyond its
+/// first request a second).
+pub const DEFAULT_SAMPLE_RATIO: f64 = 0.05;
+
+/// The provider, kept to flush the queue at exit.
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+static PROPAGATOR: OnceLock<TraceContextPropagator> = OnceLock::new();
+
+/// Whether the environment asks for traces.
+pub fn configured() -> bool {
+    ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty()))
+}
+
+/// Whether spans are exported (the log format then adds trace and span ids, requests continue `traceparent`).
+pub fn enabled() -> bool {
+    PROVIDER.get().is_some()
+}
+
+/// The layer that turns `tracing` spans into exported spans, when the environment configures an endpoint; `Err`
+/// names what is wrong with the configuration (the service then runs without traces, saying why).
+pub fn layer() -> Result<Option<Box<dyn Layer<Registry> + Send + Sync>>, String> {
+    if !configured() {
+        return Ok(None);
+    }
+    // Protocol and endpoint from the standard variables; HTTP/protobuf is this build's one transport.
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+        .map_err(|error| format!("cannot set up the OTLP trace exporter: {error}"))?;
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if std::env::var("OTEL_SERVICE_NAME").is_err() {
+        resource = resource.with_service_name("beer-catalog");
+    }
+    let mut provider = SdkTracerProvider::builder()
+        .with_resource(resource.build())
+        .with_batch_exporter(QuietExporter::new(exporter));
+    if std::env::var("OTEL_TRACES_SAMPLER").is_err() {
+        provider = provider.with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            DEFAULT_SAMPLE_RATIO,
+        ))));
+    }
+    let provider = provider.build();
+    let tracer = provider.tracer("beer-catalog");
+    let _ = PROPAGATOR.set(TraceContextPropagator::new());
+    if PROVIDER.set(provider).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            // Lean spans: no source locations or thread names on every span, no OpenTelemetry context made
+            // current at each poll of a span's future (nothing here reads it: parents come from the span tree).
+            .with_location(false)
+            .with_threads(false)
+            .with_tracked_inactivity(false)
+            .with_context_activation(false)
+            // Spans, and the warnings and errors logged in them as their events; not every request's INFO line.
+            .with_filter(filter_fn(|metadata| {
+                metadata.is_span() || *metadata.level() <= tracing::Level::WARN
+            }))
+            .boxed(),
+    ))
+}
+
+/// Sends what is queued and stops the exporter (at the end of `main`; bounded by the SDK's timeouts).
+pub fn shutdown() {
+    if let Some(provider) = PROVIDER.get() {
+        let _ = provider.shutdown();
+    }
+}
+
+/// Makes `span` continue the trace an incoming W3C `traceparent` header names (the ALB's or a caller's), so the
+/// request joins it; without the header, or with traces off, the span starts a trace of its own.
+pub fn continue_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let Some(propagator) = PROPAGATOR.get() else { return };
+    if !headers.contains_key("traceparent") {
+        return;
+    }
+    let parent = propagator.extract(&HeaderExtractor(headers));
+    let _ = span.set_parent(parent);
+}
+
+/// The trace and span ids of the OpenTelemetry span behind a `tracing` span (hex, as X-Ray and the OTLP JSON
+/// show them), when traces are on and the span is sampled into one.
+pub fn ids_of(span: &tracing::span::Id, dispatch: &tracing::Dispatch) -> Option<(String, String)> {
+    use opentelemetry::trace::TraceContextExt;
+    if !enabled() {
+        return None;
+    }
+    let context = tracing_opentelemetry::get_otel_context(span, dispatch)?;
+    let span = context.span();
+    let span_context = span.span_context();
+    span_context
+        .is_valid()
+        .then(|| (span_context.trace_id().to_string(), span_context.span_id().to_string()))
+}
+
+struct HeaderExtractor<'a>(&'a axum::http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|name| name.as_str()).collect()
+    }
+}
+
+/// An exporter that logs the first failure of a run of failures, once, and the recovery once: a collector that is
+/// down must not produce a log line per batch (every 5 s, or per 512 spans), and the failures say nothing new.
+#[derive(Debug)]
+pub struct QuietExporter<E> {
+    inner: E,
+    failing: AtomicBool,
+}
+
+impl<E> QuietExporter<E> {
+    pub fn new(inner: E) -> Self {
+        Self {
+            inner,
+            failing: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for QuietExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let spans = batch.len();
+        let result = self.inner.export(batch).await;
+        match &result {
+            Err(error) if !self.failing.swap(true, Ordering::AcqRel) => tracing::warn!(
+                %error,
+                spans,
+                "cannot export traces to the OTLP endpoint; spans are dropped until it answers (logged once)"
+            ),
+            Ok(()) if self.failing.swap(false, Ordering::AcqRel) => {
+                tracing::info!("trace export works again")
+            }
+            _ => {}
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}
