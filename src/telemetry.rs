@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use tracing_subscriber::fmt::format::{Format, Json, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layered, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -27,7 +27,9 @@ pub fn init(level: &str, format: LogFormat) {
         Ok(filter) => (filter, None),
         Err(error) => (EnvFilter::new("info"), Some(error)),
     };
-    let (exported, trace_error) = match traces::layer() {
+    // The filter is the subscriber's own (global), as before traces: a disabled callsite then costs nothing.
+    type Filtered = Layered<EnvFilter, Registry>;
+    let (exported, trace_error) = match traces::layer::<Filtered>() {
         Ok(layer) => (layer, None),
         Err(error) => (None, Some(error)),
     };
@@ -46,8 +48,8 @@ pub fn init(level: &str, format: LogFormat) {
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
     };
-    let layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = exported.into_iter().chain([log_lines]).collect();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layers.with_filter(filter)));
+    let layers: Vec<Box<dyn Layer<Filtered> + Send + Sync>> = exported.into_iter().chain([log_lines]).collect();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(filter).with(layers));
     let installed = dispatch.clone().try_init().is_ok();
     if installed {
         let _ = DISPATCH.set(dispatch);

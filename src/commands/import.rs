@@ -12,6 +12,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::domain::image::inspect;
+use crate::domain::json_kind;
 use crate::domain::{BeerFields, FieldError, ImageLimits, NewImage, ViolationKind, validate};
 use crate::storage::{DynDatabase, ImportRecord};
 
@@ -61,7 +62,7 @@ pub struct ImageSummary {
 pub fn plan(json: &str, strict: bool) -> anyhow::Result<Plan> {
     let value: Value = serde_json::from_str(json).context("the input is not valid JSON")?;
     let Value::Array(items) = value else {
-        anyhow::bail!("the input must be a JSON array of beers, got {}", kind_of(&value));
+        anyhow::bail!("the input must be a JSON array of beers, got {}", json_kind(&value));
     };
     let mut plan = Plan::default();
     let mut checker = Checker::new(strict);
@@ -137,7 +138,7 @@ impl Checker {
 
 fn check(item: Value, strict: bool) -> Result<(ImportRecord, Vec<String>), String> {
     let Value::Object(mut object) = item else {
-        return Err(format!("must be a JSON object, got {}", kind_of(&item)));
+        return Err(format!("must be a JSON object, got {}", json_kind(&item)));
     };
     let id = match object.remove("id") {
         None | Some(Value::Null) => None,
@@ -261,17 +262,6 @@ fn label(item: &Value, position: usize) -> String {
         .unwrap_or_default();
     let name = item.get("name").and_then(Value::as_str).unwrap_or("(no name)");
     format!("record #{position} ({id}{name:?})")
-}
-
-pub(crate) fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Reads `source` (a path, or `-` for standard input).

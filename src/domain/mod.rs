@@ -8,4 +8,4 @@ pub mod validation;
 pub use beer::{Beer, BeerFields, PunkBeer, YearMonth};
 pub use filter::{BeerFilter, ListQuery, ParamError, SortField, SortKey, Surface, parse_list_query};
 pub use image::{ImageKind, ImageLimits, ImageMeta, ImageRef, ImageRejection, NewImage};
-pub use validation::{FieldError, ViolationKind, validate};
+pub use validation::{FieldError, ViolationKind, json_kind, validate};

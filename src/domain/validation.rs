@@ -232,6 +232,19 @@ fn ingredient_name(v: &mut Violations, field: &str, name: &str) {
     v.text(field, name, SHORT_TEXT_MAX);
 }
 
+/// What a JSON value is, in words for an error message ("must be a JSON object, got an array").
+pub fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::domain::{BeerFields, FieldError, ViolationKind};
+use crate::domain::{BeerFields, FieldError, ViolationKind, json_kind};
 
 /// A type whose shape problems can be listed: `minimal` is the smallest valid body (its keys are the required
 /// fields), so each field of a body can be tried on its own beside valid values of the others.
@@ -32,7 +32,7 @@ pub fn shape_problems<T: Shaped>(body: &Value) -> Vec<FieldError> {
             // `.`: the body itself (serde_path_to_error's name for the root).
             Err(_) => vec![problem(
                 ".".to_owned(),
-                format!("must be a JSON object, got {}", kind(body)),
+                format!("must be a JSON object, got {}", json_kind(body)),
             )],
         };
     };
@@ -61,17 +61,6 @@ pub fn shape_problems<T: Shaped>(body: &Value) -> Vec<FieldError> {
         problems.push(problem(error.path().to_string(), error.into_inner().to_string()));
     }
     problems
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn problem(field: String, message: String) -> FieldError {

@@ -3,10 +3,12 @@
 //! Labels are bounded: the matched route template (`/beers/{id}`, never the path), `unmatched` for paths no route
 //! knows, the standard methods (anything else is `other`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
-use metrics::Gauge;
+use metrics::{Counter, Gauge, Histogram};
 
 use crate::observability::{Metrics, names};
 
@@ -17,6 +19,19 @@ pub const UNMATCHED: &str = "unmatched";
 pub struct RequestMetrics {
     metrics: Metrics,
     in_flight: Gauge,
+    /// Each route's series, registered at its first request: later requests cost two atomic adds, not two
+    /// registry lookups with labels built anew. Bounded by the route templates.
+    routes: Arc<RwLock<HashMap<Box<str>, RouteSeries>>>,
+}
+
+const METHODS: [&str; 8] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"];
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// One route's series, by method (and status class), created when first used.
+#[derive(Default)]
+struct RouteSeries {
+    requests: [[Option<Counter>; CLASSES.len()]; METHODS.len()],
+    durations: [Option<Histogram>; METHODS.len()],
 }
 
 /// Counts a request as in flight until dropped (also when the client goes away and the request is cancelled).
@@ -33,6 +48,7 @@ impl RequestMetrics {
         Self {
             metrics: metrics.clone(),
             in_flight: metrics.gauge(names::HTTP_IN_FLIGHT, &[] as &[(&str, &str)]),
+            routes: Arc::default(),
         }
     }
 
@@ -45,25 +61,48 @@ impl RequestMetrics {
         if !self.metrics.is_enabled() {
             return;
         }
-        let route = route.unwrap_or(UNMATCHED).to_owned();
-        let method = method_label(method);
-        self.metrics
-            .counter(
-                names::HTTP_REQUESTS,
-                &[
-                    ("route", route.clone()),
-                    ("method", method.to_owned()),
-                    ("status_class", status_class(status).to_owned()),
-                ],
-            )
+        let route = route.unwrap_or(UNMATCHED);
+        let (method, class) = (method_index(method), class_index(status));
+        let seconds = elapsed.as_secs_f64();
+        {
+            let routes = self.routes.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(series) = routes.get(route)
+                && let (Some(requests), Some(duration)) = (&series.requests[method][class], &series.durations[method])
+            {
+                requests.increment(1);
+                duration.record(seconds);
+                return;
+            }
+        }
+        let mut routes = self.routes.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let series = routes.entry(route.into()).or_default();
+        let labels = |extra: Option<(&'static str, &'static str)>| {
+            let mut labels = vec![("route", route.to_owned()), ("method", METHODS[method].to_owned())];
+            labels.extend(extra.map(|(key, value)| (key, value.to_owned())));
+            labels
+        };
+        series.requests[method][class]
+            .get_or_insert_with(|| {
+                let labels = labels(Some(("status_class", CLASSES[class])));
+                self.metrics.counter(names::HTTP_REQUESTS, &labels)
+            })
             .increment(1);
-        self.metrics
-            .histogram(
-                names::HTTP_REQUEST_DURATION,
-                &[("route", route), ("method", method.to_owned())],
-            )
-            .record(elapsed.as_secs_f64());
+        series.durations[method]
+            .get_or_insert_with(|| self.metrics.histogram(names::HTTP_REQUEST_DURATION, &labels(None)))
+            .record(seconds);
     }
+}
+
+fn method_index(method: &Method) -> usize {
+    let label = method_label(method);
+    METHODS
+        .iter()
+        .position(|known| *known == label)
+        .unwrap_or(METHODS.len() - 1)
+}
+
+fn class_index(status: StatusCode) -> usize {
+    (usize::from(status.as_u16() / 100)).clamp(1, 5) - 1
 }
 
 fn method_label(method: &Method) -> &'static str {
@@ -79,16 +118,6 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-fn status_class(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,8 +125,17 @@ mod tests {
     #[test]
     fn labels_stay_bounded() {
         assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
-        assert_eq!(status_class(StatusCode::NOT_MODIFIED), "3xx");
-        assert_eq!(status_class(StatusCode::TOO_MANY_REQUESTS), "4xx");
-        assert_eq!(status_class(StatusCode::SERVICE_UNAVAILABLE), "5xx");
+        for (status, class) in [
+            (100, "1xx"),
+            (204, "2xx"),
+            (304, "3xx"),
+            (429, "4xx"),
+            (503, "5xx"),
+            (599, "5xx"),
+        ] {
+            assert_eq!(CLASSES[class_index(StatusCode::from_u16(status).unwrap())], class);
+        }
+        assert_eq!(METHODS[method_index(&Method::from_bytes(b"BREW").unwrap())], "other");
+        assert_eq!(METHODS[method_index(&Method::DELETE)], "DELETE");
     }
 }

@@ -20,8 +20,9 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use tracing_subscriber::Layer;
 use tracing_subscriber::filter::filter_fn;
-use tracing_subscriber::{Layer, Registry};
+use tracing_subscriber::registry::LookupSpan;
 
 /// The share of requests traced when `OTEL_TRACES_SAMPLER` is unset (X-Ray's default rule samples 5% beyond its
 /// first request a second).
@@ -45,7 +46,10 @@ pub fn enabled() -> bool {
 
 /// The layer that turns `tracing` spans into exported spans, when the environment configures an endpoint; `Err`
 /// names what is wrong with the configuration (the service then runs without traces, saying why).
-pub fn layer() -> Result<Option<Box<dyn Layer<Registry> + Send + Sync>>, String> {
+pub fn layer<S>() -> Result<Option<Box<dyn Layer<S> + Send + Sync>>, String>
+where
+    S: tracing::Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
+{
     if !configured() {
         return Ok(None);
     }
@@ -109,7 +113,7 @@ pub fn continue_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
 }
 
 /// The trace and span ids of the OpenTelemetry span behind a `tracing` span (hex, as X-Ray and the OTLP JSON
-/// show them), when traces are on and the span is sampled into one.
+/// show them), when traces are on and the span is sampled into one (exported).
 pub fn ids_of(span: &tracing::span::Id, dispatch: &tracing::Dispatch) -> Option<(String, String)> {
     use opentelemetry::trace::TraceContextExt;
     if !enabled() {
@@ -118,8 +122,9 @@ pub fn ids_of(span: &tracing::span::Id, dispatch: &tracing::Dispatch) -> Option<
     let context = tracing_opentelemetry::get_otel_context(span, dispatch)?;
     let span = context.span();
     let span_context = span.span_context();
+    // An unsampled request's ids lead to no trace: not worth the bytes on every line.
     span_context
-        .is_valid()
+        .is_sampled()
         .then(|| (span_context.trace_id().to_string(), span_context.span_id().to_string()))
 }
 

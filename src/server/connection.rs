@@ -87,7 +87,9 @@ impl Clock {
         if current >> PHASE_SHIFT == Phase::Idle as u64 {
             let reading = Self::pack(Phase::ReadingHead, self.now());
             // Lost only to a concurrent change of phase, which is newer than this.
-            let _ = self.state.compare_exchange(current, reading, Ordering::AcqRel, Ordering::Acquire);
+            let _ = self
+                .state
+                .compare_exchange(current, reading, Ordering::AcqRel, Ordering::Acquire);
         }
     }
 

@@ -10,10 +10,9 @@ use async_trait::async_trait;
 
 use super::change_signal::{VersionListener, VersionReader};
 use super::freshness::Freshness;
-use super::read_model::{CatalogIndex, IndexChanges};
 use super::{
-    Administration, CatalogReads, CatalogWrites, ChangeSource, ImageNames, ImageRemoval, ImportMessage, ImportRecord,
-    JsonShape, ReadDatabase, RenderedRow, StoreError, StoreResult, StoredImage,
+    Administration, CatalogIndex, CatalogReads, CatalogWrites, ChangeSource, ImageNames, ImageRemoval, ImportMessage,
+    ImportRecord, IndexChanges, JsonShape, ReadDatabase, RenderedRow, StoreError, StoreResult, StoredImage,
 };
 use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
 

@@ -11,7 +11,9 @@ mod reads;
 mod tests;
 mod writes;
 
-pub use images::{ImageMetaRow, any_image, image_by_sha256, insert_image, remove_orphan_images, set_beer_image};
+pub use images::{
+    ImageMetaRow, StoredImageRow, any_image, image_by_sha256, insert_image, remove_orphan_images, set_beer_image,
+};
 pub use index_rows::{
     CATALOG_CHANGES_FROM, CATALOG_VERSION, CHANGED_IDS, IMAGE_NAMES, INDEX_BEERS, INDEX_ROWS_POSTGRES,
     INDEX_ROWS_POSTGRES_UNORDERED, INDEX_ROWS_SQLITE, INDEX_ROWS_SQLITE_UNORDERED, INDEX_TERMS, index_rows_of_ids,

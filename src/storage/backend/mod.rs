@@ -1,19 +1,28 @@
-//! The two backends, SQLite (embedded) and PostgreSQL (production). What differs between them is small and
-//! written out per backend in its [`Dialect`] ([`sqlite`], [`postgres`]: connection options, migrations, query
-//! builder, the import's fast path, keeping PostgreSQL's id sequence ahead of imported ids); what is the same is
-//! written once in [`shared`] and expanded by a macro for each concrete store type. (A single generic impl over
-//! `Dialect` needs higher-ranked `Executor` bounds that async-trait's `Send` futures do not accept; the macro keeps
-//! every expansion concrete, and the trait makes its contract explicit.)
+//! The two backends, SQLite (embedded) and PostgreSQL (production), as one generic [`Store`] over each one's sqlx
+//! database type: [`SqliteStore`] is `Store<sqlx::Sqlite>`, [`PostgresStore`] is `Store<sqlx::Postgres>`.
+//!
+//! - What differs between them is small and written out per backend in its [`Dialect`] impl ([`sqlite`],
+//!   [`postgres`]): connection options, migrations, query builder, the import's fast path ([`bulk`]), keeping
+//!   PostgreSQL's id sequence ahead of imported ids, snapshots, the change signal ([`version_signal`]).
+//! - What is the same is written once, as plain generic code: `impl<D: Dialect> CatalogReads for Store<D>` and the
+//!   other roles in [`store`] (reads, change source, administration) and [`writes`] (catalog writes). Every
+//!   statement comes from [`crate::storage::sql`], rendered by the dialect's query builder.
+//! - [`driver`] is how that generic code reaches sqlx: sqlx's capabilities are bounds on other types (mostly
+//!   higher-ranked), which a trait cannot hand on to its users, so each is stated once on a blanket impl and
+//!   offered as a method; `Dialect` requires those traits as supertraits, which every `D: Dialect` bound carries.
 
-use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use sea_query::QueryStatementWriter;
+use sqlx::{Pool, Transaction};
 
 mod bulk;
 mod observer;
 pub mod version_signal;
 
+use self::driver::{Decodes, Runs, Statement};
 use super::change_signal::{VersionListener, VersionReader};
 use super::read_model::IndexBuilder;
+use super::sql::{BeerRow, ImageMetaRow, RenderedRow, StoredImageRow};
 use super::{Backend, ConnectError, DatabaseUrl, StoreOptions, StoreResult};
 use crate::domain::BeerFields;
 
@@ -50,11 +59,25 @@ async fn open<DB: sqlx::Database>(
     }
 }
 
-/// What a backend supplies to the shared implementation that `impl_database!` writes: its sqlx database, pool,
-/// query builder and migrations, and what it must do after an import. Everything else is the same SQL.
-#[async_trait]
-pub(crate) trait Dialect {
-    type Database: sqlx::Database;
+/// What differs between the backends, implemented on each one's sqlx database type (`sqlx::Sqlite`,
+/// `sqlx::Postgres`): its query builder and migrations, how it prepares and finishes an import, its snapshot, its
+/// change signal and its fastest way of loading the read model. Everything else is the same SQL, written once in
+/// [`store`] and [`writes`] for any `Store<D: Dialect>`. The supertraits are what that code runs through sqlx
+/// ([`driver`]): they hold for both databases, and as supertraits (unlike `where` clauses) they come with every
+/// `D: Dialect` bound. Its async functions are plain `async fn` (no boxing) promised `Send`, which is what lets
+/// the role traits' `#[async_trait]` impls be generic.
+pub(crate) trait Dialect:
+    sqlx::Database<Connection: sqlx::migrate::Migrate>
+    + Runs
+    + Decodes<BeerRow>
+    + Decodes<RenderedRow>
+    + Decodes<ImageMetaRow>
+    + Decodes<StoredImageRow>
+    + Decodes<(i64,)>
+    + Decodes<(i64, i64)>
+    + Decodes<(i64, DateTime<Utc>)>
+    + Decodes<(String,)>
+{
     type Builder: sea_query::QueryBuilder + Default;
     const BACKEND: Backend;
     /// The read model's rows, unordered and unfiltered (`sql::INDEX_ROWS_*_UNORDERED`).
@@ -64,30 +87,51 @@ pub(crate) trait Dialect {
     /// before it writes fails with SQLITE_BUSY, instead of waiting, when another connection wrote in between.
     const LOCKS_BEER_BEFORE_WRITING: bool;
 
-    fn pool(&self) -> &sqlx::Pool<Self::Database>;
     fn migrator() -> sqlx::migrate::Migrator;
+    /// How many rows a statement changed (sqlx has no trait for it).
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+    /// A sea-query statement in this backend's SQL, ready to run.
+    fn build(statement: &impl QueryStatementWriter) -> Statement {
+        let (sql, values) = statement.build(Self::Builder::default());
+        Statement::new(sql, values)
+    }
     /// Prepares an import's transaction (settings that only make the bulk write cheaper).
-    async fn before_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
-    async fn after_import(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+    fn before_import(tx: &mut Transaction<'_, Self>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn after_import(tx: &mut Transaction<'_, Self>) -> impl Future<Output = StoreResult<()>> + Send;
     /// Which of `ids` are in the catalog, as `tx` sees it.
-    async fn existing_ids(tx: &mut sqlx::Transaction<'_, Self::Database>, ids: &[i64]) -> StoreResult<Vec<i64>>;
+    fn existing_ids(tx: &mut Transaction<'_, Self>, ids: &[i64]) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
     /// Writes beers whose ids are not in the catalog, with their terms, the fastest way the backend has (see
     /// [`bulk`]).
-    async fn insert_new(
-        tx: &mut sqlx::Transaction<'_, Self::Database>,
+    fn insert_new(
+        tx: &mut Transaction<'_, Self>,
         beers: &[(i64, &BeerFields)],
-        now: chrono::DateTime<Utc>,
-    ) -> StoreResult<()>;
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Tells the triggers that the rest of `tx` is a bulk write: its rows are not logged one by one in the change
     /// log (`catalog_changes`), and every read model older than it rebuilds fully instead of patching.
-    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
+    fn start_bulk_write(tx: &mut Transaction<'_, Self>) -> impl Future<Output = StoreResult<()>> + Send;
     /// Makes every read of `tx` see one snapshot of the database.
-    async fn snapshot(tx: &mut sqlx::Transaction<'_, Self::Database>) -> StoreResult<()>;
-    async fn version_reader(&self) -> StoreResult<Box<dyn VersionReader>>;
-    async fn version_listener(&self) -> StoreResult<Option<Box<dyn VersionListener>>>;
+    fn snapshot(tx: &mut Transaction<'_, Self>) -> impl Future<Output = StoreResult<()>> + Send;
+    fn version_reader(pool: &Pool<Self>) -> impl Future<Output = StoreResult<Box<dyn VersionReader>>> + Send;
+    fn version_listener(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = StoreResult<Option<Box<dyn VersionListener>>>> + Send;
     /// Every beer's index row, read in one snapshot, into `builder`; returns the snapshot's catalog version.
-    async fn load_index_rows(&self, builder: &mut IndexBuilder) -> StoreResult<i64>;
+    fn load_index_rows(pool: &Pool<Self>, builder: &mut IndexBuilder) -> impl Future<Output = StoreResult<i64>> + Send;
 }
+
+/// A connection pool to one database, and through it every role of the storage interface (for `D: Dialect`;
+/// the impls are in [`store`] and [`writes`]).
+pub struct Store<D: sqlx::Database> {
+    pool: Pool<D>,
+    /// Set by the server's stack ([`observer::Observer`]); data jobs record nothing.
+    observer: observer::Observer,
+}
+
+/// The embedded backend ([`sqlite`]).
+pub type SqliteStore = Store<sqlx::Sqlite>;
+/// The production backend ([`postgres`]).
+pub type PostgresStore = Store<sqlx::Postgres>;
 
 /// Beers per multi-row upsert: 12 bound values each, well under SQLite's 32,766 and PostgreSQL's 65,535 values a
 /// statement.
@@ -100,35 +144,8 @@ const BULK_WRITE: usize = 1_000;
 /// Changed beers read per statement when patching the read model (their ids are written into its text).
 const CHANGED_PER_STATEMENT: usize = 1_000;
 
-/// An [`IndexRow`](super::read_model::IndexRow) from the columns of [`sql::INDEX_BEERS`] / [`sql::INDEX_ROWS_SQLITE`] (the first 11) and the
-/// beer's terms, each text borrowed from the rows.
-macro_rules! index_row {
-    ($row:expr, $hops:expr, $malts:expr, $foods:expr) => {{
-        use sqlx::Row;
-        let row = $row;
-        $crate::storage::read_model::IndexRow {
-            id: row.try_get(0)?,
-            name_search: row.try_get(1)?,
-            yeast_search: row.try_get(2)?,
-            style_search: row.try_get(3)?,
-            abv: row.try_get(4)?,
-            ibu: row.try_get(5)?,
-            ebc: row.try_get(6)?,
-            ph: row.try_get(7)?,
-            first_brewed_month: row.try_get(8)?,
-            created_at: row.try_get(9)?,
-            updated_at: row.try_get(10)?,
-            hops: $hops,
-            malts: $malts,
-            foods: $foods,
-        }
-    }};
-}
-
-// After the macro they use: a `macro_rules!` is in scope from its definition on.
+mod driver;
 mod postgres;
-mod shared;
 mod sqlite;
-
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+mod store;
+mod writes;

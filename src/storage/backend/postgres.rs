@@ -2,25 +2,20 @@
 
 use std::str::FromStr;
 
-use async_trait::async_trait;
 use chrono::Utc;
 use sea_query::PostgresQueryBuilder;
-use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::Postgres;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgQueryResult};
 
+use super::driver::{DecodesIndexRow, Runs, Statement};
 use super::observer::Observer;
 use super::version_signal::{DedicatedVersionReader, PostgresVersionListener};
-use super::{Dialect, bulk, connect_error, open};
+use super::{Dialect, PostgresStore, bulk, connect_error, open};
 use crate::domain::BeerFields;
 use crate::storage::change_signal::{VersionListener, VersionReader};
 use crate::storage::read_model::IndexBuilder;
 use crate::storage::sql;
 use crate::storage::{Backend, ConnectError, DatabaseUrl, StoreOptions, StoreResult};
-
-pub struct PostgresStore {
-    pool: PgPool,
-    /// Set by the server's stack ([`Observer`]); data jobs record nothing.
-    pub(super) observer: Observer,
-}
 
 impl PostgresStore {
     pub async fn connect(url: &DatabaseUrl, options: &StoreOptions) -> Result<Self, ConnectError> {
@@ -53,26 +48,24 @@ impl PostgresStore {
     }
 }
 
-#[async_trait]
-impl Dialect for PostgresStore {
-    type Database = sqlx::Postgres;
+impl Dialect for Postgres {
     type Builder = PostgresQueryBuilder;
     const BACKEND: Backend = Backend::Postgres;
     const INDEX_ROWS_UNORDERED: &'static str = sql::INDEX_ROWS_POSTGRES_UNORDERED;
     const LOCKS_BEER_BEFORE_WRITING: bool = true;
 
-    fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/postgres")
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
     }
 
     /// Documents and renderings are TOASTed (a beer's row is above 2 kB): LZ4 compresses them several times
     /// faster than the default pglz, and reads decompress either. Only this transaction's writes are affected;
     /// a server built without LZ4 keeps its default.
-    async fn before_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+    async fn before_import(tx: &mut sqlx::Transaction<'_, Postgres>) -> StoreResult<()> {
         let lz4: bool = sqlx::query_scalar(
             "SELECT COALESCE((SELECT 'lz4' = ANY(enumvals) FROM pg_settings \
              WHERE name = 'default_toast_compression'), FALSE)",
@@ -92,7 +85,7 @@ impl Dialect for PostgresStore {
     /// backends number alike: 1 in an empty catalog (`is_called = false` hands out the value set, not the one
     /// after it), otherwise one past both the largest id stored and the largest ever handed out (a deleted beer's
     /// id is never reused).
-    async fn after_import(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+    async fn after_import(tx: &mut sqlx::Transaction<'_, Postgres>) -> StoreResult<()> {
         sqlx::query(
             "SELECT setval(sequence, GREATEST(COALESCE((SELECT MAX(id) FROM beers), 0), \
              COALESCE(pg_sequence_last_value(sequence), 0)) + 1, false) \
@@ -103,12 +96,12 @@ impl Dialect for PostgresStore {
         Ok(())
     }
 
-    async fn existing_ids(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, ids: &[i64]) -> StoreResult<Vec<i64>> {
+    async fn existing_ids(tx: &mut sqlx::Transaction<'_, Postgres>, ids: &[i64]) -> StoreResult<Vec<i64>> {
         bulk::existing_ids_postgres(tx, ids).await
     }
 
     async fn insert_new(
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        tx: &mut sqlx::Transaction<'_, Postgres>,
         beers: &[(i64, &BeerFields)],
         now: chrono::DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -117,14 +110,14 @@ impl Dialect for PostgresStore {
 
     /// Transaction-local: the statement trigger then moves the log's start to each statement's version, and the
     /// row trigger's WHEN skips every row.
-    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+    async fn start_bulk_write(tx: &mut sqlx::Transaction<'_, Postgres>) -> StoreResult<()> {
         sqlx::query("SELECT set_config('beer_catalog.changes_logged', 'off', true)")
             .execute(&mut **tx)
             .await?;
         Ok(())
     }
 
-    async fn snapshot(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> StoreResult<()> {
+    async fn snapshot(tx: &mut sqlx::Transaction<'_, Postgres>) -> StoreResult<()> {
         // READ COMMITTED would give each statement its own snapshot: the beers and their terms must agree.
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut **tx)
@@ -132,34 +125,29 @@ impl Dialect for PostgresStore {
         Ok(())
     }
 
-    async fn version_reader(&self) -> StoreResult<Box<dyn VersionReader>> {
+    async fn version_reader(pool: &PgPool) -> StoreResult<Box<dyn VersionReader>> {
         Ok(Box::new(
-            DedicatedVersionReader::<sqlx::PgConnection>::open(&self.pool).await?,
+            DedicatedVersionReader::<sqlx::PgConnection>::open(pool).await?,
         ))
     }
 
-    async fn version_listener(&self) -> StoreResult<Option<Box<dyn VersionListener>>> {
-        Ok(Some(Box::new(PostgresVersionListener::open(&self.pool).await?)))
+    async fn version_listener(pool: &PgPool) -> StoreResult<Option<Box<dyn VersionListener>>> {
+        Ok(Some(Box::new(PostgresVersionListener::open(pool).await?)))
     }
 
     /// Two connections in one snapshot (exported by the first): the beers on one, their terms (aggregated per
     /// beer) on the other, merged by id here. The database then reads both tables at once, on two cores, instead
     /// of one after the other; with no connection to spare, one query joins them (LATERAL).
-    async fn load_index_rows(&self, builder: &mut IndexBuilder) -> StoreResult<i64> {
+    async fn load_index_rows(pool: &PgPool, builder: &mut IndexBuilder) -> StoreResult<i64> {
         use futures_util::TryStreamExt;
         use sqlx::{Connection, Row};
-        let mut tx = self.pool.begin().await?;
+        let mut tx = pool.begin().await?;
         Self::snapshot(&mut tx).await?;
         // A connection the pool has or can open now; a busy pool's is not waited for long.
-        let second = tokio::time::timeout(std::time::Duration::from_millis(500), self.pool.acquire()).await;
+        let second = tokio::time::timeout(std::time::Duration::from_millis(500), pool.acquire()).await;
         let Ok(Ok(mut second)) = second else {
             let version: i64 = sqlx::query_scalar(sql::CATALOG_VERSION).fetch_one(&mut *tx).await?;
-            {
-                let mut rows = sqlx::query(sql::INDEX_ROWS_POSTGRES).fetch(&mut *tx);
-                while let Some(row) = rows.try_next().await? {
-                    builder.push_beer(&index_row!(&row, row.try_get(11)?, row.try_get(12)?, row.try_get(13)?));
-                }
-            }
+            Self::push_index_rows(&mut tx, Statement::fixed(sql::INDEX_ROWS_POSTGRES), builder).await?;
             tx.commit().await?;
             return Ok(version);
         };
@@ -192,7 +180,7 @@ impl Dialect for PostgresStore {
                         None => "",
                     })
                 };
-                builder.push_beer(&index_row!(&row, kind(1)?, kind(2)?, kind(3)?));
+                builder.push_beer(&row.index_row_with(kind(1)?, kind(2)?, kind(3)?)?);
             }
         }
         terms_tx.commit().await?;

@@ -27,10 +27,9 @@ pub use health::{ReplicaHealth, ReplicaStatus};
 use version_reader::ReplicaVersionReader;
 
 use super::change_signal::{VersionListener, VersionReader};
-use super::read_model::{CatalogIndex, IndexChanges};
 use super::{
-    CatalogReads, ChangeSource, ImageNames, JsonShape, ReadDatabase, RenderedRow, StoreResult, StoredImage,
-    read_preference,
+    CatalogIndex, CatalogReads, ChangeSource, ImageNames, IndexChanges, JsonShape, ReadDatabase, RenderedRow,
+    StoreResult, StoredImage, read_preference,
 };
 use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
 

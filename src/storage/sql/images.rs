@@ -77,6 +77,14 @@ impl ImageMetaRow {
     }
 }
 
+/// An image with its bytes (`image_by_sha256` with `content`).
+#[derive(sqlx::FromRow)]
+pub struct StoredImageRow {
+    #[sqlx(flatten)]
+    pub meta: ImageMetaRow,
+    pub content: Vec<u8>,
+}
+
 const IMAGE_META_COLUMNS: [Images; 5] = [
     Images::Sha256,
     Images::ContentType,
