@@ -18,7 +18,8 @@
 #   passes; `migrate`, until it exits, and its exit code must be 0; then `app` and `prometheus`. The script first
 #   checks that compose.yaml's depends_on still is exactly this order, so the two cannot drift apart.
 #
-# Uses from container-test.sh: pass, check_fail, log, phase, free_port, wait_healthy, expect_json, run_id, state.
+# Uses from container-test.sh: pass, check_fail, log, die, free_port, wait_healthy, expect_json, and run_id, state,
+# image (the built image), api_key.
 
 compose_project=
 compose_cmd=()
@@ -130,7 +131,7 @@ prometheus: app=service_started"
     check_fail "compose db ($db_image stand-in) never passed its health check (log: target/container-test/compose-db.log)"
     return
   fi
-  pass "compose db healthy: its health check (pg_isready) passes on the $db_image stand-in, initialised from POSTGRES_*"
+  pass "compose db healthy: its health check (pg_isready) passes on the $db_image stand-in"
 
   # 2. The one-off migration, to completion.
   if ! compose_up migrate; then return; fi
@@ -139,7 +140,8 @@ prometheus: app=service_started"
   podman logs "$migrate" >"$state/compose-migrate.log" 2>&1 || true
   rc=$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$migrate" 2>/dev/null || echo missing)
   if [ "$rc" = "exited 0" ]; then
-    pass "compose migrate ran to completion (exit 0)"
+    # It logged in as DB_USER to DB_NAME with DB_PASSWORD: what the db made from POSTGRES_* on its first start.
+    pass "compose migrate ran to completion (exit 0) against the database and user db created from POSTGRES_*"
   else
     tail -20 "$state/compose-migrate.log" >&2
     check_fail "compose migrate: $rc (log: target/container-test/compose-migrate.log)"
