@@ -26,8 +26,14 @@
 #      nothing listening exits non-zero.
 #   8. Demo mode exactly as `docker run -p 8080:8080 IMAGE`: no environment at all, read-only root; the catalog is
 #      seeded SQLite in the /data volume, owned by 65532.
-# Containers, volumes and the test database are removed on exit (trap); the stand-in base images and the built
-# image (tag localhost/beer-catalog:container-test) are kept so the next run reuses their layers.
+#   9. The compose stack, compose.yaml as it is, started with podman-compose (pinned) on the built image and local
+#      STAND-INS of its PostgreSQL and Prometheus images (scripts/container/build-standin-{postgres,prometheus}.sh;
+#      Debian's PostgreSQL 15 and Prometheus 2.42 under the upstream names, not the upstream images): the database
+#      initialised from POSTGRES_* passes its health check, `migrate` exits 0 before `app` starts, the app answers
+#      /health, /v2/beers and a write on its published port, Prometheus reports the app target up and has its
+#      beer_catalog_ counters; `down -v` leaves nothing. See scripts/container/compose-stack.sh.
+# Containers, volumes, networks and the test database are removed on exit, whatever happens (trap); the stand-in
+# images and the built image (tag localhost/beer-catalog:container-test) are kept so the next run reuses them.
 #
 # Environment: CI=true makes every "cannot run" a failure (it is one anyway; nothing is skipped).
 #   PGHOST/PGPORT/PGUSER (127.0.0.1/5432/postgres) name the PostgreSQL server used for the production run.
@@ -40,6 +46,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # shellcheck source=scripts/container/lib.sh
 . scripts/container/lib.sh
+# shellcheck source=scripts/container/compose-stack.sh
+. scripts/container/compose-stack.sh
 
 t_start=$SECONDS
 state=$root/target/container-test
@@ -85,6 +93,7 @@ cleanup() {
   local rc=$?
   set +e
   trap - ERR
+  compose_teardown
   for c in $(podman ps -a --filter "name=^${run_id}-" --format '{{.Names}}' 2>/dev/null); do
     podman rm -f -v "$c" >/dev/null 2>&1
   done
@@ -329,6 +338,10 @@ else
   check_fail "demo server did not become healthy"
 fi
 podman logs "$run_id-demo" >"$state/demo.log" 2>&1 || true
+
+# ---- 9. compose stack ---------------------------------------------------------------------------------------------
+phase "compose stack (podman-compose, compose.yaml)"
+compose_stack_test
 
 # ---- summary -------------------------------------------------------------------------------------------------------
 phase "done in $((SECONDS - t_start))s; image $image is $image_size (on the stand-in runtime base)"

@@ -409,7 +409,7 @@ fn each_compose_check_fires_on_a_broken_copy() {
     let (keys, port) = ("      API_KEYS: ${API_KEYS:-dev-key-change-me}", "      PORT: \"3000\"");
     reports(keys, port, "app sets PORT 3000");
     let want = "app publishes container ports [\"3000\"], not 8080";
-    reports("\"8080:8080\"", "\"8080:3000\"", want);
+    reports("8080}:8080\"", "8080}:3000\"", want);
     let (healthcheck, health) = ("beer-catalog\", \"healthcheck\"]", "beer-catalog\", \"health\"]");
     reports(healthcheck, health, "app healthcheck runs Some(\"health\")");
     let want = "migrate runs `migrations`, which is not a subcommand";
@@ -434,8 +434,8 @@ fn the_local_prometheus_scrapes_the_metrics_listener() {
     );
     reports(addr, "METRICS_ADDR: 127.0.0.1:9464", "cannot reach 127.0.0.1");
     reports(
-        "\"8080:8080\"",
-        "\"8080:8080\"\n      - \"9464:9464\"",
+        "8080}:8080\"",
+        "8080}:8080\"\n      - \"9464:9464\"",
         "app publishes its metrics port (9464:9464)",
     );
 }

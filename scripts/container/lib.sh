@@ -40,3 +40,23 @@ standin_current() {
   have=$(podman image inspect --format '{{ index .Labels "beer-catalog.standin-key" }}' "$image" 2>/dev/null) || return 1
   [ "$have" = "$key" ]
 }
+
+# Unpacks Debian packages into ROOT with dpkg-deb -x (no maintainer scripts run), for the stand-ins built FROM
+# scratch. The packages are the host's apt candidates (Debian 12 here).
+unpack_debs() { # ROOT PACKAGE...
+  local root=$1 debs
+  shift
+  debs=$(mktemp -d /var/tmp/standin-debs.XXXXXX)
+  (cd "$debs" && apt-get -qq -o APT::Sandbox::User=root download "$@") \
+    || { rm -rf "$debs"; die "apt-get download $* failed (run apt-get update first?)"; }
+  mkdir -p "$root"
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$root"; done
+  rm -rf "$debs" "$root/usr/share/doc" "$root/usr/share/man" "$root/usr/share/lintian" "$root/usr/share/locale"
+}
+
+# Replaces the image's previous build (a stand-in rebuilt under a new key) when nothing uses it any more.
+remove_previous_image() { # IMAGE PREVIOUS_ID
+  local current
+  current=$(podman image inspect --format '{{.Id}}' "$1")
+  if [ -n "$2" ] && [ "$2" != "$current" ]; then podman rmi "$2" >/dev/null 2>&1 || true; fi
+}
