@@ -136,20 +136,35 @@ fn errors_not_stored(mut response: Response) -> Response {
 /// concrete path, so requests group by operation; absent for unknown routes), and once answered its status. With
 /// traces on it is the trace's server span, continuing the caller's trace when a `traceparent` names one.
 fn request_span(request: &Request) -> tracing::Span {
+    use crate::observability::traces;
     let request_id = request
         .extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok());
     let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-    let span = tracing::info_span!(
-        "request",
-        request_id = request_id.unwrap_or_default(),
-        method = %request.method(),
-        route = route.unwrap_or_default(),
-        status = tracing::field::Empty,
-        "otel.kind" = "server",
-    );
-    crate::observability::traces::continue_trace(&span, request.headers());
+    // Two call sites, one span: a request the sampler keeps gets the target the trace exporter listens to, so an
+    // unsampled one costs the exporter nothing.
+    macro_rules! span {
+        ($($target:tt)*) => {
+            tracing::info_span!(
+                $($target)*
+                "request",
+                request_id = request_id.unwrap_or_default(),
+                method = %request.method(),
+                route = route.unwrap_or_default(),
+                status = tracing::field::Empty,
+                "otel.kind" = "server",
+            )
+        };
+    }
+    let caller = traces::incoming_trace(request.headers());
+    if !traces::head_sampled(caller.as_ref()) {
+        return span!();
+    }
+    let span = span!(target: traces::SAMPLED_TARGET,);
+    if let Some(caller) = caller {
+        traces::continue_trace(&span, caller);
+    }
     span
 }
 

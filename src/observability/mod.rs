@@ -5,6 +5,7 @@
 pub mod endpoint;
 mod metrics;
 pub mod names;
+mod sampling;
 pub mod traces;
 
 pub use endpoint::MetricsEndpoint;

@@ -7,6 +7,11 @@
 //! `traceparent` says it samples), as X-Ray's default rule does: tracing every request of a busy task costs
 //! about a third of its throughput (bench/run --telemetry, docs/performance.md), and a sample shows the same.
 //!
+//! Whether a request is traced is decided before its span exists ([`head_sampled`]), and an unsampled request's
+//! spans never reach the OpenTelemetry layer (a per-layer filter on [`SAMPLED_TARGET`]): building a span for the
+//! exporter, ids, attributes and the sampler's call included, costs more than the rest of a cache hit's tracing, so
+//! the 95% of requests that are not kept pay only for the decision. The SDK then keeps whatever reaches it.
+//!
 //! The exporter never hurts the service: spans are queued in the SDK's batch processor (a bounded queue,
 //! `OTEL_BSP_MAX_QUEUE_SIZE`, 2,048 by default, that drops when full) and sent from its own thread, so a collector
 //! that is down or slow delays no request and grows no memory. A failing export is logged once, as a warning, and
@@ -16,21 +21,27 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::DynFilterFn;
 use tracing_subscriber::registry::LookupSpan;
+
+use super::sampling::HeadSampler;
 
 /// The share of requests traced when `OTEL_TRACES_SAMPLER` is unset (X-Ray's default rule samples 5% beyond its
 /// first request a second).
 pub const DEFAULT_SAMPLE_RATIO: f64 = 0.05;
 
+/// The target of a request span that [`head_sampled`] kept: the only root span the exporter sees.
+pub const SAMPLED_TARGET: &str = "beer_catalog::sampled";
+
 /// The provider, kept to flush the queue at exit.
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 static PROPAGATOR: OnceLock<TraceContextPropagator> = OnceLock::new();
+static SAMPLER: OnceLock<HeadSampler> = OnceLock::new();
 
 /// Whether the environment asks for traces.
 pub fn configured() -> bool {
@@ -58,24 +69,23 @@ where
         .with_http()
         .build()
         .map_err(|error| format!("cannot set up the OTLP trace exporter: {error}"))?;
+    let sampler = HeadSampler::from_env()?;
     let mut resource = opentelemetry_sdk::Resource::builder();
     if std::env::var("OTEL_SERVICE_NAME").is_err() {
         resource = resource.with_service_name("beer-catalog");
     }
-    let mut provider = SdkTracerProvider::builder()
+    let provider = SdkTracerProvider::builder()
         .with_resource(resource.build())
-        .with_batch_exporter(QuietExporter::new(exporter));
-    if std::env::var("OTEL_TRACES_SAMPLER").is_err() {
-        provider = provider.with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            DEFAULT_SAMPLE_RATIO,
-        ))));
-    }
-    let provider = provider.build();
+        .with_batch_exporter(QuietExporter::new(exporter))
+        // The decision was taken before the request span existed (`head_sampled`): what reaches the SDK is kept.
+        .with_sampler(Sampler::AlwaysOn)
+        .build();
     let tracer = provider.tracer("beer-catalog");
     let _ = PROPAGATOR.set(TraceContextPropagator::new());
     if PROVIDER.set(provider).is_err() {
         return Ok(None);
     }
+    let _ = SAMPLER.set(sampler);
     Ok(Some(
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
@@ -85,9 +95,14 @@ where
             .with_threads(false)
             .with_tracked_inactivity(false)
             .with_context_activation(false)
-            // Spans, and the warnings and errors logged in them as their events; not every request's INFO line.
-            .with_filter(filter_fn(|metadata| {
-                metadata.is_span() || *metadata.level() <= tracing::Level::WARN
+            // A sampled request's span, the spans inside it, and the warnings and errors logged in them as their
+            // events; nothing of an unsampled request, not every request's INFO line. (In a per-layer filter the
+            // context's current span is the nearest one this filter let through.)
+            .with_filter(DynFilterFn::new(|metadata, context| {
+                if metadata.target() == SAMPLED_TARGET {
+                    return true;
+                }
+                (metadata.is_span() || *metadata.level() <= tracing::Level::WARN) && context.lookup_current().is_some()
             }))
             .boxed(),
     ))
@@ -100,22 +115,38 @@ pub fn shutdown() {
     }
 }
 
-/// Makes `span` continue the trace an incoming W3C `traceparent` header names (the ALB's or a caller's), so the
-/// request joins it; without the header, or with traces off, the span starts a trace of its own.
-pub fn continue_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
-    use tracing_opentelemetry::OpenTelemetrySpanExt;
-    let Some(propagator) = PROPAGATOR.get() else { return };
+/// The caller's trace, when traces are on and the request carries a valid W3C `traceparent` (the ALB's or a
+/// caller's); the request span continues it ([`continue_trace`]).
+pub fn incoming_trace(headers: &axum::http::HeaderMap) -> Option<opentelemetry::Context> {
+    let propagator = PROPAGATOR.get()?;
     if !headers.contains_key("traceparent") {
-        return;
+        return None;
     }
-    let parent = propagator.extract(&HeaderExtractor(headers));
-    let _ = span.set_parent(parent);
+    let context = propagator.extract(&HeaderExtractor(headers));
+    context.span().span_context().is_valid().then_some(context)
+}
+
+/// Whether the request is traced: `OTEL_TRACES_SAMPLER`'s rule applied to the caller's trace, if any. Always false
+/// with traces off. A request span made for a sampled request has the target [`SAMPLED_TARGET`].
+pub fn head_sampled(caller: Option<&opentelemetry::Context>) -> bool {
+    let Some(sampler) = SAMPLER.get() else { return false };
+    let caller = caller.map(|context| {
+        let span = context.span();
+        let span_context = span.span_context();
+        (span_context.trace_id(), span_context.is_sampled())
+    });
+    sampler.decide(caller, rand::random::<f64>)
+}
+
+/// Makes a sampled request's span continue the caller's trace.
+pub fn continue_trace(span: &tracing::Span, caller: opentelemetry::Context) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let _ = span.set_parent(caller);
 }
 
 /// The trace and span ids of the OpenTelemetry span behind a `tracing` span (hex, as X-Ray and the OTLP JSON
 /// show them), when traces are on and the span is sampled into one (exported).
 pub fn ids_of(span: &tracing::span::Id, dispatch: &tracing::Dispatch) -> Option<(String, String)> {
-    use opentelemetry::trace::TraceContextExt;
     if !enabled() {
         return None;
     }

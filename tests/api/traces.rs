@@ -243,6 +243,8 @@ async fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
+const UNSAMPLED_TRACE_ID: &str = "5c0a1e2b3d4f5a6b7c8d9e0f1a2b3c4d";
+const LAST_TRACE_ID: &str = "6d1b2f3c4e5a6b7c8d9e0f1a2b3c4d5e";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_and_its_store_call_are_exported_as_parent_and_child_continuing_the_callers_trace() {
@@ -337,8 +339,8 @@ async fn without_an_endpoint_nothing_is_exported_and_log_lines_have_no_trace_ids
     assert!(line.get("trace_id").is_none(), "{line}");
 }
 
-/// Without `OTEL_TRACES_SAMPLER`, about one request in twenty starts a trace (X-Ray's default rate), and a caller
-/// whose `traceparent` says it samples is always followed.
+/// Without `OTEL_TRACES_SAMPLER`, about one request in twenty starts a trace (X-Ray's default rate), and a caller's
+/// decision is followed: its `traceparent` says it samples, always; it does not, never.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn by_default_a_twentieth_of_requests_are_traced_and_a_sampled_caller_always_is() {
     let (endpoint, received) = receiver().await;
@@ -357,21 +359,67 @@ async fn by_default_a_twentieth_of_requests_are_traced_and_a_sampled_caller_alwa
         .await
         .unwrap();
     assert_eq!(caller.status(), 200);
-    wait_for("the sampled caller's span", || {
+    for _ in 0..50 {
+        let unsampled = server
+            .client
+            .get(server.url("/beers"))
+            .header("traceparent", format!("00-{UNSAMPLED_TRACE_ID}-{CALLER_SPAN_ID}-00"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unsampled.status(), 200);
+    }
+    let last = server
+        .client
+        .get(server.url("/beers"))
+        .header("traceparent", format!("00-{LAST_TRACE_ID}-{CALLER_SPAN_ID}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.status(), 200);
+    wait_for("the sampled callers' spans", || {
         received
             .spans()
             .iter()
-            .any(|(_, span)| hex(&span.trace_id) == TRACE_ID)
+            .any(|(_, span)| hex(&span.trace_id) == LAST_TRACE_ID)
             .then_some(())
     })
     .await;
-    let roots = received
-        .spans()
+    let spans = received.spans();
+    assert!(spans.iter().any(|(_, span)| hex(&span.trace_id) == TRACE_ID));
+    // Exported in order, so by the time the last caller's span is in, an unsampled caller's would be too.
+    assert!(
+        !spans.iter().any(|(_, span)| hex(&span.trace_id) == UNSAMPLED_TRACE_ID),
+        "a caller that does not sample was traced"
+    );
+    let roots = spans
         .iter()
-        .filter(|(_, span)| span.name == "request" && hex(&span.trace_id) != TRACE_ID)
+        .filter(|(_, span)| {
+            span.name == "request" && ![TRACE_ID, LAST_TRACE_ID].contains(&hex(&span.trace_id).as_str())
+        })
         .count();
     // 5% of 400 is 20; the odds of fewer than 4 or more than 50 are below one in a million.
     assert!((4..=50).contains(&roots), "{roots} of 400 requests traced");
+}
+
+/// A sampler this build does not know (X-Ray's remote rules, say) is not guessed at: the service serves without
+/// traces and says why, naming the rules it knows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_sampler_turns_traces_off_saying_which_rules_work() {
+    let (endpoint, received) = receiver().await;
+    let server = Server::start_sampling(Some(&endpoint), Some("xray")).await;
+    assert_eq!(
+        server.client.get(server.url("/beers")).send().await.unwrap().status(),
+        200
+    );
+    let warning = wait_for("the warning", || server.lines("traces are OFF").into_iter().next()).await;
+    let error = warning["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("OTEL_TRACES_SAMPLER=\"xray\"") && error.contains("parentbased_traceidratio"),
+        "{warning}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(received.spans().is_empty(), "nothing is exported");
 }
 
 /// The same short run with traces off, and exporting to a collector that is down, then to one that never
