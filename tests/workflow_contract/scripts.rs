@@ -23,7 +23,15 @@ case "$1 $2" in
     fam=$(jq -r .family "$STUB_DIR/registered.json")
     echo "arn:aws:ecs:eu-west-1:123456789012:task-definition/$fam:8" ;;
   "ecs describe-services")
-    echo '{"subnets":["subnet-a","subnet-b"],"securityGroups":["sg-tasks"],"assignPublicIp":"DISABLED"}' ;;
+    case "$(arg --query "$@")" in
+      *runningCount*) echo "${STUB_RUNNING:-1}" ;;
+      *) echo '{"subnets":["subnet-a","subnet-b"],"securityGroups":["sg-tasks"],"assignPublicIp":"DISABLED"}' ;;
+    esac ;;
+  # Scheduled sleep: the service's scalable target (max STUB_MAX_CAPACITY, default 2: awake) and its wake action.
+  "application-autoscaling describe-scalable-targets") echo "${STUB_MAX_CAPACITY:-2}" ;;
+  "application-autoscaling describe-scheduled-actions")
+    if [ -n "${STUB_WAKE_ACTION+x}" ]; then echo "$STUB_WAKE_ACTION"; else echo '{"MinCapacity":1,"MaxCapacity":2}'; fi ;;
+  "application-autoscaling register-scalable-target") echo '{}' ;;
   "ecs update-service")
     td=$(arg --task-definition "$@"); echo "$td" > "$STUB_DIR/deployed_td"
     jq -n --arg td "$td" '{service:{taskDefinition:$td}}' ;;
@@ -74,6 +82,12 @@ case "$1 $2" in
       jq -n --argjson code "${STUB_EXIT_CODE:-0}" '{tasks:[{stoppedReason:"Essential container in task exited",containers:[{name:"migrate",exitCode:$code}]}]}'
     fi ;;
   "ecs stop-task") echo '{}' ;;
+  # The image's manifest: $STUB_DIR/manifest.json, else a list of linux/amd64 and linux/arm64 (what ci.yml pushes).
+  "ecr batch-get-image")
+    cat "$STUB_DIR/manifest.json" 2>/dev/null || echo '{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+      {"digest":"sha256:a","platform":{"os":"linux","architecture":"amd64"}},
+      {"digest":"sha256:b","platform":{"os":"linux","architecture":"arm64"}}]}' ;;
+  "ecr get-download-url-for-layer") echo "file://$STUB_DIR/config.json" ;;
   "logs get-log-events") echo "migrate: error: column \"abv\" of relation \"beers\" already exists" ;;
   *) echo "stub aws: unexpected call: $*" >&2; exit 3 ;;
 esac
@@ -85,6 +99,7 @@ const TASK_DEF: &str = r#"{"taskDefinition": {
   "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.logging-driver.awslogs"}],
   "compatibilities": ["EC2", "FARGATE"], "registeredBy": "arn:aws:sts::123456789012:assumed-role/x/y",
   "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+  "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
   "executionRoleArn": "arn:aws:iam::123456789012:role/beer-catalog-staging-execution",
   "containerDefinitions": [
     {"name": "migrate", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/beer-catalog@sha256:old", "command": ["migrate"], "essential": true,
@@ -261,6 +276,44 @@ fn register_refuses_a_mutable_tag_and_an_unknown_container() {
     }
 }
 
+/// The task runs ARM64 (`TASK_DEF`): an image list or a single image without linux/arm64 is refused before anything
+/// is registered; a list with it (the stub's default) or a single arm64 image passes.
+#[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
+fn register_refuses_an_image_without_the_tasks_architecture() {
+    let amd64_list = r#"{"manifests":[{"digest":"sha256:a","platform":{"os":"linux","architecture":"amd64"}}]}"#;
+    let single = r#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:c"}}"#;
+    for (manifest, config, ok) in [
+        (None, None, true),
+        (Some(amd64_list), None, false),
+        (Some(single), Some(r#"{"architecture":"amd64","os":"linux"}"#), false),
+        (Some(single), Some(r#"{"architecture":"arm64","os":"linux"}"#), true),
+    ] {
+        let sb = Sandbox::new();
+        for (file, content) in [("manifest.json", manifest), ("config.json", config)] {
+            if let Some(content) = content {
+                fs::write(sb.dir.join(file), content).unwrap();
+            }
+        }
+        let run = sb.run(
+            "ecs-register-task-definition.sh",
+            &["beer-catalog-staging-migrate", "migrate", NEW_IMAGE],
+            &[],
+        );
+        run.has(
+            "calls.log",
+            &["ecr batch-get-image --repository-name beer-catalog --image-ids imageDigest=sha256:1111"],
+        );
+        if ok {
+            run.exits(Some(0)).has("calls.log", &["register-task-definition"]);
+        } else {
+            run.exits(None)
+                .has("out", &["has no linux/arm64 image", "refusing to deploy"]);
+            run.expect("calls.log", false, &["register-task-definition"]);
+        }
+    }
+}
+
 #[test]
 #[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
 fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
@@ -363,6 +416,30 @@ fn service_deploy_fails_when_no_deployment_of_the_revision_appears() {
 }
 
 /// Runs the smoke test against a tiny HTTP server on 127.0.0.1 answering `routes` (path, status, body).
+/// A sleeping staging (scalable target max 0) is woken to its wake action's bounds before a release and waited
+/// for; an awake one is left alone; a sleeping one without a wake action fails the job, saying so.
+#[test]
+#[ignore = "needs bash, jq and curl, as the deploy scripts do: run with --include-ignored"]
+fn wake_wakes_a_sleeping_service_and_leaves_an_awake_one() {
+    let wake = |env: &[(&str, &str)]| Sandbox::new().run("ecs-wake-service.sh", &[], env);
+    let register = "register-scalable-target --service-namespace ecs --resource-id service/beer-catalog-staging/beer-catalog-staging-api --scalable-dimension ecs:service:DesiredCount --min-capacity 1 --max-capacity 2";
+    let asleep = wake(&[("STUB_MAX_CAPACITY", "0")]);
+    asleep
+        .exits(Some(0))
+        .has("calls.log", &[register])
+        .has("outputs.txt", &["woken=true"]);
+    asleep.has("calls.log", &["--scheduled-action-names beer-catalog-staging-api-wake"]);
+    asleep.has("summary.md", &["was asleep: woken to 1..2 tasks"]);
+    let awake = wake(&[]);
+    awake.exits(Some(0)).has("outputs.txt", &["woken=false"]);
+    awake.expect("calls.log", false, &["register-scalable-target"]);
+    let no_wake_action = wake(&[("STUB_MAX_CAPACITY", "0"), ("STUB_WAKE_ACTION", "null")]);
+    no_wake_action
+        .exits(None)
+        .has("out", &["is asleep (max capacity 0) and has no usable wake action"]);
+    no_wake_action.expect("calls.log", false, &["register-scalable-target"]);
+}
+
 fn smoke(routes: &[(&str, u16, &str)]) -> Run {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,0 +1,181 @@
+//! Paying for what is used (issue 23), where only this project can check it: the Aurora Serverless v2 choice of
+//! modules/database keeps the promises of the RDS one (TLS only, the environment's key, a master secret the db-roles
+//! task may read, readers sized for failover) and staging's cluster can pause. Same pattern as `first_apply.rs`:
+//! each check runs on the real files and on a broken copy (one edit), where it must report.
+use crate::first_apply::{Violations, assert_clean, assert_reports};
+use crate::terraform::{Infra, attr, label, nested, object_get, show, template_text};
+use hcl::Expression;
+
+/// The numbers an expression can evaluate to when it is a number or `cond ? a : b` over numbers.
+fn outcomes(expr: &Expression) -> Option<Vec<f64>> {
+    match expr {
+        Expression::Number(n) => n.as_f64().map(|n| vec![n]),
+        Expression::Conditional(c) => {
+            let mut both = outcomes(&c.true_expr)?;
+            both.extend(outcomes(&c.false_expr)?);
+            Some(both)
+        }
+        _ => None,
+    }
+}
+
+/// modules/database with engine = "aurora": the cluster forces TLS (rds.force_ssl = 1 in the parameter group it
+/// uses), is encrypted with the environment's key and keeps its master secret under that key too, lets RDS manage
+/// the master password; its readers are in promotion tier 0 or 1 (Aurora Serverless v2 scales those with the
+/// writer, so a failover lands on an instance sized for the writer); staging's cluster can pause (min 0 ACU); and
+/// the permissions boundary lets the db-roles task read that RDS-managed secret, only this environment's.
+fn check_aurora(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    let db = infra.dir("modules/database").unwrap();
+    let Some(cluster) = db.block("resource", &["aws_rds_cluster", "aurora"]) else {
+        return vec!["modules/database: no aws_rds_cluster.aurora".into()];
+    };
+    let text = |key| attr(&cluster.body, key).map(show).unwrap_or_default();
+    if text("manage_master_user_password") != "true" {
+        v.push("aurora: the master password is not RDS-managed (manage_master_user_password)".into());
+    }
+    for key in ["kms_key_id", "master_user_secret_kms_key_id"] {
+        if text(key) != "var.kms_key_arn" {
+            v.push(format!("aurora: {key} is {:?}, not the environment's key", text(key)));
+        }
+    }
+    if text("storage_encrypted") != "true" {
+        v.push("aurora: storage not encrypted".into());
+    }
+    let group = db.block("resource", &["aws_rds_cluster_parameter_group", "aurora"]);
+    let force_ssl = group.is_some_and(|g| {
+        nested(&g.body, "parameter").any(|p| {
+            attr(&p.body, "name").and_then(template_text).as_deref() == Some("rds.force_ssl")
+                && attr(&p.body, "value").and_then(template_text).as_deref() == Some("1")
+        })
+    });
+    if !force_ssl || !text("db_cluster_parameter_group_name").starts_with("aws_rds_cluster_parameter_group.aurora") {
+        v.push("aurora: the cluster does not use a parameter group with rds.force_ssl = 1".into());
+    }
+    let instances = db.blocks("resource", &["aws_rds_cluster_instance"]);
+    if instances.is_empty() {
+        v.push("aurora: no aws_rds_cluster_instance".into());
+    }
+    for instance in instances {
+        let name = label(instance, 1).unwrap_or("?");
+        let tier = attr(&instance.body, "promotion_tier");
+        match tier.and_then(outcomes) {
+            Some(tiers) if tiers.iter().all(|t| *t <= 1.0) => {}
+            _ => v.push(format!(
+                "aurora: instance {name} promotion_tier {:?} can leave tiers 0-1 (its capacity would not follow the writer)",
+                tier.map(show)
+            )),
+        }
+        if attr(&instance.body, "instance_class")
+            .and_then(template_text)
+            .as_deref()
+            != Some("db.serverless")
+        {
+            v.push(format!("aurora: instance {name} is not db.serverless"));
+        }
+    }
+    // DB_READ_HOST with aurora is the cluster's reader endpoint (the readers' DNS name, kept by Aurora).
+    let read_host = db
+        .block("output", &["read_host"])
+        .and_then(|o| attr(&o.body, "value"))
+        .map(show);
+    if !read_host
+        .as_deref()
+        .unwrap_or_default()
+        .contains("aws_rds_cluster.aurora[0].reader_endpoint")
+    {
+        v.push(format!(
+            "aurora: output read_host {read_host:?} is not the cluster's reader endpoint"
+        ));
+    }
+    // Staging sleeps: aurora with min 0 ACU, and the module turns that into an auto-pause.
+    let staging = infra.dir("envs/staging").unwrap();
+    let settings = staging
+        .block("module", &["environment"])
+        .and_then(|m| attr(&m.body, "settings"));
+    let setting = |key| match settings {
+        Some(Expression::Object(o)) => object_get(o, key).map(show).unwrap_or_default(),
+        _ => String::new(),
+    };
+    if setting("db_engine") != "\"aurora\"" || setting("db_aurora_min_acu") != "0" {
+        v.push(format!(
+            "envs/staging: db_engine {} with db_aurora_min_acu {}: staging's database cannot pause",
+            setting("db_engine"),
+            setting("db_aurora_min_acu")
+        ));
+    }
+    let scaling = nested(&cluster.body, "serverlessv2_scaling_configuration").next();
+    let pause = scaling
+        .and_then(|s| attr(&s.body, "seconds_until_auto_pause"))
+        .map(show);
+    if !pause
+        .as_deref()
+        .unwrap_or_default()
+        .contains("var.aurora_seconds_until_auto_pause")
+    {
+        v.push(format!("aurora: seconds_until_auto_pause is {pause:?}"));
+    }
+    // The db-roles task's execution role carries the boundary: it must allow reading the managed secret.
+    let boundary = infra.dir("modules/github_actions").unwrap();
+    let doc = boundary.block("data", &["aws_iam_policy_document", "workload_boundary"]);
+    let reads_managed = doc.is_some_and(|d| {
+        nested(&d.body, "statement").any(|s| {
+            let resources = attr(&s.body, "resources").map(show).unwrap_or_default();
+            let tagged = nested(&s.body, "condition").any(|c| {
+                attr(&c.body, "variable").and_then(template_text).as_deref()
+                    == Some("secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn")
+            });
+            attr(&s.body, "actions")
+                .map(show)
+                .unwrap_or_default()
+                .contains("secretsmanager:GetSecretValue")
+                && resources.contains("rds!cluster-")
+                && tagged
+        })
+    });
+    if !reads_managed {
+        v.push("boundary: no GetSecretValue on this environment's rds!cluster-* secret (db-roles could not read the master)".into());
+    }
+    v
+}
+
+#[test]
+fn aurora_keeps_the_databases_promises_and_staging_can_pause() {
+    assert_clean(check_aurora);
+    let tls = (
+        "modules/database/aurora.tf",
+        "name  = \"rds.force_ssl\"",
+        "name  = \"rds.log_retention_period\"",
+    );
+    assert_reports(check_aurora, tls, "rds.force_ssl = 1");
+    let key = (
+        "modules/database/aurora.tf",
+        "master_user_secret_kms_key_id = var.kms_key_arn",
+        "master_user_secret_kms_key_id = null",
+    );
+    assert_reports(check_aurora, key, "master_user_secret_kms_key_id is \"null\"");
+    let tier = (
+        "modules/database/aurora.tf",
+        "count.index == 0 ? 0 : 1",
+        "count.index == 0 ? 0 : 15",
+    );
+    assert_reports(check_aurora, tier, "can leave tiers 0-1");
+    let awake = (
+        "envs/staging/main.tf",
+        "db_aurora_min_acu            = 0",
+        "db_aurora_min_acu            = 0.5",
+    );
+    assert_reports(check_aurora, awake, "staging's database cannot pause");
+    let secret = (
+        "modules/github_actions/boundary.tf",
+        "variable = \"secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn\"",
+        "variable = \"aws:ResourceTag/Environment\"",
+    );
+    assert_reports(check_aurora, secret, "db-roles could not read the master");
+    let reader = (
+        "modules/database/outputs.tf",
+        "aws_rds_cluster.aurora[0].reader_endpoint",
+        "aws_rds_cluster.aurora[0].endpoint",
+    );
+    assert_reports(check_aurora, reader, "is not the cluster's reader endpoint");
+}
