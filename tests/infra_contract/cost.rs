@@ -179,3 +179,128 @@ fn aurora_keeps_the_databases_promises_and_staging_can_pause() {
     );
     assert_reports(check_aurora, reader, "is not the cluster's reader endpoint");
 }
+
+/// A setting of `envs/<env>`'s call of modules/environment, as written (`show`), empty when absent.
+fn setting(infra: &Infra, env: &str, key: &str) -> String {
+    let root = infra.dir(&format!("envs/{env}")).unwrap();
+    match root
+        .block("module", &["environment"])
+        .and_then(|m| attr(&m.body, "settings"))
+    {
+        Some(Expression::Object(o)) => object_get(o, key).map(show).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// Compute: both environments run ARM64 tasks (the image CI publishes has both architectures); the api service
+/// places tasks by a capacity provider strategy (on-demand base, Spot above), never by a launch type, which ECS
+/// refuses beside a strategy; production's on-demand base covers its minimum, so the floor never waits for Spot
+/// capacity; staging has a sleep schedule, whose sleep action takes the bounds to 0 and whose wake action restores
+/// the service's own bounds in the schedule's time zone.
+fn check_compute(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    for env in ["staging", "production"] {
+        let arch = setting(infra, env, "api_cpu_architecture");
+        if arch != "\"ARM64\"" {
+            v.push(format!("envs/{env}: api_cpu_architecture {arch}, not ARM64"));
+        }
+    }
+    let (base, min) = (
+        setting(infra, "production", "api_on_demand_base"),
+        setting(infra, "production", "api_min_count"),
+    );
+    if base.parse::<u32>().ok() < min.parse::<u32>().ok() || base.is_empty() {
+        v.push(format!(
+            "envs/production: api_on_demand_base {base} below api_min_count {min}: the floor would depend on Spot"
+        ));
+    }
+    if setting(infra, "staging", "api_schedule").is_empty() || setting(infra, "staging", "api_schedule") == "null" {
+        v.push("envs/staging: no api_schedule: staging never sleeps".into());
+    }
+    let service = infra.dir("modules/service").unwrap();
+    let Some(api) = service.block("resource", &["aws_ecs_service", "api"]) else {
+        return vec!["modules/service: no aws_ecs_service.api".into()];
+    };
+    if attr(&api.body, "launch_type").is_some() {
+        v.push("aws_ecs_service.api: launch_type beside a capacity provider strategy".into());
+    }
+    let providers: Vec<String> = api
+        .body
+        .blocks()
+        .filter(|b| b.identifier() == "capacity_provider_strategy" || b.identifier() == "dynamic")
+        .map(|b| hcl::format::to_string(b).unwrap_or_default())
+        .collect();
+    for provider in ["\"FARGATE\"", "\"FARGATE_SPOT\""] {
+        if !providers.iter().any(|p| p.contains(provider)) {
+            v.push(format!(
+                "aws_ecs_service.api: no capacity_provider_strategy for {provider}"
+            ));
+        }
+    }
+    let action = |name| service.block("resource", &["aws_appautoscaling_scheduled_action", name]);
+    let bounds = |name| {
+        let target = action(name).and_then(|a| nested(&a.body, "scalable_target_action").next());
+        let get = |key| target.and_then(|t| attr(&t.body, key)).map(show).unwrap_or_default();
+        (get("min_capacity"), get("max_capacity"))
+    };
+    if bounds("sleep") != ("0".into(), "0".into()) {
+        v.push(format!(
+            "scheduled action sleep: bounds {:?}, not 0..0",
+            bounds("sleep")
+        ));
+    }
+    if bounds("wake") != ("var.min_count".into(), "var.max_count".into()) {
+        v.push(format!(
+            "scheduled action wake: bounds {:?}, not the service's min_count..max_count",
+            bounds("wake")
+        ));
+    }
+    for name in ["sleep", "wake"] {
+        let zone = action(name).and_then(|a| attr(&a.body, "timezone")).map(show);
+        if zone.as_deref() != Some("var.schedule.timezone") {
+            v.push(format!(
+                "scheduled action {name}: timezone {zone:?}, not the schedule's"
+            ));
+        }
+    }
+    v
+}
+
+#[test]
+fn tasks_run_arm64_on_spot_above_an_on_demand_floor_and_staging_sleeps() {
+    assert_clean(check_compute);
+    let x86 = (
+        "envs/production/main.tf",
+        "api_cpu_architecture         = \"ARM64\"",
+        "api_cpu_architecture         = \"X86_64\"",
+    );
+    assert_reports(
+        check_compute,
+        x86,
+        "envs/production: api_cpu_architecture \"X86_64\", not ARM64",
+    );
+    let floor = (
+        "envs/production/main.tf",
+        "api_on_demand_base           = 2 ",
+        "api_on_demand_base           = 1 ",
+    );
+    assert_reports(check_compute, floor, "the floor would depend on Spot");
+    let awake = (
+        "modules/service/service.tf",
+        "    min_capacity = 0\n    max_capacity = 0",
+        "    min_capacity = 0\n    max_capacity = 1",
+    );
+    assert_reports(check_compute, awake, "scheduled action sleep: bounds");
+    let launch = (
+        "modules/service/service.tf",
+        "  platform_version = \"LATEST\"",
+        "  launch_type      = \"FARGATE\"\n  platform_version = \"LATEST\"",
+    );
+    assert_reports(check_compute, launch, "launch_type beside a capacity provider strategy");
+    let zone = (
+        "modules/service/service.tf",
+        "  timezone           = var.schedule.timezone",
+        "  timezone           = \"UTC\"",
+    );
+    assert_reports(check_compute, zone, "timezone Some(\"\\\"UTC\\\"\")");
+}
