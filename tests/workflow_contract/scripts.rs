@@ -25,7 +25,7 @@ case "$1 $2" in
   "ecs describe-services")
     case "$(arg --query "$@")" in
       *runningCount*) echo "${STUB_RUNNING:-1}" ;;
-      *) echo '{"subnets":["subnet-a","subnet-b"],"securityGroups":["sg-tasks"],"assignPublicIp":"DISABLED"}' ;;
+      *) echo "{\"subnets\":[\"subnet-a\",\"subnet-b\"],\"securityGroups\":[\"sg-tasks\"],\"assignPublicIp\":\"${STUB_PUBLIC_IP:-DISABLED}\"}" ;;
     esac ;;
   # Scheduled sleep: the service's scalable target (max STUB_MAX_CAPACITY, default 2: awake) and its wake action.
   "application-autoscaling describe-scalable-targets") echo "${STUB_MAX_CAPACITY:-2}" ;;
@@ -333,6 +333,14 @@ fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
     assert_eq!(container["name"].as_str(), Some("migrate"));
     assert_eq!(container["command"].as_sequence().map(Vec::len), Some(1));
     assert_eq!(container["command"][0].as_str(), Some("migrate"));
+    // Where the service's tasks have public IPs (staging: no NAT, no interface endpoints), so does the migration:
+    // without one it could not pull its image.
+    let public = migration(&[("STUB_PUBLIC_IP", "ENABLED")]);
+    let network = public.exits(Some(0)).json("network.json");
+    assert_eq!(
+        network["awsvpcConfiguration"]["assignPublicIp"].as_str(),
+        Some("ENABLED")
+    );
 }
 
 #[test]

@@ -27,6 +27,8 @@ module "environment" {
 
   settings = {
     nat_gateway_mode             = "per_az" # an AZ outage does not take the other AZ's egress with it
+    interface_endpoints          = true     # image pulls, logs and secrets stay in the VPC
+    tasks_public_ip              = false
     log_retention_days           = 365
     db_engine                    = "aurora" # Serverless v2: writer + 1 reader (the failover target and DB_READ_HOST)
     db_aurora_min_acu            = 1

@@ -93,6 +93,8 @@ resource "aws_rds_cluster" "aurora" {
   enabled_cloudwatch_logs_exports     = ["postgresql"]
 
   tags = { Name = local.identifier }
+
+  depends_on = [aws_cloudwatch_log_group.exports] # with its retention before Aurora writes to it
 }
 
 # Instance 1 is created first and becomes the writer; 2.. are readers (var.replica_count of them). After a failover

@@ -182,3 +182,9 @@ variable "permissions_boundary_arn" {
   description = "Managed policy every IAM role of this module carries as its permissions boundary (<project>-<env>-workload-boundary, created by infra/global; the apply role may create roles only with it)."
   type        = string
 }
+
+variable "log_retention_days" {
+  description = "Retention of the database's exported logs (/aws/rds/instance/<id>/* or /aws/rds/cluster/<id>/*), in days."
+  type        = number
+  default     = 30
+}

@@ -44,6 +44,7 @@ module "network" {
   az_count                = 2
   nat_gateway_mode        = var.settings.nat_gateway_mode
   flow_log_retention_days = var.settings.log_retention_days
+  flow_log_class          = "INFREQUENT_ACCESS"
   kms_key_arn             = module.kms.key_arn
 
   permissions_boundary_arn = local.permissions_boundary_arn
@@ -57,6 +58,8 @@ module "security_groups" {
   app_port    = local.app_port
   # The one port CloudFront reaches the ALB on: HTTPS with a certificate, HTTP in a bring-up without one.
   alb_listener_port = local.alb_https ? 443 : 80
+  # Tasks with public IPs reach ECR, Logs and Secrets Manager at their public HTTPS endpoints.
+  tasks_internet_egress = var.settings.tasks_public_ip
 }
 
 module "vpc_endpoints" {
@@ -67,6 +70,8 @@ module "vpc_endpoints" {
   subnet_ids        = module.network.private_subnet_ids
   route_table_ids   = module.network.private_route_table_ids
   security_group_id = module.security_groups.endpoints_security_group_id
+  # Without them (tasks_public_ip, or NAT only) the S3 gateway endpoint remains: it costs nothing.
+  interface_endpoints = var.settings.interface_endpoints
 }
 
 module "database" {
@@ -92,6 +97,7 @@ module "database" {
   role_password_version           = var.db_role_password_version
   secret_recovery_window_days     = var.settings.secret_recovery_days
   replica_count                   = var.settings.db_replica_count
+  log_retention_days              = var.settings.log_retention_days
   vpc_id                          = module.network.vpc_id
 
   permissions_boundary_arn = local.permissions_boundary_arn
@@ -172,12 +178,14 @@ module "service" {
     on_demand_base = var.settings.api_on_demand_base
     spot           = var.settings.api_spot_above_base
   }
-  schedule                = var.settings.api_schedule
-  memory                  = var.settings.api_memory
-  desired_count           = var.settings.api_desired_count
-  min_count               = var.settings.api_min_count
-  max_count               = var.settings.api_max_count
-  private_subnet_ids      = module.network.private_subnet_ids
+  schedule      = var.settings.api_schedule
+  memory        = var.settings.api_memory
+  desired_count = var.settings.api_desired_count
+  min_count     = var.settings.api_min_count
+  max_count     = var.settings.api_max_count
+  # Public IPs (no NAT, no endpoints): the public subnets; the security group still admits only the ALB.
+  private_subnet_ids      = var.settings.tasks_public_ip ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  assign_public_ip        = var.settings.tasks_public_ip
   tasks_security_group_id = module.security_groups.tasks_security_group_id
   target_group_arn        = module.load_balancer.target_group_arn
   alb_arn_suffix          = module.load_balancer.alb_arn_suffix

@@ -22,7 +22,12 @@ variable "environment" {
 variable "settings" {
   description = "Sizes and protections of the environment (see the environment roots for the values and the modules they feed for the meaning of each)."
   type = object({
-    nat_gateway_mode             = string # per_az, single or none (modules/network)
+    nat_gateway_mode = string # per_az, single or none (modules/network)
+    # How the tasks reach ECR, CloudWatch Logs and Secrets Manager (infra/README.md, "Network: NAT, endpoints or
+    # public IPs", with the cost of each): interface endpoints and/or NAT, or public IPs on the tasks (no NAT, no
+    # endpoints: the tasks run in the public subnets, reachable from nothing but the ALB's group).
+    interface_endpoints          = bool
+    tasks_public_ip              = bool
     log_retention_days           = number # flow logs and /ecs/<name_prefix>
     db_engine                    = string # rds (instance + replicas) or aurora (Serverless v2 cluster; modules/database)
     db_instance_class            = string # rds only; aurora instances are db.serverless
@@ -72,6 +77,18 @@ variable "settings" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.settings.log_retention_days)
     error_message = "settings.log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+
+  validation {
+    # The tasks pull their image and send their logs over one of the three; with none they could not start.
+    condition     = var.settings.nat_gateway_mode != "none" || var.settings.interface_endpoints || var.settings.tasks_public_ip
+    error_message = "settings: with nat_gateway_mode none, the tasks need interface_endpoints or tasks_public_ip to reach ECR, Logs and Secrets Manager."
+  }
+
+  validation {
+    # Public IPs put the tasks in the public subnets: a NAT gateway would then serve nothing.
+    condition     = !var.settings.tasks_public_ip || var.settings.nat_gateway_mode == "none"
+    error_message = "settings.tasks_public_ip needs nat_gateway_mode none (the tasks then leave through the internet gateway)."
   }
 
   validation {

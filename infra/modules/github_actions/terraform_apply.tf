@@ -112,6 +112,9 @@ data "aws_iam_policy_document" "apply" {
     resources = [
       "${local.env[each.key].log_group}*",
       "${local.env[each.key].flow_log_group}*",
+      # The database's exported logs (modules/database, logs.tf), created by Terraform with a retention.
+      "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/aws/rds/instance/${local.env[each.key].prefix}-db*",
+      "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/aws/rds/cluster/${local.env[each.key].prefix}-db*",
       "arn:${local.partition}:logs:us-east-1:${local.account_id}:log-group:aws-waf-logs-${local.env[each.key].prefix}*",
       "arn:${local.partition}:logs:us-east-1:${local.account_id}:log-group:/cloudfront/${local.env[each.key].prefix}*",
       "arn:${local.partition}:logs:us-east-1:${local.account_id}:delivery-source:${local.env[each.key].prefix}-*",

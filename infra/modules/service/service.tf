@@ -1,4 +1,5 @@
 resource "aws_ecs_service" "api" {
+  #checkov:skip=CKV_AWS_333:Public IPs only with var.assign_public_ip (staging: no NAT, no interface endpoints, to save their ~$35-64 a month); the tasks' security group admits the app port from the ALB's group only, so nothing reaches them from the internet.
   name             = "${var.name_prefix}-api"
   cluster          = aws_ecs_cluster.this.id
   task_definition  = aws_ecs_task_definition.this["api"].arn
@@ -39,7 +40,7 @@ resource "aws_ecs_service" "api" {
   network_configuration {
     subnets          = var.private_subnet_ids
     security_groups  = [var.tasks_security_group_id]
-    assign_public_ip = false
+    assign_public_ip = var.assign_public_ip
   }
 
   deployment_configuration {

@@ -104,6 +104,12 @@ variable "private_subnet_ids" {
   type        = list(string)
 }
 
+variable "assign_public_ip" {
+  description = "Give the api tasks public IPs (they then run in public subnets, without NAT or interface endpoints)."
+  type        = bool
+  default     = false
+}
+
 variable "tasks_security_group_id" {
   description = "Security group of the tasks (<name_prefix>-tasks)."
   type        = string
