@@ -26,8 +26,8 @@ module "environment" {
   db_role_password_version = var.db_role_password_version
 
   settings = {
-    nat_gateway_mode             = "per_az" # an AZ outage does not take the other AZ's egress with it
-    interface_endpoints          = true     # image pulls, logs and secrets stay in the VPC
+    nat_gateway_mode             = "none" # nothing the tasks may send needs NAT (infra/README.md#network-nat-endpoints-or-public-ips)
+    interface_endpoints          = true   # image pulls, logs and secrets stay in the VPC
     tasks_public_ip              = false
     log_retention_days           = 365
     db_engine                    = "aurora" # Serverless v2: writer + 1 reader (the failover target and DB_READ_HOST)
