@@ -304,3 +304,102 @@ fn tasks_run_arm64_on_spot_above_an_on_demand_floor_and_staging_sleeps() {
     );
     assert_reports(check_compute, zone, "timezone Some(\"\\\"UTC\\\"\")");
 }
+
+/// Logs: every log group Terraform creates has a retention; the database's exported logs have groups of ours
+/// (RDS would otherwise create them unencrypted, kept forever); the Infrequent Access class only where nothing
+/// needs what it lacks: the flow logs yes, the collector's EMF group never (CloudWatch extracts no metrics from
+/// Infrequent Access events).
+fn check_logs(infra: &Infra) -> Violations {
+    let mut v = Violations::new();
+    let modules = ["modules/network", "modules/service", "modules/database", "modules/edge"];
+    let mut groups = 0;
+    for rel in modules {
+        let dir = infra.dir(rel).unwrap();
+        for group in dir.blocks("resource", &["aws_cloudwatch_log_group"]) {
+            groups += 1;
+            let name = label(group, 1).unwrap_or("?");
+            if attr(&group.body, "retention_in_days").is_none() {
+                v.push(format!(
+                    "{rel}: log group {name} keeps its events forever (no retention_in_days)"
+                ));
+            }
+            let class = attr(&group.body, "log_group_class").map(show).unwrap_or_default();
+            if name == "metrics" && class.contains("INFREQUENT") {
+                v.push("modules/service: the EMF metrics group in the Infrequent Access class: no metrics".into());
+            }
+        }
+    }
+    if groups < 6 {
+        v.push(format!("only {groups} log groups seen"));
+    }
+    let network = infra.dir("modules/network").unwrap();
+    let flow = network.block("resource", &["aws_cloudwatch_log_group", "flow_logs"]);
+    let class = flow.and_then(|f| attr(&f.body, "log_group_class")).map(show);
+    let default = network
+        .block("variable", &["flow_log_class"])
+        .and_then(|d| attr(&d.body, "default"))
+        .map(show);
+    if class.as_deref() != Some("var.flow_log_class") || default.as_deref() != Some("\"INFREQUENT_ACCESS\"") {
+        v.push(format!(
+            "modules/network: flow logs class {class:?} (default {default:?}), not Infrequent Access"
+        ));
+    }
+    let db = infra.dir("modules/database").unwrap();
+    let exports = db.block("resource", &["aws_cloudwatch_log_group", "exports"]);
+    if exports.is_none() {
+        v.push("modules/database: no log groups for the exported logs: RDS would create them without retention".into());
+    }
+    // The whole expression (`show` shortens it to one line of 120 characters).
+    let names = db
+        .local("exported_log_groups")
+        .and_then(|e| hcl::format::to_string(e).ok())
+        .unwrap_or_default();
+    for (resource, prefix) in [
+        ("aws_db_instance", "/aws/rds/instance/"),
+        ("aws_rds_cluster", "/aws/rds/cluster/"),
+    ] {
+        let exporting = db
+            .blocks("resource", &[resource])
+            .iter()
+            .any(|b| attr(&b.body, "enabled_cloudwatch_logs_exports").is_some());
+        if exporting && !names.contains(prefix) {
+            v.push(format!(
+                "modules/database: {resource} exports logs, but no {prefix}* group is created"
+            ));
+        }
+    }
+    v
+}
+
+#[test]
+fn every_log_group_has_a_retention_and_the_right_class() {
+    assert_clean(check_logs);
+    let forever = (
+        "modules/database/logs.tf",
+        "  retention_in_days = var.log_retention_days\n",
+        "",
+    );
+    assert_reports(check_logs, forever, "log group exports keeps its events forever");
+    let emf = (
+        "modules/service/telemetry.tf",
+        "  retention_in_days = var.metrics_log_retention_days\n",
+        "  retention_in_days = var.metrics_log_retention_days\n  log_group_class   = \"INFREQUENT_ACCESS\"\n",
+    );
+    assert_reports(check_logs, emf, "EMF metrics group in the Infrequent Access class");
+    let standard = (
+        "modules/network/variables.tf",
+        "default     = \"INFREQUENT_ACCESS\"",
+        "default     = \"STANDARD\"",
+    );
+    assert_reports(check_logs, standard, "not Infrequent Access");
+    let cluster = (
+        "modules/database/logs.tf",
+        "\"/aws/rds/cluster/${local.identifier}/postgresql\"",
+        "\"x\"",
+    );
+    assert_reports(
+        check_logs,
+        cluster,
+        "aws_rds_cluster exports logs, but no /aws/rds/cluster/* group",
+    );
+}
