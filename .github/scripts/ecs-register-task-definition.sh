@@ -6,6 +6,8 @@
 # Reads the family's current ACTIVE revision (the one Terraform registered, or the last deploy), swaps the
 # image of CONTAINER for IMAGE (an immutable repo@sha256:digest reference), drops the read-only fields that
 # register-task-definition rejects, keeps the tags, registers it and prints the new revision's ARN on stdout.
+# Refuses an IMAGE without a build for the family's CPU architecture (runtimePlatform.cpuArchitecture, X86_64 when
+# unset): ecr-image-has-architecture.sh.
 # The rendered JSON is left in $RUNNER_TEMP (or a temp dir) for the job log / debugging.
 set -euo pipefail
 
@@ -32,6 +34,9 @@ if ! jq -e --arg c "$container" '[.taskDefinition.containerDefinitions[] | selec
   echo "::error::task definition family $family has no (single) container named $container" >&2
   exit 1
 fi
+
+arch=$(jq -r '.taskDefinition.runtimePlatform.cpuArchitecture // "X86_64"' "$current")
+"$(dirname "$0")/ecr-image-has-architecture.sh" "$image" "$arch"
 
 jq --arg c "$container" --arg image "$image" '
   .taskDefinition as $td

@@ -3,8 +3,8 @@
 #
 # Environment:
 #   ECS_CLUSTER          cluster name (beer-catalog-<env>)
-#   ECS_SERVICE          the API service; its network configuration (private subnets, tasks security group)
-#                        is reused for the task, with no public IP
+#   ECS_SERVICE          the API service; its network configuration (subnets, tasks security group, public IP
+#                        or not) is reused for the task
 #   TASK_DEFINITION      task definition ARN to run (the migrate family, rendered with the new image)
 #   MIGRATE_CONTAINER    container name in that task definition (migrate)
 #   MIGRATE_COMMAND      command to run, space-separated words (migrate)
@@ -23,11 +23,13 @@ if ! jq -e '(.subnets | length) > 0 and (.securityGroups | length) > 0' >/dev/nu
   echo "::error::could not read the network configuration of service $ECS_SERVICE in $ECS_CLUSTER" >&2
   exit 1
 fi
-network_config=$(jq -c '{awsvpcConfiguration: {subnets: .subnets, securityGroups: .securityGroups, assignPublicIp: "DISABLED"}}' <<<"$network")
+# The service's own placement: private subnets, or public subnets with a public IP where the environment has
+# neither NAT nor interface endpoints (staging), without which the task could not pull its image.
+network_config=$(jq -c '{awsvpcConfiguration: {subnets: .subnets, securityGroups: .securityGroups, assignPublicIp: (.assignPublicIp // "DISABLED")}}' <<<"$network")
 overrides=$(jq -cn --arg c "$MIGRATE_CONTAINER" --arg cmd "$MIGRATE_COMMAND" \
   '{containerOverrides: [{name: $c, command: ($cmd | split(" ") | map(select(. != "")))}]}')
 
-echo "Running $MIGRATE_COMMAND in $TASK_DEFINITION on $ECS_CLUSTER (network of $ECS_SERVICE, no public IP)"
+echo "Running $MIGRATE_COMMAND in $TASK_DEFINITION on $ECS_CLUSTER (network of $ECS_SERVICE)"
 run=$(aws ecs run-task --cluster "$ECS_CLUSTER" --task-definition "$TASK_DEFINITION" \
   --launch-type FARGATE --count 1 \
   --network-configuration "$network_config" \

@@ -42,9 +42,9 @@ variable "environments" {
 }
 
 variable "ecr_keep_images" {
-  description = "Images the ECR lifecycle policy keeps."
+  description = "Images the ECR lifecycle policy keeps. Every release is three: the amd64 and arm64 images (<sha>-amd64, <sha>-arm64) and their manifest list (<sha>), so 150 keeps the last 50 releases."
   type        = number
-  default     = 50
+  default     = 150
 
   validation {
     condition     = var.ecr_keep_images >= 5 && var.ecr_keep_images <= 1000

@@ -28,6 +28,7 @@ pub const PUNK_RATE_LIMIT_MESSAGE: &str = "You have reached your limit on this i
 fn store_message(error: &StoreError) -> &'static str {
     match error {
         StoreError::Busy => "the service is busy; retry shortly",
+        StoreError::Resuming => "the database is resuming from a pause; retry in a few seconds",
         error if error.is_unavailable() => "the database is unavailable; retry shortly",
         _ => "internal server error",
     }

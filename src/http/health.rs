@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::state::AppState;
-use crate::storage::ReplicaStatus;
+use crate::storage::{Availability, ReplicaStatus};
 
 /// How long `/ready` waits for the database.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -84,7 +84,8 @@ pub struct Health {
 
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ready` or `unavailable`.
+    /// `ready`; `resuming` while the database accepts connections but has not answered yet (waking from a pause,
+    /// up to ~15 s: retry shortly); `unavailable` otherwise.
     #[schema(example = "ready")]
     pub status: &'static str,
     /// `sqlite` or `postgres`.
@@ -144,8 +145,9 @@ pub async fn health() -> axum::Json<Health> {
     })
 }
 
-/// Readiness: 200 when the database answers within 2 seconds, 503 with the reason otherwise; the database is
-/// checked at most once a second, and the requests of that second share the answer. The reason is
+/// Readiness: 200 when the database answers within 2 seconds, 503 with the reason otherwise (status `resuming`
+/// while the database wakes from a pause, `unavailable` when it is down); the database is checked at most once a
+/// second, and the requests of that second share the answer. The reason is
 /// public, so it says what kind of failure this is; the driver's own error (host names, addresses) is logged.
 /// A read replica's state is reported but does not decide readiness: while the primary serves, reads fall back to
 /// it.
@@ -154,7 +156,12 @@ pub async fn health() -> axum::Json<Health> {
     responses((status = 200, body = Readiness), (status = 503, body = Readiness))
 )]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Readiness>) {
-    let reason = state.readiness.reason(|| database_check(&state)).await;
+    let mut reason = state.readiness.reason(|| database_check(&state)).await;
+    // Not ready while the database resumes: say so, whatever the check's own failure was (a slow connect).
+    let resuming = reason.is_some() && state.catalog.freshness().availability() == Availability::Resuming;
+    if resuming {
+        reason = Some(crate::storage::StoreError::Resuming.to_string());
+    }
     let status = if reason.is_none() {
         StatusCode::OK
     } else {
@@ -165,7 +172,11 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Rea
     (
         status,
         axum::Json(Readiness {
-            status: if reason.is_none() { "ready" } else { "unavailable" },
+            status: match (&reason, resuming) {
+                (None, _) => "ready",
+                (Some(_), true) => "resuming",
+                (Some(_), false) => "unavailable",
+            },
             database,
             reason,
             read_replica: replica.as_ref().map(|replica| match &replica.fallback_reason {

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use tokio::task::JoinHandle;
 
 use super::freshness::Freshness;
-use super::{ReadDatabase, StoreResult};
+use super::{ReadDatabase, StoreError, StoreResult};
 use crate::telemetry::error_chain;
 
 /// How often the version is read (and, while the database is down, how often its return is probed).
@@ -63,6 +63,7 @@ async fn poll(reads: Arc<dyn ReadDatabase>, freshness: Arc<Freshness>) {
     let mut retried = false;
     loop {
         let ticket = freshness.issue();
+        let connecting = reader.is_none();
         let read = tokio::time::timeout(READ_TIMEOUT, read_version(&*reads, &mut reader)).await;
         match read {
             Ok(Ok(version)) => {
@@ -90,9 +91,23 @@ async fn poll(reads: Arc<dyn ReadDatabase>, freshness: Arc<Freshness>) {
                 // The connection is mid-statement: start over on a new one.
                 reader = None;
                 tracing::debug!("the catalog version read timed out: caching paused until a read succeeds");
+                if connecting {
+                    slow_connect(&*reads, &freshness).await;
+                }
             }
         }
         freshness.next_poll(POLL_INTERVAL).await;
+    }
+}
+
+/// No connection within the read timeout: a database that accepts TCP connections is resuming (Aurora
+/// Serverless v2 holds a connection while it wakes from a pause), one that refuses them or cannot be reached is
+/// down (docs/operations.md, "A paused database").
+async fn slow_connect(reads: &dyn ReadDatabase, freshness: &Freshness) {
+    match reads.accepts_tcp().await {
+        Some(Ok(())) => freshness.slow_to_answer("no PostgreSQL answer within the version read timeout, TCP accepted"),
+        Some(Err(error)) => freshness.probe_failed(&StoreError::Unavailable(sqlx::Error::Io(error))),
+        None => {}
     }
 }
 

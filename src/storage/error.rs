@@ -14,6 +14,12 @@ pub enum StoreError {
     /// probe clears it as soon as the database answers again. Its own variant so the message needs no driver error.
     #[error("database unavailable: known to be down, not trying until the background probe reaches it")]
     KnownDown,
+    /// The database accepts connections but has not answered yet: it is resuming (Aurora Serverless v2 waking
+    /// from a pause takes up to ~15 s). Like [`StoreError::KnownDown`], this call did not try.
+    #[error(
+        "database resuming: it accepts connections but has not answered yet, not trying until the background probe reaches it"
+    )]
+    Resuming,
     /// Too many catalog queries are waiting for the read model's threads: refused at once, worth retrying.
     #[error("the service is busy: too many catalog queries are waiting; retry shortly")]
     Busy,
@@ -57,8 +63,17 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            StoreError::Unavailable(_) | StoreError::KnownDown | StoreError::Busy
+            StoreError::Unavailable(_) | StoreError::KnownDown | StoreError::Resuming | StoreError::Busy
         )
+    }
+}
+
+impl StoreError {
+    /// No connection within the pool's wait: a database slow to accept (resuming), or one refusing for that long
+    /// (sqlx retries a refused connect until the wait ends), or an exhausted pool. The version follower's probe
+    /// tells them apart (`Freshness::report_unavailable`).
+    pub fn is_slow_connect(&self) -> bool {
+        matches!(self, StoreError::Unavailable(sqlx::Error::PoolTimedOut))
     }
 }
 

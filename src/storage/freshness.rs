@@ -9,7 +9,7 @@
 //! unless the database is down (stale-if-error).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
@@ -22,6 +22,27 @@ use crate::telemetry::error_chain;
 /// was built at a version that was current at some moment after t - FRESHNESS, so it is never staler than this.
 /// The follower's poll interval + read timeout, under the 1 s the API promises.
 pub const FRESHNESS: Duration = Duration::from_millis(800);
+
+/// How long a database that accepts connections without answering counts as resuming before it counts as down.
+/// Aurora Serverless v2 resumes from a pause in up to about 15 s; twice that leaves room without hiding a server
+/// that is stuck.
+pub const RESUME_BOUND: Duration = Duration::from_secs(30);
+
+/// Whether the database can be reached, as far as the outage guard knows (docs/operations.md, "A paused
+/// database"). Only a successful version read makes it `Up`; requests are answered 503 at once otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Availability {
+    Up,
+    /// It accepts TCP connections but has not answered PostgreSQL's start-up within the follower's read timeout:
+    /// waking from a pause. Becomes `Down` when it is refused or after [`RESUME_BOUND`].
+    Resuming,
+    /// Refused, unreachable, or broken connections.
+    Down,
+}
+
+const UP: u8 = 0;
+const RESUMING: u8 = 1;
+const DOWN: u8 = 2;
 
 /// What is known of the catalog version and the database's reachability; shared by the outage guard, the read
 /// model and the response cache.
@@ -42,7 +63,12 @@ pub struct Freshness {
     confirmed_number: AtomicU64,
     /// Serialises confirmations, which update the three fields above together.
     confirming: std::sync::Mutex<()>,
-    down: AtomicBool,
+    /// [`Availability`] as `UP`, `RESUMING` or `DOWN`.
+    state: AtomicU8,
+    /// When the database began resuming, in ms since `epoch` plus one.
+    resuming_since: AtomicU64,
+    /// It resumed for longer than [`RESUME_BOUND`]: down until a read succeeds, whatever the probe sees.
+    gave_up_resuming: AtomicBool,
     /// Wakes the version follower for a read now.
     poll_now: Notify,
     /// Wakes those waiting for a new version (the read model, which refreshes at once).
@@ -53,6 +79,7 @@ pub struct Freshness {
 /// The outage state and its changes, as metrics.
 struct OutageMetrics {
     to_outage: metrics::Counter,
+    to_resuming: metrics::Counter,
     recovered: metrics::Counter,
     down: metrics::Gauge,
 }
@@ -74,11 +101,14 @@ impl Freshness {
             written: AtomicU64::new(0),
             confirmed_number: AtomicU64::new(0),
             confirming: std::sync::Mutex::new(()),
-            down: AtomicBool::new(false),
+            state: AtomicU8::new(UP),
+            resuming_since: AtomicU64::new(0),
+            gave_up_resuming: AtomicBool::new(false),
             poll_now: Notify::new(),
             version_moved: Notify::new(),
             outage: OutageMetrics {
                 to_outage: metrics.counter(names::OUTAGE_TRANSITIONS, &[("to", "outage")]),
+                to_resuming: metrics.counter(names::OUTAGE_TRANSITIONS, &[("to", "resuming")]),
                 recovered: metrics.counter(names::OUTAGE_TRANSITIONS, &[("to", "recovered")]),
                 down,
             },
@@ -120,27 +150,102 @@ impl Freshness {
         self.version_moved.notified().await;
     }
 
-    /// Whether the database is known to be unreachable (until the probe reaches it again).
+    /// Whether the database is known to be unreachable or resuming (until the probe reaches it again): calls fail
+    /// at once.
     pub fn is_down(&self) -> bool {
-        self.down.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) != UP
     }
 
-    /// A request (or the probe) found the database unreachable: fail fast from now on, probe at once.
+    /// What the outage guard knows of the database's reachability.
+    pub fn availability(&self) -> Availability {
+        match self.state.load(Ordering::Acquire) {
+            UP => Availability::Up,
+            RESUMING => Availability::Resuming,
+            _ => Availability::Down,
+        }
+    }
+
+    /// The error a call gets without trying while the database is not up; `None` while it is.
+    pub fn fail_fast(&self) -> Option<StoreError> {
+        match self.availability() {
+            Availability::Up => None,
+            Availability::Resuming => Some(StoreError::Resuming),
+            Availability::Down => Some(StoreError::KnownDown),
+        }
+    }
+
+    /// A request found the database unavailable: fail fast from now on, probe at once. A request that got no
+    /// connection within the pool's wait cannot tell a resuming database from a refusing one: it counts as
+    /// resuming until the probe, which can, says otherwise.
     pub fn report_unavailable(&self, error: &StoreError) {
-        self.probe_failed(error);
+        if error.is_slow_connect() {
+            self.slow_to_answer(&crate::telemetry::error_chain(error));
+        } else {
+            self.probe_failed(error);
+        }
         self.poll_now.notify_one();
     }
 
-    /// The version follower's own probe found the database unreachable: as [`Freshness::report_unavailable`],
-    /// without waking the follower, which would probe again at once (and, on an error that needs no I/O, such as a
-    /// closed pool, never yield).
+    /// The version follower's own probe found the database unreachable: down (not resuming), without waking the
+    /// follower, which would probe again at once (and, on an error that needs no I/O, such as a closed pool, never
+    /// yield).
     pub fn probe_failed(&self, error: &StoreError) {
-        if !self.down.swap(true, Ordering::AcqRel) {
+        let before = self.state.swap(DOWN, Ordering::AcqRel);
+        if before == UP {
             self.outage.to_outage.increment(1);
             self.outage.down.set(1.0);
+        }
+        if before != DOWN {
             tracing::warn!(
                 error = error_chain(error),
                 "the database is unavailable: answering 503 at once and serving cached reads until it is back"
+            );
+        }
+    }
+
+    /// The database accepted a connection but did not answer in time (`what` says how this was seen): resuming,
+    /// for at most [`RESUME_BOUND`], then down until a read succeeds. Counted as a transition only from `Up`
+    /// (`to="resuming"`); a database already known down (its connections were cut) that turns out to be resuming
+    /// is relabelled, once: the same outage, better understood, never back and forth.
+    pub fn slow_to_answer(&self, what: &str) {
+        self.slow_to_answer_at(what, self.now());
+    }
+
+    fn slow_to_answer_at(&self, what: &str, now: u64) {
+        let before = self.state.load(Ordering::Acquire);
+        if before == UP || (before == DOWN && !self.gave_up_resuming.load(Ordering::Acquire)) {
+            if self
+                .state
+                .compare_exchange(before, RESUMING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                self.resuming_since.store(now, Ordering::Release);
+                if before == UP {
+                    self.outage.to_resuming.increment(1);
+                    self.outage.down.set(1.0);
+                }
+                tracing::warn!(
+                    what,
+                    "the database accepts connections but does not answer: resuming from a pause? Answering 503 at \
+                     once until it answers"
+                );
+            }
+            return;
+        }
+        let since = self.resuming_since.load(Ordering::Acquire);
+        let too_long = now.saturating_sub(since) > RESUME_BOUND.as_millis() as u64;
+        if before == RESUMING
+            && too_long
+            && self
+                .state
+                .compare_exchange(RESUMING, DOWN, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.gave_up_resuming.store(true, Ordering::Release);
+            tracing::warn!(
+                what,
+                "the database has not answered for {} s although it accepts connections: down",
+                RESUME_BOUND.as_secs()
             );
         }
     }
@@ -184,10 +289,17 @@ impl Freshness {
                 }
             }
         }
-        if self.down.swap(false, Ordering::AcqRel) {
+        let before = self.state.swap(UP, Ordering::AcqRel);
+        self.gave_up_resuming.store(false, Ordering::Release);
+        if before != UP {
             self.outage.recovered.increment(1);
             self.outage.down.set(0.0);
-            tracing::info!("the database is reachable again");
+            let how = if before == RESUMING {
+                "resumed"
+            } else {
+                "reachable again"
+            };
+            tracing::info!("the database is {how}");
         }
     }
 }
@@ -208,6 +320,56 @@ mod tests {
         let text = error_chain(&StoreError::KnownDown);
         assert_eq!(text.matches("known to be down").count(), 1, "{text}");
         assert!(StoreError::KnownDown.is_unavailable());
+    }
+
+    #[test]
+    fn a_slow_database_is_resuming_once_until_it_answers_or_refuses() {
+        let freshness = Freshness::new();
+        freshness.slow_to_answer("the version read timed out while connecting");
+        freshness.slow_to_answer("again");
+        assert_eq!(freshness.availability(), Availability::Resuming);
+        assert!(freshness.is_down(), "calls fail fast while it resumes");
+        assert!(matches!(freshness.fail_fast(), Some(StoreError::Resuming)));
+        let ticket = freshness.issue();
+        freshness.confirm(1, ticket);
+        assert_eq!(freshness.availability(), Availability::Up);
+        assert!(freshness.fail_fast().is_none());
+        // Refused while resuming: down.
+        freshness.slow_to_answer("slow");
+        freshness.probe_failed(&StoreError::KnownDown);
+        assert_eq!(freshness.availability(), Availability::Down);
+        assert!(matches!(freshness.fail_fast(), Some(StoreError::KnownDown)));
+    }
+
+    #[test]
+    fn resuming_longer_than_the_bound_is_down_until_a_read_succeeds() {
+        let freshness = Freshness::new();
+        freshness.slow_to_answer_at("slow", 1_000);
+        let bound = RESUME_BOUND.as_millis() as u64;
+        freshness.slow_to_answer_at("still slow", 1_000 + bound);
+        assert_eq!(freshness.availability(), Availability::Resuming, "within the bound");
+        freshness.slow_to_answer_at("still slow", 1_001 + bound);
+        assert_eq!(freshness.availability(), Availability::Down);
+        freshness.slow_to_answer_at("slow again", 2_000 + bound);
+        assert_eq!(
+            freshness.availability(),
+            Availability::Down,
+            "never back to resuming in the same outage"
+        );
+        let ticket = freshness.issue();
+        freshness.confirm(1, ticket);
+        freshness.slow_to_answer("a new pause");
+        assert_eq!(freshness.availability(), Availability::Resuming);
+    }
+
+    #[test]
+    fn a_request_without_a_connection_counts_as_resuming_other_failures_as_down() {
+        let freshness = Freshness::new();
+        freshness.report_unavailable(&StoreError::Unavailable(sqlx::Error::PoolTimedOut));
+        assert_eq!(freshness.availability(), Availability::Resuming);
+        let other = Freshness::new();
+        other.report_unavailable(&StoreError::Unavailable(sqlx::Error::PoolClosed));
+        assert_eq!(other.availability(), Availability::Down);
     }
 
     #[test]

@@ -136,6 +136,13 @@ pub trait ChangeSource: Send + Sync + 'static {
     async fn version_listener(&self) -> StoreResult<Option<Box<dyn VersionListener>>> {
         Ok(None)
     }
+    /// Whether the database server's address accepts a TCP connection now, within a second: how the version
+    /// follower tells a database that is resuming (it accepts the connection but is slow to answer, as Aurora
+    /// Serverless v2 waking from a pause) from one that is down (refused, unreachable). `None` for a database
+    /// without a network address (SQLite).
+    async fn accepts_tcp(&self) -> Option<std::io::Result<()>> {
+        None
+    }
 }
 
 /// Looking after the database itself.

@@ -39,7 +39,7 @@ pub mod stack;
 
 pub use backend::{PostgresStore, SqliteStore};
 pub use error::{ConnectError, StoreError, StoreResult};
-pub use freshness::Freshness;
+pub use freshness::{Availability, Freshness};
 pub use interface::{
     Administration, CatalogReads, CatalogWrites, ChangeSource, Database, DynDatabase, ImageNames, ImageRemoval,
     ImportMessage, ImportRecord, ReadDatabase, StoredImage,

@@ -17,12 +17,42 @@ use crate::backend_independent_tests;
 use crate::helpers::{Backend, TestApp, sample_beer};
 
 /// A TCP proxy in front of PostgreSQL that can be cut (the database "goes down": connections drop, new ones
-/// are refused) and restored, and can delay the database's answers. Other tests share the real server, so the
-/// outage is simulated here rather than by stopping it.
-struct DbProxy {
-    port: u16,
+/// are refused) and restored, can delay the database's answers, and can pause like Aurora Serverless v2 at 0 ACU
+/// (`pause`: open connections close; the next connection starts the resume, and every connection accepted until it
+/// ends is held, TCP accepted but silent, then served). Other tests share the real server, so the outage is
+/// simulated here rather than by stopping it.
+pub(crate) struct DbProxy {
+    pub(crate) port: u16,
     up: Arc<AtomicBool>,
     delay_ms: Arc<AtomicU64>,
+    pause: Arc<Pause>,
+}
+
+/// The proxy's pause: how long a resume takes, when the current one ends (ms since `epoch`; 0: none started), and
+/// a signal that closes the connections open when it paused.
+struct Pause {
+    epoch: Instant,
+    paused: AtomicBool,
+    resume_ms: AtomicU64,
+    resumed_at_ms: AtomicU64,
+    cut: tokio::sync::Notify,
+}
+
+impl Pause {
+    /// Holds a new connection while paused: the first one starts the resume, all wait for its end.
+    async fn hold(&self) {
+        if !self.paused.load(Ordering::SeqCst) {
+            return;
+        }
+        let now = self.epoch.elapsed().as_millis() as u64;
+        let resume = self.resume_ms.load(Ordering::SeqCst);
+        let _ = self
+            .resumed_at_ms
+            .compare_exchange(0, now + resume, Ordering::SeqCst, Ordering::SeqCst);
+        let until = self.resumed_at_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(until.saturating_sub(now))).await;
+        self.paused.store(false, Ordering::SeqCst);
+    }
 }
 
 impl DbProxy {
@@ -31,7 +61,14 @@ impl DbProxy {
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
         let delay_ms = Arc::new(AtomicU64::new(0));
-        let (up2, delay2) = (up.clone(), delay_ms.clone());
+        let pause = Arc::new(Pause {
+            epoch: Instant::now(),
+            paused: AtomicBool::new(false),
+            resume_ms: AtomicU64::new(0),
+            resumed_at_ms: AtomicU64::new(0),
+            cut: tokio::sync::Notify::new(),
+        });
+        let (up2, delay2, pause2) = (up.clone(), delay_ms.clone(), pause.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -40,16 +77,39 @@ impl DbProxy {
                 if !up2.load(Ordering::SeqCst) {
                     continue; // dropped: the client sees the connection closed
                 }
-                let Ok(server) = TcpStream::connect(&upstream).await else {
-                    continue;
-                };
-                tokio::spawn(pipe(client, server, up2.clone(), delay2.clone()));
+                let (up, delay, pause) = (up2.clone(), delay2.clone(), pause2.clone());
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    pause.hold().await; // accepted, silent until the database has resumed
+                    let Ok(server) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        () = pipe(client, server, up, delay) => {}
+                        () = pause.cut.notified() => {}
+                    }
+                });
             }
         });
-        DbProxy { port, up, delay_ms }
+        DbProxy {
+            port,
+            up,
+            delay_ms,
+            pause,
+        }
     }
 
-    fn set_up(&self, up: bool) {
+    /// Pauses the database: open connections close now; connections from now on are held until `resume` after
+    /// the first of them (Aurora resumes on the first connection attempt), then served.
+    pub(crate) fn pause(&self, resume: Duration) {
+        let pause = &self.pause;
+        pause.resume_ms.store(resume.as_millis() as u64, Ordering::SeqCst);
+        pause.resumed_at_ms.store(0, Ordering::SeqCst);
+        pause.paused.store(true, Ordering::SeqCst);
+        pause.cut.notify_waiters();
+    }
+
+    pub(crate) fn set_up(&self, up: bool) {
         self.up.store(up, Ordering::SeqCst);
     }
 
@@ -90,7 +150,7 @@ async fn pipe(client: TcpStream, server: TcpStream, up: Arc<AtomicBool>, delay_m
 }
 
 /// A test database reached through a proxy: `(app, proxy)`.
-async fn app_behind_proxy(args: &[&str]) -> (TestApp, DbProxy) {
+pub(crate) async fn app_behind_proxy(args: &[&str]) -> (TestApp, DbProxy) {
     let database = Arc::new(crate::helpers::TestDatabase::create(Backend::Postgres).await);
     let mut url = url::Url::parse(&database.url).unwrap();
     let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));

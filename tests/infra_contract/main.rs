@@ -13,6 +13,7 @@
 //! Run: `cargo test --test infra_contract`.
 
 mod connections;
+mod cost;
 mod first_apply;
 mod roles;
 mod scale;

@@ -265,7 +265,7 @@ fn infra_read_endpoint_reaches_the_task_as_db_read_host() {
     assert_clean(check);
     let from = "db_read_host    = module.database.read_host";
     let to = "db_read_host    = module.database.address";
-    let want = "task api: DB_READ_HOST is aws_db_instance.this.address, which names no aws_route53_record";
+    let want = "task api: DB_READ_HOST is local.rds ? aws_db_instance.this[0].address : aws_rds_cluster.aurora[0].endpoint, which names no aws_route53_record";
     assert_reports(check, "modules/environment/main.tf", (from, to), &[want]);
     let from = "records        = [aws_db_instance.replica[count.index].address]";
     let to = "records        = [aws_db_instance.this.address]";

@@ -17,6 +17,8 @@
 
 #[path = "pipeline_broken.rs"]
 mod broken;
+#[path = "pipeline_multi_arch.rs"]
+mod multi_arch;
 
 use super::terraform::{Dir, attr};
 use super::{InfraNames, infra_names, job_environment, jobs, read};

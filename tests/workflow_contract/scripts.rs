@@ -23,7 +23,15 @@ case "$1 $2" in
     fam=$(jq -r .family "$STUB_DIR/registered.json")
     echo "arn:aws:ecs:eu-west-1:123456789012:task-definition/$fam:8" ;;
   "ecs describe-services")
-    echo '{"subnets":["subnet-a","subnet-b"],"securityGroups":["sg-tasks"],"assignPublicIp":"DISABLED"}' ;;
+    case "$(arg --query "$@")" in
+      *runningCount*) echo "${STUB_RUNNING:-1}" ;;
+      *) echo "{\"subnets\":[\"subnet-a\",\"subnet-b\"],\"securityGroups\":[\"sg-tasks\"],\"assignPublicIp\":\"${STUB_PUBLIC_IP:-DISABLED}\"}" ;;
+    esac ;;
+  # Scheduled sleep: the service's scalable target (max STUB_MAX_CAPACITY, default 2: awake) and its wake action.
+  "application-autoscaling describe-scalable-targets") echo "${STUB_MAX_CAPACITY:-2}" ;;
+  "application-autoscaling describe-scheduled-actions")
+    if [ -n "${STUB_WAKE_ACTION+x}" ]; then echo "$STUB_WAKE_ACTION"; else echo '{"MinCapacity":1,"MaxCapacity":2}'; fi ;;
+  "application-autoscaling register-scalable-target") echo '{}' ;;
   "ecs update-service")
     td=$(arg --task-definition "$@"); echo "$td" > "$STUB_DIR/deployed_td"
     jq -n --arg td "$td" '{service:{taskDefinition:$td}}' ;;
@@ -74,10 +82,19 @@ case "$1 $2" in
       jq -n --argjson code "${STUB_EXIT_CODE:-0}" '{tasks:[{stoppedReason:"Essential container in task exited",containers:[{name:"migrate",exitCode:$code}]}]}'
     fi ;;
   "ecs stop-task") echo '{}' ;;
+  # The image's manifest: $STUB_DIR/manifest.json, else a list of linux/amd64 and linux/arm64 (what ci.yml pushes).
+  "ecr batch-get-image")
+    cat "$STUB_DIR/manifest.json" 2>/dev/null || echo '{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+      {"digest":"sha256:a","platform":{"os":"linux","architecture":"amd64"}},
+      {"digest":"sha256:b","platform":{"os":"linux","architecture":"arm64"}}]}' ;;
+  "ecr get-download-url-for-layer") echo "file://$STUB_DIR/config.json" ;;
   "logs get-log-events") echo "migrate: error: column \"abv\" of relation \"beers\" already exists" ;;
   *) echo "stub aws: unexpected call: $*" >&2; exit 3 ;;
 esac
 "#;
+
+#[path = "scripts_cost.rs"]
+mod cost;
 
 const TASK_DEF: &str = r#"{"taskDefinition": {
   "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/beer-catalog-staging-migrate:7",
@@ -85,6 +102,7 @@ const TASK_DEF: &str = r#"{"taskDefinition": {
   "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.logging-driver.awslogs"}],
   "compatibilities": ["EC2", "FARGATE"], "registeredBy": "arn:aws:sts::123456789012:assumed-role/x/y",
   "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+  "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
   "executionRoleArn": "arn:aws:iam::123456789012:role/beer-catalog-staging-execution",
   "containerDefinitions": [
     {"name": "migrate", "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/beer-catalog@sha256:old", "command": ["migrate"], "essential": true,
@@ -280,6 +298,14 @@ fn migration_runs_privately_with_the_migrate_command_and_passes_on_exit_0() {
     assert_eq!(container["name"].as_str(), Some("migrate"));
     assert_eq!(container["command"].as_sequence().map(Vec::len), Some(1));
     assert_eq!(container["command"][0].as_str(), Some("migrate"));
+    // Where the service's tasks have public IPs (staging: no NAT, no interface endpoints), so does the migration:
+    // without one it could not pull its image.
+    let public = migration(&[("STUB_PUBLIC_IP", "ENABLED")]);
+    let network = public.exits(Some(0)).json("network.json");
+    assert_eq!(
+        network["awsvpcConfiguration"]["assignPublicIp"].as_str(),
+        Some("ENABLED")
+    );
 }
 
 #[test]

@@ -26,8 +26,14 @@ module "environment" {
   db_role_password_version = var.db_role_password_version
 
   settings = {
-    nat_gateway_mode             = "per_az" # an AZ outage does not take the other AZ's egress with it
+    nat_gateway_mode             = "none" # nothing the tasks may send needs NAT (infra/README.md#network-nat-endpoints-or-public-ips)
+    interface_endpoints          = true   # image pulls, logs and secrets stay in the VPC
+    tasks_public_ip              = false
     log_retention_days           = 365
+    db_engine                    = "aurora" # Serverless v2: writer + 1 reader (the failover target and DB_READ_HOST)
+    db_aurora_min_acu            = 1
+    db_aurora_max_acu            = 8   # 16 GiB: at least the memory of the db.m7g.large it replaces
+    db_aurora_auto_pause_seconds = 300 # unused: min 1 never pauses
     db_instance_class            = "db.m7g.large"
     db_allocated_storage_gb      = 50
     db_max_storage_gb            = 500
@@ -41,6 +47,10 @@ module "environment" {
     alb_deletion_protection      = true
     alb_access_logs              = true
     api_cpu                      = 512
+    api_cpu_architecture         = "ARM64"
+    api_on_demand_base           = 2    # = api_min_count: the floor never depends on Spot capacity
+    api_spot_above_base          = true # scale-out beyond the floor on Spot
+    api_schedule                 = null # always on
     api_memory                   = 1024
     api_desired_count            = 2
     api_min_count                = 2

@@ -26,8 +26,14 @@ module "environment" {
   db_role_password_version = var.db_role_password_version
 
   settings = {
-    nat_gateway_mode             = "single" # one shared NAT gateway
+    nat_gateway_mode             = "none" # no NAT: the tasks have public IPs (tasks_public_ip)
+    interface_endpoints          = false  # ~$64 a month saved; ECR, Logs, Secrets Manager at their public endpoints
+    tasks_public_ip              = true   # in the public subnets, reachable from the ALB's group only
     log_retention_days           = 30
+    db_engine                    = "aurora" # Serverless v2: pauses when idle (min 0 ACU)
+    db_aurora_min_acu            = 0
+    db_aurora_max_acu            = 2
+    db_aurora_auto_pause_seconds = 300
     db_instance_class            = "db.t4g.micro"
     db_allocated_storage_gb      = 20
     db_max_storage_gb            = 50
@@ -41,6 +47,15 @@ module "environment" {
     alb_deletion_protection      = false
     alb_access_logs              = false
     api_cpu                      = 256
+    api_cpu_architecture         = "ARM64"
+    api_on_demand_base           = 0 # every staging task on Spot: an interruption only costs a restart
+    api_spot_above_base          = true
+    api_schedule = { # asleep nights and weekends; the deploy workflow wakes it for a release
+      timezone = "Europe/Dublin"
+      days     = "MON-FRI"
+      wake_at  = "07:00"
+      sleep_at = "20:00"
+    }
     api_memory                   = 512
     api_desired_count            = 1
     api_min_count                = 1

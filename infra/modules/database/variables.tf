@@ -3,6 +3,36 @@ variable "name_prefix" {
   type        = string
 }
 
+variable "engine" {
+  description = "Database engine: \"rds\" (RDS PostgreSQL 17 instance, Multi-AZ optional, read replicas) or \"aurora\" (Aurora PostgreSQL Serverless v2 cluster, writer + replica_count readers). Validated in modules/environment."
+  type        = string
+  default     = "rds"
+}
+
+variable "aurora_engine_version" {
+  description = "Aurora PostgreSQL version (engine = aurora); 17.4 or later supports min_capacity 0 (auto-pause)."
+  type        = string
+  default     = "17.4"
+}
+
+variable "aurora_min_capacity" {
+  description = "Minimum ACUs of each Aurora instance (0 to 256 in steps of 0.5); 0 lets the cluster pause when idle."
+  type        = number
+  default     = 0.5
+}
+
+variable "aurora_max_capacity" {
+  description = "Maximum ACUs of each Aurora instance (1 ACU ~ 2 GiB of memory); the ACU utilisation alarm says when it is too low."
+  type        = number
+  default     = 4
+}
+
+variable "aurora_seconds_until_auto_pause" {
+  description = "Seconds without connections before an Aurora instance with min_capacity 0 pauses (300 to 86400)."
+  type        = number
+  default     = 300
+}
+
 variable "engine_version" {
   description = "PostgreSQL version; a major version (\"17\") lets auto minor version upgrades move within it."
   type        = string
@@ -10,7 +40,7 @@ variable "engine_version" {
 }
 
 variable "instance_class" {
-  description = "RDS instance class (e.g. db.t4g.micro for staging, db.m7g.large for production)."
+  description = "RDS instance class (e.g. db.t4g.micro for staging, db.m7g.large for production); unused with aurora (db.serverless)."
   type        = string
 }
 
@@ -132,7 +162,7 @@ variable "secret_recovery_window_days" {
 }
 
 variable "replica_count" {
-  description = "Read replicas of the primary (0: none, the service reads from the primary)."
+  description = "Read replicas of the primary (rds), or reader instances of the cluster (aurora); 0: none, the service reads from the primary / writer."
   type        = number
   default     = 0
 }
@@ -151,4 +181,10 @@ variable "vpc_id" {
 variable "permissions_boundary_arn" {
   description = "Managed policy every IAM role of this module carries as its permissions boundary (<project>-<env>-workload-boundary, created by infra/global; the apply role may create roles only with it)."
   type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the database's exported logs (/aws/rds/instance/<id>/* or /aws/rds/cluster/<id>/*), in days."
+  type        = number
+  default     = 30
 }

@@ -44,6 +44,7 @@ module "network" {
   az_count                = 2
   nat_gateway_mode        = var.settings.nat_gateway_mode
   flow_log_retention_days = var.settings.log_retention_days
+  flow_log_class          = "INFREQUENT_ACCESS"
   kms_key_arn             = module.kms.key_arn
 
   permissions_boundary_arn = local.permissions_boundary_arn
@@ -57,6 +58,8 @@ module "security_groups" {
   app_port    = local.app_port
   # The one port CloudFront reaches the ALB on: HTTPS with a certificate, HTTP in a bring-up without one.
   alb_listener_port = local.alb_https ? 443 : 80
+  # Tasks with public IPs reach ECR, Logs and Secrets Manager at their public HTTPS endpoints.
+  tasks_internet_egress = var.settings.tasks_public_ip
 }
 
 module "vpc_endpoints" {
@@ -67,28 +70,35 @@ module "vpc_endpoints" {
   subnet_ids        = module.network.private_subnet_ids
   route_table_ids   = module.network.private_route_table_ids
   security_group_id = module.security_groups.endpoints_security_group_id
+  # Without them (tasks_public_ip, or NAT only) the S3 gateway endpoint remains: it costs nothing.
+  interface_endpoints = var.settings.interface_endpoints
 }
 
 module "database" {
   source = "../database"
 
-  name_prefix                 = local.name_prefix
-  instance_class              = var.settings.db_instance_class
-  allocated_storage_gb        = var.settings.db_allocated_storage_gb
-  max_allocated_storage_gb    = var.settings.db_max_storage_gb
-  multi_az                    = var.settings.db_multi_az
-  backup_retention_days       = var.settings.db_backup_retention_days
-  deletion_protection         = var.settings.db_deletion_protection
-  final_snapshot              = var.settings.db_final_snapshot
-  monitoring_interval         = var.settings.db_monitoring_interval
-  apply_immediately           = var.settings.db_apply_immediately
-  db_subnet_group_name        = module.network.db_subnet_group_name
-  security_group_id           = module.security_groups.db_security_group_id
-  kms_key_arn                 = module.kms.key_arn
-  role_password_version       = var.db_role_password_version
-  secret_recovery_window_days = var.settings.secret_recovery_days
-  replica_count               = var.settings.db_replica_count
-  vpc_id                      = module.network.vpc_id
+  name_prefix                     = local.name_prefix
+  engine                          = var.settings.db_engine
+  aurora_min_capacity             = var.settings.db_aurora_min_acu
+  aurora_max_capacity             = var.settings.db_aurora_max_acu
+  aurora_seconds_until_auto_pause = var.settings.db_aurora_auto_pause_seconds
+  instance_class                  = var.settings.db_instance_class
+  allocated_storage_gb            = var.settings.db_allocated_storage_gb
+  max_allocated_storage_gb        = var.settings.db_max_storage_gb
+  multi_az                        = var.settings.db_multi_az
+  backup_retention_days           = var.settings.db_backup_retention_days
+  deletion_protection             = var.settings.db_deletion_protection
+  final_snapshot                  = var.settings.db_final_snapshot
+  monitoring_interval             = var.settings.db_monitoring_interval
+  apply_immediately               = var.settings.db_apply_immediately
+  db_subnet_group_name            = module.network.db_subnet_group_name
+  security_group_id               = module.security_groups.db_security_group_id
+  kms_key_arn                     = module.kms.key_arn
+  role_password_version           = var.db_role_password_version
+  secret_recovery_window_days     = var.settings.secret_recovery_days
+  replica_count                   = var.settings.db_replica_count
+  log_retention_days              = var.settings.log_retention_days
+  vpc_id                          = module.network.vpc_id
 
   permissions_boundary_arn = local.permissions_boundary_arn
 }
@@ -139,6 +149,8 @@ module "observability" {
   alb_arn_suffix            = module.load_balancer.alb_arn_suffix
   target_group_arn_suffixes = module.load_balancer.target_group_arn_suffixes
   replica_identifiers       = module.database.replica_identifiers
+  db_engine                 = module.database.engine
+  aurora_reader_count       = module.database.aurora_reader_count
   edge = {
     distribution_id     = module.edge.distribution_id
     web_acl_metric_name = module.edge.web_acl_metric_name
@@ -155,17 +167,25 @@ module "observability" {
 module "service" {
   source = "../service"
 
-  name_prefix             = local.name_prefix
-  image_repository_url    = local.ecr_repository_url
-  image_repository_arn    = local.ecr_repository_arn
-  image_tag               = var.image_tag
-  container_port          = local.app_port
-  cpu                     = var.settings.api_cpu
-  memory                  = var.settings.api_memory
-  desired_count           = var.settings.api_desired_count
-  min_count               = var.settings.api_min_count
-  max_count               = var.settings.api_max_count
-  private_subnet_ids      = module.network.private_subnet_ids
+  name_prefix          = local.name_prefix
+  image_repository_url = local.ecr_repository_url
+  image_repository_arn = local.ecr_repository_arn
+  image_tag            = var.image_tag
+  container_port       = local.app_port
+  cpu                  = var.settings.api_cpu
+  cpu_architecture     = var.settings.api_cpu_architecture
+  capacity = {
+    on_demand_base = var.settings.api_on_demand_base
+    spot           = var.settings.api_spot_above_base
+  }
+  schedule      = var.settings.api_schedule
+  memory        = var.settings.api_memory
+  desired_count = var.settings.api_desired_count
+  min_count     = var.settings.api_min_count
+  max_count     = var.settings.api_max_count
+  # Public IPs (no NAT, no endpoints): the public subnets; the security group still admits only the ALB.
+  private_subnet_ids      = var.settings.tasks_public_ip ? module.network.public_subnet_ids : module.network.private_subnet_ids
+  assign_public_ip        = var.settings.tasks_public_ip
   tasks_security_group_id = module.security_groups.tasks_security_group_id
   target_group_arn        = module.load_balancer.target_group_arn
   alb_arn_suffix          = module.load_balancer.alb_arn_suffix

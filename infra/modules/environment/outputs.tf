@@ -36,8 +36,8 @@ output "db_roles_task_family" {
 }
 
 output "private_subnet_ids" {
-  description = "Private subnets for one-off tasks (run-task --network-configuration)."
-  value       = module.network.private_subnet_ids
+  description = "Subnets of the tasks, for one-off tasks (run-task --network-configuration): the private subnets, or the public ones with tasks_public_ip (then run them with assignPublicIp=ENABLED)."
+  value       = var.settings.tasks_public_ip ? module.network.public_subnet_ids : module.network.private_subnet_ids
 }
 
 output "tasks_security_group_id" {
@@ -66,7 +66,7 @@ output "alarm_topic_arn" {
 }
 
 output "db_instance_identifier" {
-  description = "RDS instance identifier."
+  description = "RDS instance identifier, or with Aurora the cluster identifier."
   value       = module.database.instance_identifier
 }
 

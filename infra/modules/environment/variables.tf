@@ -22,9 +22,18 @@ variable "environment" {
 variable "settings" {
   description = "Sizes and protections of the environment (see the environment roots for the values and the modules they feed for the meaning of each)."
   type = object({
-    nat_gateway_mode             = string # per_az, single or none (modules/network)
+    nat_gateway_mode = string # per_az, single or none (modules/network)
+    # How the tasks reach ECR, CloudWatch Logs and Secrets Manager (infra/README.md, "Network: NAT, endpoints or
+    # public IPs", with the cost of each): interface endpoints and/or NAT, or public IPs on the tasks (no NAT, no
+    # endpoints: the tasks run in the public subnets, reachable from nothing but the ALB's group).
+    interface_endpoints          = bool
+    tasks_public_ip              = bool
     log_retention_days           = number # flow logs and /ecs/<name_prefix>
-    db_instance_class            = string
+    db_engine                    = string # rds (instance + replicas) or aurora (Serverless v2 cluster; modules/database)
+    db_instance_class            = string # rds only; aurora instances are db.serverless
+    db_aurora_min_acu            = number # aurora: 0 (pauses when idle) or 0.5-256 ACUs
+    db_aurora_max_acu            = number # aurora: 1-256 ACUs, 1 ACU ~ 2 GiB
+    db_aurora_auto_pause_seconds = number # aurora with min 0: idle seconds before the pause, 300-86400
     db_allocated_storage_gb      = number
     db_max_storage_gb            = number
     db_multi_az                  = bool
@@ -37,6 +46,17 @@ variable "settings" {
     alb_deletion_protection      = bool
     alb_access_logs              = bool
     api_cpu                      = number # Fargate CPU units of an api task
+    api_cpu_architecture         = string # ARM64 (Graviton, ~20% less per vCPU-hour) or X86_64; the image has both
+    api_on_demand_base           = number # api tasks always on on-demand Fargate (FARGATE)
+    api_spot_above_base          = bool   # tasks above the base on FARGATE_SPOT (true) or on-demand (false)
+    # Scheduled scale-to-zero of the api service (null: always on): at sleep_at min = max = 0 tasks, at wake_at back
+    # to api_min_count..api_max_count, on the days given (cron day-of-week, e.g. MON-FRI), in the IANA time zone.
+    api_schedule = object({
+      timezone = string # e.g. Europe/Dublin (daylight saving time follows)
+      days     = string # MON-FRI, MON-SAT or *
+      wake_at  = string # HH:MM
+      sleep_at = string # HH:MM
+    })
     api_memory                   = number # MiB
     api_desired_count            = number
     api_min_count                = number
@@ -57,6 +77,36 @@ variable "settings" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.settings.log_retention_days)
     error_message = "settings.log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653)."
+  }
+
+  validation {
+    # The tasks pull their image and send their logs over one of the three; with none they could not start.
+    condition     = var.settings.nat_gateway_mode != "none" || var.settings.interface_endpoints || var.settings.tasks_public_ip
+    error_message = "settings: with nat_gateway_mode none, the tasks need interface_endpoints or tasks_public_ip to reach ECR, Logs and Secrets Manager."
+  }
+
+  validation {
+    # Public IPs put the tasks in the public subnets: a NAT gateway would then serve nothing.
+    condition     = !var.settings.tasks_public_ip || var.settings.nat_gateway_mode == "none"
+    error_message = "settings.tasks_public_ip needs nat_gateway_mode none (the tasks then leave through the internet gateway)."
+  }
+
+  validation {
+    condition     = contains(["rds", "aurora"], var.settings.db_engine)
+    error_message = "settings.db_engine must be rds or aurora."
+  }
+
+  validation {
+    condition = (var.settings.db_aurora_min_acu >= 0 && var.settings.db_aurora_max_acu >= 1
+      && var.settings.db_aurora_max_acu <= 256 && var.settings.db_aurora_min_acu <= var.settings.db_aurora_max_acu
+      && floor(var.settings.db_aurora_min_acu * 2) == var.settings.db_aurora_min_acu * 2
+    && floor(var.settings.db_aurora_max_acu * 2) == var.settings.db_aurora_max_acu * 2)
+    error_message = "settings must satisfy 0 <= db_aurora_min_acu <= db_aurora_max_acu, 1 <= db_aurora_max_acu <= 256, both in steps of 0.5 ACU."
+  }
+
+  validation {
+    condition     = var.settings.db_aurora_auto_pause_seconds >= 300 && var.settings.db_aurora_auto_pause_seconds <= 86400
+    error_message = "settings.db_aurora_auto_pause_seconds must be between 300 and 86400 (Aurora's bounds)."
   }
 
   validation {
@@ -91,6 +141,36 @@ variable "settings" {
       "4096" = range(8192, 30721, 1024),
     }, tostring(var.settings.api_cpu), []), var.settings.api_memory)
     error_message = "settings.api_cpu must be 256, 512, 1024, 2048 or 4096 and settings.api_memory a size Fargate accepts with it (e.g. 256: 512-2048, 512: 1024-4096 MiB)."
+  }
+
+  validation {
+    condition     = contains(["ARM64", "X86_64"], var.settings.api_cpu_architecture)
+    error_message = "settings.api_cpu_architecture must be ARM64 or X86_64 (the images CI publishes)."
+  }
+
+  validation {
+    condition = (var.settings.api_on_demand_base >= 0 && var.settings.api_on_demand_base <= var.settings.api_max_count
+    && floor(var.settings.api_on_demand_base) == var.settings.api_on_demand_base)
+    error_message = "settings.api_on_demand_base must be a whole number of tasks between 0 and api_max_count."
+  }
+
+  validation {
+    condition = var.settings.api_schedule == null || (
+      can(regex("^([01][0-9]|2[0-3]):[0-5][0-9]$", var.settings.api_schedule.wake_at))
+      && can(regex("^([01][0-9]|2[0-3]):[0-5][0-9]$", var.settings.api_schedule.sleep_at))
+    && var.settings.api_schedule.wake_at != var.settings.api_schedule.sleep_at)
+    error_message = "settings.api_schedule: wake_at and sleep_at are two different times of day, HH:MM (24 h)."
+  }
+
+  validation {
+    condition     = var.settings.api_schedule == null || contains(["MON-FRI", "MON-SAT", "*"], try(var.settings.api_schedule.days, "*"))
+    error_message = "settings.api_schedule.days must be MON-FRI, MON-SAT or * (every day)."
+  }
+
+  validation {
+    # An IANA zone name (Europe/Dublin, America/New_York, UTC); Application Auto Scaling refuses unknown ones.
+    condition     = var.settings.api_schedule == null || can(regex("^(UTC|[A-Z][A-Za-z]+(/[A-Z][A-Za-z0-9_+-]+){1,2})$", try(var.settings.api_schedule.timezone, "UTC")))
+    error_message = "settings.api_schedule.timezone must be an IANA time zone name such as Europe/Dublin or UTC."
   }
 
   validation {

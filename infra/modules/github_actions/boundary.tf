@@ -75,6 +75,20 @@ data "aws_iam_policy_document" "workload_boundary" {
     resources = [local.env[each.key].secrets]
   }
 
+  # With engine = "aurora" the master secret is RDS's own (rds!cluster-<id>, not under <project>-<env>/): the
+  # db-roles task's execution role reads it, and only the one whose tag names this environment's cluster.
+  statement {
+    sid       = "ReadOwnRdsManagedSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:rds!cluster-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn"
+      values   = [local.env[each.key].db_cluster_arn]
+    }
+  }
+
   statement {
     sid       = "DecryptOwnSecrets"
     actions   = ["kms:Decrypt"]

@@ -97,9 +97,11 @@ data "aws_iam_policy_document" "deploy" {
     resources = [local.env[each.key].log_group, "${local.env[each.key].log_group}:*"]
   }
 
+  # BatchGetImage: the manifest (list) of the digest; GetDownloadUrlForLayer: the config blob of a single-platform
+  # image, whose architecture ecr-image-has-architecture.sh compares with the task's before registering it.
   statement {
     sid       = "ResolveImageDigest"
-    actions   = ["ecr:DescribeImages", "ecr:BatchGetImage"]
+    actions   = ["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
     resources = [var.ecr_repository_arn]
   }
 }

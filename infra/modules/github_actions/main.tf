@@ -43,8 +43,10 @@ locals {
       flow_log_group      = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/vpc/${var.project}-${e}/flow-logs"
       role_arn            = "arn:${local.partition}:iam::${local.account_id}:role/${var.project}-${e}-"
       secrets             = "arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${var.project}-${e}/*"
-      listener_rules      = "arn:${local.partition}:elasticloadbalancing:${var.aws_region}:${local.account_id}:listener-rule/app/${var.project}-${e}-alb/*"
-      target_groups       = "arn:${local.partition}:elasticloadbalancing:${var.aws_region}:${local.account_id}:targetgroup/${var.project}-${e}-*"
+      # The Aurora cluster (modules/database, engine = "aurora"); its RDS-managed master secret is tagged with it.
+      db_cluster_arn = "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:cluster:${var.project}-${e}-db"
+      listener_rules = "arn:${local.partition}:elasticloadbalancing:${var.aws_region}:${local.account_id}:listener-rule/app/${var.project}-${e}-alb/*"
+      target_groups  = "arn:${local.partition}:elasticloadbalancing:${var.aws_region}:${local.account_id}:targetgroup/${var.project}-${e}-*"
       # The permissions boundary of the environment's roles (boundary.tf); modules/environment builds the same ARN.
       boundary_name = "${var.project}-${e}-workload-boundary"
       boundary_arn  = "arn:${local.partition}:iam::${local.account_id}:policy/${var.project}-${e}-workload-boundary"

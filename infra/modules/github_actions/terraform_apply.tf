@@ -83,9 +83,16 @@ data "aws_iam_policy_document" "apply" {
       "rds:RebootDBInstance", "rds:CreateDBSnapshot", "rds:AddTagsToResource", "rds:RemoveTagsFromResource",
       "rds:CreateDBParameterGroup", "rds:ModifyDBParameterGroup", "rds:ResetDBParameterGroup",
       "rds:DeleteDBParameterGroup", "rds:CreateDBSubnetGroup", "rds:ModifyDBSubnetGroup", "rds:DeleteDBSubnetGroup",
+      # engine = "aurora" (modules/database, aurora.tf): the cluster, its parameter group and final snapshot.
+      "rds:CreateDBCluster", "rds:ModifyDBCluster", "rds:DeleteDBCluster", "rds:CreateDBClusterSnapshot",
+      "rds:CreateDBClusterParameterGroup", "rds:ModifyDBClusterParameterGroup",
+      "rds:ResetDBClusterParameterGroup", "rds:DeleteDBClusterParameterGroup",
     ]
     resources = [
       "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:db:${local.env[each.key].prefix}-db*",
+      "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:cluster:${local.env[each.key].prefix}-db",
+      "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:cluster-pg:${local.env[each.key].prefix}-*",
+      "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:cluster-snapshot:${local.env[each.key].prefix}-*",
       "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:pg:${local.env[each.key].prefix}-*",
       "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:subgrp:${local.env[each.key].prefix}-*",
       "arn:${local.partition}:rds:${var.aws_region}:${local.account_id}:snapshot:${local.env[each.key].prefix}-*",
@@ -105,6 +112,9 @@ data "aws_iam_policy_document" "apply" {
     resources = [
       "${local.env[each.key].log_group}*",
       "${local.env[each.key].flow_log_group}*",
+      # The database's exported logs (modules/database, logs.tf), created by Terraform with a retention.
+      "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/aws/rds/instance/${local.env[each.key].prefix}-db*",
+      "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:/aws/rds/cluster/${local.env[each.key].prefix}-db*",
       "arn:${local.partition}:logs:us-east-1:${local.account_id}:log-group:aws-waf-logs-${local.env[each.key].prefix}*",
       "arn:${local.partition}:logs:us-east-1:${local.account_id}:log-group:/cloudfront/${local.env[each.key].prefix}*",
       "arn:${local.partition}:logs:us-east-1:${local.account_id}:delivery-source:${local.env[each.key].prefix}-*",
@@ -141,6 +151,20 @@ data "aws_iam_policy_document" "apply" {
       "secretsmanager:UntagResource",
     ]
     resources = [local.env[each.key].secrets]
+  }
+
+  # engine = "aurora": RDS creates (and on deletion removes) the master secret it manages, rds!cluster-<id>, with the
+  # caller's permissions; the secret carries the tag aws:rds:primaryDBClusterArn naming this environment's cluster.
+  statement {
+    sid       = "RdsManagedMasterSecret"
+    actions   = ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:DeleteSecret", "secretsmanager:RotateSecret"]
+    resources = ["arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:rds!cluster-*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/aws:rds:primaryDBClusterArn"
+      values   = [local.env[each.key].db_cluster_arn]
+    }
   }
 
   statement {

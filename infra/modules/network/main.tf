@@ -146,6 +146,8 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
   name              = "/vpc/${var.name_prefix}/flow-logs"
   retention_in_days = var.flow_log_retention_days
   kms_key_id        = var.kms_key_arn
+  # Read only after the fact (Logs Insights: who talked to what); no metric filter or live tail needs them.
+  log_group_class = var.flow_log_class
 }
 
 data "aws_iam_policy_document" "flow_logs_assume" {

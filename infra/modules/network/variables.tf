@@ -36,3 +36,9 @@ variable "permissions_boundary_arn" {
   description = "Managed policy every IAM role of this module carries as its permissions boundary (<project>-<env>-workload-boundary, created by infra/global; the apply role may create roles only with it)."
   type        = string
 }
+
+variable "flow_log_class" {
+  description = "Log class of the flow logs group: INFREQUENT_ACCESS (half the ingestion price; Logs Insights works, Live Tail and metric filters do not, and nothing here uses them) or STANDARD. Changing it replaces the group."
+  type        = string
+  default     = "INFREQUENT_ACCESS"
+}

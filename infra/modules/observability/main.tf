@@ -16,10 +16,8 @@ locals {
     p99_latency = "${var.name_prefix}-api-p99-latency"
     unhealthy   = "${var.name_prefix}-api-unhealthy-hosts"
     rds_cpu     = "${var.name_prefix}-db-cpu"
-    rds_storage = "${var.name_prefix}-db-free-storage"
   }
-  alb_dimensions      = { LoadBalancer = var.alb_arn_suffix }
-  replica_alarm_names = { for id in var.replica_identifiers : id => "${id}-replica-lag" }
+  alb_dimensions = { LoadBalancer = var.alb_arn_suffix }
 }
 
 resource "aws_sns_topic" "alarms" {
@@ -127,59 +125,6 @@ resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "rds_cpu" {
-  alarm_name          = local.alarm_names.rds_cpu
-  alarm_description   = "Database CPU above ${var.rds_cpu_threshold_percent}%. Runbook: ${local.runbook}database-cpu"
-  namespace           = "AWS/RDS"
-  metric_name         = "CPUUtilization"
-  dimensions          = { DBInstanceIdentifier = var.db_instance_identifier }
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.rds_cpu_threshold_percent
-  treat_missing_data  = "missing"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "rds_free_storage" {
-  alarm_name          = local.alarm_names.rds_storage
-  alarm_description   = "Database free storage below ${var.rds_free_storage_threshold_gb} GiB (storage autoscaling may be at its ceiling). Runbook: ${local.runbook}database-free-storage"
-  namespace           = "AWS/RDS"
-  metric_name         = "FreeStorageSpace"
-  dimensions          = { DBInstanceIdentifier = var.db_instance_identifier }
-  statistic           = "Minimum"
-  period              = 300
-  evaluation_periods  = 2
-  comparison_operator = "LessThanThreshold"
-  threshold           = var.rds_free_storage_threshold_gb * 1024 * 1024 * 1024
-  treat_missing_data  = "missing"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
-# A replica behind by more than the service tolerates (DB_READ_MAX_LAG_SECS) is already bypassed: reads go to the
-# primary. The alarm says that the primary is carrying the reads, and why (write burst, replica too small, stuck).
-resource "aws_cloudwatch_metric_alarm" "replica_lag" {
-  for_each = local.replica_alarm_names
-
-  alarm_name          = each.value
-  alarm_description   = "Read replica ${each.key} more than ${var.replica_lag_threshold_seconds}s behind the primary: the service reads from the primary meanwhile. Runbook: ${local.runbook}replica-lag"
-  namespace           = "AWS/RDS"
-  metric_name         = "ReplicaLag"
-  dimensions          = { DBInstanceIdentifier = each.key }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = var.replica_lag_threshold_seconds
-  treat_missing_data  = "breaching" # a replica that reports no lag at all is not replicating
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name_prefix
 
@@ -238,57 +183,21 @@ resource "aws_cloudwatch_dashboard" "this" {
           ]
         }
       },
-      {
-        type = "metric", x = 16, y = 6, width = 8, height = 6
-        properties = {
-          title  = "RDS CPU (%) and connections"
-          region = local.region
-          stat   = "Average"
-          period = 60
-          metrics = [
-            ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", var.db_instance_identifier],
-            ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", var.db_instance_identifier, { yAxis = "right" }],
-          ]
-        }
-      },
-      {
-        type = "metric", x = 0, y = 12, width = 12, height = 6
-        properties = {
-          title  = "RDS free storage (bytes)"
-          region = local.region
-          stat   = "Minimum"
-          period = 300
-          metrics = [
-            ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", var.db_instance_identifier],
-          ]
-        }
-      },
+      local.database_widgets.activity,
+      local.database_widgets.capacity,
       {
         type = "alarm", x = 12, y = 12, width = 12, height = 6
         properties = {
           title = "Alarms"
           alarms = concat(
-            [for a in [aws_cloudwatch_metric_alarm.target_5xx, aws_cloudwatch_metric_alarm.p99_latency, aws_cloudwatch_metric_alarm.unhealthy_hosts, aws_cloudwatch_metric_alarm.rds_cpu, aws_cloudwatch_metric_alarm.rds_free_storage] : a.arn],
-            [for a in aws_cloudwatch_metric_alarm.replica_lag : a.arn],
+            [for a in [aws_cloudwatch_metric_alarm.target_5xx, aws_cloudwatch_metric_alarm.p99_latency, aws_cloudwatch_metric_alarm.unhealthy_hosts] : a.arn],
+            local.database_alarm_arns,
             local.application_alarm_arns,
             var.edge.alarm_arns,
           )
         }
       },
-      {
-        type = "metric", x = 0, y = 18, width = 8, height = 6
-        properties = {
-          title  = "Read replica lag (s)"
-          region = local.region
-          stat   = "Maximum"
-          period = 60
-          # An empty metrics list is an invalid widget: without replicas, show the primary's (absent) lag line.
-          metrics = length(var.replica_identifiers) > 0 ? [for id in var.replica_identifiers : ["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", id]] : [["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", var.db_instance_identifier]]
-          annotations = {
-            horizontal = [{ label = "alarm", value = var.replica_lag_threshold_seconds }]
-          }
-        }
-      },
+      local.database_widgets.replica_lag,
       {
         type = "metric", x = 8, y = 18, width = 8, height = 6
         properties = {

@@ -13,8 +13,8 @@ output "deployment_alarm_names" {
 }
 
 output "alarm_names" {
-  description = "All alarm names keyed by purpose (replica lag alarms under replica_lag, keyed by replica; route_5xx by route, pool_acquire by pool)."
-  value       = merge(local.alarm_names, { replica_lag = local.replica_alarm_names }, local.application_alarm_names)
+  description = "All alarm names keyed by purpose (RDS replica lag alarms under replica_lag, keyed by replica; aurora_acu and aurora_replica_lag with aurora; route_5xx by route, pool_acquire by pool)."
+  value       = merge(local.alarm_names, local.database_alarm_names, { replica_lag = local.replica_alarm_names }, local.application_alarm_names)
 }
 
 output "dashboard_name" {

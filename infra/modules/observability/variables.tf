@@ -35,8 +35,26 @@ variable "service_name" {
 }
 
 variable "db_instance_identifier" {
-  description = "RDS instance identifier (DBInstanceIdentifier dimension)."
+  description = "The database in AWS/RDS metrics: the RDS instance identifier (DBInstanceIdentifier dimension), or with db_engine aurora the cluster identifier (DBClusterIdentifier)."
   type        = string
+}
+
+variable "db_engine" {
+  description = "Engine of modules/database (rds or aurora): which database alarms and widgets apply (database.tf)."
+  type        = string
+  default     = "rds"
+}
+
+variable "aurora_reader_count" {
+  description = "Aurora reader instances (0 with rds): the AuroraReplicaLagMaximum alarm exists with readers only."
+  type        = number
+  default     = 0
+}
+
+variable "aurora_acu_utilization_threshold_percent" {
+  description = "Alarm when an Aurora cluster's ACUUtilization (share of max_capacity in use) stays above this for 15 minutes."
+  type        = number
+  default     = 90
 }
 
 variable "error_rate_threshold_percent" {

@@ -1,10 +1,30 @@
 resource "aws_ecs_service" "api" {
+  #checkov:skip=CKV_AWS_333:Public IPs only with var.assign_public_ip (staging: no NAT, no interface endpoints, to save their ~$35-64 a month); the tasks' security group admits the app port from the ALB's group only, so nothing reaches them from the internet.
   name             = "${var.name_prefix}-api"
   cluster          = aws_ecs_cluster.this.id
   task_definition  = aws_ecs_task_definition.this["api"].arn
   desired_count    = var.desired_count
-  launch_type      = "FARGATE"
-  platform_version = "LATEST"
+  platform_version = "LATEST" # 1.4.0: FARGATE_SPOT takes ARM64 tasks from 1.4.0 on
+
+  # On-demand Fargate for the base (production: its minimum, so the floor never waits for Spot capacity), Spot for
+  # every task above it (staging: all of them). A Spot task gets SIGTERM two minutes before it is reclaimed; the
+  # service drains within its grace period, well inside that (docs/operations.md#spot-interruptions-and-the-drain).
+  # With ECS's own BLUE_GREEN strategy (no CodeDeploy controller) the strategy applies to green's tasks as to blue's.
+  # A capacity provider strategy instead of launch_type: the provider replaces a service that switches from one
+  # to the other (an empty strategy set to a non-empty one forces a new service).
+  capacity_provider_strategy {
+    capacity_provider = "FARGATE"
+    base              = var.capacity.on_demand_base
+    weight            = var.capacity.spot ? 0 : 1
+  }
+
+  dynamic "capacity_provider_strategy" {
+    for_each = var.capacity.spot ? [1] : []
+    content {
+      capacity_provider = "FARGATE_SPOT"
+      weight            = 1
+    }
+  }
 
   # Blue/green (ECS's own strategy, no CodeDeploy): a deployment starts the new revision at full size in the idle
   # target group (green), points the test listener rule at it, then moves the production listener rule to it in one
@@ -20,7 +40,7 @@ resource "aws_ecs_service" "api" {
   network_configuration {
     subnets          = var.private_subnet_ids
     security_groups  = [var.tasks_security_group_id]
-    assign_public_ip = false
+    assign_public_ip = var.assign_public_ip
   }
 
   deployment_configuration {
@@ -65,8 +85,9 @@ resource "aws_ecs_service" "api" {
     ignore_changes = [task_definition, desired_count]
   }
 
-  # The infrastructure role must be able to move the listener rules before the first deployment starts.
-  depends_on = [aws_iam_role_policy.execution, aws_iam_role_policy.ecs_infrastructure]
+  # The infrastructure role must be able to move the listener rules before the first deployment starts; the
+  # capacity providers must be the cluster's before a strategy names them.
+  depends_on = [aws_iam_role_policy.execution, aws_iam_role_policy.ecs_infrastructure, aws_ecs_cluster_capacity_providers.this]
 }
 
 # --- Autoscaling ------------------------------------------------------------------------------------------------
@@ -77,6 +98,55 @@ resource "aws_appautoscaling_target" "api" {
   scalable_dimension = "ecs:service:DesiredCount"
   min_capacity       = var.min_count
   max_capacity       = var.max_count
+}
+
+# --- Scheduled sleep (var.schedule) -----------------------------------------------------------------------------
+# At sleep_at the service's bounds become 0..0, so Application Auto Scaling sets its desired count to 0 and the
+# target tracking policies cannot start a task; at wake_at the bounds return and the service starts min_count tasks.
+# The deploy workflow wakes a sleeping service before a release (.github/scripts/ecs-wake-service.sh, which reads
+# the wake action's bounds by its name, <service>-wake). The database (Aurora, min 0 ACU) pauses by itself once the
+# last connection is gone.
+
+locals {
+  schedule_cron = var.schedule == null ? {} : {
+    for when, at in { wake = var.schedule.wake_at, sleep = var.schedule.sleep_at } :
+    when => "cron(${tonumber(split(":", at)[1])} ${tonumber(split(":", at)[0])} ? * ${var.schedule.days} *)"
+  }
+}
+
+resource "aws_appautoscaling_scheduled_action" "sleep" {
+  count = var.schedule == null ? 0 : 1
+
+  name               = "${aws_ecs_service.api.name}-sleep"
+  service_namespace  = aws_appautoscaling_target.api.service_namespace
+  resource_id        = aws_appautoscaling_target.api.resource_id
+  scalable_dimension = aws_appautoscaling_target.api.scalable_dimension
+  schedule           = local.schedule_cron.sleep
+  timezone           = var.schedule.timezone
+
+  scalable_target_action {
+    min_capacity = 0
+    max_capacity = 0
+  }
+}
+
+resource "aws_appautoscaling_scheduled_action" "wake" {
+  count = var.schedule == null ? 0 : 1
+
+  name               = "${aws_ecs_service.api.name}-wake"
+  service_namespace  = aws_appautoscaling_target.api.service_namespace
+  resource_id        = aws_appautoscaling_target.api.resource_id
+  scalable_dimension = aws_appautoscaling_target.api.scalable_dimension
+  schedule           = local.schedule_cron.wake
+  timezone           = var.schedule.timezone
+
+  scalable_target_action {
+    min_capacity = var.min_count
+    max_capacity = var.max_count
+  }
+
+  # One scheduled action at a time per scalable target (the API serialises them).
+  depends_on = [aws_appautoscaling_scheduled_action.sleep]
 }
 
 resource "aws_appautoscaling_policy" "cpu" {

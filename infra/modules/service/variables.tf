@@ -25,6 +25,26 @@ variable "cpu_architecture" {
   default     = "X86_64"
 }
 
+variable "capacity" {
+  description = "Where the api tasks run: on_demand_base tasks always on FARGATE, the rest on FARGATE_SPOT (spot = true) or FARGATE (spot = false). Validated in modules/environment."
+  type = object({
+    on_demand_base = number
+    spot           = bool
+  })
+  default = { on_demand_base = 0, spot = false }
+}
+
+variable "schedule" {
+  description = "Scheduled scale-to-zero of the api service (null: always on): min = max = 0 at sleep_at, min_count..max_count at wake_at, on days (cron day-of-week) in timezone (IANA). Validated in modules/environment."
+  type = object({
+    timezone = string
+    days     = string
+    wake_at  = string
+    sleep_at = string
+  })
+  default = null
+}
+
 variable "container_port" {
   description = "Port the service listens on (PORT); the container port and the target group port."
   type        = number
@@ -82,6 +102,12 @@ variable "requests_per_target" {
 variable "private_subnet_ids" {
   description = "Private subnets the tasks run in."
   type        = list(string)
+}
+
+variable "assign_public_ip" {
+  description = "Give the api tasks public IPs (they then run in public subnets, without NAT or interface endpoints)."
+  type        = bool
+  default     = false
 }
 
 variable "tasks_security_group_id" {

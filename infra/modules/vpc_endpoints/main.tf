@@ -1,6 +1,8 @@
 # Interface endpoints for ECR (api + dkr), CloudWatch Logs and Secrets Manager, and a gateway endpoint for S3 (ECR
 # stores image layers in S3): image pulls, log shipping and secret injection stay inside the VPC and keep working
-# without NAT (and do not pay NAT data processing).
+# without NAT (and do not pay NAT data processing). The interface endpoints are optional (var.interface_endpoints):
+# an environment whose tasks have public IPs (staging) reaches the same services at their public endpoints, and
+# saves their hourly price; the S3 gateway endpoint has none and stays.
 
 data "aws_region" "current" {}
 
@@ -9,7 +11,7 @@ locals {
 }
 
 resource "aws_vpc_endpoint" "interface" {
-  for_each = local.interface_services
+  for_each = var.interface_endpoints ? local.interface_services : toset([])
 
   vpc_id              = var.vpc_id
   service_name        = "com.amazonaws.${data.aws_region.current.region}.${each.key}"

@@ -22,3 +22,9 @@ variable "security_group_id" {
   description = "Security group of the interface endpoints (accepts 443 from the tasks' group only)."
   type        = string
 }
+
+variable "interface_endpoints" {
+  description = "Create the interface endpoints (ECR api + dkr, Logs, Secrets Manager; ~$8 a month each per AZ); false leaves the free S3 gateway endpoint only."
+  type        = bool
+  default     = true
+}

@@ -88,6 +88,11 @@ pub(crate) trait Dialect:
     const LOCKS_BEER_BEFORE_WRITING: bool;
 
     fn migrator() -> sqlx::migrate::Migrator;
+    /// The server's TCP address (host, port), for the resume probe ([`crate::storage::ChangeSource::accepts_tcp`]);
+    /// `None` without one (SQLite, a Unix socket).
+    fn tcp_address(_pool: &sqlx::Pool<Self>) -> Option<(String, u16)> {
+        None
+    }
     /// How many rows a statement changed (sqlx has no trait for it).
     fn rows_affected(result: &Self::QueryResult) -> u64;
     /// A sea-query statement in this backend's SQL, ready to run.

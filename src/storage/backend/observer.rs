@@ -91,6 +91,7 @@ fn error_kind(error: &StoreError) -> &'static str {
     match error {
         StoreError::Unavailable(_) => "unavailable",
         StoreError::KnownDown => "known_down",
+        StoreError::Resuming => "resuming",
         StoreError::Busy => "busy",
         StoreError::Database(_) => "database",
         StoreError::Migrate(_) => "migrate",

@@ -58,6 +58,13 @@ impl Dialect for Postgres {
         sqlx::migrate!("./migrations/postgres")
     }
 
+    fn tcp_address(pool: &sqlx::Pool<Self>) -> Option<(String, u16)> {
+        let options = pool.connect_options();
+        let host = options.get_host();
+        // A host starting with '/' is a Unix socket directory: nothing to probe over TCP.
+        (!host.starts_with('/')).then(|| (host.to_owned(), options.get_port()))
+    }
+
     fn rows_affected(result: &PgQueryResult) -> u64 {
         result.rows_affected()
     }

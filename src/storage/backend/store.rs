@@ -189,8 +189,24 @@ impl<D: Dialect> CatalogReads for Store<D> {
     }
 }
 
+/// How long the resume probe waits for the server to accept a TCP connection.
+const TCP_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[async_trait]
 impl<D: Dialect> ChangeSource for Store<D> {
+    async fn accepts_tcp(&self) -> Option<std::io::Result<()>> {
+        let (host, port) = D::tcp_address(&self.pool)?;
+        let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+        Some(match tokio::time::timeout(TCP_PROBE_TIMEOUT, connect).await {
+            Ok(Ok(_stream)) => Ok(()),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no TCP connection within {} s", TCP_PROBE_TIMEOUT.as_secs()),
+            )),
+        })
+    }
+
     async fn catalog_version(&self) -> StoreResult<i64> {
         let mut connection = self.pool.acquire().await?;
         let (version,): (i64,) = D::fetch_one(&mut connection, Statement::fixed(sql::CATALOG_VERSION)).await?;

@@ -174,6 +174,11 @@ impl ChangeSource for ReplicaRouter {
         self.read(|store| async move { store.load_image_names().await }).await
     }
 
+    // Whether the database is resuming or down is the primary's question (the outage guard guards the primary).
+    async fn accepts_tcp(&self) -> Option<std::io::Result<()>> {
+        self.primary.accepts_tcp().await
+    }
+
     /// The version of the catalog the reads see ([`ReplicaVersionReader`]).
     async fn version_reader(&self) -> StoreResult<Box<dyn VersionReader>> {
         Ok(Box::new(ReplicaVersionReader {
