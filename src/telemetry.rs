@@ -34,18 +34,7 @@ pub fn init(level: &str, format: LogFormat) {
         Err(error) => (None, Some(error)),
     };
     let log_lines = match format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            // JSON fields (`.json()`), written by the line format below.
-            .json()
-            .event_format(WithTraceIds(
-                Format::default()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
-            ))
-            .with_writer(std::io::stderr)
-            .boxed(),
+        LogFormat::Json => json_lines(std::io::stderr).boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
     };
     let layers: Vec<Box<dyn Layer<Filtered> + Send + Sync>> = exported.into_iter().chain([log_lines]).collect();
@@ -62,8 +51,32 @@ pub fn init(level: &str, format: LogFormat) {
     }
 }
 
+/// The production log lines: one JSON object a line, the event's fields at the top level, the current span's in
+/// `span`, trace ids first when traced.
+fn json_lines<S, W>(writer: W) -> impl Layer<S> + Send + Sync
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        // JSON fields (`.json()`), written by the line format below.
+        .json()
+        .event_format(WithTraceIds(
+            Format::default()
+                .json()
+                .flatten_event(true)
+                // The current span is spliced in by `WithTraceIds`, as stored (see there).
+                .with_current_span(false)
+                .with_span_list(false),
+        ))
+        .with_writer(writer)
+}
+
 /// The JSON line format with the current span's `trace_id` and `span_id` first, when traces are on: CloudWatch
-/// Logs Insights then goes from a slow trace in X-Ray to its log lines (`filter trace_id = "..."`).
+/// Logs Insights then goes from a slow trace in X-Ray to its log lines (`filter trace_id = "..."`). The current
+/// span's fields go in `span` (`span.route`, `span.request_id`, what the dashboards query) as the fmt layer stored
+/// them, JSON text spliced in: tracing-subscriber's own `with_current_span` parses that text back into a map and
+/// renders it again on every line, which was a tenth of a cache hit's instructions (docs/performance.md).
 struct WithTraceIds(Format<Json>);
 
 impl<S, N> FormatEvent<S, N> for WithTraceIds
@@ -77,18 +90,43 @@ where
         mut writer: Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
-        let ids = match (DISPATCH.get(), ctx.lookup_current().map(|span| span.id())) {
+        let current = ctx.lookup_current();
+        let ids = match (DISPATCH.get(), current.as_ref().map(|span| span.id())) {
             (Some(dispatch), Some(span)) => traces::ids_of(&span, dispatch),
             _ => None,
         };
-        let Some((trace_id, span_id)) = ids else {
+        let Some(current) = current else {
             return self.0.format_event(ctx, writer, event);
         };
         let mut line = String::new();
         self.0.format_event(ctx, Writer::new(&mut line), event)?;
-        match line.strip_prefix('{') {
-            Some(rest) => write!(writer, "{{\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\",{rest}"),
-            None => writer.write_str(&line),
+        // `line` is one JSON object and a newline; anything else is written as it is.
+        let Some(object) = line
+            .trim_end()
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_suffix('}'))
+        else {
+            return writer.write_str(&line);
+        };
+        if let Some((trace_id, span_id)) = ids {
+            write!(writer, "{{\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\",")?;
+        } else {
+            writer.write_char('{')?;
+        }
+        writer.write_str(object)?;
+        let extensions = current.extensions();
+        let fields = extensions
+            .get::<tracing_subscriber::fmt::FormattedFields<N>>()
+            .and_then(|stored| stored.fields.trim().strip_prefix('{')?.strip_suffix('}'))
+            .filter(|fields| !fields.trim().is_empty());
+        let separator = if object.is_empty() { "" } else { "," };
+        match fields {
+            Some(fields) => writeln!(
+                writer,
+                "{separator}\"span\":{{{fields},\"name\":\"{}\"}}}}",
+                current.name()
+            ),
+            None => writeln!(writer, "{separator}\"span\":{{\"name\":\"{}\"}}}}", current.name()),
         }
     }
 }
@@ -146,6 +184,65 @@ mod tests {
 
     fn assert_once(text: &str, part: &str) {
         assert_eq!(text.matches(part).count(), 1, "{part:?} not exactly once in {text:?}");
+    }
+
+    /// Lines written by a layer, kept for a test to read.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn lines(&self) -> Vec<serde_json::Value> {
+            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+        }
+    }
+
+    /// The lines `json_lines` writes carry what tracing-subscriber's own `with_current_span` would (the span's
+    /// fields and name under `span`), inside a span, in a span without fields and outside any, and stay JSON
+    /// whatever the field values.
+    #[test]
+    fn log_lines_carry_the_current_span_as_the_standard_json_format_does() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let (ours, standard) = (Captured::default(), Captured::default());
+        let (ours_writer, standard_writer) = (ours.clone(), standard.clone());
+        let subscriber = tracing_subscriber::registry()
+            .with(super::json_lines(move || ours_writer.clone()))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(move || standard_writer.clone()),
+            );
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(path = "/outside", "no span");
+            let span = tracing::info_span!("request", request_id = "id \"quoted\"", route = "/beers/{id}");
+            span.in_scope(|| tracing::info!(status = 200, note = "a \\ b", "request"));
+            tracing::info_span!("bare").in_scope(|| tracing::warn!("inside a span without fields"));
+        });
+        let without_time = |line: &serde_json::Value| {
+            let mut line = line.clone();
+            line.as_object_mut().unwrap().remove("timestamp");
+            line
+        };
+        let (ours, standard) = (ours.lines(), standard.lines());
+        assert_eq!(ours.len(), 3);
+        assert_eq!(ours[1]["span"]["route"], "/beers/{id}", "{}", ours[1]);
+        assert_eq!(ours[1]["span"]["request_id"], "id \"quoted\"");
+        for (line, reference) in ours.iter().zip(&standard) {
+            assert_eq!(without_time(line), without_time(reference));
+        }
     }
 
     #[test]
