@@ -42,6 +42,11 @@ FIXED = {
     "var.github_repository": "my-org/beer-catalog",
     "var.state_bucket_name": "beer-catalog-tfstate-123456789012",
     "local.oidc_host": "token.actions.githubusercontent.com",
+    # The ECR Public pull-through cache: global's prefix, the collector's repository under it (modules/service derives
+    # it from otel_collector_image with split(), which this renderer does not evaluate).
+    "var.ecr_public_cache_prefix": "ecr-public",
+    "var.collector_pull_through_prefix": "ecr-public",
+    "local.otel_collector_repository": "aws-observability/aws-otel-collector",
     "data.aws_elb_service_account.this.arn": "arn:aws:iam::156460612806:root",
 }
 

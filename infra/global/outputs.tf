@@ -8,6 +8,11 @@ output "ecr_repository_url" {
   value       = module.ecr.repository_url
 }
 
+output "ecr_public_cache_prefix" {
+  description = "Repository prefix of the ECR Public pull-through cache (public.ecr.aws/<path> is <registry>/<prefix>/<path>)."
+  value       = module.ecr_public_cache.prefix
+}
+
 output "github_oidc_provider_arn" {
   description = "ARN of the GitHub Actions OIDC provider."
   value       = module.github_actions.oidc_provider_arn

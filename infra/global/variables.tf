@@ -52,6 +52,12 @@ variable "ecr_keep_images" {
   }
 }
 
+variable "ecr_public_cache_prefix" {
+  description = "Repository prefix of the ECR Public pull-through cache (modules/ecr_public_cache); the environments' ecr_public_cache_prefix must be the same."
+  type        = string
+  default     = "ecr-public"
+}
+
 variable "state_bucket_name" {
   description = "Terraform state bucket (output state_bucket_name of infra/bootstrap)."
   type        = string

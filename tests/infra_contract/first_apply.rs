@@ -24,6 +24,7 @@ const DIRS: &[&str] = &[
     "modules/service",
     "modules/observability",
     "modules/ecr",
+    "modules/ecr_public_cache",
     "modules/github_actions",
 ];
 

@@ -14,6 +14,7 @@
 
 mod connections;
 mod cost;
+mod egress;
 mod first_apply;
 mod roles;
 mod scale;

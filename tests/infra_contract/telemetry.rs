@@ -22,6 +22,11 @@ fn repo_file(rel: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The collector's configuration file, as the repository has it (a template: `${...}` filled by Terraform).
+pub(crate) fn collector_config() -> String {
+    repo_file(CONFIG)
+}
+
 fn service(infra: &Infra) -> &Dir {
     infra.dir("modules/service").unwrap()
 }

@@ -27,7 +27,7 @@ module "environment" {
 
   settings = {
     nat_gateway_mode             = "none" # nothing the tasks may send needs NAT (infra/README.md#network-nat-endpoints-or-public-ips)
-    interface_endpoints          = true   # image pulls, logs and secrets stay in the VPC
+    interface_endpoints          = true   # image pulls, logs, secrets and traces stay in the VPC
     tasks_public_ip              = false
     log_retention_days           = 365
     db_engine                    = "aurora" # Serverless v2: writer + 1 reader (the failover target and DB_READ_HOST)

@@ -27,7 +27,7 @@ module "environment" {
 
   settings = {
     nat_gateway_mode             = "none" # no NAT: the tasks have public IPs (tasks_public_ip)
-    interface_endpoints          = false  # ~$64 a month saved; ECR, Logs, Secrets Manager at their public endpoints
+    interface_endpoints          = false  # ~$80 a month saved; ECR, Logs, Secrets Manager, X-Ray at their public endpoints
     tasks_public_ip              = true   # in the public subnets, reachable from the ALB's group only
     log_retention_days           = 30
     db_engine                    = "aurora" # Serverless v2: pauses when idle (min 0 ACU)

@@ -171,9 +171,12 @@ module "service" {
   image_repository_url = local.ecr_repository_url
   image_repository_arn = local.ecr_repository_arn
   image_tag            = var.image_tag
-  container_port       = local.app_port
-  cpu                  = var.settings.api_cpu
-  cpu_architecture     = var.settings.api_cpu_architecture
+  # The collector sidecar's image through infra/global's ECR Public pull-through cache, in both environments: the
+  # only path without internet egress (production), and staging pulls the way production does.
+  collector_pull_through_prefix = var.ecr_public_cache_prefix
+  container_port                = local.app_port
+  cpu                           = var.settings.api_cpu
+  cpu_architecture              = var.settings.api_cpu_architecture
   capacity = {
     on_demand_base = var.settings.api_on_demand_base
     spot           = var.settings.api_spot_above_base

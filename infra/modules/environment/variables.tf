@@ -9,6 +9,18 @@ variable "project" {
   }
 }
 
+variable "ecr_public_cache_prefix" {
+  description = "Prefix of the ECR Public pull-through cache infra/global creates (its ecr_public_cache_prefix); the api task pulls its collector sidecar through it. null: straight from public.ecr.aws, which only tasks with internet egress (tasks_public_ip or NAT) can reach."
+  type        = string
+  default     = "ecr-public"
+
+  validation {
+    # public.ecr.aws has no VPC endpoint: without NAT or public IPs the collector's image has no other path.
+    condition     = var.ecr_public_cache_prefix != null || var.settings.tasks_public_ip || var.settings.nat_gateway_mode != "none"
+    error_message = "ecr_public_cache_prefix: without NAT or tasks_public_ip the tasks cannot reach public.ecr.aws; pull the collector through the pull-through cache."
+  }
+}
+
 variable "environment" {
   description = "Environment name (staging or production): the second part of every name."
   type        = string

@@ -3,7 +3,7 @@
 # so no pipeline role can edit it: the apply roles may create and change <project>-<env>-* roles only with this
 # boundary attached (terraform_apply.tf, statement CreateRolesOnlyWithTheBoundary) and are denied every change to
 # the boundary policy itself and its removal from a role. Whatever inline policy an apply role writes on such a
-# role, the role can do no more than what is listed here: pull the image, write its own logs (and metric events),
+# role, the role can do no more than what is listed here: pull the image (and the cached collector image), write its own logs (and metric events),
 # send traces, read its own environment's secrets, and move its own service's listener rules between its two
 # target groups.
 #
@@ -24,6 +24,14 @@ data "aws_iam_policy_document" "workload_boundary" {
     sid       = "PullTheImage"
     actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
     resources = [var.ecr_repository_arn]
+  }
+
+  # The collector sidecar's image through the ECR Public pull-through cache (modules/ecr_public_cache): read the
+  # cached repositories and import into them on a first pull; creating one is not allowed (global creates them).
+  statement {
+    sid       = "PullThroughTheCache"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:BatchImportUpstreamImage"]
+    resources = ["arn:${local.partition}:ecr:${var.aws_region}:${local.account_id}:repository/${var.ecr_public_cache_prefix}/*"]
   }
 
   # ECS task logs, the collector's metric events (EMF) and VPC flow logs.

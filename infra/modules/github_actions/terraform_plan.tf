@@ -27,6 +27,7 @@ locals {
     "cloudwatch:ListTagsForResource",
     "ec2:Describe*",
     "ec2:GetManagedPrefixListEntries",
+    "ecr:DescribePullThroughCacheRules",
     "ecr:DescribeRepositories",
     "ecr:GetLifecyclePolicy",
     "ecr:GetRepositoryPolicy",

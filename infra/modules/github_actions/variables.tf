@@ -25,6 +25,11 @@ variable "ecr_repository_arn" {
   type        = string
 }
 
+variable "ecr_public_cache_prefix" {
+  description = "Prefix of the ECR Public pull-through cache (modules/ecr_public_cache): the workload boundary allows pulling from its repositories."
+  type        = string
+}
+
 variable "state_bucket_name" {
   description = "Name of the Terraform state bucket (from infra/bootstrap)."
   type        = string

@@ -94,7 +94,7 @@ resource "aws_vpc_security_group_egress_rule" "tasks_to_db" {
 
 resource "aws_vpc_security_group_egress_rule" "tasks_to_endpoints" {
   security_group_id            = aws_security_group.tasks.id
-  description                  = "HTTPS to the VPC interface endpoints (ECR, Logs, Secrets Manager)"
+  description                  = "HTTPS to the VPC interface endpoints (ECR, Logs, Secrets Manager, X-Ray)"
   ip_protocol                  = "tcp"
   from_port                    = 443
   to_port                      = 443
@@ -139,7 +139,7 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_tasks" {
 
 resource "aws_vpc_security_group_ingress_rule" "endpoints_from_tasks" {
   security_group_id            = aws_security_group.endpoints.id
-  description                  = "HTTPS from the ECS tasks (image pulls, logs, secrets)"
+  description                  = "HTTPS from the ECS tasks (image pulls, logs and metrics, secrets, traces)"
   ip_protocol                  = "tcp"
   from_port                    = 443
   to_port                      = 443

@@ -77,6 +77,28 @@ resource "aws_iam_role_policy" "execution" {
   policy = data.aws_iam_policy_document.execution[each.key].json
 }
 
+# The api task's collector image through the ECR Public pull-through cache (telemetry.tf), for the api's execution
+# role only (the one-off tasks run no collector): read its one cached repository, and ecr:BatchImportUpstreamImage,
+# which ECR checks when a pull has to fetch the image from public.ecr.aws. No ecr:CreateRepository: infra/global
+# creates the repository up front. None without the cache (collector_pull_through_prefix null).
+data "aws_iam_policy_document" "execution_collector_cache" {
+  count = var.collector_pull_through_prefix == null ? 0 : 1
+
+  statement {
+    sid       = "PullCollectorThroughCache"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:BatchImportUpstreamImage"]
+    resources = ["arn:${data.aws_partition.current.partition}:ecr:${local.region}:${data.aws_caller_identity.current.account_id}:repository/${var.collector_pull_through_prefix}/${local.otel_collector_repository}"]
+  }
+}
+
+resource "aws_iam_role_policy" "execution_collector_cache" {
+  count = var.collector_pull_through_prefix == null ? 0 : 1
+
+  name   = "${var.name_prefix}-api-execution-collector-cache"
+  role   = aws_iam_role.execution["api"].id
+  policy = data.aws_iam_policy_document.execution_collector_cache[0].json
+}
+
 # The task role is what the application code itself could use: the service calls no AWS API, so it has no policy.
 # It exists so the tasks never fall back to broader credentials and so a future permission has one place to go.
 resource "aws_iam_role" "task" {

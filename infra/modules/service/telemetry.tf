@@ -4,6 +4,9 @@
 #   service --(Prometheus scrape, 127.0.0.1:9464/metrics)--> collector --(EMF log events)--> CloudWatch metrics
 #   service --(OTLP HTTP/protobuf, localhost:4318)---------> collector --(PutTraceSegments)--> X-Ray
 #
+# Without internet egress both go through the environment's interface endpoints (logs, xray; modules/vpc_endpoints),
+# and the image comes through the ECR pull-through cache (local.otel_collector_image below).
+#
 # The collector is not essential: if it stops or never starts, the service goes on serving (its exporter drops
 # spans into a bounded queue and logs one warning); ECS does not restart the task for it. The service does not
 # wait for it either (no dependsOn). Its configuration is otel-collector.yaml in this directory, rendered into
@@ -19,6 +22,17 @@ locals {
   otlp_http_port = 4318
 
   metrics_log_group = "/ecs/${var.name_prefix}/metrics"
+
+  # Where the task pulls the collector from. A task pulls its images through its own network interface, and a task
+  # without internet egress (production: no NAT, no public IP) reaches only the VPC endpoints: there it pulls through
+  # the account's ECR pull-through cache for ECR Public (infra/global), which serves public.ecr.aws/<path> as
+  # <registry>/<prefix>/<path> with the same digest. var.otel_collector_image stays the one place the version is
+  # written; null prefix: straight from public.ecr.aws.
+  otel_collector_public_path = trimprefix(var.otel_collector_image, "public.ecr.aws/") # <path>:<tag>@sha256:<digest>
+  otel_collector_repository  = split(":", local.otel_collector_public_path)[0]         # <path>
+  ecr_registry               = split("/", var.image_repository_url)[0]                 # the app repository's registry
+  otel_collector_image = (var.collector_pull_through_prefix == null ? var.otel_collector_image
+  : "${local.ecr_registry}/${var.collector_pull_through_prefix}/${local.otel_collector_public_path}")
 
   # What the api container sets so the service exports (names: the service's CLI for METRICS_ADDR, the
   # OpenTelemetry SDK's standard variables for the rest; tests/infra_contract checks both).
@@ -44,7 +58,7 @@ locals {
   # The sidecar of the api task (task_definitions.tf appends it to that task's containers only).
   otel_collector_container = {
     name      = "otel-collector"
-    image     = var.otel_collector_image
+    image     = local.otel_collector_image
     essential = false
     # The image's own non-root user; it writes nothing to its filesystem.
     readonlyRootFilesystem = true

@@ -273,11 +273,28 @@ variable "metrics_namespace" {
 }
 
 variable "otel_collector_image" {
-  description = "AWS Distro for OpenTelemetry collector image of the api task's sidecar, pinned by tag and digest (repo:tag@sha256:...)."
+  description = "AWS Distro for OpenTelemetry collector image of the api task's sidecar at its public address, pinned by tag and digest (public.ecr.aws/<path>:<tag>@sha256:<digest>). With collector_pull_through_prefix the task pulls the same digest through the account's ECR."
   type        = string
+
+  validation {
+    # The digest is what the task runs; the tag is for people. The pull-through address is derived from this form.
+    condition     = can(regex("^public\\.ecr\\.aws/[a-z0-9._/-]+:[A-Za-z0-9_.-]+@sha256:[0-9a-f]{64}$", var.otel_collector_image))
+    error_message = "otel_collector_image must be public.ecr.aws/<path>:<tag>@sha256:<64 hex digits>."
+  }
   # Verify before the first apply (a wrong digest fails the image pull, and with it the whole task, sidecar or not):
   #   docker buildx imagetools inspect public.ecr.aws/aws-observability/aws-otel-collector:v0.48.0
   default = "public.ecr.aws/aws-observability/aws-otel-collector:v0.48.0@sha256:9b28046359054b414f4ba76056ba4e8cffda2d53fbcee06171d7eeecd71326c3"
+}
+
+variable "collector_pull_through_prefix" {
+  description = "Repository prefix of the account's ECR pull-through cache for ECR Public (infra/global, modules/ecr_public_cache): the collector is pulled as <registry of image_repository_url>/<prefix>/<path>:<tag>@sha256:<digest>, through the ECR endpoints. null: straight from public.ecr.aws, which needs internet egress (public IPs or NAT)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.collector_pull_through_prefix == null || can(regex("^[a-z0-9]+(?:[._-][a-z0-9]+)*$", var.collector_pull_through_prefix))
+    error_message = "collector_pull_through_prefix must be null or an ECR pull-through cache prefix (lower-case letters and digits, separated by single . _ or -)."
+  }
 }
 
 variable "otel_collector_memory_mib" {

@@ -1,5 +1,6 @@
-# Interface endpoints for ECR (api + dkr), CloudWatch Logs and Secrets Manager, and a gateway endpoint for S3 (ECR
-# stores image layers in S3): image pulls, log shipping and secret injection stay inside the VPC and keep working
+# Interface endpoints for ECR (api + dkr), CloudWatch Logs, Secrets Manager and X-Ray, and a gateway endpoint for S3
+# (ECR stores image layers in S3): image pulls (the app's and, through the pull-through cache, the collector's), log
+# shipping (the EMF metrics too), secret injection and the collector's traces stay inside the VPC and keep working
 # without NAT (and do not pay NAT data processing). The interface endpoints are optional (var.interface_endpoints):
 # an environment whose tasks have public IPs (staging) reaches the same services at their public endpoints, and
 # saves their hourly price; the S3 gateway endpoint has none and stays.
@@ -7,7 +8,10 @@
 data "aws_region" "current" {}
 
 locals {
-  interface_services = toset(["ecr.api", "ecr.dkr", "logs", "secretsmanager"])
+  # Every AWS API a task calls: ECR and Secrets Manager (the ECS agent, for the task), Logs (awslogs and the
+  # collector's awsemf exporter), X-Ray (the collector's awsxray exporter; tests/infra_contract checks the
+  # collector's exporters against this list).
+  interface_services = toset(["ecr.api", "ecr.dkr", "logs", "secretsmanager", "xray"])
 }
 
 resource "aws_vpc_endpoint" "interface" {

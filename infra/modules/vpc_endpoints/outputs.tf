@@ -1,5 +1,5 @@
 output "interface_endpoint_ids" {
-  description = "IDs of the interface endpoints, keyed by service (ecr.api, ecr.dkr, logs, secretsmanager)."
+  description = "IDs of the interface endpoints, keyed by service (ecr.api, ecr.dkr, logs, secretsmanager, xray)."
   value       = { for k, e in aws_vpc_endpoint.interface : k => e.id }
 }
 

@@ -24,7 +24,7 @@ variable "security_group_id" {
 }
 
 variable "interface_endpoints" {
-  description = "Create the interface endpoints (ECR api + dkr, Logs, Secrets Manager; ~$8 a month each per AZ); false leaves the free S3 gateway endpoint only."
+  description = "Create the interface endpoints (ECR api + dkr, Logs, Secrets Manager, X-Ray; ~$8 a month each per AZ); false leaves the free S3 gateway endpoint only."
   type        = bool
   default     = true
 }
