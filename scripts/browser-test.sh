@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The web pages tested in a real browser (tests/browser/pages.test.mjs): Debian's headless Chromium driven by
 # playwright-core (pinned in tests/browser/package-lock.json; it never downloads a browser), against the release
-# binary serving the Punk dataset and its label images from a temporary SQLite database.
+# binary serving the Punk dataset and its label images from a temporary SQLite database. Then Lighthouse 12.2.3
+# (pinned there too; mobile) on /, /catalog/106 and /docs against the same server (tests/browser/lighthouse.mjs):
+# fails below performance 95, accessibility, best practices and SEO 100, or / over 500 KB on a first load.
 #
 #   scripts/browser-test.sh            # what .ci/run runs
+#   LIGHTHOUSE=0 scripts/browser-test.sh               # the page tests only
 #   SCREENSHOT_DIR=/tmp/shots scripts/browser-test.sh    # also save screenshots of the run (Punk labels and text:
 #                                                        # look, never commit them; the README's come from
 #                                                        # scripts/screenshots.sh on the sample catalog)
@@ -87,6 +90,9 @@ status=0
     SCREENSHOT_DIR="${SCREENSHOT_DIR:-}" CHROMIUM="$chromium_bin" \
     node --test --test-concurrency=1 pages.test.mjs
 ) || status=$?
+if [ "$status" -eq 0 ] && [ "${LIGHTHOUSE:-1}" != 0 ]; then
+  (cd tests/browser && BASE_URL="$base_url" CHROMIUM="$chromium_bin" node lighthouse.mjs) || status=$?
+fi
 if [ "$status" -ne 0 ]; then
   echo "browser-test: FAILED; the server's log:" >&2
   tail -n 40 "$workdir/server.log" >&2

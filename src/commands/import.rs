@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::domain::image::inspect;
 use crate::domain::json_kind;
+use crate::domain::rendition::with_renditions;
 use crate::domain::{BeerFields, FieldError, ImageLimits, NewImage, ViolationKind, validate};
 use crate::storage::{DynDatabase, ImportRecord};
 
@@ -170,13 +171,18 @@ fn check(item: Value, strict: bool) -> Result<(ImportRecord, Vec<String>), Strin
 /// Loads the label image of every record whose `image_url` names a file in `dir` (the URL's last path segment).
 /// A file missing, unreadable or not an accepted image is a warning on each record that names it; the record is
 /// imported all the same, keeping its `image_url` as written. Each file is read once, however many records name
-/// it, and checked against the same limits as an upload.
+/// it, and checked against the same limits as an upload; files are loaded (and their renditions made) on as many
+/// threads as there are cores.
 pub async fn load_images(plan: &mut Plan, dir: &Path, limits: ImageLimits) -> anyhow::Result<()> {
     let metadata = tokio::fs::metadata(dir)
         .await
         .with_context(|| format!("--images {}: cannot read the directory", dir.display()))?;
     anyhow::ensure!(metadata.is_dir(), "--images {}: not a directory", dir.display());
-    let mut files: HashMap<String, Result<Arc<NewImage>, String>> = HashMap::new();
+    let names = plan
+        .records
+        .iter()
+        .filter_map(|record| record.fields.image_url.as_deref().and_then(file_name));
+    let files = load_files(names, dir, limits).await;
     let mut summary = ImageSummary {
         records: 0,
         distinct: 0,
@@ -186,14 +192,7 @@ pub async fn load_images(plan: &mut Plan, dir: &Path, limits: ImageLimits) -> an
             continue;
         };
         let loaded = match file_name(url) {
-            Some(name) => match files.get(&name) {
-                Some(loaded) => loaded.clone(),
-                None => {
-                    let loaded = load_image(dir, &name, limits).await;
-                    files.insert(name, loaded.clone());
-                    loaded
-                }
-            },
+            Some(name) => files[&name].clone(),
             None => Err(format!("image: image_url {url:?} names no file")),
         };
         match loaded {
@@ -232,6 +231,39 @@ fn file_name(url: &str) -> Option<String> {
     safe.then(|| name.into_owned())
 }
 
+/// Each distinct file of `names` loaded once, a few at a time (decoding for the renditions is CPU work).
+async fn load_files(
+    names: impl Iterator<Item = String>,
+    dir: &Path,
+    limits: ImageLimits,
+) -> HashMap<String, Result<Arc<NewImage>, String>> {
+    let mut files = HashMap::new();
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut loading = tokio::task::JoinSet::new();
+    for name in names {
+        if files.contains_key(&name) {
+            continue;
+        }
+        files.insert(name.clone(), Err(String::new()));
+        if loading.len() >= parallel
+            && let Some(done) = loading.join_next().await
+        {
+            let (name, loaded) = done.expect("loading an image does not panic");
+            files.insert(name, loaded);
+        }
+        let dir = dir.to_owned();
+        loading.spawn(async move {
+            let loaded = load_image(&dir, &name, limits).await;
+            (name, loaded)
+        });
+    }
+    while let Some(done) = loading.join_next().await {
+        let (name, loaded) = done.expect("loading an image does not panic");
+        files.insert(name, loaded);
+    }
+    files
+}
+
 async fn load_image(dir: &Path, name: &str, limits: ImageLimits) -> Result<Arc<NewImage>, String> {
     let path = dir.join(name);
     let bytes = match tokio::fs::read(&path).await {
@@ -241,7 +273,11 @@ async fn load_image(dir: &Path, name: &str, limits: ImageLimits) -> Result<Arc<N
         }
         Err(error) => return Err(format!("image: cannot read {}: {error}", path.display())),
     };
-    inspect(bytes, limits)
+    // Decoded whole for its renditions (stored with it): tens of milliseconds of CPU, on the blocking pool.
+    let judged = tokio::task::spawn_blocking(move || inspect(bytes, limits).and_then(with_renditions))
+        .await
+        .map_err(|error| format!("image: judging {}: {error}", path.display()))?;
+    judged
         .map(Arc::new)
         .map_err(|rejection| format!("image: {} is not accepted: {rejection}", path.display()))
 }
@@ -430,9 +466,11 @@ mod tests {
     async fn images_are_loaded_once_per_file_and_problems_are_warnings() {
         let dir = std::env::temp_dir().join(format!("import-images-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        // A PNG header of 1 x 1 pixels is all `inspect` reads.
-        let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
-        png.extend_from_slice(b"IHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\0\0\0\0");
+        // A real PNG of 1 x 1 pixels: it is decoded whole, for its renditions.
+        let mut png = Vec::new();
+        image::RgbaImage::new(1, 1)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
         std::fs::write(dir.join("keg.png"), &png).unwrap();
         std::fs::write(dir.join("notes.png"), b"not an image at all").unwrap();
         let json = r#"[

@@ -80,6 +80,8 @@ pub struct ImageMeta {
 pub struct NewImage {
     pub meta: ImageMeta,
     pub bytes: Vec<u8>,
+    /// Its smaller copies, stored with it: empty until [`super::rendition::with_renditions`] has made them.
+    pub renditions: Vec<super::rendition::Rendition>,
 }
 
 impl std::fmt::Debug for NewImage {
@@ -87,6 +89,7 @@ impl std::fmt::Debug for NewImage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NewImage")
             .field("meta", &self.meta)
+            .field("renditions", &self.renditions)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +113,8 @@ pub enum ImageRejection {
     Unreadable(String),
     #[error("the image is {width} x {height} pixels; each side may be at most {limit} pixels (IMAGE_MAX_DIMENSION)")]
     TooManyPixels { width: u64, height: u64, limit: u32 },
+    #[error("the image cannot be decoded ({0}); send a complete, valid PNG, JPEG or WebP file")]
+    Undecodable(String),
 }
 
 impl ImageRejection {
@@ -118,9 +123,16 @@ impl ImageRejection {
         match self {
             ImageRejection::TooLarge { .. } => 413,
             ImageRejection::UnsupportedType { .. } => 415,
-            ImageRejection::Unreadable(_) | ImageRejection::TooManyPixels { .. } => 422,
+            ImageRejection::Unreadable(_) | ImageRejection::TooManyPixels { .. } | ImageRejection::Undecodable(_) => {
+                422
+            }
         }
     }
+}
+
+/// The lower-case hex SHA-256 of `bytes`: what content-addressed names and validators are made of.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Judges `bytes` by their content: an accepted type, within the limits. Reads the header only.
@@ -164,7 +176,7 @@ pub fn inspect(bytes: Vec<u8>, limits: ImageLimits) -> Result<NewImage, ImageRej
             "it claims {width} x {height} pixels"
         )));
     }
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let sha256 = sha256_hex(&bytes);
     Ok(NewImage {
         meta: ImageMeta {
             image: ImageRef { sha256, kind },
@@ -174,6 +186,7 @@ pub fn inspect(bytes: Vec<u8>, limits: ImageLimits) -> Result<NewImage, ImageRej
             byte_length: bytes.len() as u64,
         },
         bytes,
+        renditions: Vec::new(),
     })
 }
 

@@ -3,9 +3,11 @@
 pub mod beer;
 pub mod filter;
 pub mod image;
+pub mod rendition;
 pub mod validation;
 
 pub use beer::{Beer, BeerFields, PunkBeer, YearMonth};
 pub use filter::{BeerFilter, ListQuery, ParamError, SortField, SortKey, Surface, parse_list_query};
 pub use image::{ImageKind, ImageLimits, ImageMeta, ImageRef, ImageRejection, NewImage};
+pub use rendition::{RENDITION_KIND, RENDITION_WIDTHS, Rendition};
 pub use validation::{FieldError, ViolationKind, json_kind, validate};

@@ -16,6 +16,7 @@ use super::error::{ApiError, DatabaseErrors, Problem};
 use super::extract::BeerId;
 use super::state::AppState;
 use crate::domain::image::inspect;
+use crate::domain::rendition::with_renditions;
 use crate::domain::{Beer, ImageMeta, ImageRef, ImageRejection};
 use crate::storage::ImageRemoval;
 
@@ -188,7 +189,7 @@ pub async fn head_image(
         (status = 404, description = "No such beer", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than IMAGE_MAX_BYTES (the limit is named)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a PNG, JPEG or WebP file (judged by content)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Wider or taller than IMAGE_MAX_DIMENSION pixels, or an unreadable header", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wider or taller than IMAGE_MAX_DIMENSION pixels, an unreadable header, or content that cannot be decoded", body = Problem, content_type = "application/problem+json"),
         DatabaseErrors,
     )
 )]
@@ -208,7 +209,12 @@ pub async fn put_beer_image(
     }
     let limit = state.images.limits.max_bytes;
     let bytes = read_limited(&request_headers, body, limit).await?;
-    let image = inspect(bytes, state.images.limits).map_err(rejection)?;
+    // The whole file is decoded to make its renditions: CPU work for the blocking pool, not an async worker.
+    let limits = state.images.limits;
+    let image = tokio::task::spawn_blocking(move || inspect(bytes, limits).and_then(with_renditions))
+        .await
+        .map_err(|error| ApiError::Internal(format!("judging an image: {error}")))?
+        .map_err(rejection)?;
     let beer = state
         .catalog
         .writes()
@@ -223,7 +229,9 @@ fn rejection(rejection: ImageRejection) -> ApiError {
     match rejection {
         ImageRejection::TooLarge { .. } => ApiError::PayloadTooLarge(message),
         ImageRejection::UnsupportedType { .. } => ApiError::UnsupportedMediaType(message),
-        ImageRejection::Unreadable(_) | ImageRejection::TooManyPixels { .. } => ApiError::Unprocessable(message),
+        ImageRejection::Unreadable(_) | ImageRejection::TooManyPixels { .. } | ImageRejection::Undecodable(_) => {
+            ApiError::Unprocessable(message)
+        }
     }
 }
 

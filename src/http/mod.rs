@@ -14,6 +14,7 @@ mod body_shape;
 pub mod cache;
 mod consistency;
 pub mod drain;
+pub mod encoding;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -25,6 +26,7 @@ pub mod pagination;
 mod params;
 pub mod punk;
 pub mod rate_limit;
+pub mod renditions;
 pub mod request_metrics;
 pub mod response;
 pub mod state;
@@ -81,6 +83,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(beers::router())
         .merge(punk::router())
         .merge(images::router())
+        .merge(renditions::router())
         .merge(openapi::router())
 }
 

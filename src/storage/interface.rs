@@ -18,7 +18,7 @@ use super::read_model::{CatalogIndex, IndexChanges};
 use super::rendered::JsonShape;
 use super::sql::RenderedRow;
 use super::{Backend, StoreResult};
-use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
+use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage, Rendition};
 use crate::observability::Metrics;
 
 /// A beer to write during an import, with the id it must keep when it has one, and the label image loaded for
@@ -44,6 +44,15 @@ pub enum ImportMessage {
 #[derive(Clone, Debug)]
 pub struct StoredImage {
     pub meta: ImageMeta,
+    pub bytes: Vec<u8>,
+}
+
+/// A stored rendition of an image, as served.
+#[derive(Clone, Debug)]
+pub struct StoredRendition {
+    /// The SHA-256 of its bytes (its validator).
+    pub sha256: String,
+    /// WebP.
     pub bytes: Vec<u8>,
 }
 
@@ -84,6 +93,8 @@ pub trait CatalogReads: Send + Sync + 'static {
     /// An image's type, size and length, without its bytes (HEAD, conditional GET).
     async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>>;
     async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>>;
+    /// The rendition of the image `sha256` at a nominal width (one of `RENDITION_WIDTHS`), when stored.
+    async fn image_rendition(&self, sha256: &str, width: u32) -> StoreResult<Option<StoredRendition>>;
     /// Whether the catalog holds any image (production then needs PUBLIC_BASE_URL).
     async fn has_images(&self) -> StoreResult<bool>;
 }
@@ -112,6 +123,10 @@ pub trait CatalogWrites: Send + Sync + 'static {
     async fn set_image(&self, beer_id: i64, image: &NewImage) -> StoreResult<Option<Beer>>;
     /// Leaves the beer without an image: no stored image and `image_url` null.
     async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval>;
+    /// Stores renditions of the stored image `image_sha256` made after it was stored (images stored before
+    /// renditions existed), keeping any already there; nothing when the image is gone. Not a catalog change: no
+    /// answer of the API shows renditions, so the catalog version does not move.
+    async fn store_renditions(&self, image_sha256: &str, renditions: &[Rendition]) -> StoreResult<()>;
 }
 
 /// The catalog's change signal and what a read model is built from.

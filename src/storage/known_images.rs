@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::freshness::Freshness;
-use super::{CatalogReads, ChangeSource, JsonShape, RenderedRow, StoreResult, StoredImage};
+use super::{CatalogReads, ChangeSource, JsonShape, RenderedRow, StoreResult, StoredImage, StoredRendition};
 use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
 
 /// The least time between two reads of the set.
@@ -170,6 +170,14 @@ impl CatalogReads for KnownImages {
             return Ok(None);
         }
         self.inner.image(sha256).await
+    }
+
+    async fn image_rendition(&self, sha256: &str, width: u32) -> StoreResult<Option<StoredRendition>> {
+        // A rendition exists only beside its image.
+        if self.shared.certainly_absent(sha256) {
+            return Ok(None);
+        }
+        self.inner.image_rendition(sha256, width).await
     }
 
     async fn has_images(&self) -> StoreResult<bool> {

@@ -42,7 +42,7 @@ pub use error::{ConnectError, StoreError, StoreResult};
 pub use freshness::{Availability, Freshness};
 pub use interface::{
     Administration, CatalogReads, CatalogWrites, ChangeSource, Database, DynDatabase, ImageNames, ImageRemoval,
-    ImportMessage, ImportRecord, ReadDatabase, StoredImage,
+    ImportMessage, ImportRecord, ReadDatabase, StoredImage, StoredRendition,
 };
 pub use read_model::{CatalogIndex, IndexChanges, ReadModel, RefreshCounts, patch_limit};
 pub use rendered::JsonShape;

@@ -12,9 +12,9 @@ use super::change_signal::{VersionListener, VersionReader};
 use super::freshness::Freshness;
 use super::{
     Administration, CatalogIndex, CatalogReads, CatalogWrites, ChangeSource, ImageNames, ImageRemoval, ImportMessage,
-    ImportRecord, IndexChanges, JsonShape, ReadDatabase, RenderedRow, StoreResult, StoredImage,
+    ImportRecord, IndexChanges, JsonShape, ReadDatabase, RenderedRow, StoreResult, StoredImage, StoredRendition,
 };
-use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage};
+use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage, Rendition};
 
 pub struct OutageGuard {
     /// Where reads are served (a replica router, or the primary).
@@ -127,6 +127,10 @@ impl CatalogReads for OutageGuard {
         self.guarded(self.reads.image(sha256)).await
     }
 
+    async fn image_rendition(&self, sha256: &str, width: u32) -> StoreResult<Option<StoredRendition>> {
+        self.guarded(self.reads.image_rendition(sha256, width)).await
+    }
+
     async fn has_images(&self) -> StoreResult<bool> {
         self.guarded(self.reads.has_images()).await
     }
@@ -165,6 +169,12 @@ impl CatalogWrites for OutageGuard {
 
     async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
         self.written(self.writes.remove_image(beer_id)).await
+    }
+
+    // Not a catalog change (the version does not move): guarded like a read.
+    async fn store_renditions(&self, image_sha256: &str, renditions: &[Rendition]) -> StoreResult<()> {
+        self.guarded(self.writes.store_renditions(image_sha256, renditions))
+            .await
     }
 }
 

@@ -12,7 +12,8 @@ mod tests;
 mod writes;
 
 pub use images::{
-    ImageMetaRow, StoredImageRow, any_image, image_by_sha256, insert_image, remove_orphan_images, set_beer_image,
+    ImageMetaRow, RenditionRow, StoredImageRow, any_image, image_by_sha256, insert_image, insert_renditions,
+    remove_orphan_images, rendition_by_width, set_beer_image,
 };
 pub use index_rows::{
     CATALOG_CHANGES_FROM, CATALOG_VERSION, CHANGED_IDS, IMAGE_NAMES, INDEX_BEERS, INDEX_ROWS_POSTGRES,
@@ -57,6 +58,18 @@ pub enum Images {
     ByteLength,
     Content,
     CreatedAt,
+}
+
+#[derive(Iden, Copy, Clone)]
+pub enum ImageRenditions {
+    Table,
+    ImageSha256,
+    Width,
+    PixelWidth,
+    PixelHeight,
+    Sha256,
+    ByteLength,
+    Content,
 }
 
 #[derive(Iden, Copy, Clone)]

@@ -25,7 +25,7 @@ async fn spawn(backend: Backend) -> TestApp {
 }
 
 /// Waits, without a request, until the version a write moved is read again and the read model has caught up, so
-/// the next read is served and stored by the cache (a read right after a write bypasses it: see http/cache.rs).
+/// the next read is served and stored by the cache (a read right after a write bypasses it: see http/cache/mod.rs).
 async fn settle(app: &TestApp) {
     let started = Instant::now();
     while app.catalog.freshness().current_version().is_none() {

@@ -162,13 +162,25 @@ backend_tests! {
         let uploaded: Value = app.client.put(app.url(&format!("/beers/{id}/image")))
             .header(CONTENT_TYPE, "image/png").body(label).send().await.unwrap().json().await.unwrap();
         let file = uploaded["image_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
-        for (path, size) in [
-            ("/".to_owned(), r#"width="64" height="250""#),
-            (format!("/catalog/{id}"), r#"width="135" height="529""#),
-            (format!("/catalog/{id}/edit"), r#"width="135" height="529""#),
+        // The catalog and a beer's page draw renditions (`srcset`, at most twice the drawn width); the editor shows
+        // the original it replaces.
+        let sha256 = file.trim_end_matches(".png");
+        let rendition = |width: u32| format!("/images/{sha256}/{width}.webp");
+        let list = format!(
+            r#"src="{}" srcset="{} 64w, {} 128w" sizes="64px" width="64" height="250""#,
+            rendition(64), rendition(64), rendition(128)
+        );
+        let beer_page = format!(
+            r#"src="{}" srcset="{} 64w, {} 128w, {} 256w" sizes="135px" width="135" height="529""#,
+            rendition(256), rendition(64), rendition(128), rendition(256)
+        );
+        for (path, img) in [
+            ("/".to_owned(), list),
+            (format!("/catalog/{id}"), beer_page),
+            (format!("/catalog/{id}/edit"), format!(r#"src="/images/{file}" width="135" height="529""#)),
         ] {
             let html = browse(&app, &path).await.text().await.unwrap();
-            let img = format!(r#"src="/images/{file}" {size} alt="Label of Labelled Lager""#);
+            let img = format!(r#"{img} alt="Label of Labelled Lager""#);
             assert!(html.contains(&img), "{path}: {img} missing from {html}");
         }
     }

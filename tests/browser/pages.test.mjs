@@ -47,8 +47,8 @@ after(async () => {
 /// A fresh browser context (its own sessionStorage, like a new visitor) with a page whose every problem is
 /// recorded: console errors, uncaught exceptions, failed requests and HTTP errors. `expectedStatuses` lists the
 /// error answers the scenario provokes on purpose (a 422 for a bad field, a 401 without a key).
-async function openPage({ viewport = DESKTOP, expectedStatuses = [] } = {}) {
-  const context = await browser.newContext({ viewport, baseURL: BASE_URL });
+async function openPage({ viewport = DESKTOP, expectedStatuses = [], deviceScaleFactor = 1 } = {}) {
+  const context = await browser.newContext({ viewport, baseURL: BASE_URL, deviceScaleFactor });
   const page = await context.newPage();
   const problems = [];
   const expected = (status) => expectedStatuses.includes(status);
@@ -232,6 +232,59 @@ describe("the catalog", () => {
       setTimeout(() => resolve(total), 500);
     }));
     assert.ok(shift < 0.01, `cumulative layout shift ${shift}`);
+    await close();
+  });
+});
+
+describe("label renditions", () => {
+  // A label is drawn 64 CSS pixels wide in the catalog: a phone gets a WebP rendition of about that (at most the
+  // 128-pixel one, ~20 KB), never the ~300 KB original PNG that `image_url` names.
+  const ORIGINAL = /\/images\/[0-9a-f]{64}\.(png|jpg|webp)$/;
+  const RENDITION = /\/images\/[0-9a-f]{64}\/(64|128|256)\.webp$/;
+
+  test("the catalog on a 3x phone: srcset on every label, only renditions fetched, never an original", async () => {
+    const { page, close } = await openPage({ viewport: PHONE, deviceScaleFactor: 3 });
+    const fetched = [];
+    page.on("request", (request) => {
+      if (request.resourceType() === "image") fetched.push(new URL(request.url()).pathname);
+    });
+    await page.goto("/", { waitUntil: "load" });
+    // Every lazy label scrolled into view, so each is fetched.
+    for (let y = 0; y < (await page.evaluate(() => document.body.scrollHeight)); y += 600) {
+      await page.evaluate((top) => window.scrollTo(0, top), y);
+      await page.waitForTimeout(50);
+    }
+    await page.waitForLoadState("networkidle");
+    const labels = await page.$$eval("img.label", (images) =>
+      images.map((img) => ({ srcset: img.getAttribute("srcset") ?? "", sizes: img.getAttribute("sizes"),
+        src: img.currentSrc, width: img.naturalWidth })));
+    assert.ok(labels.length >= 20, `labels on page 1: ${labels.length}`);
+    for (const label of labels) {
+      assert.match(label.srcset, /\/64\.webp 64w, .*\/128\.webp 128w$/, "srcset of 64 and 128 pixels");
+      assert.equal(label.sizes, "64px");
+      assert.match(new URL(label.src).pathname, /\/128\.webp$/, "a 3x phone takes the 2x rendition");
+      // With `w` descriptors the natural width is the drawn one (the picture's pixels over its density).
+      assert.equal(label.width, 64, "decoded, drawn 64 CSS pixels wide");
+    }
+    const originals = fetched.filter((p) => ORIGINAL.test(p));
+    assert.deepEqual(originals, [], "no original label fetched");
+    // Labels shared by several beers (the Punk dataset's keg.png) are fetched once.
+    const shown = new Set(labels.map((label) => new URL(label.src).pathname));
+    const renditions = new Set(fetched.filter((p) => RENDITION.test(p)));
+    assert.deepEqual([...renditions].sort(), [...shown].sort(), "each label's rendition fetched, nothing else");
+    await close();
+  });
+
+  test("a beer's page: the 256-pixel rendition on a 2x screen", async () => {
+    const { page, close } = await openPage({ viewport: PHONE, deviceScaleFactor: 2 });
+    await page.goto("/catalog/106", { waitUntil: "load" });
+    const label = page.getByRole("img", { name: "Label of Punk IPA 2010 - Current" });
+    const { src, width } = await label.evaluate(async (img) => {
+      await img.decode();
+      return { src: img.currentSrc, width: img.naturalWidth };
+    });
+    assert.match(new URL(src).pathname, /\/256\.webp$/);
+    assert.equal(width, 135, "decoded, drawn 135 CSS pixels wide");
     await close();
   });
 });

@@ -102,7 +102,8 @@ resource "aws_cloudfront_cache_policy" "api" {
   max_ttl     = 31536000 # the longest the service asks for (content-addressed images, immutable)
 
   parameters_in_cache_key_and_forwarded_to_origin {
-    # Compressed variants are cached separately and CloudFront compresses what the service sends uncompressed.
+    # The viewer's Accept-Encoding, normalised to br or gzip, is keyed and forwarded: the service answers text in
+    # that coding (kept, with its own ETag), cached as is; CloudFront compresses only what arrives uncompressed.
     enable_accept_encoding_gzip   = true
     enable_accept_encoding_brotli = true
 

@@ -1,6 +1,11 @@
 //! The pages' stylesheet, script and icon, compiled into the binary (no files to ship, nothing from a CDN) and
 //! served under names that carry a hash of their content: a new release changes the name, so browsers may keep
 //! each version for a year without ever using a stale one.
+//!
+//! Each is compressed in every coding the service makes once per process, at the highest effort, the first time a
+//! page names it (tens of milliseconds in all), rather than in a build script: the bytes and their hash stay
+//! `include_bytes!` and nothing is generated outside `src/`, and a release build does not pay brotli twice (once
+//! for the build script's own compilation, once to run it).
 
 use std::sync::LazyLock;
 
@@ -12,6 +17,7 @@ use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 use crate::http::AppState;
+use crate::http::encoding::{self, Coding, Effort, MIN_COMPRESSED_BYTES};
 
 pub struct Asset {
     /// e.g. `style.3f2a9c1b04de.css`
@@ -19,12 +25,23 @@ pub struct Asset {
     content_type: &'static str,
     bytes: &'static [u8],
     etag: String,
+    /// The bytes in each coding, when they are worth compressing.
+    encoded: Vec<(Coding, Vec<u8>)>,
 }
 
 impl Asset {
     fn new(stem: &str, extension: &str, content_type: &'static str, bytes: &'static [u8]) -> Self {
         let digest = hex::encode(Sha256::digest(bytes));
+        let encoded = if bytes.len() >= MIN_COMPRESSED_BYTES {
+            [Coding::Brotli, Coding::Gzip]
+                .into_iter()
+                .map(|coding| (coding, encoding::compress(coding, bytes, Effort::Best).to_vec()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Asset {
+            encoded,
             file_name: format!("{stem}.{}.{extension}", &digest[..12]),
             content_type,
             bytes,
@@ -70,25 +87,31 @@ async fn serve_asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
         )
             .into_response();
     };
+    let identity_etag = HeaderValue::from_str(&asset.etag).expect("hex is a valid header");
+    let mut answer = HeaderMap::new();
+    let mut body: &'static [u8] = asset.bytes;
+    let mut etag = identity_etag.clone();
+    if !asset.encoded.is_empty() {
+        answer.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        let wanted = encoding::negotiate(&headers);
+        if let Some((coding, bytes)) = asset.encoded.iter().find(|(coding, _)| Some(*coding) == wanted) {
+            answer.insert(header::CONTENT_ENCODING, coding.header_value());
+            etag = coding.etag(&identity_etag);
+            body = bytes;
+        }
+    }
+    answer.insert(header::ETAG, etag.clone());
+    answer.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    answer.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     let revalidated = headers
         .get(header::IF_NONE_MATCH)
-        .is_some_and(|value| super::etag_matches(value, &asset.etag));
-    let etag = HeaderValue::from_str(&asset.etag).expect("hex is a valid header");
-    let common = [
-        (header::ETAG, etag),
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
-        ),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-    ];
+        .is_some_and(|value| super::etag_matches(value, etag.to_str().unwrap_or_default()));
     if revalidated {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
+        return (StatusCode::NOT_MODIFIED, answer).into_response();
     }
-    (
-        common,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type))],
-        asset.bytes,
-    )
-        .into_response()
+    answer.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    (answer, body).into_response()
 }

@@ -161,6 +161,21 @@ enum Nav {
     None,
 }
 
+/// What a search engine shows under the page's title: what the section is for.
+fn description(current: Nav) -> &'static str {
+    match current {
+        Nav::Catalog | Nav::None => {
+            "Browse and search a catalog of beers (style, ABV, IBU, recipe, food pairings and label), the same data \
+             the catalog's REST API and its Punk API v2 compatible endpoints serve."
+        }
+        Nav::New => "Add a beer to the catalog: its recipe, figures and label image.",
+        Nav::Docs => {
+            "The beer catalog's REST API: every operation of /beers and the Punk API v2 compatible /v2/beers, \
+             with parameters, answers and examples."
+        }
+    }
+}
+
 /// The frame around every page: skip link, header with navigation, main content, footer.
 fn layout(title: &str, current: Nav, content: Markup) -> Markup {
     let nav_link = |href: &str, label: &str, this: Nav| {
@@ -179,6 +194,7 @@ fn layout(title: &str, current: Nav, content: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Beer catalog" }
+                meta name="description" content=(description(current));
                 link rel="icon" type="image/svg+xml" href=(assets::ICON.path());
                 link rel="stylesheet" href=(assets::STYLE.path());
                 script src=(assets::SCRIPT.path()) defer {}

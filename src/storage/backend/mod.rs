@@ -22,7 +22,7 @@ pub mod version_signal;
 use self::driver::{Decodes, Runs, Statement};
 use super::change_signal::{VersionListener, VersionReader};
 use super::read_model::IndexBuilder;
-use super::sql::{BeerRow, ImageMetaRow, RenderedRow, StoredImageRow};
+use super::sql::{BeerRow, ImageMetaRow, RenderedRow, RenditionRow, StoredImageRow};
 use super::{Backend, ConnectError, DatabaseUrl, StoreOptions, StoreResult};
 use crate::domain::BeerFields;
 
@@ -73,6 +73,7 @@ pub(crate) trait Dialect:
     + Decodes<RenderedRow>
     + Decodes<ImageMetaRow>
     + Decodes<StoredImageRow>
+    + Decodes<RenditionRow>
     + Decodes<(i64,)>
     + Decodes<(i64, i64)>
     + Decodes<(i64, DateTime<Utc>)>

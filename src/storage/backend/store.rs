@@ -14,8 +14,10 @@ use crate::observability::Metrics;
 use crate::storage::change_signal::{VersionListener, VersionReader};
 use crate::storage::read_model::{CatalogIndex, IndexBuilder, IndexChanges};
 use crate::storage::rendered::{self, JsonShape};
-use crate::storage::sql::{self, BeerRow, ImageMetaRow, RenderedRow, StoredImageRow};
-use crate::storage::{Administration, Backend, CatalogReads, ChangeSource, ImageNames, StoreResult, StoredImage};
+use crate::storage::sql::{self, BeerRow, ImageMetaRow, RenderedRow, RenditionRow, StoredImageRow};
+use crate::storage::{
+    Administration, Backend, CatalogReads, ChangeSource, ImageNames, StoreResult, StoredImage, StoredRendition,
+};
 
 /// A pooled connection for a catalog read, the wait for it recorded ([`super::observer::Observer`]).
 async fn connection<D: Dialect>(store: &Store<D>) -> StoreResult<PoolConnection<D>> {
@@ -171,6 +173,20 @@ impl<D: Dialect> CatalogReads for Store<D> {
                     return Ok(None);
                 };
                 Ok(meta.into_meta().map(|meta| StoredImage { meta, bytes }))
+            })
+            .await
+    }
+
+    #[tracing::instrument(name = "store.image_rendition", skip_all, fields(db.operation.name = "image_rendition"))]
+    async fn image_rendition(&self, sha256: &str, width: u32) -> StoreResult<Option<StoredRendition>> {
+        self.observer
+            .observe("image_rendition", async {
+                let row: Option<RenditionRow> =
+                    fetch_optional(self, D::build(&sql::rendition_by_width(sha256, width))).await?;
+                Ok(row.map(|row| StoredRendition {
+                    sha256: row.sha256,
+                    bytes: row.content,
+                }))
             })
             .await
     }

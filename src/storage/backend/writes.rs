@@ -8,7 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::{Pool, Transaction};
 
 use super::{BULK_WRITE, Dialect, IMPORT_BATCH, Store, TERMS_PER_STATEMENT};
-use crate::domain::{Beer, BeerFields, NewImage};
+use crate::domain::{Beer, BeerFields, NewImage, Rendition};
 use crate::storage::sql::{self, BeerRow};
 use crate::storage::{CatalogWrites, ImageRemoval, ImportMessage, ImportRecord, StoreResult};
 
@@ -177,6 +177,24 @@ impl<D: Dialect> CatalogWrites for Store<D> {
             .await
     }
 
+    #[tracing::instrument(name = "store.store_renditions", skip_all, fields(db.operation.name = "store_renditions"))]
+    async fn store_renditions(&self, image_sha256: &str, renditions: &[Rendition]) -> StoreResult<()> {
+        self.observer
+            .observe("store_renditions", async {
+                let Some(insert) = sql::insert_renditions(image_sha256, renditions) else {
+                    return Ok(());
+                };
+                let mut tx = self.pool.begin().await?;
+                match D::execute(&mut tx, D::build(&insert)).await {
+                    Ok(_) => Ok(tx.commit().await?),
+                    // The image was removed meanwhile: its renditions are not wanted any more.
+                    Err(sqlx::Error::Database(error)) if error.is_foreign_key_violation() => Ok(()),
+                    Err(error) => Err(error.into()),
+                }
+            })
+            .await
+    }
+
     #[tracing::instrument(name = "store.remove_image", skip_all, fields(db.operation.name = "remove_image"))]
     async fn remove_image(&self, beer_id: i64) -> StoreResult<ImageRemoval> {
         self.observer
@@ -277,6 +295,9 @@ async fn beer_in<D: Dialect>(tx: &mut Transaction<'_, D>, id: i64) -> StoreResul
 
 async fn store_image<D: Dialect>(tx: &mut Transaction<'_, D>, image: &NewImage, now: DateTime<Utc>) -> StoreResult<()> {
     D::execute(tx, D::build(&sql::insert_image(image, now))).await?;
+    if let Some(insert) = sql::insert_renditions(&image.meta.image.sha256, &image.renditions) {
+        D::execute(tx, D::build(&insert)).await?;
+    }
     Ok(())
 }
 

@@ -33,7 +33,8 @@ use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
 use crate::observability::{Metrics, names};
 use crate::storage::freshness::Freshness;
 use crate::storage::{
-    CatalogReads, ReadDatabase, RenderedRow, StoreResult, StoredImage, read_preference, rendered, rendered::JsonShape,
+    CatalogReads, ReadDatabase, RenderedRow, StoreResult, StoredImage, StoredRendition, read_preference, rendered,
+    rendered::JsonShape,
 };
 
 /// How long a request waits for the refresh that brings the index to the catalog's version before it goes to the
@@ -501,6 +502,10 @@ impl CatalogReads for ReadModel {
 
     async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>> {
         self.inner.image(sha256).await
+    }
+
+    async fn image_rendition(&self, sha256: &str, width: u32) -> StoreResult<Option<StoredRendition>> {
+        self.inner.image_rendition(sha256, width).await
     }
 
     async fn has_images(&self) -> StoreResult<bool> {

@@ -29,7 +29,7 @@ use version_reader::ReplicaVersionReader;
 use super::change_signal::{VersionListener, VersionReader};
 use super::{
     CatalogIndex, CatalogReads, ChangeSource, ImageNames, IndexChanges, JsonShape, ReadDatabase, RenderedRow,
-    StoreResult, StoredImage, read_preference,
+    StoreResult, StoredImage, StoredRendition, read_preference,
 };
 use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
 
@@ -144,6 +144,18 @@ impl CatalogReads for ReplicaRouter {
         match self.read(|store| async move { store.image(sha256).await }).await? {
             Some(image) => Ok(Some(image)),
             None if !read_preference::primary_required() => self.primary.image(sha256).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn image_rendition(&self, sha256: &str, width: u32) -> StoreResult<Option<StoredRendition>> {
+        match self
+            .read(|store| async move { store.image_rendition(sha256, width).await })
+            .await?
+        {
+            Some(rendition) => Ok(Some(rendition)),
+            // Made on the primary a moment ago (or lazily, for an old image): not on the replica yet.
+            None if !read_preference::primary_required() => self.primary.image_rendition(sha256, width).await,
             None => Ok(None),
         }
     }

@@ -99,6 +99,9 @@ impl CatalogReads for Recording {
     async fn image(&self, _sha256: &str) -> StoreResult<Option<StoredImage>> {
         self.read("image").map(|()| None)
     }
+    async fn image_rendition(&self, _sha256: &str, _width: u32) -> StoreResult<Option<StoredRendition>> {
+        self.read("image_rendition").map(|()| None)
+    }
     async fn has_images(&self) -> StoreResult<bool> {
         self.read("has_images").map(|()| false)
     }

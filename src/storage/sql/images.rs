@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_query::{Expr, InsertStatement, OnConflict, Query, SelectStatement, UpdateStatement};
 
-use super::{Beers, Images};
-use crate::domain::{ImageKind, ImageMeta, ImageRef, NewImage};
+use super::{Beers, ImageRenditions, Images};
+use crate::domain::{ImageKind, ImageMeta, ImageRef, NewImage, Rendition};
 
 /// Stores an image once per content. On a conflict the row is touched rather than skipped: the write locks it
 /// (PostgreSQL), so a concurrent [`remove_orphan_images`] cannot delete it before this transaction's beer refers
@@ -36,6 +36,59 @@ pub fn insert_image(image: &NewImage, now: DateTime<Utc>) -> InsertStatement {
                 .update_column(Images::ByteLength)
                 .to_owned(),
         )
+        .to_owned()
+}
+
+/// Stores an image's renditions, keeping any already stored (the same image makes the same renditions); `None`
+/// when there are none.
+pub fn insert_renditions(image_sha256: &str, renditions: &[Rendition]) -> Option<InsertStatement> {
+    if renditions.is_empty() {
+        return None;
+    }
+    let mut insert = Query::insert();
+    insert.into_table(ImageRenditions::Table).columns([
+        ImageRenditions::ImageSha256,
+        ImageRenditions::Width,
+        ImageRenditions::PixelWidth,
+        ImageRenditions::PixelHeight,
+        ImageRenditions::Sha256,
+        ImageRenditions::ByteLength,
+        ImageRenditions::Content,
+    ]);
+    let int = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    for rendition in renditions {
+        insert.values_panic([
+            image_sha256.into(),
+            int(rendition.nominal_width).into(),
+            int(rendition.width).into(),
+            int(rendition.height).into(),
+            crate::domain::image::sha256_hex(&rendition.bytes).into(),
+            i64::try_from(rendition.bytes.len()).unwrap_or(i64::MAX).into(),
+            rendition.bytes.clone().into(),
+        ]);
+    }
+    insert.on_conflict(
+        OnConflict::columns([ImageRenditions::ImageSha256, ImageRenditions::Width])
+            .do_nothing()
+            .to_owned(),
+    );
+    Some(insert)
+}
+
+/// A stored rendition: its content hash (the validator) and bytes.
+#[derive(sqlx::FromRow)]
+pub struct RenditionRow {
+    pub sha256: String,
+    pub content: Vec<u8>,
+}
+
+/// The rendition of an image at a nominal width.
+pub fn rendition_by_width(image_sha256: &str, width: u32) -> SelectStatement {
+    Query::select()
+        .columns([ImageRenditions::Sha256, ImageRenditions::Content])
+        .from(ImageRenditions::Table)
+        .and_where(Expr::col(ImageRenditions::ImageSha256).eq(image_sha256))
+        .and_where(Expr::col(ImageRenditions::Width).eq(i32::try_from(width).unwrap_or(i32::MAX)))
         .to_owned()
 }
 

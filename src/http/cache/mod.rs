@@ -7,6 +7,10 @@
 //! instance or process shows everywhere within that bound. While the version cannot be read the cache is bypassed;
 //! while the database is down, entries are served stale and say so (`Cache-Status`, RFC 9211). Writes and errors
 //! are never stored and carry `Cache-Control: no-store`.
+//!
+//! Text answers are sent in the coding the client accepts ([`encoding`]): each coding of an answer is compressed
+//! once and kept beside it in the same bounded store, under the identity answer's content hash, with its own strong
+//! `ETag` and `Vary: Accept-Encoding`. A HEAD is answered as the GET it asks about, less the body.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use crate::domain::filter::DEFAULT_PER_PAGE;
 use crate::observability::{Metrics, names};
 use crate::storage::Freshness;
+use variants::{in_coding, without_body};
 
 /// Bodies larger than this are passed through untouched (no ETag, never cached), not buffered.
 const MAX_BUFFERED_BYTES: u64 = 8 * 1024 * 1024;
@@ -32,6 +37,8 @@ const HIT: HeaderValue = HeaderValue::from_static("beer-catalog; hit");
 const STALE_HIT: HeaderValue = HeaderValue::from_static("beer-catalog; hit; detail=stale-if-error");
 const STORED: HeaderValue = HeaderValue::from_static("beer-catalog; fwd=uri-miss; stored");
 const BYPASS: HeaderValue = HeaderValue::from_static("beer-catalog; fwd=bypass; detail=change-signal-unread");
+
+mod variants;
 
 #[derive(Clone, Debug)]
 pub struct CacheOptions {
@@ -120,15 +127,21 @@ enum Kind {
     Volatile,
     /// Anything else (the OpenAPI document, pages): revalidated with the ETag.
     Other,
-    /// Label images and page assets: content-addressed, so their handlers answer their own validators and
-    /// `immutable` caching, which no catalog version can make stale; passed through untouched.
+    /// Label images: content-addressed, so their handler answers its own validator and `immutable` caching,
+    /// which no catalog version can make stale; stored under their path.
     Immutable,
+    /// Page assets: content-addressed too, and compressed once per process by their handler, which picks the
+    /// coding itself: passed through, never stored here (they are in memory already).
+    Asset,
 }
 
 fn kind(path: &str) -> Kind {
     let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
-    if path.starts_with("/images/") || path.starts_with("/assets/") {
+    if path.starts_with("/images/") {
         return Kind::Immutable;
+    }
+    if path.starts_with("/assets/") {
+        return Kind::Asset;
     }
     let rest = path.strip_prefix("/v2").unwrap_or(path);
     match rest.strip_prefix("/beers") {
@@ -260,9 +273,12 @@ impl HttpCache {
 }
 
 /// The middleware: see the module documentation.
-pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: Next) -> Response {
+pub async fn http_cache(State(cache): State<HttpCache>, mut request: Request, next: Next) -> Response {
     if request.method() == Method::HEAD {
-        return next.run(request).await;
+        // The same validator, coding and length as the GET (a client checks them before fetching), from the same
+        // stored answer; the body is dropped here rather than by the router.
+        *request.method_mut() = Method::GET;
+        return without_body(read(&cache, request, next).await);
     }
     if request.method() != Method::GET {
         // Writes: nothing of them may be reused.
@@ -270,10 +286,15 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
         response.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
         return response;
     }
+    read(&cache, request, next).await
+}
+
+/// A GET, from the store when it holds the answer.
+async fn read(cache: &HttpCache, request: Request, next: Next) -> Response {
     let kind = kind(request.uri().path());
     let cached = matches!(kind, Kind::PublicRead | Kind::Immutable);
     let (true, Some(entries), Some(freshness)) = (cached, cache.0.entries.as_ref(), cache.0.freshness.as_ref()) else {
-        return forward(&cache, kind, request, next, Fill::Uncached).await;
+        return forward(cache, kind, request, next, Fill::Uncached).await;
     };
     // Catalog answers are kept under the version they were built at. Label images and assets are kept under their
     // path alone, with their handler's validator and caching headers: their URL names their content, and only a
@@ -291,14 +312,22 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
         // Stale-if-error: whatever was stored at the last version read is the best answer there is.
         if let Some(stored) = entries.get(key_at(freshness.last_version()).as_str()) {
             cache.0.lookups.stale.increment(1);
-            return from_store(&stored, request.headers(), hit_control(NO_CACHE), STALE_HIT);
+            return from_store(
+                cache,
+                kind,
+                &stored,
+                request.headers(),
+                hit_control(NO_CACHE),
+                STALE_HIT,
+            )
+            .await;
         }
         cache.0.lookups.miss.increment(1);
-        return forward(&cache, kind, request, next, Fill::Uncached).await;
+        return forward(cache, kind, request, next, Fill::Uncached).await;
     }
     let Some(version) = freshness.current_version() else {
         cache.0.lookups.miss.increment(1);
-        return forward(&cache, kind, request, next, Fill::Bypass).await;
+        return forward(cache, kind, request, next, Fill::Bypass).await;
     };
     cache.clear_if_new(entries, version);
     let key = key_at(version);
@@ -308,15 +337,16 @@ pub async fn http_cache(State(cache): State<HttpCache>, request: Request, next: 
     match tokio::time::timeout(FILL_WAIT, entries.get_value_or_guard_async(key.as_str())).await {
         Ok(Ok(stored)) => {
             lookups.hit.increment(1);
-            from_store(&stored, request.headers(), hit_control(cache.0.public.clone()), HIT)
+            let public = hit_control(cache.0.public.clone());
+            from_store(cache, kind, &stored, request.headers(), public, HIT).await
         }
         Ok(Err(guard)) => {
             lookups.miss.increment(1);
-            forward(&cache, kind, request, next, Fill::Guard(guard)).await
+            forward(cache, kind, request, next, Fill::Guard(guard)).await
         }
         Err(_) => {
             lookups.miss.increment(1);
-            forward(&cache, kind, request, next, Fill::Bypass).await
+            forward(cache, kind, request, next, Fill::Bypass).await
         }
     }
 }
@@ -351,7 +381,9 @@ async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fi
     let cache_control = match kind {
         Kind::PublicRead => cache.0.public.clone(),
         Kind::Volatile => NO_STORE,
-        Kind::Other | Kind::Immutable => parts.headers.get(header::CACHE_CONTROL).cloned().unwrap_or(NO_CACHE),
+        Kind::Other | Kind::Immutable | Kind::Asset => {
+            parts.headers.get(header::CACHE_CONTROL).cloned().unwrap_or(NO_CACHE)
+        }
     };
     parts.headers.insert(header::CACHE_CONTROL, cache_control);
     if body.size_hint().upper().is_none_or(|upper| upper > MAX_BUFFERED_BYTES) {
@@ -367,10 +399,11 @@ async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fi
     };
     // Content-addressed answers carry their handler's validator (the content's SHA-256), which clients may hold.
     let etag = match parts.headers.get(header::ETAG) {
-        Some(etag) if kind == Kind::Immutable => etag.clone(),
+        Some(etag) if matches!(kind, Kind::Immutable | Kind::Asset) => etag.clone(),
         _ => etag_for(&bytes),
     };
     parts.headers.insert(header::ETAG, etag.clone());
+    parts.headers.remove(header::CONTENT_LENGTH);
     match fill {
         Fill::Uncached => {}
         Fill::Bypass => {
@@ -394,14 +427,18 @@ async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fi
             parts.headers.insert(CACHE_STATUS, STORED);
         }
     }
-    if none_match(&request_headers, &etag) {
+    let (headers, body) = in_coding(cache, kind, &request_headers, parts.headers, bytes).await;
+    parts.headers = headers;
+    if none_match(&request_headers, &parts.headers[header::ETAG]) {
         return not_modified(&parts.headers);
     }
-    Response::from_parts(parts, Body::from(bytes))
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// A stored answer; `cache_control` replaces the stored one when given (catalog answers store none).
-fn from_store(
+async fn from_store(
+    cache: &HttpCache,
+    kind: Kind,
     stored: &Stored,
     request_headers: &HeaderMap,
     cache_control: Option<HeaderValue>,
@@ -413,16 +450,17 @@ fn from_store(
         headers.insert(header::CACHE_CONTROL, cache_control);
     }
     headers.insert(CACHE_STATUS, status);
-    if none_match(request_headers, &stored.etag) {
+    let (headers, body) = in_coding(cache, kind, request_headers, headers, stored.body.clone()).await;
+    if none_match(request_headers, &headers[header::ETAG]) {
         return not_modified(&headers);
     }
-    (headers, stored.body.clone()).into_response()
+    (headers, body).into_response()
 }
 
 /// A 304 carries the validators and caching headers of the 200 it stands for, and no body.
 fn not_modified(headers: &HeaderMap) -> Response {
     let mut response = StatusCode::NOT_MODIFIED.into_response();
-    for name in [header::ETAG, header::CACHE_CONTROL, CACHE_STATUS] {
+    for name in [header::ETAG, header::CACHE_CONTROL, CACHE_STATUS, header::VARY] {
         if let Some(value) = headers.get(&name) {
             response.headers_mut().insert(name, value.clone());
         }
@@ -464,7 +502,7 @@ mod tests {
             assert!(kind(path) == Kind::Other, "{path}");
         }
         assert!(kind("/images/ab.png") == Kind::Immutable);
-        assert!(kind("/assets/style.0123abcd.css") == Kind::Immutable);
+        assert!(kind("/assets/style.0123abcd.css") == Kind::Asset);
         // Pages are rendered per request (never stored), revalidated with their ETag.
         for path in ["/catalog/1", "/catalog/new", "/docs"] {
             assert!(kind(path) == Kind::Other, "{path}");
