@@ -25,6 +25,7 @@ pub mod pagination;
 mod params;
 pub mod punk;
 pub mod rate_limit;
+pub mod recipes;
 pub mod request_metrics;
 pub mod response;
 pub mod state;
@@ -79,6 +80,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base_document())
         .merge(health::router())
         .merge(beers::router())
+        .merge(recipes::router())
         .merge(punk::router())
         .merge(images::router())
         .merge(openapi::router())

@@ -18,6 +18,7 @@ mod punk;
 mod punk_compat;
 mod rate_limit;
 mod read_model_patch;
+mod recipes;
 mod replica;
 mod resilience;
 mod scale;
