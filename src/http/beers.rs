@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use super::auth::WriteAccess;
 use super::error::{AccessErrors, ApiError, BodyErrors, DatabaseErrors, Problem};
-use super::extract::{AppJson, BeerId, BeerPath};
+use super::extract::{AppJson, BeerPath, WritableBeerId};
 use super::params::ListParams;
 use super::recipes::{self, Representation, negotiate, vary_accept};
 use super::response::json_text;
@@ -174,7 +174,7 @@ pub async fn get_beer(
 pub async fn replace_beer(
     State(state): State<AppState>,
     _access: WriteAccess,
-    BeerId(id): BeerId,
+    WritableBeerId(id): WritableBeerId,
     AppJson(fields): AppJson<BeerFields>,
 ) -> Result<axum::Json<Beer>, ApiError> {
     validate(&fields).map_err(ApiError::Validation)?;
@@ -201,7 +201,7 @@ pub async fn replace_beer(
 pub async fn delete_beer(
     State(state): State<AppState>,
     _access: WriteAccess,
-    BeerId(id): BeerId,
+    WritableBeerId(id): WritableBeerId,
 ) -> Result<StatusCode, ApiError> {
     if state.catalog.writes().delete(id).await? {
         Ok(StatusCode::NO_CONTENT)

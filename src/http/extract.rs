@@ -97,6 +97,29 @@ impl<S: Send + Sync> FromRequestParts<S> for BeerPath {
     }
 }
 
+/// The id of a beer to change. A recipe download (`/beers/1.xml`) is read-only: anything but GET there is a 405,
+/// as on any other route, before the body is read.
+pub struct WritableBeerId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for WritableBeerId {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        let path = BeerPath::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match path.download {
+            Some(_) => {
+                let message = format!("{} is not allowed on {}", parts.method, parts.uri.path());
+                let allow = [(axum::http::header::ALLOW, "GET, HEAD")];
+                Err((allow, ApiError::MethodNotAllowed(message)).into_response())
+            }
+            None => Ok(WritableBeerId(path.id)),
+        }
+    }
+}
+
 pub fn parse_beer_id(raw: String) -> Result<i64, ApiError> {
     match raw.parse::<i64>() {
         Ok(id) if id >= 1 => Ok(id),

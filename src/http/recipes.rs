@@ -154,7 +154,8 @@ pub async fn list_document(state: &AppState, raw: Option<&str>, format: RecipeFo
     get, path = "/beers.xml", tag = "recipes",
     params(ListParams,
         ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style"),
-        ("sort" = Option<String>, Query, description = "As for `GET /beers`")),
+        ("sort" = Option<String>, Query, pattern = r"^(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?(,(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?)*$",
+         description = "Sort keys, as for `GET /beers` (e.g. `abv:desc,name`)")),
     responses(
         (status = 200, description = "A BeerXML 1.0 document, one RECIPE per beer", content_type = "application/xml",
          body = String, headers(("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"))),
@@ -171,7 +172,8 @@ pub async fn list_beerxml(State(state): State<AppState>, RawQuery(raw): RawQuery
     get, path = "/beers.beerjson", tag = "recipes",
     params(ListParams,
         ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style"),
-        ("sort" = Option<String>, Query, description = "As for `GET /beers`")),
+        ("sort" = Option<String>, Query, pattern = r"^(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?(,(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?)*$",
+         description = "Sort keys, as for `GET /beers` (e.g. `abv:desc,name`)")),
     responses(
         (status = 200, description = "A BeerJSON 1.0 document, one recipe per beer", content_type = "application/vnd.beerjson+json",
          body = Object, headers(("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"))),

@@ -162,6 +162,19 @@ backend_independent_tests! {
         assert_eq!(app.get("/v2/beers/1.xml").await.status(), 400);
     }
 
+    async fn downloads_are_read_only(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.import_punk_dataset().await;
+        for path in ["/beers/1.xml", "/beers/1.beerjson"] {
+            let put = app.send_json(reqwest::Method::PUT, path, None, &crate::helpers::sample_beer("X")).await;
+            assert_eq!(put.status(), 405, "{path}");
+            assert_eq!(header(&put, "allow").unwrap(), "GET, HEAD");
+            let delete = app.client.delete(app.url(path)).send().await.unwrap();
+            assert_eq!(delete.status(), 405, "{path}");
+        }
+        assert_eq!(app.get("/beers/1").await.status(), 200, "nothing was deleted");
+    }
+
     async fn the_response_cache_keeps_each_representation(backend) {
         let app = TestApp::spawn(backend).await;
         app.import_punk_dataset().await;
