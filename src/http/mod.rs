@@ -15,6 +15,7 @@ pub mod cache;
 mod consistency;
 pub mod drain;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod images;
@@ -81,6 +82,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(beers::router())
         .merge(recipes::router())
+        .merge(export::router())
         .merge(punk::router())
         .merge(images::router())
         .merge(openapi::router())

@@ -84,6 +84,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     super::rate_limit::DocumentRateLimit.modify(&mut document);
     super::text_schema::NoControlCharacters.modify(&mut document);
     super::punk::EmptyIdsMatchNothing.modify(&mut document);
+    super::export::ExportParameters.modify(&mut document);
     document
 }
 

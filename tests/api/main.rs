@@ -9,6 +9,7 @@ mod cache;
 mod commands;
 mod connections;
 mod docs_examples;
+mod export;
 mod hardening;
 mod health;
 mod images;
