@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use beer_catalog::cli::{Cli, Command};
-use beer_catalog::commands::{generate, healthcheck, import, import_stream, provision_roles};
+use beer_catalog::commands::{generate, healthcheck, import, import_recipes, import_stream, provision_roles};
 use beer_catalog::config::Config;
 use beer_catalog::startup::{Application, open_store, shutdown_signal};
 use beer_catalog::{seed, telemetry};
@@ -45,7 +45,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import(args) => {
             // A recipe document (BeerXML, BeerJSON) is read whole, like a catalog with label files.
-            let whole = args.images.is_some() || import::recipe_format_of(&args.file)?.is_some();
+            let whole = args.images.is_some() || import_recipes::recipe_format_of(&args.file)?.is_some();
             let outcome = if whole {
                 // With images every record's file is read and checked before anything is written (a catalog with
                 // label files is small); without, the input streams, so its size is not bounded by memory.

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::domain::image::inspect;
 use crate::domain::json_kind;
-use crate::domain::recipe_formats::{self, RecipeFormat};
+use crate::domain::recipe_formats::RecipeFormat;
 use crate::domain::{BeerFields, FieldError, ImageLimits, NewImage, ViolationKind, validate};
 use crate::storage::{DynDatabase, ImportRecord};
 
@@ -68,7 +68,7 @@ pub fn plan(json: &str, strict: bool) -> anyhow::Result<Plan> {
         Some(RecipeFormat::BeerJson) if !json.contains("\"beerjson\"") => anyhow::bail!(
             "the input must be a JSON array of beers (or a BeerJSON document, {{\"beerjson\": ...}}), got an object"
         ),
-        Some(format) => recipe_records(format, json)?,
+        Some(format) => super::import_recipes::records(format, json)?,
         None => {
             let value: Value = serde_json::from_str(json).context("the input is not valid JSON")?;
             let Value::Array(items) = value else {
@@ -88,33 +88,6 @@ pub fn plan(json: &str, strict: bool) -> anyhow::Result<Plan> {
     plan.skipped = checker.skipped;
     plan.warnings = checker.warnings;
     Ok(plan)
-}
-
-/// The beers of a recipe document, as records to check.
-fn recipe_records(format: RecipeFormat, text: &str) -> anyhow::Result<Vec<Value>> {
-    let name = match format {
-        RecipeFormat::BeerXml => "BeerXML",
-        RecipeFormat::BeerJson => "BeerJSON",
-    };
-    let beers = recipe_formats::import(format, text)
-        .map_err(|e| anyhow::anyhow!("the input is not a readable {name} document (nothing was imported): {e}"))?;
-    Ok(beers
-        .into_iter()
-        .map(|beer| serde_json::to_value(beer).expect("a beer serialises"))
-        .collect())
-}
-
-/// The recipe format of the file `source` names, from its first bytes; `None` for a JSON array or standard input
-/// (read as JSON, streamed).
-pub fn recipe_format_of(source: &str) -> anyhow::Result<Option<RecipeFormat>> {
-    use std::io::Read;
-    if source == "-" {
-        return Ok(None);
-    }
-    let mut head = [0u8; 1024];
-    let mut file = std::fs::File::open(source).with_context(|| format!("reading {source}"))?;
-    let read = file.read(&mut head).with_context(|| format!("reading {source}"))?;
-    Ok(RecipeFormat::sniff(&String::from_utf8_lossy(&head[..read])))
 }
 
 /// Checks records one at a time, in file order, remembering what it skipped and warned about and which ids it has
