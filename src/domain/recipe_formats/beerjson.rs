@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::recipe::{BOIL_MINUTES, Fermentable, HopAddition, HopUse, MashRest, Recipe, tidy};
+use super::recipe::{BOIL_MINUTES, Fermentable, HopAddition, HopUse, MashRest, Recipe, estimated_abv, tidy};
 use super::{FormatError, placeholder};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -373,6 +373,7 @@ fn read_recipe(recipe: RecipeJson) -> Result<Recipe, FormatError> {
     };
     let culture = recipe.ingredients.culture_additions.first();
     let gravity = |m: &Option<Measure>| m.as_ref().map(|m| units.specific_gravity(&m.unit, m.value)).transpose();
+    let (og, fg) = (gravity(&recipe.original_gravity)?, gravity(&recipe.final_gravity)?);
     let fermentation_celsius = recipe
         .fermentation
         .as_ref()
@@ -389,9 +390,12 @@ fn read_recipe(recipe: RecipeJson) -> Result<Recipe, FormatError> {
             Some(size) => Some(units.litres(&size.unit, size.value)?),
             None => None,
         },
-        og: gravity(&recipe.original_gravity)?,
-        fg: gravity(&recipe.final_gravity)?,
-        abv: recipe.alcohol_by_volume.map(|a| a.value).unwrap_or(0.0),
+        og,
+        fg,
+        abv: recipe
+            .alcohol_by_volume
+            .map(|a| a.value)
+            .unwrap_or_else(|| estimated_abv(og, fg)),
         ibu: recipe.ibu_estimate.and_then(|e| e.value).map(|v| v.value),
         ebc: recipe.color_estimate.map(|c| units.ebc(&c.unit, c.value)).transpose()?,
         srm: None,

@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::recipe::{BOIL_MINUTES, Fermentable, HopAddition, HopPurpose, HopUse, MashRest, Recipe, tidy};
+use super::recipe::{
+    BOIL_MINUTES, Fermentable, HopAddition, HopPurpose, HopUse, MashRest, Recipe, estimated_abv, tidy,
+};
 use super::{FormatError, placeholder};
 
 /// A typical liquid yeast pack, 35 ml: BeerXML requires a yeast amount, the catalog names only the yeast.
@@ -391,7 +393,10 @@ fn read_recipe(recipe: RecipeXml) -> Result<Recipe, FormatError> {
         boil_litres: number("BOIL_SIZE", &recipe.boil_size)?,
         og: number("OG", &recipe.og)?,
         fg: number("FG", &recipe.fg)?,
-        abv: number("ABV", &recipe.abv)?.unwrap_or(0.0),
+        abv: match number("ABV", &recipe.abv)? {
+            Some(abv) => abv,
+            None => estimated_abv(number("OG", &recipe.og)?, number("FG", &recipe.fg)?),
+        },
         ibu: number("IBU", &recipe.ibu)?,
         ebc: None,
         srm: number("EST_COLOR", &recipe.est_color)?,

@@ -77,6 +77,14 @@ pub struct MashRest {
     pub minutes: Option<i64>,
 }
 
+/// ABV from the gravities (the usual (OG - FG) x 131.25), for a recipe that gives none; 0 without them.
+pub fn estimated_abv(og: Option<f64>, fg: Option<f64>) -> f64 {
+    match (og, fg) {
+        (Some(og), Some(fg)) if og > fg => (tidy((og - fg) * 131.25) * 10.0).round() / 10.0,
+        _ => 0.0,
+    }
+}
+
 /// Rounds away binary noise from unit conversions (1041.7 / 1000 must be 1.0417, not 1.0417000000000001).
 pub fn tidy(value: f64) -> f64 {
     let scaled = (value * 1e9).round() / 1e9;

@@ -129,6 +129,14 @@ fn foreign_recipes_map_their_units_and_keep_notes_as_description() {
 }
 
 #[test]
+fn a_recipe_without_abv_gets_it_from_its_gravities() {
+    let xml = "<RECIPES><RECIPE><NAME>X</NAME><OG>1.050</OG><FG>1.010</FG></RECIPE></RECIPES>";
+    let beers = import(RecipeFormat::BeerXml, xml).unwrap();
+    assert_eq!(beers[0].abv.as_f64(), Some(5.3));
+    assert_eq!(beers[0].target_og.as_ref().unwrap().as_f64(), Some(1050.0));
+}
+
+#[test]
 fn unreadable_documents_say_what_to_fix() {
     let error = import(
         RecipeFormat::BeerXml,
