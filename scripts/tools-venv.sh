@@ -5,6 +5,8 @@
 #   scripts/tools-venv.sh iam    .ci/requirements-iam-tools.txt  (parliament, cloudsplaining, python-hcl2; their
 #                                dependencies conflict with checkov's pins, so they get a venv of their own)
 #   scripts/tools-venv.sh compose .ci/requirements-compose.txt   (podman-compose, for scripts/container-test.sh)
+#   scripts/tools-venv.sh recipes .ci/requirements-recipes.txt   (jsonschema, pybeerxml, for
+#                                scripts/check-recipe-formats.sh)
 # The venvs live in target/ (git-ignored, rebuilt from the pins whenever they change).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +14,8 @@ case "${1:-}" in
   "") req="$root/.ci/requirements-tools.txt"; venv="${TOOLS_VENV:-$root/target/tools-venv}" ;;
   iam) req="$root/.ci/requirements-iam-tools.txt"; venv="${IAM_TOOLS_VENV:-$root/target/tools-venv-iam}" ;;
   compose) req="$root/.ci/requirements-compose.txt"; venv="${COMPOSE_TOOLS_VENV:-$root/target/tools-venv-compose}" ;;
-  *) echo "tools-venv: unknown tool set '$1' (none, iam or compose)" >&2; exit 2 ;;
+  recipes) req="$root/.ci/requirements-recipes.txt"; venv="${RECIPES_TOOLS_VENV:-$root/target/tools-venv-recipes}" ;;
+  *) echo "tools-venv: unknown tool set '$1' (none, iam, compose or recipes)" >&2; exit 2 ;;
 esac
 stamp="$venv/.requirements.sha256"
 want=$(sha256sum "$req" | cut -d' ' -f1)

@@ -33,7 +33,8 @@ pub enum Command {
     Migrate,
     /// Load the built-in sample catalog if the catalog is empty.
     Seed,
-    /// Import a JSON array of beers (Punk API v2 shape or this API's create shape); upserts by id.
+    /// Import a JSON array of beers (Punk API v2 shape or this API's create shape), upserting by id, or a BeerXML /
+    /// BeerJSON file of recipes (new beers).
     Import(ImportArgs),
     /// Write a synthetic catalog of N beers (the import format) for load tests and demos; the same seed writes
     /// the same beers.
@@ -47,7 +48,8 @@ pub enum Command {
 
 #[derive(Args, Clone)]
 pub struct ImportArgs {
-    /// A JSON file holding an array of beers, or `-` for standard input.
+    /// A JSON file holding an array of beers, or `-` for standard input; or a BeerXML (.xml) or BeerJSON file of
+    /// one recipe or many (see docs/recipe-formats.md).
     #[arg(value_name = "FILE|-")]
     pub file: String,
 

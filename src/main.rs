@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use beer_catalog::cli::{Cli, Command};
-use beer_catalog::commands::{generate, healthcheck, import, import_stream, provision_roles};
+use beer_catalog::commands::{generate, healthcheck, import, import_recipes, import_stream, provision_roles};
 use beer_catalog::config::Config;
 use beer_catalog::startup::{Application, open_store, shutdown_signal};
 use beer_catalog::{seed, telemetry};
@@ -44,12 +44,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.close().await;
         }
         Command::Import(args) => {
-            let outcome = match &args.images {
+            // A recipe document (BeerXML, BeerJSON) is read whole, like a catalog with label files.
+            let whole = args.images.is_some() || import_recipes::recipe_format_of(&args.file)?.is_some();
+            let outcome = if whole {
                 // With images every record's file is read and checked before anything is written (a catalog with
                 // label files is small); without, the input streams, so its size is not bounded by memory.
-                Some(dir) => {
-                    let text = import::read_source(&args.file).await?;
-                    let mut plan = import::plan(&text, args.strict)?;
+                let text = import::read_source(&args.file).await?;
+                let mut plan = import::plan(&text, args.strict)?;
+                if let Some(dir) = &args.images {
                     import::load_images(&mut plan, dir, config.image_limits).await?;
                     if config.is_production() && config.public_base_url.is_none() {
                         eprintln!(
@@ -57,22 +59,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                              to start without it once the catalog holds images)"
                         );
                     }
-                    let store = open_store(&config).await?;
-                    let outcome = import::run(&store, plan, args.dry_run, args.all_or_nothing).await;
-                    store.close().await;
-                    outcome?
                 }
-                None => {
-                    let store = open_store(&config).await?;
-                    let options = import_stream::StreamOptions {
-                        strict: args.strict,
-                        all_or_nothing: args.all_or_nothing,
-                        dry_run: args.dry_run,
-                    };
-                    let outcome = import_stream::run(&store, &args.file, options).await;
-                    store.close().await;
-                    outcome?
-                }
+                let store = open_store(&config).await?;
+                let outcome = import::run(&store, plan, args.dry_run, args.all_or_nothing).await;
+                store.close().await;
+                outcome?
+            } else {
+                let store = open_store(&config).await?;
+                let options = import_stream::StreamOptions {
+                    strict: args.strict,
+                    all_or_nothing: args.all_or_nothing,
+                    dry_run: args.dry_run,
+                };
+                let outcome = import_stream::run(&store, &args.file, options).await;
+                store.close().await;
+                outcome?
             };
             // Exit 2 when records were skipped: the valid ones are in (or, with --all-or-nothing, none), but a
             // script must not mistake it for a complete import.

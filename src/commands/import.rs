@@ -1,5 +1,6 @@
 //! `beer-catalog import FILE|-`: a JSON array of beers in the Punk API v2 shape, or this API's own shape (with or
-//! without `id`, `created_at`, `updated_at`). Every record is checked before anything is written; the valid ones
+//! without `id`, `created_at`, `updated_at`), or a BeerXML / BeerJSON document of one recipe or many (each recipe
+//! mapped to a beer by [`crate::domain::recipe_formats`], then checked like a JSON record). Every record is checked before anything is written; the valid ones
 //! are then written in one transaction, so a failure half-way leaves the catalog as it was. With `--images DIR`
 //! the label image each record's `image_url` names is loaded from DIR and written in that same transaction.
 
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use crate::domain::image::inspect;
 use crate::domain::json_kind;
+use crate::domain::recipe_formats::RecipeFormat;
 use crate::domain::rendition::with_renditions;
 use crate::domain::{BeerFields, FieldError, ImageLimits, NewImage, ViolationKind, validate};
 use crate::storage::{DynDatabase, ImportRecord};
@@ -59,11 +61,22 @@ pub struct ImageSummary {
     pub distinct: usize,
 }
 
-/// Checks every record of `json`. `strict` also skips records with out-of-range values instead of warning.
+/// Checks every record of `json` (or of a BeerXML / BeerJSON document). `strict` also skips records with
+/// out-of-range values instead of warning.
 pub fn plan(json: &str, strict: bool) -> anyhow::Result<Plan> {
-    let value: Value = serde_json::from_str(json).context("the input is not valid JSON")?;
-    let Value::Array(items) = value else {
-        anyhow::bail!("the input must be a JSON array of beers, got {}", json_kind(&value));
+    let items = match RecipeFormat::sniff(json) {
+        // An object that is not a BeerJSON document is a JSON import in the wrong shape: say what is expected.
+        Some(RecipeFormat::BeerJson) if !json.contains("\"beerjson\"") => anyhow::bail!(
+            "the input must be a JSON array of beers (or a BeerJSON document, {{\"beerjson\": ...}}), got an object"
+        ),
+        Some(format) => super::import_recipes::records(format, json)?,
+        None => {
+            let value: Value = serde_json::from_str(json).context("the input is not valid JSON")?;
+            let Value::Array(items) = value else {
+                anyhow::bail!("the input must be a JSON array of beers, got {}", json_kind(&value));
+            };
+            items
+        }
     };
     let mut plan = Plan::default();
     let mut checker = Checker::new(strict);

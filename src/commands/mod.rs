@@ -3,5 +3,6 @@
 pub mod generate;
 pub mod healthcheck;
 pub mod import;
+pub mod import_recipes;
 pub mod import_stream;
 pub mod provision_roles;

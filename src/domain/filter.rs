@@ -42,6 +42,8 @@ pub struct BeerFilter {
     /// Substring of the style (native API only).
     pub style: Option<String>,
     pub ids: Option<Vec<i64>>,
+    /// Only ids above this: where a streamed export resumes (`since_id`). Not a list parameter.
+    pub id_gt: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -3,6 +3,7 @@
 pub mod beer;
 pub mod filter;
 pub mod image;
+pub mod recipe_formats;
 pub mod rendition;
 pub mod validation;
 

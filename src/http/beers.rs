@@ -1,17 +1,19 @@
 //! The native API: `/beers`, full CRUD, errors as RFC 9457 problem details.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::WriteAccess;
 use super::error::{AccessErrors, ApiError, BodyErrors, DatabaseErrors, Problem};
-use super::extract::{AppJson, BeerId};
+use super::extract::{AppJson, BeerPath, WritableBeerId};
 use super::params::ListParams;
+use super::recipes::{self, Representation, negotiate, vary_accept};
 use super::response::json_text;
 use super::state::AppState;
+use crate::domain::recipe_formats::RecipeFormat;
 use crate::domain::{Beer, BeerFields, Surface, parse_list_query, validate};
 use crate::storage::JsonShape;
 
@@ -23,7 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// List beers, filtered, sorted (by ascending id unless `sort` says otherwise) and paginated. The body is a JSON
-/// array; `X-Total-Count` and `Link` (first, prev, next, last) carry the pagination.
+/// array; `X-Total-Count` and `Link` (first, prev, next, last) carry the pagination. `Accept: application/xml`
+/// answers the page as BeerXML 1.0, `Accept: application/vnd.beerjson+json` as BeerJSON 1.0 (as `/beers.xml` and
+/// `/beers.beerjson` do).
 #[utoipa::path(
     get, path = "/beers", tag = "beers",
     params(
@@ -35,7 +39,11 @@ pub fn router() -> OpenApiRouter<AppState> {
                         a repeated field adds nothing. Unknown values come last; ties are broken by id. Default: id."),
     ),
     responses(
-        (status = 200, description = "One page of beers", body = Vec<Beer>, headers(
+        (status = 200, description = "One page of beers", content(
+            (Vec<Beer> = "application/json"),
+            (String = "application/xml"),
+            (Object = "application/vnd.beerjson+json"),
+        ), headers(
             ("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"),
             ("Link" = String, description = "RFC 8288 links to the first, previous, next and last pages"),
         )),
@@ -43,7 +51,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         DatabaseErrors,
     )
 )]
-pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub async fn list_beers(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Representation::Recipe(format) = negotiate(&headers) {
+        return recipes::list_document(&state, raw.as_deref(), format)
+            .await
+            .map(vary_accept);
+    }
     let query = parse_list_query(raw.as_deref(), Surface::Native).map_err(ApiError::InvalidQuery)?;
     let (beers, total) = tokio::try_join!(
         state
@@ -53,7 +70,7 @@ pub async fn list_beers(State(state): State<AppState>, RawQuery(raw): RawQuery) 
         state.catalog.reads().count(&query.filter)
     )?;
     let headers = super::pagination::headers("/beers", raw.as_deref(), &query, total);
-    Ok((headers, json_text(beers)).into_response())
+    Ok(vary_accept((headers, json_text(beers)).into_response()))
 }
 
 /// Create a beer. Writes need `Authorization: Bearer <key>` when API keys are configured.
@@ -105,24 +122,41 @@ fn not_found(id: i64) -> ApiError {
     ApiError::NotFound(format!("no beer with id {id}"))
 }
 
-/// One beer by id.
+/// One beer by id. `Accept: application/xml` answers it as a BeerXML 1.0 recipe, `Accept:
+/// application/vnd.beerjson+json` as BeerJSON 1.0 (see `/beers/{id}.xml` and `/beers/{id}.beerjson`).
 #[utoipa::path(
     get, path = "/beers/{id}", tag = "beers", params(("id" = i64, Path, minimum = 1, description = "Beer id, from 1")),
     responses(
-        (status = 200, description = "The beer", body = Beer),
+        (status = 200, description = "The beer", content(
+            (Beer = "application/json"),
+            (String = "application/xml"),
+            (Object = "application/vnd.beerjson+json"),
+        )),
         (status = 400, description = "The id is not a positive integer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such beer", body = Problem, content_type = "application/problem+json"),
         DatabaseErrors,
     )
 )]
-pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Result<Response, ApiError> {
+pub async fn get_beer(
+    State(state): State<AppState>,
+    BeerPath { id, download }: BeerPath,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    match download {
+        Some(RecipeFormat::BeerXml) => return recipes::beer_beerxml(&state, id).await,
+        Some(RecipeFormat::BeerJson) => return recipes::beer_beerjson(&state, id).await,
+        None => {}
+    }
+    if let Representation::Recipe(format) = negotiate(&headers) {
+        return recipes::beer_document(&state, id, format, false).await.map(vary_accept);
+    }
     let beer = state
         .catalog
         .reads()
         .get_json(id, JsonShape::Native, state.image_base())
         .await?
         .ok_or_else(|| not_found(id))?;
-    Ok(json_text(beer))
+    Ok(vary_accept(json_text(beer)))
 }
 
 /// Replace a beer with the body given (the same shape as create).
@@ -140,7 +174,7 @@ pub async fn get_beer(State(state): State<AppState>, BeerId(id): BeerId) -> Resu
 pub async fn replace_beer(
     State(state): State<AppState>,
     _access: WriteAccess,
-    BeerId(id): BeerId,
+    WritableBeerId(id): WritableBeerId,
     AppJson(fields): AppJson<BeerFields>,
 ) -> Result<axum::Json<Beer>, ApiError> {
     validate(&fields).map_err(ApiError::Validation)?;
@@ -167,7 +201,7 @@ pub async fn replace_beer(
 pub async fn delete_beer(
     State(state): State<AppState>,
     _access: WriteAccess,
-    BeerId(id): BeerId,
+    WritableBeerId(id): WritableBeerId,
 ) -> Result<StatusCode, ApiError> {
     if state.catalog.writes().delete(id).await? {
         Ok(StatusCode::NO_CONTENT)

@@ -16,6 +16,7 @@ mod consistency;
 pub mod drain;
 pub mod encoding;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod images;
@@ -26,6 +27,7 @@ pub mod pagination;
 mod params;
 pub mod punk;
 pub mod rate_limit;
+pub mod recipes;
 pub mod renditions;
 pub mod request_metrics;
 pub mod response;
@@ -81,6 +83,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base_document())
         .merge(health::router())
         .merge(beers::router())
+        .merge(recipes::router())
+        .merge(export::router())
         .merge(punk::router())
         .merge(images::router())
         .merge(renditions::router())

@@ -24,6 +24,8 @@ use super::state::AppState;
     tags(
         (name = "beers", description = "The native catalog API"),
         (name = "punk-v2", description = "Punk API v2 compatibility"),
+        (name = "recipes", description = "Beers as BeerXML 1.0 and BeerJSON 1.0 recipes for brewing software \
+                                          (also by `Accept` on `/beers` and `/beers/{id}`)"),
         (name = "images", description = "Label images, content-addressed (the URLs in `image_url`)"),
         (name = "operations", description = "Health, readiness and this document"),
     )
@@ -64,7 +66,10 @@ impl Modify for OpenResponseObjects {
 
 /// The document's info, tags and security schemes, before the routes add their operations.
 pub fn base_document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut document = ApiDoc::openapi();
+    // Served by `GET /beers/{id}`, documented as their own paths (see `recipes::DownloadPaths`).
+    document.merge(super::recipes::DownloadPaths::openapi());
+    document
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -79,6 +84,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
     super::rate_limit::DocumentRateLimit.modify(&mut document);
     super::text_schema::NoControlCharacters.modify(&mut document);
     super::punk::EmptyIdsMatchNothing.modify(&mut document);
+    super::export::ExportParameters.modify(&mut document);
     document
 }
 

@@ -301,7 +301,8 @@ async fn read(cache: &HttpCache, request: Request, next: Next) -> Response {
     // write can make one wrong (removing an image no beer uses any more), so they are cleared with the rest.
     let key = match kind {
         Kind::Immutable => format!("{IMMUTABLE_PREFIX}{}", request.uri().path()),
-        _ => canonical_key(request.uri()),
+        // A negotiated path (`Accept: application/xml`...) keeps one answer per representation.
+        _ => canonical_key(request.uri()) + super::recipes::cache_variant(request.uri(), request.headers()),
     };
     let key_at = |version: i64| match kind {
         Kind::Immutable => key.clone(),

@@ -284,6 +284,12 @@ fn beer_markup(beer: &Beer) -> Markup {
                         a.button href={ "/catalog/" (beer.id) "/edit" } { "Edit this beer" }
                         a.button.secondary href={ "/beers/" (beer.id) } { "As JSON" }
                     }
+                    p.downloads {
+                        "Download for your brewing software: "
+                        a href={ "/beers/" (beer.id) ".xml" } download { "BeerXML" }
+                        " \u{b7} "
+                        a href={ "/beers/" (beer.id) ".beerjson" } download { "BeerJSON" }
+                    }
                 }
             }
             @if !f.description.is_empty() {

@@ -36,6 +36,8 @@ struct Prepared<'a> {
     ibu: Option<(f64, f64)>,
     ebc: Option<(f64, f64)>,
     ph: Option<(f64, f64)>,
+    /// The first row with an id above `id_gt` (0 without it): rows before it are never looked at.
+    from_row: usize,
     /// Whether some test can never pass (a text that matches no distinct text, a character no name holds), so
     /// nothing matches without looking at a row.
     impossible: bool,
@@ -199,7 +201,10 @@ impl CatalogIndex {
         for n in 0..blocks {
             block.clear();
             let at = if descending { blocks - 1 - n } else { n };
-            let (start, end) = (at * BLOCK, ((at + 1) * BLOCK).min(len));
+            let (start, end) = ((at * BLOCK).max(p.from_row), ((at + 1) * BLOCK).min(len));
+            if start >= end {
+                continue;
+            }
             match candidates {
                 Some(rows) => {
                     let from = rows.partition_point(|r| (*r as usize) < start);
@@ -338,6 +343,7 @@ impl CatalogIndex {
             ibu: bounds(filter.ibu_gt, filter.ibu_lt),
             ebc: bounds(filter.ebc_gt, filter.ebc_lt),
             ph: bounds(filter.ph_gt, filter.ph_lt),
+            from_row: filter.id_gt.map_or(0, |id| self.ids.partition_point(|&x| x <= id)),
             impossible: false,
         };
         let never = |matching: &Option<Vec<bool>>| matching.as_ref().is_some_and(|m| !m.contains(&true));

@@ -92,6 +92,31 @@ fn fuzzy_means_the_characters_in_order() {
 }
 
 #[test]
+fn id_gt_starts_after_an_id_with_any_other_filter() {
+    let f = BeerFilter::default;
+    assert_eq!(ids(BeerFilter { id_gt: Some(2), ..f() }), [5, 9]);
+    assert_eq!(ids(BeerFilter { id_gt: Some(3), ..f() }), [5, 9]);
+    assert_eq!(ids(BeerFilter { id_gt: Some(0), ..f() }), [1, 2, 5, 9]);
+    assert_eq!(ids(BeerFilter { id_gt: Some(9), ..f() }), [] as [i64; 0]);
+    assert_eq!(
+        ids(BeerFilter {
+            id_gt: Some(1),
+            abv_lt: Some(5.6),
+            ..f()
+        }),
+        [2]
+    );
+    assert_eq!(
+        ids(BeerFilter {
+            id_gt: Some(2),
+            ids: Some(vec![1, 2, 5]),
+            ..f()
+        }),
+        [5]
+    );
+}
+
+#[test]
 fn each_filter_selects_what_it_defines() {
     let f = BeerFilter::default;
     assert_eq!(ids(f()), [1, 2, 5, 9]);

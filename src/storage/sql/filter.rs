@@ -96,5 +96,8 @@ pub(super) fn condition(filter: &BeerFilter) -> Condition {
     if let Some(ids) = &filter.ids {
         all = all.add(col(Beers::Id).is_in(ids.iter().copied()));
     }
+    if let Some(id) = filter.id_gt {
+        all = all.add(col(Beers::Id).gt(id));
+    }
     all
 }
