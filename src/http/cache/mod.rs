@@ -458,12 +458,13 @@ async fn from_store(
     (headers, body).into_response()
 }
 
-/// A 304 carries the validators and caching headers of the 200 it stands for, and no body.
+/// A 304 carries the validators and caching headers of the 200 it stands for, and no body; every value of each
+/// (a negotiated answer has `Vary: accept` and `Vary: accept-encoding`).
 fn not_modified(headers: &HeaderMap) -> Response {
     let mut response = StatusCode::NOT_MODIFIED.into_response();
     for name in [header::ETAG, header::CACHE_CONTROL, CACHE_STATUS, header::VARY] {
-        if let Some(value) = headers.get(&name) {
-            response.headers_mut().insert(name, value.clone());
+        for value in headers.get_all(&name) {
+            response.headers_mut().append(name.clone(), value.clone());
         }
     }
     response

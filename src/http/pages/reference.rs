@@ -182,7 +182,7 @@ fn placeholder(schema: &Value) -> Value {
 
 /// A `curl` command that works as written (`tests/api/docs_examples.rs` runs each against a server): `{id}` is
 /// beer 1 (the first sample beer), an upload sends `label.png` from the working directory, and an image's address
-/// is beer 1's `image_url` (read with `jq`), so those need beer 1 to have a label.
+/// is beer 1's `image_url` (read with `jq`; a rendition's is made from it), so those need beer 1 to have a label.
 fn curl_example(document: &Value, operation: &Operation, base: &str) -> String {
     let path = operation.path.replace("{id}", "1");
     let names: Vec<&str> = operation
@@ -199,6 +199,9 @@ fn curl_example(document: &Value, operation: &Operation, base: &str) -> String {
     // An image's name is a hash no example can know: ask beer 1 for its link.
     let url = if path.contains("{file}") {
         format!("\"$(curl -s '{base}/beers/1' | jq -r .image_url)\"")
+    } else if path.contains("{sha256}") {
+        // A rendition is named by its image's hash as well: beer 1's `image_url` without its extension, then a width.
+        format!("\"$(curl -s '{base}/beers/1' | jq -r '.image_url | sub(\"\\\\.[a-z]+$\"; \"\")')/128.webp\"")
     } else if query.is_empty() {
         format!("'{base}{path}'")
     } else {
@@ -215,6 +218,7 @@ fn curl_example(document: &Value, operation: &Operation, base: &str) -> String {
         "head" => format!("curl -I {url}"),
         // Headers on the terminal, the image's bytes into a file.
         "get" if path.contains("{file}") => format!("curl -sS -D - -o label-copy.png {url}"),
+        "get" if path.contains("{rendition}") => format!("curl -sS -D - -o label-128.webp {url}"),
         "get" => format!("curl -i {url}"),
         method => format!("curl -i -X {} {url}", method.to_uppercase()),
     }];
