@@ -69,6 +69,8 @@ pub fn base_document() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     // Served by `GET /beers/{id}`, documented as their own paths (see `recipes::DownloadPaths`).
     document.merge(super::recipes::DownloadPaths::openapi());
+    // Answered by `GET /images/{file}`'s handler (see `images::HeadPaths`).
+    document.merge(super::images::HeadPaths::openapi());
     document
 }
 

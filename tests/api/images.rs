@@ -324,6 +324,28 @@ backend_tests! {
         }
     }
 
+    // A HEAD that reaches the handler first (a link checker, a CDN's probe) must not leave an empty answer in the
+    // response cache for the GETs after it, and says the image's real length.
+    async fn a_head_before_any_get_neither_empties_the_image_nor_lies_about_its_length(backend) {
+        let app = TestApp::spawn(backend).await.with_beers(1).await;
+        let bytes = png(5, 4, 9);
+        let (status, beer) = app.put_image(1, "image/png", bytes.clone()).await;
+        assert_eq!(status, 200, "{beer}");
+        let url = image_url(&beer).to_owned();
+        for _ in 0..2 {
+            let head = app.client.head(&url).send().await.unwrap();
+            assert_eq!(head.status(), 200);
+            assert_eq!(head.headers()[CONTENT_LENGTH], bytes.len().to_string().as_str());
+            assert!(head.bytes().await.unwrap().is_empty());
+        }
+        for _ in 0..2 {
+            let get = app.client.get(&url).send().await.unwrap();
+            assert_eq!(get.status(), 200);
+            assert_eq!(get.headers()[CONTENT_LENGTH], bytes.len().to_string().as_str());
+            assert_eq!(get.bytes().await.unwrap().to_vec(), bytes);
+        }
+    }
+
     async fn uploads_are_judged_by_content_and_bounded(backend) {
         let app = TestApp::spawn_with(backend, &["--image-max-bytes", "4096", "--image-max-dimension", "64"], |_| {})
             .await
