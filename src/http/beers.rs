@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use super::auth::WriteAccess;
 use super::error::{AccessErrors, ApiError, BodyErrors, DatabaseErrors, Problem};
 use super::extract::{AppJson, BeerPath, WritableBeerId};
-use super::params::ListParams;
+use super::params::{FilterParams, NativeParams, PageParams};
 use super::recipes::{self, Representation, negotiate, vary_accept};
 use super::response::json_text;
 use super::state::AppState;
@@ -31,12 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get, path = "/beers", tag = "beers",
     params(
-        ListParams,
-        ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style"),
-        ("sort" = Option<String>, Query, pattern = r"^(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?(,(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?)*$",
-         description = "Sort keys, comma-separated, each `field` or `field:asc`/`field:desc`, e.g. `abv:desc,name`. \
-                        Fields: id, name (case-insensitive), abv, ibu, ebc, ph, first_brewed, created_at, updated_at; \
-                        a repeated field adds nothing. Unknown values come last; ties are broken by id. Default: id."),
+        PageParams, FilterParams, NativeParams,
     ),
     responses(
         (status = 200, description = "One page of beers", content(

@@ -1,20 +1,29 @@
-//! Documentation of query parameters shared by the native and Punk list operations.
+//! Documentation of the query parameters the list operations share, in three groups an operation combines:
+//! [`PageParams`] (every paginated list), [`FilterParams`] (every list and export, native and Punk) and
+//! [`NativeParams`] (what only the native API adds). For the OpenAPI document only: the handlers parse the raw
+//! query string with [`crate::domain::parse_list_query`], which reports every bad parameter rather than the first
+//! one serde meets. (Fields are read by the derive, not by code: hence `dead_code`.)
 
 use utoipa::IntoParams;
 
-/// The list query parameters, for the OpenAPI document only: the handlers parse the raw query string with
-/// [`crate::domain::parse_list_query`], which reports every bad parameter rather than the first one serde meets.
-/// (Fields are read by the derive, not by code: hence `dead_code`.)
+/// Pagination.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
-pub struct ListParams {
+pub struct PageParams {
     /// Page number, from 1.
     #[param(minimum = 1)]
     page: Option<i32>,
     /// Beers per page, 1 to 80 (default 25).
     #[param(minimum = 1, maximum = 80)]
     per_page: Option<u32>,
+}
+
+/// The filters of `GET /v2/beers` (Punk's), which the native lists and exports accept too.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct FilterParams {
     /// ABV strictly greater than this.
     abv_gt: Option<f64>,
     /// ABV strictly less than this.
@@ -56,4 +65,20 @@ pub struct ListParams {
     /// as Punk answered an app whose favourites list is empty.
     #[param(pattern = r"^[1-9][0-9]{0,17}(\|[1-9][0-9]{0,17}){0,79}$")]
     ids: Option<String>,
+}
+
+/// What the native API adds to Punk's filters.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct NativeParams {
+    /// Substring of the style
+    #[param(max_length = 200)]
+    style: Option<String>,
+    // One line: the OpenAPI description keeps a doc comment's line breaks.
+    /// Sort keys, comma-separated, each `field` or `field:asc`/`field:desc`, e.g. `abv:desc,name`. Fields: id, name (case-insensitive), abv, ibu, ebc, ph, first_brewed, created_at, updated_at; a repeated field adds nothing. Unknown values come last; ties are broken by id. Default: id.
+    #[param(
+        pattern = r"^(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?(,(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?)*$"
+    )]
+    sort: Option<String>,
 }

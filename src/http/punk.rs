@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, PunkError, PunkErrorBody};
 use super::extract::parse_beer_id;
-use super::params::ListParams;
+use super::params::{FilterParams, PageParams};
 use super::response::json_text;
 use super::state::AppState;
 use crate::domain::{PunkBeer, Surface, parse_list_query};
@@ -26,7 +26,7 @@ type PunkResult = Result<axum::Json<Vec<PunkBeer>>, PunkError>;
 /// List beers by ascending id, 25 a page by default; unknown parameters are ignored, as Punk did. The body is what
 /// Punk sent; `X-Total-Count` and `Link` (which Punk lacked) carry the total and the neighbouring pages.
 #[utoipa::path(
-    get, path = "/v2/beers", tag = "punk-v2", params(ListParams),
+    get, path = "/v2/beers", tag = "punk-v2", params(PageParams, FilterParams),
     responses(
         (status = 200, description = "One page of beers", body = Vec<PunkBeer>, headers(
             ("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"),

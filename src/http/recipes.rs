@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, DatabaseErrors, Problem};
-use super::params::ListParams;
+use super::params::{FilterParams, NativeParams, PageParams};
 use super::state::AppState;
 use crate::domain::recipe_formats::{self, RecipeFormat};
 use crate::domain::{Beer, Surface, parse_list_query};
@@ -152,10 +152,7 @@ pub async fn list_document(state: &AppState, raw: Option<&str>, format: RecipeFo
 /// `X-Total-Count` and `Link`); a download (`Content-Disposition: attachment`).
 #[utoipa::path(
     get, path = "/beers.xml", tag = "recipes",
-    params(ListParams,
-        ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style"),
-        ("sort" = Option<String>, Query, pattern = r"^(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?(,(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?)*$",
-         description = "Sort keys, as for `GET /beers` (e.g. `abv:desc,name`)")),
+    params(PageParams, FilterParams, NativeParams),
     responses(
         (status = 200, description = "A BeerXML 1.0 document, one RECIPE per beer", content_type = "application/xml",
          body = String, headers(("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"))),
@@ -170,10 +167,7 @@ pub async fn list_beerxml(State(state): State<AppState>, RawQuery(raw): RawQuery
 /// One page of beers as a BeerJSON 1.0 document, filtered, sorted and paginated like `GET /beers`.
 #[utoipa::path(
     get, path = "/beers.beerjson", tag = "recipes",
-    params(ListParams,
-        ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style"),
-        ("sort" = Option<String>, Query, pattern = r"^(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?(,(id|name|abv|ibu|ebc|ph|first_brewed|created_at|updated_at)(:(asc|desc))?)*$",
-         description = "Sort keys, as for `GET /beers` (e.g. `abv:desc,name`)")),
+    params(PageParams, FilterParams, NativeParams),
     responses(
         (status = 200, description = "A BeerJSON 1.0 document, one recipe per beer", content_type = "application/vnd.beerjson+json",
          body = Object, headers(("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"))),
