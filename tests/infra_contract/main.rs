@@ -20,6 +20,7 @@ mod roles;
 mod scale;
 #[path = "../support/service.rs"]
 mod service;
+mod staging_cost;
 mod telemetry;
 #[path = "../support/terraform.rs"]
 mod terraform;

@@ -53,8 +53,8 @@ module "environment" {
     api_schedule = { # asleep nights and weekends; the deploy workflow wakes it for a release
       timezone = "Europe/Dublin"
       days     = "MON-FRI"
-      wake_at  = "07:00"
-      sleep_at = "20:00"
+      wake_at  = "08:00" # an 11-hour working day; outside it the deploy workflow (or
+      sleep_at = "19:00" # .github/scripts/ecs-wake-service.sh by hand) wakes it until the next sleep
     }
     api_memory                   = 512
     api_desired_count            = 1
@@ -66,5 +66,11 @@ module "environment" {
     waf_rate_limit_per_5_minutes = 1000
     api_rate_limit_per_hour      = 3600
     deployment_bake_minutes      = 5 # short: staging deploys often
+    # Internal ALB behind a CloudFront VPC origin: no public IPv4 on the ALB ($7.30 a month for its two) and no
+    # public address to probe; the WAF, the origin header and the security group stay as they are.
+    cdn_origin = "vpc_origin"
+    # Off in staging (~$3 a month of custom metrics): the free AWS/ECS CPU and memory metrics, the ALB's and the
+    # service's own metrics remain, and so does every alarm; only the request-count scaling policy goes with it.
+    container_insights = "disabled"
   }
 }

@@ -169,7 +169,7 @@ resource "aws_cloudfront_distribution" "this" {
   #checkov:skip=CKV_AWS_305:The origin is the service, which answers / itself (the catalog page); a default root object rewrites / for S3 origins.
   #checkov:skip=CKV_AWS_310:One origin, the ALB: a failover origin group would need a second region's stack, out of scope (see infra/README.md).
   #checkov:skip=CKV_AWS_374:No geo restriction: a public catalog API for clients anywhere; the WAF's IP reputation and rate rules handle abuse.
-  #checkov:skip=CKV2_AWS_46:The origin is an ALB (custom origin), not S3; origin access control applies to S3 and Lambda origins only.
+  #checkov:skip=CKV2_AWS_46:The origin is an ALB (custom or VPC origin), not S3; origin access control applies to S3 and Lambda origins only.
   #checkov:skip=CKV2_AWS_47:The web ACL includes AWSManagedRulesKnownBadInputsRuleSet, which holds the Log4j rules; checkov cannot follow the module's web ACL reference.
   enabled         = true
   is_ipv6_enabled = true
@@ -183,18 +183,35 @@ resource "aws_cloudfront_distribution" "this" {
     origin_id   = local.origin_id
     domain_name = coalesce(var.origin_domain_name, var.alb_dns_name)
 
-    custom_origin_config {
-      http_port  = 80
-      https_port = 443
-      # HTTPS needs a name the ALB certificate covers (origin_domain_name); the ALB's own DNS name is only good for
-      # an HTTP-only bring-up (no certificate yet), where the origin secret crosses the network unencrypted.
-      origin_protocol_policy = local.origin_https ? "https-only" : "http-only"
-      origin_ssl_protocols   = ["TLSv1.2"]
-      # Above the service's REQUEST_TIMEOUT_SECS, so the service's own 503 reaches the client instead of a 504.
-      origin_read_timeout      = var.origin_read_timeout_seconds
-      origin_keepalive_timeout = 5
+    # Internet-facing ALB: CloudFront connects to its public addresses.
+    dynamic "custom_origin_config" {
+      for_each = var.alb_internal ? [] : [1]
+      content {
+        http_port  = 80
+        https_port = 443
+        # HTTPS needs a name the ALB certificate covers (origin_domain_name); the ALB's own DNS name is only good for
+        # an HTTP-only bring-up (no certificate yet), where the origin secret crosses the network unencrypted.
+        origin_protocol_policy = local.origin_https ? "https-only" : "http-only"
+        origin_ssl_protocols   = ["TLSv1.2"]
+        # Above the service's REQUEST_TIMEOUT_SECS, so the service's own 503 reaches the client instead of a 504.
+        origin_read_timeout      = var.origin_read_timeout_seconds
+        origin_keepalive_timeout = 5
+      }
     }
 
+    # Internal ALB: CloudFront connects through the VPC origin (its own network interfaces in the ALB's subnets);
+    # the protocol is the VPC origin's. Same timeouts as above.
+    dynamic "vpc_origin_config" {
+      for_each = var.alb_internal ? [1] : []
+      content {
+        vpc_origin_id            = aws_cloudfront_vpc_origin.alb[0].id
+        origin_read_timeout      = var.origin_read_timeout_seconds
+        origin_keepalive_timeout = 5
+      }
+    }
+
+    # Kept with a VPC origin too: the ALB's security group admits the CloudFront origin-facing prefix list, shared
+    # by every distribution, so the header still tells this distribution's requests apart (defence in depth).
     custom_header {
       name  = var.origin_header_name
       value = var.origin_secret
@@ -229,6 +246,28 @@ resource "aws_cloudfront_distribution" "this" {
     precondition {
       condition     = var.alb_https == local.origin_https
       error_message = "With an ALB certificate, origin_domain_name must name a host it covers (CloudFront verifies the origin certificate); without one, leave origin_domain_name null."
+    }
+  }
+}
+
+# The VPC origin of an internal ALB (var.alb_internal): CloudFront places network interfaces in the ALB's private
+# subnets (through its service-linked role AWSServiceRoleForCloudFrontVPCOrigin) and reaches the ALB over AWS's
+# network, so the ALB needs no public address: no public IPv4 charge ($0.005/h per AZ) and nothing on the internet
+# to probe, the secret origin header notwithstanding. The VPC must have an internet gateway (it has: modules/network);
+# no traffic of the origin crosses it. No charge for the VPC origin itself. Creating or updating it takes ~15 minutes.
+resource "aws_cloudfront_vpc_origin" "alb" {
+  count = var.alb_internal ? 1 : 0
+
+  vpc_origin_endpoint_config {
+    name                   = "${var.name_prefix}-alb"
+    arn                    = var.alb_arn
+    http_port              = 80
+    https_port             = 443
+    origin_protocol_policy = local.origin_https ? "https-only" : "http-only"
+
+    origin_ssl_protocols {
+      items    = ["TLSv1.2"]
+      quantity = 1
     }
   }
 }

@@ -8,6 +8,16 @@ variable "alb_dns_name" {
   type        = string
 }
 
+variable "alb_arn" {
+  description = "ARN of the ALB: the target of the VPC origin when alb_internal."
+  type        = string
+}
+
+variable "alb_internal" {
+  description = "true: the ALB is internal (no public address) and CloudFront reaches it through a VPC origin; false: over the internet to its public addresses."
+  type        = bool
+}
+
 variable "alb_https" {
   description = "Whether the ALB listens with HTTPS (it has a certificate); then origin_domain_name is required."
   type        = bool

@@ -7,6 +7,9 @@ locals {
   # The service's own metrics (the api task's collector writes them, the dashboard and alarms read them).
   metrics_namespace = "${var.project}/${var.environment}"
   alb_https         = var.certificate_arn != null
+  # cdn_origin = "vpc_origin": the ALB is internal, in the private subnets, and CloudFront reaches it through a VPC
+  # origin (modules/edge); "internet": internet-facing in the public subnets, one public IPv4 address per AZ.
+  alb_internal = var.settings.cdn_origin == "vpc_origin"
 }
 
 # The ECR repository is created by infra/global (modules/ecr, named var.project). Its URL and ARN are built from
@@ -108,7 +111,8 @@ module "load_balancer" {
 
   name_prefix         = local.name_prefix
   vpc_id              = module.network.vpc_id
-  public_subnet_ids   = module.network.public_subnet_ids
+  internal            = local.alb_internal
+  subnet_ids          = local.alb_internal ? module.network.private_subnet_ids : module.network.public_subnet_ids
   security_group_id   = module.security_groups.alb_security_group_id
   certificate_arn     = var.certificate_arn
   target_port         = local.app_port
@@ -126,6 +130,8 @@ module "edge" {
 
   name_prefix              = local.name_prefix
   alb_dns_name             = module.load_balancer.alb_dns_name
+  alb_arn                  = module.load_balancer.alb_arn
+  alb_internal             = local.alb_internal
   alb_https                = local.alb_https
   origin_domain_name       = var.origin_domain_name
   origin_header_name       = module.load_balancer.origin_header_name
@@ -177,6 +183,7 @@ module "service" {
   container_port                = local.app_port
   cpu                           = var.settings.api_cpu
   cpu_architecture              = var.settings.api_cpu_architecture
+  container_insights            = var.settings.container_insights
   capacity = {
     on_demand_base = var.settings.api_on_demand_base
     spot           = var.settings.api_spot_above_base

@@ -69,13 +69,20 @@ variable "settings" {
       wake_at  = string # HH:MM
       sleep_at = string # HH:MM
     })
-    api_memory                   = number # MiB
-    api_desired_count            = number
-    api_min_count                = number
-    api_max_count                = number
-    secret_recovery_days         = number # 0 or 7-30
-    kms_deletion_window_days     = number # 7-30
-    cdn_price_class              = string # PriceClass_100 (NA + Europe edges), _200 or _All
+    api_memory               = number # MiB
+    api_desired_count        = number
+    api_min_count            = number
+    api_max_count            = number
+    secret_recovery_days     = number # 0 or 7-30
+    kms_deletion_window_days = number # 7-30
+    cdn_price_class          = string # PriceClass_100 (NA + Europe edges), _200 or _All
+    # How CloudFront reaches the ALB: vpc_origin (internal ALB in the private subnets, no public IPv4 address) or
+    # internet (internet-facing ALB, one public IPv4 address per AZ at $0.005/h each). infra/README.md, "The edge".
+    cdn_origin = string
+    # ECS Container Insights of the cluster: enhanced, enabled or disabled. Per-task and per-service CPU, memory,
+    # network and storage metrics, billed as custom metrics; without them the free AWS/ECS service CPU and memory
+    # metrics remain (the autoscaling policies use those). infra/README.md, "Estimated monthly cost".
+    container_insights           = string
     waf_rate_limit_per_5_minutes = number # per client IP, across every task (the global limit)
     api_rate_limit_per_hour      = number # per task and client (RATE_LIMIT_PER_HOUR); 0 disables
     deployment_bake_minutes      = number # blue/green: minutes both colours stay up after the shift
@@ -204,6 +211,22 @@ variable "settings" {
   validation {
     condition     = var.environment != "production" || var.settings.db_replica_count >= 1
     error_message = "production reads from at least one replica (settings.db_replica_count >= 1)."
+  }
+
+  validation {
+    condition     = contains(["vpc_origin", "internet"], var.settings.cdn_origin)
+    error_message = "settings.cdn_origin must be vpc_origin (internal ALB behind a CloudFront VPC origin) or internet (internet-facing ALB)."
+  }
+
+  validation {
+    condition     = contains(["enhanced", "enabled", "disabled"], var.settings.container_insights)
+    error_message = "settings.container_insights must be enhanced, enabled or disabled (ECS cluster setting containerInsights)."
+  }
+
+  validation {
+    # Production's alarms and dashboard read Container Insights; only staging may do without it.
+    condition     = var.environment != "production" || var.settings.container_insights != "disabled"
+    error_message = "production keeps Container Insights (settings.container_insights enabled or enhanced)."
   }
 
   validation {

@@ -206,6 +206,8 @@ data "aws_iam_policy_document" "apply" {
       "kms:CreateKey",
       "acm:RequestCertificate",
       "cloudfront:CreateDistribution", "cloudfront:CreateDistributionWithTags",
+      # cdn_origin = "vpc_origin": the VPC origin of the environment's internal ALB (modules/edge).
+      "cloudfront:CreateVpcOrigin",
       "application-autoscaling:RegisterScalableTarget",
     ]
     resources = ["*"]
@@ -236,6 +238,7 @@ data "aws_iam_policy_document" "apply" {
       "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:UntagResource",
       "acm:DeleteCertificate", "acm:RemoveTagsFromCertificate",
       "cloudfront:UpdateDistribution", "cloudfront:DeleteDistribution", "cloudfront:UntagResource",
+      "cloudfront:UpdateVpcOrigin", "cloudfront:DeleteVpcOrigin",
       "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
       "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy",
       "application-autoscaling:UntagResource",
@@ -342,7 +345,8 @@ data "aws_iam_policy_document" "apply" {
     }
   }
 
-  # RDS, ECS, ELB and Application Auto Scaling create their service-linked roles on first use in an account.
+  # RDS, ECS, ELB, Application Auto Scaling, WAF, log delivery and CloudFront VPC origins (the role that places the
+  # VPC origin's network interfaces in the ALB's subnets) create their service-linked roles on first use.
   statement {
     sid       = "CreateServiceLinkedRoles"
     actions   = ["iam:CreateServiceLinkedRole"]
@@ -358,6 +362,7 @@ data "aws_iam_policy_document" "apply" {
         "ecs.application-autoscaling.amazonaws.com",
         "wafv2.amazonaws.com",
         "delivery.logs.amazonaws.com",
+        "vpcorigin.cloudfront.amazonaws.com",
       ]
     }
   }

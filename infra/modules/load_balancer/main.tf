@@ -1,6 +1,7 @@
-# Public ALB behind CloudFront -> two IP target groups on the service's port (ECS blue/green swaps them). One
+# ALB behind CloudFront -> two IP target groups on the service's port (ECS blue/green swaps them). One
 # listener: HTTPS on 443 (TLS 1.2+/1.3 policy) with a certificate, HTTP on 80 without one (a first bring-up before
-# DNS exists); adding the certificate later modifies that listener in place.
+# DNS exists); adding the certificate later modifies that listener in place. Internal (var.internal, private
+# subnets, no public address: CloudFront reaches it through a VPC origin, modules/edge) or internet-facing.
 #
 # Only CloudFront reaches the listener (the security group admits the CloudFront origin-facing prefix list only), and
 # the listener forwards only requests bearing the secret origin header CloudFront adds: any other request, e.g. from
@@ -42,8 +43,8 @@ resource "aws_lb" "this" {
   #checkov:skip=CKV_AWS_150:Deletion protection is var.deletion_protection: on in production, off in staging so it can be torn down.
   name               = "${var.name_prefix}-alb"
   load_balancer_type = "application"
-  internal           = false
-  subnets            = var.public_subnet_ids
+  internal           = var.internal
+  subnets            = var.subnet_ids
   security_groups    = [var.security_group_id]
 
   # Reject requests with malformed headers instead of passing them to the service (request smuggling defence).

@@ -8,9 +8,20 @@ variable "vpc_id" {
   type        = string
 }
 
-variable "public_subnet_ids" {
-  description = "Public subnets for the ALB (at least two AZs)."
+variable "subnet_ids" {
+  description = "Subnets of the ALB, at least two AZs: the public ones for an internet-facing ALB, the private ones for an internal ALB (var.internal)."
   type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) >= 2
+    error_message = "subnet_ids: an ALB needs subnets in at least two Availability Zones."
+  }
+}
+
+variable "internal" {
+  description = "true: internal ALB in private subnets, no public IPv4 address, reached by CloudFront through a VPC origin (modules/edge); false: internet-facing, one public IPv4 address per AZ ($0.005/h each), reached by CloudFront over the internet."
+  type        = bool
+  default     = false
 }
 
 variable "security_group_id" {

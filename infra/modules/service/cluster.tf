@@ -1,9 +1,14 @@
+# Container Insights per environment (var.container_insights): production keeps it (task-level CPU, memory and
+# network metrics, and the RunningTaskCount the request-count scaling policy divides by); staging turns it off to
+# save its custom-metric charge (infra/README.md, "Estimated monthly cost"): its scaling follows CPU and memory, whose
+# AWS/ECS service metrics are free and published either way.
 resource "aws_ecs_cluster" "this" {
+  #checkov:skip=CKV_AWS_65:Container Insights is var.container_insights: on in production (validated in modules/environment), off in staging only, to save its custom metrics (~$3 a month); staging's alarms read the ALB's, Aurora's and the service's own metrics, and the free AWS/ECS CPU and memory metrics remain.
   name = var.name_prefix
 
   setting {
     name  = "containerInsights"
-    value = "enabled"
+    value = var.container_insights
   }
 }
 

@@ -187,8 +187,11 @@ resource "aws_appautoscaling_policy" "memory" {
 
 # Requests per task. ALBRequestCountPerTarget would name one target group, and blue/green moves the tasks between
 # two at every deploy, so the metric is computed from the load balancer's requests and the service's running tasks
-# (Container Insights, on for the cluster) and follows the tasks whichever group holds them.
+# (Container Insights) and follows the tasks whichever group holds them. Without Container Insights
+# (var.container_insights = "disabled", staging) that metric does not exist, so neither does this policy.
 resource "aws_appautoscaling_policy" "requests" {
+  count = var.container_insights == "disabled" ? 0 : 1
+
   name               = "${var.name_prefix}-api-requests"
   policy_type        = "TargetTrackingScaling"
   service_namespace  = aws_appautoscaling_target.api.service_namespace

@@ -25,6 +25,17 @@ variable "cpu_architecture" {
   default     = "X86_64"
 }
 
+variable "container_insights" {
+  description = "ECS Container Insights of the cluster: enhanced, enabled or disabled. disabled also drops the request-count scaling policy, which reads Container Insights' RunningTaskCount (CPU and memory scaling remain)."
+  type        = string
+  default     = "enabled"
+
+  validation {
+    condition     = contains(["enhanced", "enabled", "disabled"], var.container_insights)
+    error_message = "container_insights must be enhanced, enabled or disabled."
+  }
+}
+
 variable "capacity" {
   description = "Where the api tasks run: on_demand_base tasks always on FARGATE, the rest on FARGATE_SPOT (spot = true) or FARGATE (spot = false). Validated in modules/environment."
   type = object({
