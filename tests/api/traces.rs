@@ -423,8 +423,8 @@ async fn an_unknown_sampler_turns_traces_off_saying_which_rules_work() {
 }
 
 /// The same short run with traces off, and exporting to a collector that is down, then to one that never
-/// answers: the 99th percentile does not rise beyond noise, memory stays bounded while spans cannot leave, and the
-/// failure is logged once.
+/// answers: no request waits on the exporter, memory stays bounded while spans cannot leave, and the failure is
+/// logged once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collector_that_is_down_or_hung_costs_requests_nothing_and_is_logged_once() {
     const RUN: usize = 2_000;
@@ -448,11 +448,14 @@ async fn a_collector_that_is_down_or_hung_costs_requests_nothing_and_is_logged_o
             grown_kib < 4 * 1024,
             "collector {what}: memory grew {grown_kib} KiB over 8,000 requests"
         );
-        // Noise on a busy 2-core machine is a millisecond or two at this p99.
-        let bound = p99_off * 2 + Duration::from_millis(5);
+        // A request that waited on the exporter would wait for its timeout (OTEL_EXPORTER_OTLP_TIMEOUT, 10 s), or
+        // for a connect to a black hole: seconds. Half a second tells that apart from a loaded machine's noise
+        // (p99s of 30-90 ms were seen under a load average of 17) without timing the service; what tracing costs
+        // per request is measured by `bench/instructions --telemetry`, not here.
+        let bound = Duration::from_millis(500).max(p99_off * 2);
         assert!(
             p99 <= bound,
-            "collector {what}: p99 {p99:?} against {p99_off:?} with traces off"
+            "collector {what}: p99 {p99:?} against {p99_off:?} with traces off: requests wait on the exporter"
         );
         if what == "down" {
             let warnings: Vec<String> = server
