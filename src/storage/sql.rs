@@ -6,6 +6,7 @@ use sea_query::Iden;
 mod filter;
 mod images;
 mod index_rows;
+mod one_statement;
 mod reads;
 #[cfg(test)]
 mod tests;
@@ -19,9 +20,9 @@ pub use index_rows::{
     CATALOG_CHANGES_FROM, CATALOG_VERSION, CHANGED_IDS, IMAGE_NAMES, INDEX_BEERS, INDEX_ROWS_POSTGRES,
     INDEX_ROWS_POSTGRES_UNORDERED, INDEX_ROWS_SQLITE, INDEX_ROWS_SQLITE_UNORDERED, INDEX_TERMS, index_rows_of_ids,
 };
+pub use one_statement::{create_with_terms, update_with_terms};
 pub use reads::{
-    BeerRow, RenderedRow, by_id, by_id_for_update, by_ids, count, list, list_rendered, random, rendered_by_id,
-    rendered_by_ids,
+    BeerRow, RenderedRow, by_id, by_ids, count, list, list_rendered, random, rendered_by_id, rendered_by_ids,
 };
 pub use writes::{
     Written, delete, delete_terms, delete_terms_many, insert, insert_many, insert_terms, insert_terms_many, terms_of,

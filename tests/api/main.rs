@@ -10,6 +10,7 @@ mod commands;
 mod compression;
 mod connections;
 mod docs_examples;
+mod expand_contract;
 mod export;
 mod hardening;
 mod health;

@@ -78,15 +78,15 @@ pub(crate) trait Dialect:
     + Decodes<(i64, i64)>
     + Decodes<(i64, DateTime<Utc>)>
     + Decodes<(String,)>
+    + Decodes<(Option<String>,)>
 {
     type Builder: sea_query::QueryBuilder + Default;
     const BACKEND: Backend;
     /// The read model's rows, unordered and unfiltered (`sql::INDEX_ROWS_*_UNORDERED`).
     const INDEX_ROWS_UNORDERED: &'static str;
-    /// Whether an update reads and locks the beer's row before it writes the `beers` table, so that the catalog
-    /// version's lock is taken by its last statement (see `update`). SQLite must not: a transaction that reads
-    /// before it writes fails with SQLITE_BUSY, instead of waiting, when another connection wrote in between.
-    const LOCKS_BEER_BEFORE_WRITING: bool;
+    /// Whether a beer's create and replace run as one statement, its row and its terms together
+    /// ([`crate::storage::sql::create_with_terms`]): PostgreSQL can (data-modifying `WITH`), SQLite cannot.
+    const WRITES_BEER_IN_ONE_STATEMENT: bool;
 
     fn migrator() -> sqlx::migrate::Migrator;
     /// The server's TCP address (host, port), for the resume probe ([`crate::storage::ChangeSource::accepts_tcp`]);

@@ -52,7 +52,8 @@ impl Dialect for Postgres {
     type Builder = PostgresQueryBuilder;
     const BACKEND: Backend = Backend::Postgres;
     const INDEX_ROWS_UNORDERED: &'static str = sql::INDEX_ROWS_POSTGRES_UNORDERED;
-    const LOCKS_BEER_BEFORE_WRITING: bool = true;
+    // One round trip instead of six, and the version lock held for one statement (see `sql::one_statement`).
+    const WRITES_BEER_IN_ONE_STATEMENT: bool = true;
 
     fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/postgres")

@@ -38,8 +38,7 @@ impl Dialect for Sqlite {
     type Builder = SqliteQueryBuilder;
     const BACKEND: Backend = Backend::Sqlite;
     const INDEX_ROWS_UNORDERED: &'static str = sql::INDEX_ROWS_SQLITE_UNORDERED;
-    // SQLite has one writer at a time anyway: its write lock is what serialises, whatever the order.
-    const LOCKS_BEER_BEFORE_WRITING: bool = false;
+    const WRITES_BEER_IN_ONE_STATEMENT: bool = false;
 
     fn migrator() -> sqlx::migrate::Migrator {
         sqlx::migrate!("./migrations/sqlite")

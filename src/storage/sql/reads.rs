@@ -1,7 +1,7 @@
 //! Reading beers: whole rows (document and columns) or the read path's pre-rendered ones, one, several or a page.
 
 use chrono::{DateTime, Utc};
-use sea_query::{Alias, Asterisk, Expr, Func, JoinType, LockType, NullOrdering, Order, Query, SelectStatement};
+use sea_query::{Alias, Asterisk, Expr, Func, JoinType, NullOrdering, Order, Query, SelectStatement};
 
 use super::filter::condition;
 use super::{Beers, Images};
@@ -173,12 +173,6 @@ pub fn by_id(id: i64) -> SelectStatement {
     select_beers()
         .and_where(Expr::col((Beers::Table, Beers::Id)).eq(id))
         .to_owned()
-}
-
-/// [`by_id`], locking the beer's row (not its image's: the nullable side of the join cannot be locked) until the
-/// transaction ends.
-pub fn by_id_for_update(id: i64) -> SelectStatement {
-    by_id(id).lock_with_tables(LockType::Update, [Beers::Table]).to_owned()
 }
 
 pub fn by_ids(ids: &[i64]) -> SelectStatement {

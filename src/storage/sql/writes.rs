@@ -161,10 +161,13 @@ pub fn update(id: i64, fields: &BeerFields, now: DateTime<Utc>) -> UpdateStateme
         .to_owned()
 }
 
+/// Deletes beer `id`, answering its image's key (`NULL` without one) when there was such a beer: only a beer
+/// with an image can leave one that nothing uses.
 pub fn delete(id: i64) -> sea_query::DeleteStatement {
     Query::delete()
         .from_table(Beers::Table)
         .and_where(Expr::col(Beers::Id).eq(id))
+        .returning(Query::returning().column(Beers::ImageSha256))
         .to_owned()
 }
 
