@@ -29,6 +29,7 @@ fn store_message(error: &StoreError) -> &'static str {
     match error {
         StoreError::Busy => "the service is busy; retry shortly",
         StoreError::Resuming => "the database is resuming from a pause; retry in a few seconds",
+        StoreError::Conflict(_) => "a concurrent write to the same beer undid this one; nothing was written, retry it",
         error if error.is_unavailable() => "the database is unavailable; retry shortly",
         _ => "internal server error",
     }
@@ -109,6 +110,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(error) if error.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(StoreError::Conflict(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -23,6 +23,12 @@ pub enum StoreError {
     /// Too many catalog queries are waiting for the read model's threads: refused at once, worth retrying.
     #[error("the service is busy: too many catalog queries are waiting; retry shortly")]
     Busy,
+    /// The database undid the transaction because it met a concurrent one on the same rows (SQLSTATE class 40: a
+    /// deadlock, a serialization failure); nothing was written. Worth retrying, but not an outage: during a
+    /// blue/green bake the two releases lock a beer and the catalog version in different orders, so two replaces
+    /// of one beer at the same moment can deadlock (docs/deployment.md).
+    #[error("the write met a concurrent write to the same beer and was undone")]
+    Conflict(#[source] sqlx::Error),
     #[error("database error")]
     Database(#[source] sqlx::Error),
     #[error("migration failed")]
@@ -42,8 +48,11 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) => db.code().is_some_and(|code| refuses_service(&code)),
             _ => false,
         };
+        let conflict = matches!(&error, sqlx::Error::Database(db) if db.code().is_some_and(|code| undone_by_a_concurrent_write(&code)));
         if unavailable {
             StoreError::Unavailable(error)
+        } else if conflict {
+            StoreError::Conflict(error)
         } else {
             StoreError::Database(error)
         }
@@ -57,6 +66,11 @@ impl From<sqlx::Error> for StoreError {
 /// many connections (53300).
 fn refuses_service(code: &str) -> bool {
     code.starts_with("08") || code.starts_with("57P") || matches!(code, "55000" | "28P01" | "28000" | "3D000" | "53300")
+}
+
+/// Transaction rollback (class 40): a deadlock (40P01) or a serialization failure (40001) undid the transaction.
+fn undone_by_a_concurrent_write(code: &str) -> bool {
+    code.starts_with("40")
 }
 
 impl StoreError {
@@ -91,7 +105,7 @@ pub struct ConnectError {
 
 #[cfg(test)]
 mod tests {
-    use super::refuses_service;
+    use super::{refuses_service, undone_by_a_concurrent_write};
 
     #[test]
     fn refusals_to_serve_are_outages_and_query_errors_are_not() {
@@ -103,6 +117,16 @@ mod tests {
         // A unique violation, a syntax error, a serialization failure: the query's fault, not the server's.
         for code in ["23505", "42601", "40001", "22P02"] {
             assert!(!refuses_service(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn deadlocks_and_serialization_failures_are_conflicts_worth_a_retry_not_outages() {
+        for code in ["40P01", "40001"] {
+            assert!(undone_by_a_concurrent_write(code) && !refuses_service(code), "{code}");
+        }
+        for code in ["23505", "08006", "42601"] {
+            assert!(!undone_by_a_concurrent_write(code), "{code}");
         }
     }
 }

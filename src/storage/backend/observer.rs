@@ -93,6 +93,7 @@ fn error_kind(error: &StoreError) -> &'static str {
         StoreError::KnownDown => "known_down",
         StoreError::Resuming => "resuming",
         StoreError::Busy => "busy",
+        StoreError::Conflict(_) => "conflict",
         StoreError::Database(_) => "database",
         StoreError::Migrate(_) => "migrate",
     }
