@@ -485,11 +485,7 @@ async fn reads_fall_back_to_the_primary_while_the_standby_is_down_and_return_whe
         "reads went back to the standby"
     );
     let ready = replica.ready().await;
-    assert_eq!(
-        ready["read_replica_stats"]["fallbacks"].as_u64().unwrap() - fallbacks_before,
-        1,
-        "{ready}"
-    );
+    assert_eq!(ready["read_replica_stats"]["fallbacks"], 1, "{ready}");
     let samples = replica.app.scrape().await;
     assert_eq!(
         samples.value(FALLBACKS, &[("reason", "unreachable")]),
@@ -556,7 +552,11 @@ async fn reads_fall_back_while_the_standby_lags_beyond_the_bound_and_return_when
         ready["read_replica_stats"]["lag_seconds"].as_f64().unwrap() <= 2.0,
         "{ready}"
     );
-    assert_eq!(ready["read_replica_stats"]["fallbacks"], 1, "{ready}");
+    assert_eq!(
+        ready["read_replica_stats"]["fallbacks"].as_u64().unwrap() - fallbacks_before,
+        1,
+        "{ready}"
+    );
     assert_eq!(replica.status_of(&format!("/beers/{id}")).await, 200);
     assert!(
         replica.stat("reads_on_replica").await > on_replica,
