@@ -11,6 +11,7 @@ mod compression;
 mod connections;
 mod docs_examples;
 mod export;
+mod facets;
 mod hardening;
 mod health;
 mod images;
