@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, header, punk_dataset, sample_beer};
 use crate::{backend_independent_tests, backend_tests};
 
+type BeerIds = BTreeSet<i64>;
+
 /// A beer with these hops and this yeast (the rest of [`sample_beer`]).
 fn beer(name: &str, abv: f64, hops: &[&str], yeast: &str) -> Value {
     let mut beer = sample_beer(name);
@@ -136,7 +138,7 @@ backend_tests! {
             ("/foods", IngredientKind::Food, "", false),
         ] {
             // The reference: each beer's texts of this kind (lower-cased, as searched), grouped by name.
-            let mut expected: BTreeMap<String, (BTreeSet<i64>, BTreeMap<String, BTreeSet<i64>>)> = BTreeMap::new();
+            let mut expected: BTreeMap<String, (BeerIds, BTreeMap<String, BeerIds>)> = BTreeMap::new();
             for beer in &dataset {
                 if strong_only && beer["abv"].as_f64().is_none_or(|abv| abv <= 8.0) {
                     continue;
