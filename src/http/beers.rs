@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use super::auth::WriteAccess;
 use super::error::{AccessErrors, ApiError, BodyErrors, DatabaseErrors, Problem};
 use super::extract::{AppJson, BeerPath, WritableBeerId};
-use super::params::{FilterParams, NativeParams, PageParams};
+use super::params::{FilterParams, NativeFilterParams, PageParams, SortParams};
 use super::recipes::{self, Representation, negotiate, vary_accept};
 use super::response::json_text;
 use super::state::AppState;
@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get, path = "/beers", tag = "beers",
     params(
-        PageParams, FilterParams, NativeParams,
+        PageParams, FilterParams, NativeFilterParams, SortParams,
     ),
     responses(
         (status = 200, description = "One page of beers", content(

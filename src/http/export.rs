@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, DatabaseErrors, Problem};
-use super::params::FilterParams;
+use super::params::{FilterParams, NativeFilterParams};
 use super::state::AppState;
 use crate::domain::recipe_formats::{Recipe, beerjson_recipe};
 use crate::domain::{Beer, ListQuery, ParamError, Surface, parse_list_query};
@@ -107,8 +107,7 @@ async fn streamed(
 /// `since_id` set to the last id received.
 #[utoipa::path(
     get, path = "/beers/all.ndjson", tag = "beers",
-    params(FilterParams,
-        ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style"),
+    params(FilterParams, NativeFilterParams,
         ("since_id" = Option<i64>, Query, minimum = 0, description = "Only beers with a greater id: resumes an export")),
     responses(
         (status = 200, description = "One beer a line", content_type = "application/x-ndjson", body = String,
@@ -137,8 +136,7 @@ pub async fn export_ndjson(State(state): State<AppState>, RawQuery(raw): RawQuer
 /// Every beer matching the filters as one BeerJSON 1.0 document, streamed (see `/beers/all.ndjson`).
 #[utoipa::path(
     get, path = "/beers/all.beerjson", tag = "recipes",
-    params(FilterParams,
-        ("style" = Option<String>, Query, max_length = 200, description = "Substring of the style"),
+    params(FilterParams, NativeFilterParams,
         ("since_id" = Option<i64>, Query, minimum = 0, description = "Only beers with a greater id: resumes an export")),
     responses(
         (status = 200, description = "A BeerJSON 1.0 document, one recipe per beer", content_type = "application/vnd.beerjson+json",

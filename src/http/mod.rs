@@ -18,6 +18,7 @@ pub mod encoding;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod facets;
 pub mod health;
 pub mod images;
 mod middleware;
@@ -85,6 +86,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(beers::router())
         .merge(recipes::router())
         .merge(export::router())
+        .merge(facets::router())
         .merge(punk::router())
         .merge(images::router())
         .merge(renditions::router())

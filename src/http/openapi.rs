@@ -26,6 +26,8 @@ use super::state::AppState;
         (name = "punk-v2", description = "Punk API v2 compatibility"),
         (name = "recipes", description = "Beers as BeerXML 1.0 and BeerJSON 1.0 recipes for brewing software \
                                           (also by `Accept` on `/beers` and `/beers/{id}`)"),
+        (name = "facets", description = "Ingredient names of the beers matching a filter, with their beer counts and \
+                                         every spelling, for filter menus"),
         (name = "images", description = "Label images, content-addressed (the URLs in `image_url`)"),
         (name = "operations", description = "Health, readiness and this document"),
     )

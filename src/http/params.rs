@@ -1,8 +1,9 @@
-//! Documentation of the query parameters the list operations share, in three groups an operation combines:
-//! [`PageParams`] (every paginated list), [`FilterParams`] (every list and export, native and Punk) and
-//! [`NativeParams`] (what only the native API adds). For the OpenAPI document only: the handlers parse the raw
-//! query string with [`crate::domain::parse_list_query`], which reports every bad parameter rather than the first
-//! one serde meets. (Fields are read by the derive, not by code: hence `dead_code`.)
+//! Documentation of the query parameters the list operations share, in groups an operation combines:
+//! [`PageParams`] (every paginated list), [`FilterParams`] (Punk's filters, which every list, export and facet
+//! takes), [`NativeFilterParams`] and [`SortParams`] (what the native API adds). For the OpenAPI document only:
+//! the handlers parse the raw query string with [`crate::domain::parse_list_query`], which reports every bad
+//! parameter rather than the first one serde meets. (Fields are read by the derive, not by code: hence
+//! `dead_code`.)
 
 use utoipa::IntoParams;
 
@@ -67,14 +68,21 @@ pub struct FilterParams {
     ids: Option<String>,
 }
 
-/// What the native API adds to Punk's filters.
+/// The filter the native API adds to Punk's.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
-pub struct NativeParams {
+pub struct NativeFilterParams {
     /// Substring of the style
     #[param(max_length = 200)]
     style: Option<String>,
+}
+
+/// The order of a native list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct SortParams {
     // One line: the OpenAPI description keeps a doc comment's line breaks.
     /// Sort keys, comma-separated, each `field` or `field:asc`/`field:desc`, e.g. `abv:desc,name`. Fields: id, name (case-insensitive), abv, ibu, ebc, ph, first_brewed, created_at, updated_at; a repeated field adds nothing. Unknown values come last; ties are broken by id. Default: id.
     #[param(

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::{ApiError, DatabaseErrors, Problem};
-use super::params::{FilterParams, NativeParams, PageParams};
+use super::params::{FilterParams, NativeFilterParams, PageParams, SortParams};
 use super::state::AppState;
 use crate::domain::recipe_formats::{self, RecipeFormat};
 use crate::domain::{Beer, Surface, parse_list_query};
@@ -152,7 +152,7 @@ pub async fn list_document(state: &AppState, raw: Option<&str>, format: RecipeFo
 /// `X-Total-Count` and `Link`); a download (`Content-Disposition: attachment`).
 #[utoipa::path(
     get, path = "/beers.xml", tag = "recipes",
-    params(PageParams, FilterParams, NativeParams),
+    params(PageParams, FilterParams, NativeFilterParams, SortParams),
     responses(
         (status = 200, description = "A BeerXML 1.0 document, one RECIPE per beer", content_type = "application/xml",
          body = String, headers(("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"))),
@@ -167,7 +167,7 @@ pub async fn list_beerxml(State(state): State<AppState>, RawQuery(raw): RawQuery
 /// One page of beers as a BeerJSON 1.0 document, filtered, sorted and paginated like `GET /beers`.
 #[utoipa::path(
     get, path = "/beers.beerjson", tag = "recipes",
-    params(PageParams, FilterParams, NativeParams),
+    params(PageParams, FilterParams, NativeFilterParams, SortParams),
     responses(
         (status = 200, description = "A BeerJSON 1.0 document, one recipe per beer", content_type = "application/vnd.beerjson+json",
          body = Object, headers(("X-Total-Count" = u64, description = "Beers matching the filters, over all pages"))),

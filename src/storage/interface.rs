@@ -18,7 +18,9 @@ use super::read_model::{CatalogIndex, IndexChanges};
 use super::rendered::JsonShape;
 use super::sql::RenderedRow;
 use super::{Backend, StoreResult};
-use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage, Rendition};
+use crate::domain::{
+    Beer, BeerFields, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery, NewImage, Rendition,
+};
 use crate::observability::Metrics;
 
 /// A beer to write during an import, with the id it must keep when it has one, and the label image loaded for
@@ -78,6 +80,9 @@ pub trait CatalogReads: Send + Sync + 'static {
     /// One page of beers matching the filter, by ascending id.
     async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>>;
     async fn count(&self, filter: &BeerFilter) -> StoreResult<u64>;
+    /// Every `kind` name (hop, malt, yeast, food pairing) used by the beers matching `filter`, with how many use
+    /// it, spelling variants merged ([`crate::domain::ingredient_names`]); in no particular order.
+    async fn ingredient_names(&self, kind: IngredientKind, filter: &BeerFilter) -> StoreResult<Vec<IngredientName>>;
     /// One page as a JSON array in `shape`, assembled from each beer's stored rendering: the read path, which
     /// never decodes a document. Stored images are linked under `image_base` (see [`super::rendered`]).
     async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String>;

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 
 use super::freshness::Freshness;
 use super::{CatalogReads, ChangeSource, JsonShape, RenderedRow, StoreResult, StoredImage, StoredRendition};
-use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
+use crate::domain::{Beer, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery};
 
 /// The least time between two reads of the set.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
@@ -132,6 +132,10 @@ impl CatalogReads for KnownImages {
 
     async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
         self.inner.count(filter).await
+    }
+
+    async fn ingredient_names(&self, kind: IngredientKind, filter: &BeerFilter) -> StoreResult<Vec<IngredientName>> {
+        self.inner.ingredient_names(kind, filter).await
     }
 
     async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {

@@ -14,7 +14,9 @@ use super::{
     Administration, CatalogIndex, CatalogReads, CatalogWrites, ChangeSource, ImageNames, ImageRemoval, ImportMessage,
     ImportRecord, IndexChanges, JsonShape, ReadDatabase, RenderedRow, StoreResult, StoredImage, StoredRendition,
 };
-use crate::domain::{Beer, BeerFields, BeerFilter, ImageMeta, ListQuery, NewImage, Rendition};
+use crate::domain::{
+    Beer, BeerFields, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery, NewImage, Rendition,
+};
 
 pub struct OutageGuard {
     /// Where reads are served (a replica router, or the primary).
@@ -93,6 +95,10 @@ impl CatalogReads for OutageGuard {
 
     async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
         self.guarded(self.reads.count(filter)).await
+    }
+
+    async fn ingredient_names(&self, kind: IngredientKind, filter: &BeerFilter) -> StoreResult<Vec<IngredientName>> {
+        self.guarded(self.reads.ingredient_names(kind, filter)).await
     }
 
     async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {

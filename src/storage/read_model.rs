@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 
 mod build;
 mod evaluator;
+mod facets;
 mod layer;
 mod patch;
 mod query;
@@ -65,4 +66,6 @@ pub struct CatalogIndex {
     hops: TermLists,
     malts: TermLists,
     foods: TermLists,
+    /// Which name each hop, malt, yeast and food text belongs to, for the facets: worked out on first use.
+    name_groups: facets::KindGroups,
 }

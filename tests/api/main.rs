@@ -12,6 +12,7 @@ mod connections;
 mod docs_examples;
 mod expand_contract;
 mod export;
+mod facets;
 mod hardening;
 mod health;
 mod images;

@@ -149,6 +149,8 @@ fn kind(path: &str) -> Kind {
         Some("/random") => Kind::Volatile,
         Some(id) if id.len() > 1 && !id[1..].contains('/') => Kind::PublicRead,
         _ if matches!(path, "/health" | "/ready") => Kind::Volatile,
+        // The ingredient facets, catalog reads like the lists they are filtered like.
+        _ if matches!(path, "/hops" | "/malts" | "/yeasts" | "/foods") => Kind::PublicRead,
         _ => Kind::Other,
     }
 }
@@ -494,7 +496,15 @@ mod tests {
 
     #[test]
     fn only_catalog_reads_are_public() {
-        for path in ["/beers", "/v2/beers", "/v2/beers/", "/beers/1", "/v2/beers/106"] {
+        for path in [
+            "/beers",
+            "/v2/beers",
+            "/v2/beers/",
+            "/beers/1",
+            "/v2/beers/106",
+            "/hops",
+            "/foods/",
+        ] {
             assert!(kind(path) == Kind::PublicRead, "{path}");
         }
         for path in ["/beers/random", "/v2/beers/random", "/health", "/ready"] {

@@ -9,7 +9,7 @@ use sqlx::pool::PoolConnection;
 
 use super::driver::{Decodes, Statement};
 use super::{CHANGED_PER_STATEMENT, Dialect, Store, migrator};
-use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
+use crate::domain::{Beer, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery};
 use crate::observability::Metrics;
 use crate::storage::change_signal::{VersionListener, VersionReader};
 use crate::storage::read_model::{CatalogIndex, IndexBuilder, IndexChanges};
@@ -85,6 +85,19 @@ impl<D: Dialect> CatalogReads for Store<D> {
                 Ok(u64::try_from(count).unwrap_or_default())
             })
             .await
+    }
+
+    /// Without a read model (`READ_MODEL=database`, or while it is being built) the facets are counted on an index
+    /// built for the request: one read of every beer's filterable fields, the same counting as the read model's.
+    #[tracing::instrument(name = "store.ingredient_names", skip_all, fields(db.operation.name = "ingredient_names"))]
+    async fn ingredient_names(&self, kind: IngredientKind, filter: &BeerFilter) -> StoreResult<Vec<IngredientName>> {
+        let index = ChangeSource::load_index(self).await?;
+        let filter = filter.clone();
+        Ok(
+            tokio::task::spawn_blocking(move || index.ingredient_names(kind, &filter))
+                .await
+                .expect("counting the facets does not panic"),
+        )
     }
 
     #[tracing::instrument(name = "store.list_json", skip_all, fields(db.operation.name = "list_json"))]

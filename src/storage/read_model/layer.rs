@@ -29,7 +29,7 @@ use async_trait::async_trait;
 use super::evaluator::Evaluator;
 use super::rendered_row_cache::RenderedRowCache;
 use super::{CatalogIndex, IdPage};
-use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
+use crate::domain::{Beer, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery};
 use crate::observability::{Metrics, names};
 use crate::storage::freshness::Freshness;
 use crate::storage::{
@@ -434,6 +434,18 @@ impl CatalogReads for ReadModel {
         };
         let page = self.evaluate(index, &query, true).await?;
         Ok(page.total.unwrap_or_default())
+    }
+
+    /// Counted on the index, on its threads: a walk over the matching beers' interned terms.
+    async fn ingredient_names(&self, kind: IngredientKind, filter: &BeerFilter) -> StoreResult<Vec<IngredientName>> {
+        let Some(index) = self.current().await? else {
+            return self.inner.ingredient_names(kind, filter).await;
+        };
+        let filter = filter.clone();
+        self.shared
+            .evaluator
+            .run(move || index.ingredient_names(kind, &filter))
+            .await
     }
 
     /// The page's ids from the index, then their rendered rows: cached, or read by primary key.

@@ -133,17 +133,7 @@ impl CatalogIndex {
                 total: count.then_some(0),
             };
         }
-        // The rows to test: a handful of ids are looked up instead of walking the catalog.
-        let candidates: Option<Vec<u32>> = filter.ids.as_ref().map(|wanted| {
-            let mut rows: Vec<u32> = wanted
-                .iter()
-                .filter_map(|id| self.ids.binary_search(id).ok())
-                .map(|row| row as u32)
-                .collect();
-            rows.sort_unstable();
-            rows.dedup();
-            rows
-        });
+        let candidates = self.candidate_rows(filter);
         match by_id {
             Some(descending) => self.page_in_id_order(&prepared, candidates, descending, offset, limit, count),
             None => {
@@ -163,6 +153,33 @@ impl CatalogIndex {
                 }
             }
         }
+    }
+
+    /// Calls `visit` with every row matching `filter`, in id order (what the facets count over).
+    pub(super) fn each_match(&self, filter: &BeerFilter, mut visit: impl FnMut(u32)) {
+        let prepared = self.prepare(filter);
+        if prepared.impossible {
+            return;
+        }
+        let candidates = self.candidate_rows(filter);
+        self.scan(&prepared, candidates.as_deref(), false, |row| {
+            visit(row);
+            true
+        });
+    }
+
+    /// The rows to test when the filter names ids: a handful are looked up instead of walking the catalog.
+    fn candidate_rows(&self, filter: &BeerFilter) -> Option<Vec<u32>> {
+        filter.ids.as_ref().map(|wanted| {
+            let mut rows: Vec<u32> = wanted
+                .iter()
+                .filter_map(|id| self.ids.binary_search(id).ok())
+                .map(|row| row as u32)
+                .collect();
+            rows.sort_unstable();
+            rows.dedup();
+            rows
+        })
     }
 
     fn page_in_id_order(

@@ -31,7 +31,7 @@ use super::{
     CatalogIndex, CatalogReads, ChangeSource, ImageNames, IndexChanges, JsonShape, ReadDatabase, RenderedRow,
     StoreResult, StoredImage, StoredRendition, read_preference,
 };
-use crate::domain::{Beer, BeerFilter, ImageMeta, ListQuery};
+use crate::domain::{Beer, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery};
 
 /// Catalog reads on a read replica while it is healthy, on the primary otherwise.
 pub struct ReplicaRouter {
@@ -102,6 +102,11 @@ impl CatalogReads for ReplicaRouter {
 
     async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
         self.read(|store| async move { store.count(filter).await }).await
+    }
+
+    async fn ingredient_names(&self, kind: IngredientKind, filter: &BeerFilter) -> StoreResult<Vec<IngredientName>> {
+        self.read(|store| async move { store.ingredient_names(kind, filter).await })
+            .await
     }
 
     async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {

@@ -71,6 +71,13 @@ impl CatalogReads for Recording {
     async fn count(&self, _filter: &BeerFilter) -> StoreResult<u64> {
         self.read("count").map(|()| 0)
     }
+    async fn ingredient_names(
+        &self,
+        _kind: crate::domain::IngredientKind,
+        _filter: &BeerFilter,
+    ) -> StoreResult<Vec<crate::domain::IngredientName>> {
+        self.read("ingredient_names").map(|()| Vec::new())
+    }
     async fn get(&self, _id: i64) -> StoreResult<Option<Beer>> {
         if self.hang.load(Ordering::SeqCst) {
             self.calls.lock().unwrap().push("get (hangs)");
