@@ -123,7 +123,7 @@ impl quick_cache::Weighter<String, Arc<Stored>> for ByBytes {
 enum Kind {
     /// A public catalog read: cached, `public, max-age`.
     PublicRead,
-    /// A different answer each time (`random`) or about this process (`/health`, `/ready`): never reused.
+    /// A different answer each time (`random`) or about this process (`/health`, `/ready`, `/started`): never reused.
     Volatile,
     /// Anything else (the OpenAPI document, pages): revalidated with the ETag.
     Other,
@@ -148,7 +148,7 @@ fn kind(path: &str) -> Kind {
         Some("") => Kind::PublicRead,
         Some("/random") => Kind::Volatile,
         Some(id) if id.len() > 1 && !id[1..].contains('/') => Kind::PublicRead,
-        _ if matches!(path, "/health" | "/ready") => Kind::Volatile,
+        _ if matches!(path, "/health" | "/ready" | "/started") => Kind::Volatile,
         _ => Kind::Other,
     }
 }
@@ -497,7 +497,7 @@ mod tests {
         for path in ["/beers", "/v2/beers", "/v2/beers/", "/beers/1", "/v2/beers/106"] {
             assert!(kind(path) == Kind::PublicRead, "{path}");
         }
-        for path in ["/beers/random", "/v2/beers/random", "/health", "/ready"] {
+        for path in ["/beers/random", "/v2/beers/random", "/health", "/ready", "/started"] {
             assert!(kind(path) == Kind::Volatile, "{path}");
         }
         for path in ["/openapi.json", "/", "/beers/1/image/x"] {
