@@ -285,6 +285,13 @@ pub struct Settings {
     #[arg(long, env = "READ_MODEL_DOCUMENT_BYTES", default_value_t = 16 * 1024 * 1024, global = true)]
     pub read_model_document_bytes: u64,
 
+    /// Seconds a starting server may report itself warming (GET /ready and /started answer 503) while the read
+    /// model's first build runs, so that the load balancer sends it no traffic before lists are fast. Past it, or
+    /// when the build fails, the server reports ready anyway and answers from SQL until the build is done. 0: never
+    /// wait; at most 600. Only with READ_MODEL=memory.
+    #[arg(long, env = "READ_MODEL_WARMUP_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub read_model_warmup_timeout_secs: u64,
+
     /// Comma-separated CIDRs of proxies whose `X-Forwarded-For` is believed (behind the ALB: the VPC's). Unset:
     /// the header is never trusted and the client is the TCP peer.
     #[arg(long, env = "TRUSTED_PROXIES", global = true)]

@@ -12,7 +12,7 @@ use crate::http::auth::{ApiKeys, InvalidKeyDigest};
 use crate::http::cache::CacheOptions;
 use crate::http::rate_limit::RateLimitConfig;
 use crate::server::{ConnectionSettings, Deadlines};
-use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
+use crate::storage::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions, WarmupSettings};
 
 /// The SQLite file used in development when no database is configured.
 pub const DEV_SQLITE_URL: &str = "sqlite://beer-catalog.db";
@@ -61,6 +61,11 @@ pub enum ConfigError {
     InvalidPublicBaseUrl(String),
     #[error("{0} must be at least 1")]
     ZeroLimit(&'static str),
+    #[error(
+        "READ_MODEL_WARMUP_TIMEOUT_SECS must be at most {max} (seconds a starting server stays out of service while \
+         its read model builds; a million beers take about 10 s), got {value}"
+    )]
+    WarmupTooLong { value: u64, max: u64 },
     #[error(
         "LOG_LEVEL must be a level (off, error, warn, info, debug, trace) or comma-separated directives \
          such as beer_catalog=debug,sqlx=warn; {directive:?} in {value:?} is neither{reason}"
@@ -148,6 +153,9 @@ pub struct Config {
     pub read_model: ReadModel,
     /// Memory for the read model's copies of renderings (`READ_MODEL_DOCUMENT_BYTES`).
     pub read_model_document_bytes: u64,
+    /// How long the read model's first build may hold the server out of service (`READ_MODEL_WARMUP_TIMEOUT_SECS`;
+    /// tests may also hold the build).
+    pub read_model_warmup: WarmupSettings,
     /// `None`: development derives it from the listening address; production requires it once images exist.
     pub public_base_url: Option<PublicBaseUrl>,
     pub image_limits: ImageLimits,
@@ -202,6 +210,10 @@ impl Config {
             api_keys: ApiKeys::parse(settings.api_keys.as_deref(), settings.api_key_sha256.as_deref())?,
             read_model: settings.read_model,
             read_model_document_bytes: settings.read_model_document_bytes,
+            read_model_warmup: WarmupSettings {
+                timeout: warmup_timeout(settings.read_model_warmup_timeout_secs)?,
+                hold: None,
+            },
             public_base_url: settings
                 .public_base_url
                 .as_deref()
@@ -254,6 +266,20 @@ fn nonzero<T: PartialEq + From<u8>>(value: T, name: &'static str) -> Result<T, C
     } else {
         Ok(value)
     }
+}
+
+/// The most `READ_MODEL_WARMUP_TIMEOUT_SECS` may be: past ten minutes a task is not warming but stuck, and holding
+/// it out of service longer only hides that (the ECS health check grace period must also cover it).
+const MAX_WARMUP_TIMEOUT_SECS: u64 = 600;
+
+fn warmup_timeout(secs: u64) -> Result<Duration, ConfigError> {
+    if secs > MAX_WARMUP_TIMEOUT_SECS {
+        return Err(ConfigError::WarmupTooLong {
+            value: secs,
+            max: MAX_WARMUP_TIMEOUT_SECS,
+        });
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 /// `LOG_LEVEL`, checked before logging starts. tracing's filter syntax takes a bare word as a target name with

@@ -16,7 +16,7 @@ use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, HttpCache, ImageSettings, WritePolicy};
 use crate::observability::{Metrics, MetricsEndpoint};
 use crate::server::{self, Budget, Deadlines};
-use crate::storage::{self, Catalog, DynDatabase, ReplicaSettings, StackSettings};
+use crate::storage::{self, Catalog, DynDatabase, ReadModelSettings, ReplicaSettings, StackSettings};
 
 /// Opens the database the configuration names, migrating it first when the configuration says so
 /// ([`Config::migrates_on_open`]). The server and every data job open their database through here.
@@ -51,7 +51,10 @@ fn stack_settings(config: &Config, metrics: &Metrics) -> StackSettings {
         }),
         // The server answers lists from the in-process read model (data jobs do not need one).
         read_model: match config.read_model {
-            ReadModel::Memory => Some(config.read_model_document_bytes),
+            ReadModel::Memory => Some(ReadModelSettings {
+                rendered_row_bytes: config.read_model_document_bytes,
+                warmup: config.read_model_warmup.clone(),
+            }),
             ReadModel::Database => None,
         },
     }

@@ -85,3 +85,26 @@ fn a_url_or_host_and_port_where_a_read_replica_host_belongs_is_refused() {
         );
     }
 }
+
+#[test]
+fn a_warmup_timeout_past_ten_minutes_is_refused_and_zero_means_no_wait() {
+    let error = refusal(&["--read-model-warmup-timeout-secs", "601"]);
+    assert_eq!(
+        error,
+        "READ_MODEL_WARMUP_TIMEOUT_SECS must be at most 600 (seconds a starting server stays out of service while its \
+         read model builds; a million beers take about 10 s), got 601"
+    );
+    assert!(
+        crate::cli::Cli::try_parse_from(["beer-catalog", "--read-model-warmup-timeout-secs", "-1"]).is_err(),
+        "a negative number is no duration"
+    );
+    for (value, secs) in [("0", 0), ("600", 600), ("45", 45)] {
+        let config = from_args(&["--read-model-warmup-timeout-secs", value]).unwrap();
+        assert_eq!(config.read_model_warmup.timeout, std::time::Duration::from_secs(secs));
+    }
+    assert_eq!(
+        from_args(&[]).unwrap().read_model_warmup.timeout,
+        std::time::Duration::from_secs(30),
+        "the default"
+    );
+}

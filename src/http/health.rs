@@ -1,5 +1,8 @@
-//! Liveness and readiness. Liveness never touches the database: a database outage must not make the orchestrator
-//! kill healthy processes. Readiness does, within a short timeout, for deploy smoke tests and humans.
+//! Liveness, start-up and readiness. Liveness (`/health`) never touches the database: a database outage must not
+//! make the orchestrator kill healthy processes. Start-up (`/started`, the load balancer's health check) does not
+//! either; it answers 503 while the process warms up (the read model's first build, bounded by
+//! `READ_MODEL_WARMUP_TIMEOUT_SECS`), so a new task gets traffic only once lists are fast. Readiness (`/ready`)
+//! checks both, the database within a short timeout, for deploy smoke tests and humans.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -12,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::state::AppState;
-use crate::storage::{Availability, ReplicaStatus};
+use crate::storage::{Availability, ReplicaStatus, Warmth};
 
 /// How long `/ready` waits for the database.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -71,7 +74,10 @@ async fn database_check(state: &AppState) -> Option<String> {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready))
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(started))
+        .routes(routes!(ready))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -83,9 +89,27 @@ pub struct Health {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct Started {
+    /// `started`, or `warming` while the read model's first build runs (within `READ_MODEL_WARMUP_TIMEOUT_SECS`).
+    #[schema(example = "started")]
+    pub status: &'static str,
+    /// Why the process is not started yet; absent when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        example = "warming: read model building, 401408 of 1000000 beers (3.2 s of at most 30 s; READ_MODEL_WARMUP_TIMEOUT_SECS)"
+    )]
+    pub reason: Option<String>,
+    /// The read model's state: `warming: ...`, `warm: built in N s`, `serving from SQL: <why>`, or `off` with
+    /// `READ_MODEL=database`.
+    #[schema(example = "warm: built in 8.6 s")]
+    pub read_model: String,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct Readiness {
-    /// `ready`; `resuming` while the database accepts connections but has not answered yet (waking from a pause,
-    /// up to ~15 s: retry shortly); `unavailable` otherwise.
+    /// `ready`; `warming` while the read model's first build runs (within `READ_MODEL_WARMUP_TIMEOUT_SECS`: the
+    /// load balancer keeps traffic away); `resuming` while the database accepts connections but has not answered
+    /// yet (waking from a pause, up to ~15 s: retry shortly); `unavailable` otherwise.
     #[schema(example = "ready")]
     pub status: &'static str,
     /// `sqlite` or `postgres`.
@@ -94,6 +118,11 @@ pub struct Readiness {
     /// Why the service is not ready; absent when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The read model's state: `warming: ...` (then not ready), `warm: built in N s`, `serving from SQL: <why>`
+    /// (ready: the build failed or ran past `READ_MODEL_WARMUP_TIMEOUT_SECS`; lists are answered by SQL, slower at
+    /// scale, until it is built), or `off` with `READ_MODEL=database`.
+    #[schema(example = "warm: built in 8.6 s")]
+    pub read_model: String,
     /// With a read replica configured: `in use`, or `fallback (<why>)` while reads go to the primary.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "in use")]
@@ -145,10 +174,43 @@ pub async fn health() -> axum::Json<Health> {
     })
 }
 
-/// Readiness: 200 when the database answers within 2 seconds, 503 with the reason otherwise (status `resuming`
-/// while the database wakes from a pause, `unavailable` when it is down); the database is checked at most once a
-/// second, and the requests of that second share the answer. The reason is
-/// public, so it says what kind of failure this is; the driver's own error (host names, addresses) is logged.
+/// What `/ready` and `/started` say of the read model, and whether it holds the process back (warming).
+fn read_model_state(warmth: Option<Warmth>) -> (String, bool) {
+    match warmth {
+        None => ("off".to_owned(), false),
+        Some(warmth) => (warmth.to_string(), !warmth.is_settled()),
+    }
+}
+
+/// Start-up, the load balancer's health check: 200 once the process has warmed up (its read model built, or the
+/// build failed or ran past `READ_MODEL_WARMUP_TIMEOUT_SECS`: then it serves from SQL and says so), 503 with the
+/// build's progress before. Never touches the database: as with `/health`, a database outage must not take every
+/// task out of the load balancer and have them all replaced.
+#[utoipa::path(
+    get, path = "/started", tag = "operations",
+    responses((status = 200, body = Started), (status = 503, body = Started))
+)]
+pub async fn started(State(state): State<AppState>) -> (StatusCode, axum::Json<Started>) {
+    let (read_model, warming) = read_model_state(state.catalog.warmth());
+    let (status, word, reason) = match warming {
+        true => (StatusCode::SERVICE_UNAVAILABLE, "warming", Some(read_model.clone())),
+        false => (StatusCode::OK, "started", None),
+    };
+    (
+        status,
+        axum::Json(Started {
+            status: word,
+            reason,
+            read_model,
+        }),
+    )
+}
+
+/// Readiness: 200 when the database answers within 2 seconds and the read model is warm (or no longer waited
+/// for), 503 with the reason otherwise (status `resuming` while the database wakes from a pause, `unavailable`
+/// when it is down, `warming` while the read model's first build runs within `READ_MODEL_WARMUP_TIMEOUT_SECS`);
+/// the database is checked at most once a second, and the requests of that second share the answer. The reason
+/// is public, so it says what kind of failure this is; the driver's own error (host names, addresses) is logged.
 /// A read replica's state is reported but does not decide readiness: while the primary serves, reads fall back to
 /// it.
 #[utoipa::path(
@@ -162,6 +224,12 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Rea
     if resuming {
         reason = Some(crate::storage::StoreError::Resuming.to_string());
     }
+    let (read_model, warming) = read_model_state(state.catalog.warmth());
+    // The database's failure says more (and lasts longer); a warming process with a database that answers says so.
+    let warming = warming && reason.is_none();
+    if warming {
+        reason = Some(read_model.clone());
+    }
     let status = if reason.is_none() {
         StatusCode::OK
     } else {
@@ -172,13 +240,15 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<Rea
     (
         status,
         axum::Json(Readiness {
-            status: match (&reason, resuming) {
-                (None, _) => "ready",
-                (Some(_), true) => "resuming",
-                (Some(_), false) => "unavailable",
+            status: match (&reason, resuming, warming) {
+                (None, _, _) => "ready",
+                (Some(_), true, _) => "resuming",
+                (Some(_), false, true) => "warming",
+                (Some(_), false, false) => "unavailable",
             },
             database,
             reason,
+            read_model,
             read_replica: replica.as_ref().map(|replica| match &replica.fallback_reason {
                 None => "in use".to_owned(),
                 Some(why) => format!("fallback ({why})"),

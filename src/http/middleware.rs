@@ -199,7 +199,7 @@ async fn log_request(State(metrics): State<RequestMetrics>, request: Request, ne
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let cause = response.extensions().get::<ErrorCause>().map(|cause| &*cause.0);
-    if matches!(path.as_str(), "/health" | "/ready") {
+    if matches!(path.as_str(), "/health" | "/ready" | "/started") {
         tracing::debug!(%method, %path, status, latency_ms, cause, "request");
     } else if response.status().is_server_error() {
         tracing::warn!(%method, %path, status, latency_ms, cause, "request");

@@ -1,7 +1,7 @@
 //! Rate limiting as the public Punk API did it: per client IP, one fixed window (3,600 requests an hour by
 //! default), `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` on every answer, and a 429 with
-//! `Retry-After` once the window's allowance is spent. `/health` and `/ready` are never limited (the load
-//! balancer polls them), nor are the immutable, content-addressed label images (`/images/...`) and page assets
+//! `Retry-After` once the window's allowance is spent. `/health`, `/ready` and `/started` are never limited (the
+//! load balancer polls them), nor are the immutable, content-addressed label images (`/images/...`) and page assets
 //! (`/assets/...`): the Punk API served its images from a separate host its limit did not cover, and a page of 25
 //! beers would otherwise spend 26 requests of the allowance.
 //!
@@ -41,7 +41,7 @@ pub const RESET_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-reset"
 pub const MAX_TRACKED_CLIENTS: usize = 100_000;
 
 /// Paths that are never limited: health checks.
-const EXEMPT_PATHS: [&str; 2] = ["/health", "/ready"];
+const EXEMPT_PATHS: [&str; 3] = ["/health", "/ready", "/started"];
 /// Path prefixes never limited: immutable static content, cheap to serve and cached at the edge.
 const EXEMPT_PREFIXES: [&str; 2] = ["/images/", "/assets/"];
 

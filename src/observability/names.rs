@@ -13,6 +13,7 @@ pub const CACHE_EVICTIONS: &str = "beer_catalog_response_cache_evictions_total";
 pub const READ_MODEL_LAG: &str = "beer_catalog_read_model_version_lag";
 pub const READ_MODEL_REFRESHES: &str = "beer_catalog_read_model_refreshes_total";
 pub const READ_MODEL_REFRESH_DURATION: &str = "beer_catalog_read_model_refresh_duration_seconds";
+pub const READ_MODEL_WARMUP: &str = "beer_catalog_read_model_warmup_state";
 pub const ROW_CACHE_LOOKUPS: &str = "beer_catalog_rendered_row_cache_lookups_total";
 pub const STORE_CALL_DURATION: &str = "beer_catalog_store_call_duration_seconds";
 pub const STORE_ERRORS: &str = "beer_catalog_store_errors_total";
@@ -62,7 +63,7 @@ const fn metric(
 
 use Kind::{Counter, Gauge, Histogram};
 
-pub const CATALOGUE: [Described; 22] = [
+pub const CATALOGUE: [Described; 23] = [
     metric(
         HTTP_REQUESTS,
         Counter,
@@ -125,6 +126,13 @@ pub const CATALOGUE: [Described; 22] = [
         Some(Unit::Seconds),
         "kind",
         "Time a read model refresh took, from start to the new index ready, by kind.",
+    ),
+    metric(
+        READ_MODEL_WARMUP,
+        Gauge,
+        None,
+        "state",
+        "1 for the read model's warm-up state, 0 for the others: building (the first build, within READ_MODEL_WARMUP_TIMEOUT_SECS: /ready answers 503), warm, serving_from_sql (the build failed or ran past the bound: ready anyway).",
     ),
     metric(
         ROW_CACHE_LOOKUPS,

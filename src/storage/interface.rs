@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::change_signal::{VersionListener, VersionReader};
-use super::read_model::{CatalogIndex, IndexChanges};
+use super::read_model::{BuildProgress, CatalogIndex, IndexChanges};
 use super::rendered::JsonShape;
 use super::sql::RenderedRow;
 use super::{Backend, StoreResult};
@@ -140,7 +140,11 @@ pub trait ChangeSource: Send + Sync + 'static {
     /// The catalog's version, bumped by the database on every write to the catalog (`catalog_version`).
     async fn catalog_version(&self) -> StoreResult<i64>;
     /// Every beer's filterable fields, read in one snapshot together with the version they are at.
-    async fn load_index(&self) -> StoreResult<CatalogIndex>;
+    async fn load_index(&self) -> StoreResult<CatalogIndex> {
+        self.load_index_with_progress(&Arc::new(BuildProgress::new())).await
+    }
+    /// [`ChangeSource::load_index`], counting the beers read into `progress` as it goes (the warm-up's `/ready`).
+    async fn load_index_with_progress(&self, progress: &Arc<BuildProgress>) -> StoreResult<CatalogIndex>;
     /// What changed since version `since`, read in one snapshot from the change log (`catalog_changes`): the
     /// changed beers' ids and the current fields of those that exist, for patching an index at `since` into one at
     /// the current version. `None` when a full [`ChangeSource::load_index`] is needed instead: the log no longer

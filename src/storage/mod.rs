@@ -44,12 +44,15 @@ pub use interface::{
     Administration, CatalogReads, CatalogWrites, ChangeSource, Database, DynDatabase, ImageNames, ImageRemoval,
     ImportMessage, ImportRecord, ReadDatabase, StoredImage, StoredRendition,
 };
-pub use read_model::{CatalogIndex, IndexChanges, ReadModel, RefreshCounts, patch_limit};
+pub use read_model::{
+    BuildProgress, CatalogIndex, GaveUp, IndexChanges, ReadModel, RefreshCounts, Warmth, WarmupHold, WarmupSettings,
+    patch_limit,
+};
 pub use rendered::JsonShape;
 pub use replica::ReplicaStatus;
 pub use settings::{Backend, DatabaseUrl, DatabaseUrlError, PostgresParts, StoreOptions};
 pub use sql::RenderedRow;
-pub use stack::{Catalog, ReplicaSettings, StackSettings, open};
+pub use stack::{Catalog, ReadModelSettings, ReplicaSettings, StackSettings, open};
 
 /// Opens the backend a database URL names (`sqlite:` or `postgres:`/`postgresql:`), waiting at most
 /// `connect_timeout` for the first connection, so start-up fails fast and clearly instead of hanging.

@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use super::change_signal::{VersionListener, VersionReader};
 use super::freshness::Freshness;
 use super::{
-    Administration, CatalogIndex, CatalogReads, CatalogWrites, ChangeSource, ImageNames, ImageRemoval, ImportMessage,
-    ImportRecord, IndexChanges, JsonShape, ReadDatabase, RenderedRow, StoreResult, StoredImage, StoredRendition,
+    Administration, BuildProgress, CatalogIndex, CatalogReads, CatalogWrites, ChangeSource, ImageNames, ImageRemoval,
+    ImportMessage, ImportRecord, IndexChanges, JsonShape, ReadDatabase, RenderedRow, StoreResult, StoredImage,
+    StoredRendition,
 };
 use crate::domain::{
     Beer, BeerFields, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery, NewImage, Rendition,
@@ -192,8 +193,8 @@ impl ChangeSource for OutageGuard {
         self.guarded(self.reads.catalog_version()).await
     }
 
-    async fn load_index(&self) -> StoreResult<CatalogIndex> {
-        self.guarded(self.reads.load_index()).await
+    async fn load_index_with_progress(&self, progress: &Arc<BuildProgress>) -> StoreResult<CatalogIndex> {
+        self.guarded(self.reads.load_index_with_progress(progress)).await
     }
 
     async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {

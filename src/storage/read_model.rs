@@ -24,6 +24,7 @@ mod rendered_row_cache;
 #[cfg(test)]
 mod tests;
 mod text;
+mod warmup;
 
 pub(crate) use build::nanos;
 pub use build::{IndexBuilder, IndexRow, TERM_SEPARATOR};
@@ -31,6 +32,7 @@ pub use layer::{ReadModel, RefreshCounts, patch_limit};
 pub use patch::IndexChanges;
 pub use query::IdPage;
 pub use text::fuzzy_match;
+pub use warmup::{BuildProgress, GaveUp, Warmth, WarmupHold, WarmupSettings};
 
 use build::{TermLists, Texts, Vocabulary};
 // `patch` names these as `super::NONE` and `super::signature_bit`.

@@ -13,7 +13,7 @@ use super::change_signal::VersionFollower;
 use super::freshness::Freshness;
 use super::known_images::KnownImages;
 use super::outage_guard::OutageGuard;
-use super::read_model::ReadModel;
+use super::read_model::{ReadModel, Warmth, WarmupSettings};
 use super::replica::monitor::{Monitor, MonitorHandle};
 use super::replica::{ReplicaHealth, ReplicaRouter, ReplicaStatus};
 use super::{
@@ -27,10 +27,19 @@ use crate::observability::Metrics;
 pub struct StackSettings {
     /// Catalog reads from a PostgreSQL read replica.
     pub replica: Option<ReplicaSettings>,
-    /// The in-process read model, keeping this many bytes of rendered rows; `None`: SQL for every read.
-    pub read_model: Option<u64>,
+    /// The in-process read model; `None`: SQL for every read.
+    pub read_model: Option<ReadModelSettings>,
     /// Where every layer records its metrics ([`Metrics::disabled`]: nowhere).
     pub metrics: Metrics,
+}
+
+/// The in-process read model.
+#[derive(Clone, Debug, Default)]
+pub struct ReadModelSettings {
+    /// Bytes of rendered rows it keeps (`READ_MODEL_DOCUMENT_BYTES`).
+    pub rendered_row_bytes: u64,
+    /// How long its first build may hold the process out of service (`READ_MODEL_WARMUP_TIMEOUT_SECS`).
+    pub warmup: WarmupSettings,
 }
 
 /// A PostgreSQL read replica beside the primary.
@@ -99,9 +108,15 @@ pub async fn open(primary: DynDatabase, settings: &StackSettings) -> Result<Cata
         primary.clone(),
         freshness.clone(),
     ));
-    let read_model = settings
-        .read_model
-        .map(|bytes| ReadModel::start_with_metrics(guard.clone(), Some(freshness.clone()), bytes, metrics));
+    let read_model = settings.read_model.as_ref().map(|read_model| {
+        ReadModel::start_with_metrics(
+            guard.clone(),
+            Some(freshness.clone()),
+            read_model.rendered_row_bytes,
+            read_model.warmup.clone(),
+            metrics,
+        )
+    });
     let reads: Arc<dyn CatalogReads> = match &read_model {
         Some(model) => model.clone(),
         None => guard.clone(),
@@ -147,6 +162,12 @@ impl Catalog {
     /// The read replica's state, when reads are served by one.
     pub fn replica_status(&self) -> Option<ReplicaStatus> {
         self.0.replica.as_ref().map(|replica| replica.health.status())
+    }
+
+    /// Whether the read model is warm enough for the process to be given traffic (readiness); `None` without a
+    /// read model (every read is SQL, and there is nothing to wait for).
+    pub fn warmth(&self) -> Option<Warmth> {
+        self.0.read_model.as_ref().map(|model| model.warmth())
     }
 
     /// The read model, when the stack has one (for tests and diagnostics).

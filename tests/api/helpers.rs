@@ -234,6 +234,11 @@ impl TestApp {
         }
         let app = Application::build(&config).await.unwrap();
         let catalog = app.catalog();
+        // As the load balancer would: traffic once the read model is warm (or no longer waited for), unless the test
+        // holds the warm-up to look at it.
+        if config.read_model_warmup.hold.is_none() {
+            wait_until_started(&catalog).await;
+        }
         let address = format!("http://127.0.0.1:{}", app.port());
         let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -512,6 +517,20 @@ where
 /// A response header's value as text, `None` when absent.
 pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response.headers().get(name).map(|v| v.to_str().unwrap().to_owned())
+}
+
+/// Waits until the server's read model no longer holds it back from traffic (`/started` would answer 200): a build
+/// of a test catalog takes milliseconds.
+pub async fn wait_until_started(catalog: &Catalog) {
+    let started = std::time::Instant::now();
+    while catalog.warmth().is_some_and(|warmth| !warmth.is_settled()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the read model was not warm within 30 s: {:?}",
+            catalog.warmth()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Waits until `model` is built (or patched) at the catalog's current version.

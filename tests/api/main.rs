@@ -30,4 +30,5 @@ pub(crate) mod resilience;
 mod scale;
 mod start_up;
 mod traces;
+mod warmup;
 mod web;

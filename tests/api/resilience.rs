@@ -320,7 +320,9 @@ async fn a_known_outage_is_answered_at_once_and_cached_reads_are_served_stale() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL: set TEST_DATABASE_URL and run `cargo test -- --include-ignored`"]
 async fn slow_requests_time_out_with_json() {
-    let (app, proxy) = app_behind_proxy(&["--request-timeout-secs", "1"]).await;
+    // Every read from SQL, so that each one waits on the delayed database: a warm read model answers an empty
+    // catalog's lists without it.
+    let (app, proxy) = app_behind_proxy(&["--request-timeout-secs", "1", "--read-model", "database"]).await;
     proxy.set_delay(Duration::from_millis(1500));
     let started = Instant::now();
     let response = app.get("/beers").await;

@@ -289,9 +289,10 @@ fn check_ports(infra: &Infra, svc: &ServiceContract) -> Violations {
     v
 }
 
-/// Every target group (both blue/green colours) checks the liveness route `/health`, which the service serves, on
-/// the traffic port; not the readiness route: `/ready` fails while the database is down, so ECS would replace every
-/// task during a database outage. The container health check runs a subcommand.
+/// Every target group (both blue/green colours) checks the start-up route `/started`, which the service serves, on
+/// the traffic port: 503 only while a new task warms up, so it gets no traffic before its read model is built; not
+/// the readiness route: `/ready` fails while the database is down, so ECS would replace every task during a
+/// database outage. The container health check runs a subcommand.
 fn check_health_checks(infra: &Infra, svc: &ServiceContract) -> Violations {
     let mut v = Violations::new();
     let mut seen = 0;
@@ -308,9 +309,9 @@ fn check_health_checks(infra: &Infra, svc: &ServiceContract) -> Violations {
                 Ok(path) if !svc.routes.contains(&path) => {
                     v.push(format!("{name} health check path {path} is no route"))
                 }
-                Ok(path) if path == "/health" => {}
+                Ok(path) if path == "/started" => {}
                 other => v.push(format!(
-                    "{name} health check path {other:?}, not the liveness route /health"
+                    "{name} health check path {other:?}, not the start-up route /started"
                 )),
             }
             let traffic = ["traffic-port".to_string(), svc.default_port.to_string()];
@@ -426,6 +427,60 @@ fn check_stop_timeout(infra: &Infra, svc: &ServiceContract) -> Violations {
     v
 }
 
+/// A new api task answers the ALB's health check 503 while it warms up, for at most `READ_MODEL_WARMUP_TIMEOUT_SECS`
+/// (W). It must then neither be killed nor counted unhealthy: ECS ignores ALB health for the service's grace period,
+/// which must cover W and the ALB's healthy threshold (W + healthy_threshold x interval); and the target group marks
+/// a target unhealthy after unhealthy_threshold x interval of failures, which must outlast W with 15 s for the
+/// process to start (the unhealthy-hosts alarm rolls a deployment back).
+fn check_warmup_fits_the_health_checks(infra: &Infra, svc: &ServiceContract) -> Violations {
+    let mut v = Violations::new();
+    let number = |r: Result<String, String>| r?.parse::<u64>().map_err(|e| e.to_string());
+    let default = svc.defaults.get("READ_MODEL_WARMUP_TIMEOUT_SECS").cloned();
+    let Some(api) = tasks(infra, &mut v).into_iter().find(|task| task.key == "api") else {
+        return vec!["no api task".into()];
+    };
+    let warmup = api.env(infra, "READ_MODEL_WARMUP_TIMEOUT_SECS", &mut v);
+    let warmup = match number(warmup.unwrap_or(default.ok_or("the CLI has no default".into()))) {
+        Ok(warmup) => warmup,
+        Err(error) => return vec![format!("READ_MODEL_WARMUP_TIMEOUT_SECS: {error}")],
+    };
+    let service = dir(infra, "modules/service");
+    let grace = service
+        .block("resource", &["aws_ecs_service", "api"])
+        .and_then(|api| attr(&api.body, "health_check_grace_period_seconds"))
+        .map(|grace| number(infra.literal(service, grace)));
+    let lb = dir(infra, "modules/load_balancer");
+    for tg in lb.blocks("resource", &["aws_lb_target_group"]) {
+        let name = format!("aws_lb_target_group.{}", label(tg, 1).unwrap_or("?"));
+        for hc in nested(&tg.body, "health_check") {
+            let field = |key| attr(&hc.body, key).map(|e| number(infra.literal(lb, e)));
+            let (interval, healthy, unhealthy) = (
+                field("interval"),
+                field("healthy_threshold"),
+                field("unhealthy_threshold"),
+            );
+            let (Some(Ok(interval)), Some(Ok(healthy)), Some(Ok(unhealthy))) = (interval, healthy, unhealthy) else {
+                v.push(format!("{name}: interval and thresholds must be set as numbers"));
+                continue;
+            };
+            match &grace {
+                Some(Ok(grace)) if *grace >= warmup + healthy * interval => {}
+                other => v.push(format!(
+                    "aws_ecs_service.api health check grace {other:?} s, under the warm-up bound {warmup} s + \
+                     {healthy} x {interval} s: ECS replaces a task still warming"
+                )),
+            }
+            if unhealthy * interval < warmup + 15 {
+                v.push(format!(
+                    "{name}: unhealthy after {unhealthy} x {interval} s, within the warm-up bound {warmup} s + 15 s: \
+                     a warming task counts as unhealthy"
+                ));
+            }
+        }
+    }
+    v
+}
+
 /// Every container runs as the image's non-root user on a read-only root filesystem. checkov has a rule for this
 /// (CKV_AWS_336) but misses it here: it does not look inside `jsonencode([merge(...)])`, and passes a task
 /// definition whose containers set `readonlyRootFilesystem = false`.
@@ -506,15 +561,19 @@ fn infra_ports_match_the_service() {
 fn infra_health_checks_use_served_routes_and_subcommands() {
     let check = check_health_checks;
     assert_clean(check);
-    let from = r#"health_check_path   = "/health""#;
-    let (ready, typo) = (from.replace("/health", "/ready"), from.replace("/health", "/healthz"));
+    let from = r#"health_check_path   = "/started""#;
+    let (ready, typo) = (from.replace("/started", "/ready"), from.replace("/started", "/healthz"));
     let want = "aws_lb_target_group.api health check uses /ready";
     assert_reports(check, ENVIRONMENT, (from, ready), &[want]);
     let want = "aws_lb_target_group.api health check path /healthz is no route";
     assert_reports(check, ENVIRONMENT, (from, typo), &[want]);
-    let catalog = from.replace("/health", "/v2/beers");
-    let want = "aws_lb_target_group.api health check path Ok(\"/v2/beers\"), not the liveness route /health";
+    let catalog = from.replace("/started", "/v2/beers");
+    let want = "aws_lb_target_group.api health check path Ok(\"/v2/beers\"), not the start-up route /started";
     assert_reports(check, ENVIRONMENT, (from, catalog), &[want]);
+    // Liveness alone would send a warming task traffic at once: the cold window issue 22 closed.
+    let liveness = from.replace("/started", "/health");
+    let want = "aws_lb_target_group.api health check path Ok(\"/health\"), not the start-up route /started";
+    assert_reports(check, ENVIRONMENT, (from, liveness), &[want]);
     let (from, to) = (r#"port                = "traffic-port""#, "port                = 9000");
     let want = "aws_lb_target_group.api health check port Some(Ok(\"9000\")), not the traffic port";
     assert_reports(check, LOAD_BALANCER, (from, to), &[want]);
@@ -549,6 +608,22 @@ fn infra_containers_are_read_only_and_non_root() {
     assert_reports(check, TASK_DEFS, (from, to), &[want]);
     let (from, to) = (r#"nonroot_uid = "65532""#, r#"nonroot_uid = "0""#);
     let want = "task api: user must be 65532, got Ok(\"0\")";
+    assert_reports(check, TASK_DEFS, (from, to), &[want]);
+}
+
+#[test]
+fn infra_health_checks_wait_for_a_warming_task() {
+    let check = check_warmup_fits_the_health_checks;
+    assert_clean(check);
+    let from = "health_check_grace_seconds        = local.read_model_warmup_timeout_seconds + 60";
+    let to = "health_check_grace_seconds        = 30";
+    let want = "aws_ecs_service.api health check grace Some(Ok(30)) s, under the warm-up bound 30 s + 2 x 15 s";
+    assert_reports(check, TASK_DEFS, (from, to), &[want]);
+    let (from, to) = (
+        "read_model_warmup_timeout_seconds = 30",
+        "read_model_warmup_timeout_seconds = 40",
+    );
+    let want = "aws_lb_target_group.api: unhealthy after 3 x 15 s, within the warm-up bound 40 s + 15 s";
     assert_reports(check, TASK_DEFS, (from, to), &[want]);
 }
 

@@ -116,7 +116,7 @@ module "load_balancer" {
   security_group_id   = module.security_groups.alb_security_group_id
   certificate_arn     = var.certificate_arn
   target_port         = local.app_port
-  health_check_path   = "/health"
+  health_check_path   = "/started"
   deletion_protection = var.settings.alb_deletion_protection
   access_logs_enabled = var.settings.alb_access_logs
 }

@@ -48,9 +48,9 @@ variable "target_port" {
 }
 
 variable "health_check_path" {
-  description = "Target group health check path: the liveness endpoint /health (not /ready, see infra/README.md)."
+  description = "Target group health check path: the start-up endpoint /started (503 only while a new task warms up; not /ready, which fails without the database, see infra/README.md)."
   type        = string
-  default     = "/health"
+  default     = "/started"
 }
 
 variable "deregistration_delay_seconds" {

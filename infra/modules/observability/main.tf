@@ -94,7 +94,7 @@ resource "aws_cloudwatch_metric_alarm" "p99_latency" {
 
 resource "aws_cloudwatch_metric_alarm" "unhealthy_hosts" {
   alarm_name          = local.alarm_names.unhealthy
-  alarm_description   = "At least one api task failing the ALB health check (/health), in either target group. Runbook: ${local.runbook}unhealthy-api-tasks"
+  alarm_description   = "At least one api task failing the ALB health check (/started), in either target group. Runbook: ${local.runbook}unhealthy-api-tasks"
   evaluation_periods  = 3
   datapoints_to_alarm = 2
   comparison_operator = "GreaterThanOrEqualToThreshold"

@@ -33,7 +33,7 @@ resource "aws_ecs_service" "api" {
   # Capacity therefore doubles during a deploy: maximum 200 %, never below the desired count.
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
-  health_check_grace_period_seconds  = 30
+  health_check_grace_period_seconds  = local.health_check_grace_seconds # the warm-up's bound + 60 s (task_definitions.tf)
   enable_execute_command             = false
   propagate_tags                     = "SERVICE"
 

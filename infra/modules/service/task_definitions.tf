@@ -13,6 +13,15 @@ locals {
   shutdown_grace_seconds = 20
   stop_timeout_seconds   = local.shutdown_grace_seconds + 10
 
+  # Starting a task (docs/operations.md, "Warm-up after a deploy"): the service answers the ALB's health check
+  # (/started) 503 while its read model's first build runs, for at most READ_MODEL_WARMUP_TIMEOUT_SECS, so it gets
+  # traffic only once lists are fast (a million beers: about 10 s). ECS ignores ALB health for the grace period
+  # (service.tf): the bound, plus 2 x 15 s for the ALB's healthy threshold, plus 30 s for the process to start. The
+  # target group's 3 x 15 s unhealthy threshold also outlasts the bound, so a warming task is never counted
+  # unhealthy (the unhealthy-hosts alarm rolls a deployment back). tests/infra_contract checks both.
+  read_model_warmup_timeout_seconds = 30
+  health_check_grace_seconds        = local.read_model_warmup_timeout_seconds + 60
+
   # Client connections (docs/operations.md, "Slow clients and the connection cap"). Every connection is a file
   # descriptor: MAX_CONNECTIONS + 32 refusals in flight + the database pools (DB_MAX_CONNECTIONS, twice with a
   # replica) + 64 reserved must fit under the nofile limit, or the service refuses to start naming the numbers.
@@ -51,6 +60,7 @@ locals {
           { name = "PORT", value = tostring(var.container_port) },
           { name = "DB_MAX_CONNECTIONS", value = tostring(var.db_max_connections) },
           { name = "SHUTDOWN_GRACE_SECS", value = tostring(local.shutdown_grace_seconds) },
+          { name = "READ_MODEL_WARMUP_TIMEOUT_SECS", value = tostring(local.read_model_warmup_timeout_seconds) },
           { name = "REQUEST_TIMEOUT_SECS", value = tostring(var.request_timeout_seconds) },
           { name = "MAX_CONNECTIONS", value = tostring(local.max_connections) },
           { name = "KEEP_ALIVE_TIMEOUT_SECS", value = tostring(local.keep_alive_seconds) },

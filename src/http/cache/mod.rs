@@ -123,7 +123,7 @@ impl quick_cache::Weighter<String, Arc<Stored>> for ByBytes {
 enum Kind {
     /// A public catalog read: cached, `public, max-age`.
     PublicRead,
-    /// A different answer each time (`random`) or about this process (`/health`, `/ready`): never reused.
+    /// A different answer each time (`random`) or about this process (`/health`, `/ready`, `/started`): never reused.
     Volatile,
     /// Anything else (the OpenAPI document, pages): revalidated with the ETag.
     Other,
@@ -148,7 +148,7 @@ fn kind(path: &str) -> Kind {
         Some("") => Kind::PublicRead,
         Some("/random") => Kind::Volatile,
         Some(id) if id.len() > 1 && !id[1..].contains('/') => Kind::PublicRead,
-        _ if matches!(path, "/health" | "/ready") => Kind::Volatile,
+        _ if matches!(path, "/health" | "/ready" | "/started") => Kind::Volatile,
         // The ingredient facets, catalog reads like the lists they are filtered like.
         _ if matches!(path, "/hops" | "/malts" | "/yeasts" | "/foods") => Kind::PublicRead,
         _ => Kind::Other,
@@ -507,7 +507,7 @@ mod tests {
         ] {
             assert!(kind(path) == Kind::PublicRead, "{path}");
         }
-        for path in ["/beers/random", "/v2/beers/random", "/health", "/ready"] {
+        for path in ["/beers/random", "/v2/beers/random", "/health", "/ready", "/started"] {
             assert!(kind(path) == Kind::Volatile, "{path}");
         }
         for path in ["/openapi.json", "/", "/beers/1/image/x"] {

@@ -2,6 +2,8 @@
 //! [`CatalogReads`] and [`ChangeSource`] for any [`Store`] over a [`Dialect`] (the writes are in
 //! [`super::writes`]).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use sqlx::Executor;
@@ -12,7 +14,7 @@ use super::{CHANGED_PER_STATEMENT, Dialect, Store, migrator};
 use crate::domain::{Beer, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery};
 use crate::observability::Metrics;
 use crate::storage::change_signal::{VersionListener, VersionReader};
-use crate::storage::read_model::{CatalogIndex, IndexBuilder, IndexChanges};
+use crate::storage::read_model::{BuildProgress, CatalogIndex, IndexBuilder, IndexChanges};
 use crate::storage::rendered::{self, JsonShape};
 use crate::storage::sql::{self, BeerRow, ImageMetaRow, RenderedRow, RenditionRow, StoredImageRow};
 use crate::storage::{
@@ -243,10 +245,10 @@ impl<D: Dialect> ChangeSource for Store<D> {
     }
 
     #[tracing::instrument(name = "store.load_index", skip_all, fields(db.operation.name = "load_index"))]
-    async fn load_index(&self) -> StoreResult<CatalogIndex> {
+    async fn load_index_with_progress(&self, progress: &Arc<BuildProgress>) -> StoreResult<CatalogIndex> {
         self.observer
             .observe("load_index", async {
-                let mut builder = IndexBuilder::new(0);
+                let mut builder = IndexBuilder::new(0).reporting_to(progress.clone());
                 let version = D::load_index_rows(&self.pool, &mut builder).await?;
                 Ok(builder.finish_at(version))
             })

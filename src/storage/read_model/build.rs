@@ -2,11 +2,13 @@
 //! builder that appends rows in id order.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use super::CatalogIndex;
 use super::text::{char_mask, signature_bit};
+use super::warmup::BuildProgress;
 
 /// Marks "no value" in an interned column (no yeast, no style).
 pub(super) const NONE: u32 = u32::MAX;
@@ -145,9 +147,14 @@ pub struct IndexRow<'a> {
     pub foods: &'a str,
 }
 
+/// How many beers a build reads between two progress reports (one atomic add each: nothing at a million beers).
+const PROGRESS_EVERY: usize = 4096;
+
 /// Builds an index from rows read in one snapshot, in ascending id order.
 pub struct IndexBuilder {
     index: CatalogIndex,
+    /// Where a full build reports the beers read so far (the warm-up's progress in `/ready`).
+    progress: Option<Arc<BuildProgress>>,
 }
 
 impl IndexBuilder {
@@ -157,7 +164,14 @@ impl IndexBuilder {
                 version,
                 ..CatalogIndex::default()
             },
+            progress: None,
         }
+    }
+
+    /// Reports the beers read to `progress` as they are pushed.
+    pub fn reporting_to(mut self, progress: Arc<BuildProgress>) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     /// Adds a beer; ids must ascend.
@@ -188,6 +202,11 @@ impl IndexBuilder {
         index.hops.push_row(row.hops);
         index.malts.push_row(row.malts);
         index.foods.push_row(row.foods);
+        if let Some(progress) = &self.progress
+            && index.ids.len().is_multiple_of(PROGRESS_EVERY)
+        {
+            progress.add(PROGRESS_EVERY as u64);
+        }
     }
 
     pub fn finish(self) -> CatalogIndex {

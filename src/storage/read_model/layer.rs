@@ -28,7 +28,8 @@ use async_trait::async_trait;
 
 use super::evaluator::Evaluator;
 use super::rendered_row_cache::RenderedRowCache;
-use super::{CatalogIndex, IdPage};
+use super::warmup::{Warmth, Warmup, WarmupSettings};
+use super::{BuildProgress, CatalogIndex, IdPage};
 use crate::domain::{Beer, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery};
 use crate::observability::{Metrics, names};
 use crate::storage::freshness::Freshness;
@@ -63,6 +64,8 @@ struct Shared {
     patched: AtomicU64,
     rebuilt: AtomicU64,
     metrics: ReadModelMetrics,
+    /// The first build's progress and outcome: whether the process should be given traffic yet.
+    warmup: Warmup,
 }
 
 /// The read model's refreshes and its rendered-row lookups, as metrics.
@@ -91,7 +94,7 @@ impl ReadModelMetrics {
 }
 
 impl Shared {
-    fn new(rendered_rows: RenderedRowCache, metrics: ReadModelMetrics) -> Self {
+    fn new(rendered_rows: RenderedRowCache, metrics: ReadModelMetrics, warmup: WarmupSettings) -> Self {
         Self {
             index: RwLock::default(),
             building: AtomicBool::default(),
@@ -101,6 +104,7 @@ impl Shared {
             patched: AtomicU64::default(),
             rebuilt: AtomicU64::default(),
             metrics,
+            warmup: Warmup::start(warmup),
         }
     }
 
@@ -146,19 +150,28 @@ impl ReadModel {
         freshness: Option<Arc<Freshness>>,
         rendered_row_bytes: u64,
     ) -> Arc<Self> {
-        Self::start_with_metrics(inner, freshness, rendered_row_bytes, &Metrics::disabled())
+        Self::start_with_metrics(
+            inner,
+            freshness,
+            rendered_row_bytes,
+            WarmupSettings::default(),
+            &Metrics::disabled(),
+        )
     }
 
-    /// As [`ReadModel::start`], recording refreshes, rendered-row lookups and the version lag into `metrics`.
+    /// As [`ReadModel::start`], warming up as `warmup` says, recording refreshes, rendered-row lookups, the
+    /// warm-up's state and the version lag into `metrics`.
     pub fn start_with_metrics(
         inner: Arc<dyn ReadDatabase>,
         freshness: Option<Arc<Freshness>>,
         rendered_row_bytes: u64,
+        warmup: WarmupSettings,
         metrics: &Metrics,
     ) -> Arc<Self> {
         let shared = Shared::new(
             RenderedRowCache::new(rendered_row_bytes),
             ReadModelMetrics::new(metrics),
+            warmup,
         );
         let model = Arc::new(Self {
             inner,
@@ -176,6 +189,17 @@ impl ReadModel {
                 }
             });
         }
+        let weak = Arc::downgrade(&model);
+        let states = ["building", "warm", "serving_from_sql"]
+            .map(|state| (state, metrics.gauge(names::READ_MODEL_WARMUP, &[("state", state)])));
+        metrics.sample_on_render(move || {
+            if let Some(model) = weak.upgrade() {
+                let now = model.warmth().state();
+                states
+                    .iter()
+                    .for_each(|(state, gauge)| gauge.set(f64::from(u8::from(*state == now))));
+            }
+        });
         model.start_refresh();
         if let Some(freshness) = freshness {
             tokio::spawn(follow(Arc::downgrade(&model), freshness));
@@ -186,6 +210,12 @@ impl ReadModel {
     /// Whether an index is loaded and current (for tests and readiness reporting).
     pub async fn is_current(&self) -> StoreResult<bool> {
         Ok(self.current().await?.is_some())
+    }
+
+    /// How far the first build has come, and whether the process should be given traffic yet
+    /// ([`super::warmup`]).
+    pub fn warmth(&self) -> Warmth {
+        self.shared.warmup.warmth()
     }
 
     /// How many refreshes patched the index and how many rebuilt it, so far.
@@ -307,9 +337,16 @@ impl ReadModel {
         }
         let (inner, shared) = (self.inner.clone(), self.shared.clone());
         tokio::spawn(async move {
-            let started = Instant::now();
             let previous = shared.index.read().expect("the index lock is never poisoned").clone();
-            match Self::refreshed(&inner, previous).await {
+            let first = previous.is_none();
+            if first && !shared.warmup.is_warm() {
+                count_beers(&inner, &shared);
+                if let Some(hold) = &shared.warmup.hold {
+                    hold.released().await;
+                }
+            }
+            let started = Instant::now();
+            match Self::refreshed(&inner, previous, &shared.warmup.progress).await {
                 Ok(Some((index, how))) => {
                     let elapsed_ms = started.elapsed().as_millis() as u64;
                     let (beers, version) = (index.len(), index.version());
@@ -339,10 +376,17 @@ impl ReadModel {
                         Refresh::Rebuilt => shared.rendered_rows.forget_all(),
                     }
                     *installed = Some(Arc::new(index));
+                    drop(installed);
+                    shared.warmup.built();
                 }
                 Ok(None) => {}
                 // Not fatal: queries keep going to the database, and the next one retries.
-                Err(error) => tracing::warn!(error = %error, "read model refresh failed; queries use the database"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "read model refresh failed; queries use the database");
+                    if first {
+                        shared.warmup.build_failed();
+                    }
+                }
             }
             shared.building.store(false, Ordering::Release);
             shared.attempts.send_modify(|attempts| *attempts += 1);
@@ -354,6 +398,7 @@ impl ReadModel {
     async fn refreshed(
         inner: &Arc<dyn ReadDatabase>,
         previous: Option<Arc<CatalogIndex>>,
+        progress: &Arc<BuildProgress>,
     ) -> StoreResult<Option<(CatalogIndex, Refresh)>> {
         if let Some(previous) = previous {
             let changes = match inner
@@ -378,7 +423,11 @@ impl ReadModel {
                 return Ok(Some((index, Refresh::Patched { changed })));
             }
         }
-        Ok(Some((inner.load_index().await?, Refresh::Rebuilt)))
+        progress.restart();
+        Ok(Some((
+            inner.load_index_with_progress(progress).await?,
+            Refresh::Rebuilt,
+        )))
     }
 
     /// Evaluates a query on the read model's threads ([`Evaluator`]): at a million beers a count or a sort walks
@@ -523,6 +572,21 @@ impl CatalogReads for ReadModel {
     async fn has_images(&self) -> StoreResult<bool> {
         self.inner.has_images().await
     }
+}
+
+/// Counts the beers beside the first build, once, for the warm-up's "N of M beers" (at a million beers a count
+/// costs the database a fraction of the build's reading; it is only shown, so a failure just leaves it unknown).
+fn count_beers(inner: &Arc<dyn ReadDatabase>, shared: &Arc<Shared>) {
+    if shared.warmup.counting.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let (inner, progress) = (inner.clone(), shared.warmup.progress.clone());
+    tokio::spawn(async move {
+        match inner.count(&BeerFilter::default()).await {
+            Ok(total) => progress.set_total(total),
+            Err(error) => tracing::debug!(%error, "counting the beers for the warm-up's progress failed"),
+        }
+    });
 }
 
 /// Refreshes the index as soon as [`Freshness`] confirms a new version (and checks every 100 ms), while the read

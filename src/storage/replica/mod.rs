@@ -28,8 +28,8 @@ use version_reader::ReplicaVersionReader;
 
 use super::change_signal::{VersionListener, VersionReader};
 use super::{
-    CatalogIndex, CatalogReads, ChangeSource, ImageNames, IndexChanges, JsonShape, ReadDatabase, RenderedRow,
-    StoreResult, StoredImage, StoredRendition, read_preference,
+    BuildProgress, CatalogIndex, CatalogReads, ChangeSource, ImageNames, IndexChanges, JsonShape, ReadDatabase,
+    RenderedRow, StoreResult, StoredImage, StoredRendition, read_preference,
 };
 use crate::domain::{Beer, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery};
 
@@ -178,8 +178,13 @@ impl ChangeSource for ReplicaRouter {
         self.read(|store| async move { store.catalog_version().await }).await
     }
 
-    async fn load_index(&self) -> StoreResult<CatalogIndex> {
-        self.read(|store| async move { store.load_index().await }).await
+    async fn load_index_with_progress(&self, progress: &Arc<BuildProgress>) -> StoreResult<CatalogIndex> {
+        self.read(|store| async move {
+            // A retry on the primary reads every beer again.
+            progress.restart();
+            store.load_index_with_progress(progress).await
+        })
+        .await
     }
 
     async fn load_index_changes(&self, since: i64, limit: usize) -> StoreResult<Option<IndexChanges>> {

@@ -119,7 +119,7 @@ impl ChangeSource for Recording {
     async fn catalog_version(&self) -> StoreResult<i64> {
         self.read("catalog_version").map(|()| 0)
     }
-    async fn load_index(&self) -> StoreResult<CatalogIndex> {
+    async fn load_index_with_progress(&self, _progress: &Arc<BuildProgress>) -> StoreResult<CatalogIndex> {
         self.read("load_index")?;
         Err(StoreError::Database(sqlx::Error::RowNotFound))
     }
