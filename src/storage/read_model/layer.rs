@@ -137,7 +137,7 @@ pub fn patch_limit(beers: usize) -> usize {
 
 /// How a refresh brought the index up to date.
 enum Refresh {
-    Patched { step: Step },
+    Patched { step: Box<Step> },
     Rebuilt,
 }
 
@@ -353,7 +353,7 @@ impl ReadModel {
                 })
                 .await
                 .expect("patching the index does not panic");
-                return Ok(Some((index, Refresh::Patched { step })));
+                return Ok(Some((index, Refresh::Patched { step: Box::new(step) })));
             }
         }
         Ok(Some((inner.load_index().await?, Refresh::Rebuilt)))
@@ -559,7 +559,7 @@ fn spawn_refresh(inner: Arc<dyn ReadDatabase>, shared: Arc<Shared>, freshness: O
                 match how {
                     Refresh::Patched { step } => {
                         shared.rendered_rows.forget(step.ids());
-                        shared.feed.patched(step);
+                        shared.feed.patched(*step);
                     }
                     Refresh::Rebuilt => {
                         shared.rendered_rows.forget_all();
