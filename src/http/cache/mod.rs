@@ -15,6 +15,7 @@
 //! `ETag` and `Vary: Accept-Encoding`. A HEAD is answered as the GET it asks about, less the body.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody as _};
@@ -64,6 +65,8 @@ struct Inner {
     /// it was built at).
     feed: Option<Arc<ChangeFeed>>,
     public: HeaderValue,
+    /// The confirmed version the entries were last cleared for, while no change feed vouches for them.
+    cleared_for: AtomicI64,
     lookups: Lookups,
 }
 
@@ -280,8 +283,19 @@ impl HttpCache {
             freshness,
             feed,
             public: HeaderValue::from_str(&format!("public, max-age={max_age_secs}")).expect("a valid header"),
+            cleared_for: AtomicI64::new(i64::MIN),
             lookups: Lookups::new(metrics),
         }))
+    }
+
+    /// Without a change feed position (no read model, or its index not built yet) an entry serves only at the
+    /// version it was built at: free the memory of the others at the first request that sees a new version. It
+    /// also drops an answer stored under a version confirmed by the primary (after this task's write) but read
+    /// from a replica that had not replayed it, when the version read from the replica comes back lower.
+    fn clear_if_new(&self, entries: &Entries, version: i64) {
+        if self.0.cleared_for.swap(version, Ordering::AcqRel) != version {
+            entries.clear();
+        }
     }
 }
 
@@ -350,6 +364,9 @@ async fn read(cache: &HttpCache, request: Request, next: Next) -> Response {
         },
         None => None,
     };
+    if position.is_none() {
+        cache.clear_if_new(entries, version);
+    }
     let now = Now::Confirmed(version);
     if let Some(stored) = entries.get(key.as_str()).filter(|stored| stored.serves(now, feed)) {
         lookups.hit.increment(1);

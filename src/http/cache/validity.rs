@@ -20,8 +20,11 @@ pub(super) enum Now {
 
 /// When a stored answer was computed, and from what.
 pub(super) struct Validity {
-    /// The version confirmed when the answer was computed (it was read at that version or later).
-    signal: i64,
+    /// The version confirmed when the answer was computed, when the answer was read at that version or later;
+    /// `None` when the change feed was behind it: the confirmed version may come from the primary (read after
+    /// this task's write) while reads are served by a replica that has not replayed it yet, so only the feed,
+    /// which follows the side reads are served from, can vouch for the answer.
+    signal: Option<i64>,
     /// What the change feed can check; `None` when it cannot vouch (no read model or no index yet, or a page or
     /// total answered by the database at a version the feed does not know).
     feed: Option<FeedCheck>,
@@ -50,6 +53,10 @@ impl Validity {
                 dependencies: read.read.into_boxed_slice(),
             }
         });
+        let signal = match position {
+            Some(position) if position.version < signal => None,
+            _ => Some(signal),
+        };
         Self { signal, feed }
     }
 
@@ -58,7 +65,7 @@ impl Validity {
     /// is down: every step it knows).
     pub(super) fn serves(&self, now: Now, feed: Option<&ChangeFeed>) -> bool {
         let (Now::Confirmed(version) | Now::Down(version)) = now;
-        if self.signal == version {
+        if self.signal == Some(version) {
             return true;
         }
         let (Some(check), Some(feed)) = (&self.feed, feed) else {
@@ -117,8 +124,16 @@ mod tests {
         }
         // Beer 2 changes at version 6: the signal says 6 before the feed knows it.
         assert!(!beer_1.serves(Now::Confirmed(6), Some(&feed)), "the feed is behind");
+        // Computed then: the signal alone does not vouch for it (the version may be the primary's, ahead of
+        // where it was read), the feed does once it knows the step.
+        let while_behind = Validity::new(6, feed.position(), read(&[Dependency::Beer(2)]));
+        assert!(!while_behind.serves(Now::Confirmed(6), Some(&feed)));
         feed.patched(Step::new(5, 6, vec![2], empty(5), empty(6)));
         assert!(beer_1.serves(Now::Confirmed(6), Some(&feed)));
+        assert!(
+            !while_behind.serves(Now::Confirmed(6), Some(&feed)),
+            "beer 2 changed after it was read"
+        );
         assert!(
             !anything.serves(Now::Confirmed(6), Some(&feed)),
             "nothing recorded: any change"
