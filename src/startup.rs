@@ -115,7 +115,7 @@ impl Application {
             AppState::new(catalog.clone(), write_policy, images),
             config.request_timeout,
             RateLimiter::with_metrics(rate_limit, &metrics),
-            HttpCache::new(&config.cache, catalog.freshness(), &metrics),
+            HttpCache::new(&config.cache, catalog.freshness(), catalog.change_feed(), &metrics),
             &metrics,
         );
         let metrics = match config.metrics_addr {

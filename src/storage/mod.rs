@@ -17,13 +17,16 @@
 //! | read model | [`read_model`] | lists, counts, sorts and random answered in memory; cached rendered rows |
 //! | known images | [`known_images`] | an image name the catalog does not hold answered without a round trip |
 //! | freshness | [`freshness`], [`change_signal`] | the catalog version, read in the background, that caches check against |
+//! | change feed | [`change_feed`], [`dependencies`] | which beers each version step changed (from the read model's patches), so caches keep what a write cannot change |
 //!
 //! Data jobs (`migrate`, `seed`, `import`) use a backend alone ([`connect`]); the server uses the whole stack.
 
 use std::sync::Arc;
 
 pub mod backend;
+pub mod change_feed;
 pub mod change_signal;
+pub mod dependencies;
 mod error;
 pub mod freshness;
 pub mod interface;
@@ -38,6 +41,8 @@ pub mod sql;
 pub mod stack;
 
 pub use backend::{PostgresStore, SqliteStore};
+pub use change_feed::{ChangeFeed, Position};
+pub use dependencies::{Dependencies, Dependency};
 pub use error::{ConnectError, StoreError, StoreResult};
 pub use freshness::{Availability, Freshness};
 pub use interface::{

@@ -21,6 +21,7 @@ mod layer;
 mod patch;
 mod query;
 mod rendered_row_cache;
+mod subset;
 #[cfg(test)]
 mod tests;
 mod text;

@@ -9,6 +9,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::change_feed::ChangeFeed;
 use super::change_signal::VersionFollower;
 use super::freshness::Freshness;
 use super::known_images::KnownImages;
@@ -168,6 +169,12 @@ impl Catalog {
     /// read model (every read is SQL, and there is nothing to wait for).
     pub fn warmth(&self) -> Option<Warmth> {
         self.0.read_model.as_ref().map(|model| model.warmth())
+    }
+
+    /// Which beers each catalog version step changed, as the read model learns them from the change log: what
+    /// lets a cache keep answers a write cannot change. `None` without a read model.
+    pub fn change_feed(&self) -> Option<Arc<ChangeFeed>> {
+        self.0.read_model.as_ref().map(|model| model.change_feed())
     }
 
     /// The read model, when the stack has one (for tests and diagnostics).

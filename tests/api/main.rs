@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod beers;
 mod cache;
+mod cache_invalidation;
 mod commands;
 mod compression;
 mod connections;

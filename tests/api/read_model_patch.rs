@@ -18,13 +18,13 @@ use crate::backend_tests;
 use crate::helpers::{TestDatabase, config_for, sample_beer, wait_until_current};
 
 /// SQL as another client runs it, outside the service.
-enum Raw {
+pub(crate) enum Raw {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
 }
 
 impl Raw {
-    async fn open(url: &str) -> Self {
+    pub(crate) async fn open(url: &str) -> Self {
         if url.starts_with("sqlite:") {
             Raw::Sqlite(sqlx::SqlitePool::connect(url).await.unwrap())
         } else {
@@ -32,7 +32,7 @@ impl Raw {
         }
     }
 
-    async fn execute(&self, statement: &str) {
+    pub(crate) async fn execute(&self, statement: &str) {
         match self {
             Raw::Sqlite(pool) => sqlx::raw_sql(statement).execute(pool).await.map(drop),
             Raw::Postgres(pool) => sqlx::raw_sql(statement).execute(pool).await.map(drop),
@@ -49,7 +49,7 @@ impl Raw {
     }
 }
 
-async fn connected(database: &TestDatabase) -> DynDatabase {
+pub(crate) async fn connected(database: &TestDatabase) -> DynDatabase {
     let config = config_for(&database.url, &[]);
     let store = storage::connect(&config.database, &config.store).await.unwrap();
     store.migrate().await.unwrap();
@@ -57,7 +57,7 @@ async fn connected(database: &TestDatabase) -> DynDatabase {
 }
 
 /// A beer of varied fields, drawn from a few texts so vocabularies share, lose and gain them.
-fn random_fields(rng: &mut StdRng) -> BeerFields {
+pub(crate) fn random_fields(rng: &mut StdRng) -> BeerFields {
     let mut beer: Value = sample_beer(&format!(
         "{} {}",
         ["Punk", "Dead Pony", "Café Über", "Hazy Jane"].choose(rng).unwrap(),
@@ -86,7 +86,7 @@ fn random_fields(rng: &mut StdRng) -> BeerFields {
     serde_json::from_value(beer).unwrap()
 }
 
-fn records(rng: &mut StdRng, ids: impl IntoIterator<Item = i64>) -> Vec<ImportRecord> {
+pub(crate) fn records(rng: &mut StdRng, ids: impl IntoIterator<Item = i64>) -> Vec<ImportRecord> {
     ids.into_iter()
         .map(|id| ImportRecord {
             id: Some(id),

@@ -2,11 +2,13 @@
 //! `Cache-Control` saying who may reuse what, and an in-process response cache of public reads, bounded in bytes
 //! and keyed by the canonical request.
 //!
-//! Freshness comes from the storage stack's [`Freshness`]: an entry remembers the catalog version it was built at
-//! and is served only while that is the version confirmed within its freshness bound (under 1 s), so a write by any
-//! instance or process shows everywhere within that bound. While the version cannot be read the cache is bypassed;
-//! while the database is down, entries are served stale and say so (`Cache-Status`, RFC 9211). Writes and errors
-//! are never stored and carry `Cache-Control: no-store`.
+//! Freshness comes from the storage stack's [`Freshness`]: an entry remembers the catalog version confirmed when it
+//! was built, and is served while that is the version confirmed within its freshness bound (under 1 s), so a write
+//! by any instance or process shows everywhere within that bound. Across versions, the storage's [`ChangeFeed`]
+//! (which beers each version step changed, from the database's change log) keeps an entry as long as no step
+//! since changed what it was read from ([`validity`]): a write drops the answers it can change, not every one.
+//! While the version cannot be read the cache is bypassed; while the database is down, entries are served stale
+//! and say so (`Cache-Status`, RFC 9211). Writes and errors are never stored and carry `Cache-Control: no-store`.
 //!
 //! Text answers are sent in the coding the client accepts ([`encoding`]): each coding of an answer is compressed
 //! once and kept beside it in the same bounded store, under the identity answer's content hash, with its own strong
@@ -24,7 +26,10 @@ use axum::response::{IntoResponse, Response};
 
 use crate::domain::filter::DEFAULT_PER_PAGE;
 use crate::observability::{Metrics, names};
-use crate::storage::Freshness;
+use crate::storage::dependencies::recording;
+use crate::storage::{ChangeFeed, Freshness, Position};
+use quick_cache::sync::{EntryAction, EntryResult};
+use validity::{Now, Validity};
 use variants::{in_coding, without_body};
 
 /// Bodies larger than this are passed through untouched (no ETag, never cached), not buffered.
@@ -38,6 +43,7 @@ const STALE_HIT: HeaderValue = HeaderValue::from_static("beer-catalog; hit; deta
 const STORED: HeaderValue = HeaderValue::from_static("beer-catalog; fwd=uri-miss; stored");
 const BYPASS: HeaderValue = HeaderValue::from_static("beer-catalog; fwd=bypass; detail=change-signal-unread");
 
+mod validity;
 mod variants;
 
 #[derive(Clone, Debug)]
@@ -55,8 +61,11 @@ pub struct HttpCache(Arc<Inner>);
 struct Inner {
     entries: Option<Entries>,
     freshness: Option<Arc<Freshness>>,
+    /// Which beers each version step changed (with the read model; without it, an entry serves only at the version
+    /// it was built at).
+    feed: Option<Arc<ChangeFeed>>,
     public: HeaderValue,
-    /// The catalog version the entries were last cleared for: a new version makes every entry useless.
+    /// The confirmed version the entries were last cleared for, while no change feed vouches for them.
     cleared_for: AtomicI64,
     lookups: Lookups,
 }
@@ -101,6 +110,16 @@ struct Stored {
     /// The handler's headers (content type, `X-Total-Count`, `Link`...), without the ones computed per answer.
     headers: HeaderMap,
     body: Bytes,
+    /// When it may be served; `None` for compressed variants, found only by their content hash.
+    validity: Option<Validity>,
+}
+
+impl Stored {
+    fn serves(&self, now: Now, feed: Option<&ChangeFeed>) -> bool {
+        self.validity
+            .as_ref()
+            .is_some_and(|validity| validity.serves(now, feed))
+    }
 }
 
 /// Weighs an entry by what it holds, so `CACHE_MAX_BYTES` bounds the memory rather than a count.
@@ -209,20 +228,24 @@ type FillGuard<'a> = quick_cache::sync::PlaceholderGuard<
 /// How long a request waits for another one computing the same answer before computing it itself.
 const FILL_WAIT: Duration = Duration::from_secs(2);
 
-/// The entry key: the catalog version first, so an answer is only ever found at the version it was built at.
-fn versioned(version: i64, key: &str) -> String {
-    format!("{version} {key}")
-}
+/// How long a request waits for the change feed to know every step up to the confirmed version before looking
+/// entries up (a patch takes milliseconds after a write; the read model itself waits as long for its index).
+const FEED_WAIT: Duration = Duration::from_millis(200);
 
 impl HttpCache {
     /// ETags, 304s and `Cache-Control` only, without a response cache (tests that do not run a storage stack).
     pub fn headers_only(max_age_secs: u32) -> Self {
-        Self::build(None, None, max_age_secs, &Metrics::disabled())
+        Self::build(None, None, None, max_age_secs, &Metrics::disabled())
     }
 
     /// The full cache, as the server runs it, counting into `metrics`; `options.max_bytes == 0` gives ETags and
-    /// 304s only.
-    pub fn new(options: &CacheOptions, freshness: Arc<Freshness>, metrics: &Metrics) -> Self {
+    /// 304s only. With `feed`, entries survive the version steps that do not change them.
+    pub fn new(
+        options: &CacheOptions,
+        freshness: Arc<Freshness>,
+        feed: Option<Arc<ChangeFeed>>,
+        metrics: &Metrics,
+    ) -> Self {
         let entries = (options.max_bytes > 0).then(|| {
             // quick_cache splits its capacity into shards of at least 32 estimated items each, and an entry must
             // fit in one shard: estimating few, large items (lists of 47-157 KB) keeps
@@ -239,7 +262,7 @@ impl HttpCache {
                 evictions,
             )
         });
-        let cache = Self::build(entries, Some(freshness), options.max_age_secs, metrics);
+        let cache = Self::build(entries, Some(freshness), feed, options.max_age_secs, metrics);
         let held = Arc::downgrade(&cache.0);
         let bytes = metrics.gauge(names::CACHE_BYTES, &[] as &[(&str, &str)]);
         metrics.sample_on_render(move || {
@@ -253,20 +276,24 @@ impl HttpCache {
     fn build(
         entries: Option<Entries>,
         freshness: Option<Arc<Freshness>>,
+        feed: Option<Arc<ChangeFeed>>,
         max_age_secs: u32,
         metrics: &Metrics,
     ) -> Self {
         Self(Arc::new(Inner {
             entries,
             freshness,
+            feed,
             public: HeaderValue::from_str(&format!("public, max-age={max_age_secs}")).expect("a valid header"),
             cleared_for: AtomicI64::new(i64::MIN),
             lookups: Lookups::new(metrics),
         }))
     }
 
-    /// Entries built at older versions can never be served again (except during an outage, when no new version
-    /// can be read): free their memory at the first request that sees a new version.
+    /// Without a change feed position (no read model, or its index not built yet) an entry serves only at the
+    /// version it was built at: free the memory of the others at the first request that sees a new version. It
+    /// also drops an answer stored under a version confirmed by the primary (after this task's write) but read
+    /// from a replica that had not replayed it, when the version read from the replica comes back lower.
     fn clear_if_new(&self, entries: &Entries, version: i64) {
         if self.0.cleared_for.swap(version, Ordering::AcqRel) != version {
             entries.clear();
@@ -298,23 +325,22 @@ async fn read(cache: &HttpCache, request: Request, next: Next) -> Response {
     let (true, Some(entries), Some(freshness)) = (cached, cache.0.entries.as_ref(), cache.0.freshness.as_ref()) else {
         return forward(cache, kind, request, next, Fill::Uncached).await;
     };
-    // Catalog answers are kept under the version they were built at. Label images and assets are kept under their
-    // path alone, with their handler's validator and caching headers: their URL names their content, and only a
-    // write can make one wrong (removing an image no beer uses any more), so they are cleared with the rest.
+    // Catalog answers are kept under their canonical request, label images under their path, each with when it
+    // may be served ([`validity`]). Label images: their URL names their content, and only a write can make one
+    // wrong (removing an image no beer uses any more), so they depend on any beer's change.
     let key = match kind {
         Kind::Immutable => format!("{IMMUTABLE_PREFIX}{}", request.uri().path()),
         // A negotiated path (`Accept: application/xml`...) keeps one answer per representation.
         _ => canonical_key(request.uri()) + super::recipes::cache_variant(request.uri(), request.headers()),
     };
-    let key_at = |version: i64| match kind {
-        Kind::Immutable => key.clone(),
-        _ => versioned(version, &key),
-    };
     let hit_control = |control: HeaderValue| (kind == Kind::PublicRead).then_some(control);
+    let feed = cache.0.feed.as_deref();
+    let lookups = &cache.0.lookups;
     if freshness.is_down() {
-        // Stale-if-error: whatever was stored at the last version read is the best answer there is.
-        if let Some(stored) = entries.get(key_at(freshness.last_version()).as_str()) {
-            cache.0.lookups.stale.increment(1);
+        // Stale-if-error: whatever was good at the last version read is the best answer there is.
+        let now = Now::Down(freshness.last_version());
+        if let Some(stored) = entries.get(key.as_str()).filter(|stored| stored.serves(now, feed)) {
+            lookups.stale.increment(1);
             return from_store(
                 cache,
                 kind,
@@ -325,33 +351,65 @@ async fn read(cache: &HttpCache, request: Request, next: Next) -> Response {
             )
             .await;
         }
-        cache.0.lookups.miss.increment(1);
+        lookups.miss.increment(1);
         return forward(cache, kind, request, next, Fill::Uncached).await;
     }
     let Some(version) = freshness.current_version() else {
-        cache.0.lookups.miss.increment(1);
+        lookups.miss.increment(1);
         return forward(cache, kind, request, next, Fill::Bypass).await;
     };
-    cache.clear_if_new(entries, version);
-    let key = key_at(version);
+    // Entries built before this version serve only once the feed knows every step up to it.
+    let position = match feed {
+        Some(feed) => match feed.position() {
+            Some(position) if position.version < version => feed.reached(version, FEED_WAIT).await,
+            position => position,
+        },
+        None => None,
+    };
+    if position.is_none() {
+        cache.clear_if_new(entries, version);
+    }
+    let now = Now::Confirmed(version);
+    if let Some(stored) = entries.get(key.as_str()).filter(|stored| stored.serves(now, feed)) {
+        lookups.hit.increment(1);
+        let public = hit_control(cache.0.public.clone());
+        return from_store(cache, kind, &stored, request.headers(), public, HIT).await;
+    }
     // Requests for the same answer wait for the first one to compute it, instead of all going to the database
-    // after every change (quick_cache's placeholder guard).
-    let lookups = &cache.0.lookups;
-    match tokio::time::timeout(FILL_WAIT, entries.get_value_or_guard_async(key.as_str())).await {
-        Ok(Ok(stored)) => {
+    // after every change (quick_cache's placeholder guard); an entry that no longer serves is replaced.
+    let lookup = entries.entry_async(key.as_str(), |_, stored| {
+        if stored.serves(now, feed) {
+            EntryAction::Retain(stored.clone())
+        } else {
+            EntryAction::ReplaceWithGuard
+        }
+    });
+    let start = Start {
+        signal: version,
+        position,
+    };
+    match tokio::time::timeout(FILL_WAIT, lookup).await {
+        Ok(EntryResult::Retained(stored)) => {
             lookups.hit.increment(1);
             let public = hit_control(cache.0.public.clone());
             from_store(cache, kind, &stored, request.headers(), public, HIT).await
         }
-        Ok(Err(guard)) => {
+        Ok(EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _)) => {
             lookups.miss.increment(1);
-            forward(cache, kind, request, next, Fill::Guard(guard)).await
+            forward(cache, kind, request, next, Fill::Guard(guard, start)).await
         }
-        Err(_) => {
+        Ok(EntryResult::Removed(..) | EntryResult::Timeout) | Err(_) => {
             lookups.miss.increment(1);
             forward(cache, kind, request, next, Fill::Bypass).await
         }
     }
+}
+
+/// When a miss began computing its answer: the version confirmed and the change feed's position.
+#[derive(Copy, Clone)]
+struct Start {
+    signal: i64,
+    position: Option<Position>,
 }
 
 /// The key prefix of label images and assets (catalog answers' keys start with their version number).
@@ -363,15 +421,19 @@ enum Fill<'a> {
     Uncached,
     /// Cacheable, but caching is suspended (the change signal cannot be vouched for): say so.
     Bypass,
-    /// Store it under this guard (its key names the version it is built at).
-    Guard(FillGuard<'a>),
+    /// Store it under this guard, with when it may be served.
+    Guard(FillGuard<'a>, Start),
 }
 
 /// Runs the handler; gives a 200 its validator and caching headers, stores it when asked, answers a matching
 /// `If-None-Match` with 304. Errors get `no-store`.
 async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fill: Fill<'_>) -> Response {
     let request_headers = request.headers().clone();
-    let response = next.run(request).await;
+    // What a stored answer was read from decides which writes drop it.
+    let (response, read) = match fill {
+        Fill::Guard(..) => recording(next.run(request)).await,
+        _ => (next.run(request).await, Default::default()),
+    };
     if response.status() != StatusCode::OK {
         // A dropped guard lets the next waiting request compute the answer itself.
         let mut response = response;
@@ -412,7 +474,7 @@ async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fi
         Fill::Bypass => {
             parts.headers.insert(CACHE_STATUS, BYPASS);
         }
-        Fill::Guard(guard) => {
+        Fill::Guard(guard, start) => {
             let mut headers = parts.headers.clone();
             for computed in [header::CONTENT_LENGTH, header::ETAG] {
                 headers.remove(computed);
@@ -425,6 +487,7 @@ async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fi
                 etag: etag.clone(),
                 headers,
                 body: bytes.clone(),
+                validity: Some(Validity::new(start.signal, start.position, read)),
             };
             let _ = guard.insert(Arc::new(stored));
             parts.headers.insert(CACHE_STATUS, STORED);

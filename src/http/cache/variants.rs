@@ -52,6 +52,7 @@ pub(super) async fn in_coding(
                 etag,
                 headers: HeaderMap::new(),
                 body: body.clone(),
+                validity: None,
             };
             let _ = guard.insert(Arc::new(stored));
             (body, ENCODED_STORED)

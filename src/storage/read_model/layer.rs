@@ -30,8 +30,10 @@ use super::evaluator::Evaluator;
 use super::rendered_row_cache::RenderedRowCache;
 use super::warmup::{Warmth, Warmup, WarmupSettings};
 use super::{BuildProgress, CatalogIndex, IdPage};
-use crate::domain::{Beer, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery};
+use crate::domain::{Beer, BeerFilter, ImageMeta, IngredientKind, IngredientName, ListQuery, SortField};
 use crate::observability::{Metrics, names};
+use crate::storage::change_feed::{ChangeFeed, Step};
+use crate::storage::dependencies::{self, Dependency};
 use crate::storage::freshness::Freshness;
 use crate::storage::{
     CatalogReads, ReadDatabase, RenderedRow, StoreResult, StoredImage, StoredRendition, read_preference, rendered,
@@ -60,6 +62,8 @@ struct Shared {
     /// under the index's write lock, and a row read from the database is kept only under its read lock and if
     /// the index it was read for is still the one installed (see [`Shared::keep_if_installed`]).
     rendered_rows: RenderedRowCache,
+    /// Each installed patch's changed beers, published under the index's write lock with the index it installs.
+    feed: Arc<ChangeFeed>,
     evaluator: Evaluator,
     patched: AtomicU64,
     rebuilt: AtomicU64,
@@ -100,6 +104,7 @@ impl Shared {
             building: AtomicBool::default(),
             attempts: tokio::sync::watch::Sender::new(0),
             rendered_rows,
+            feed: ChangeFeed::new(),
             evaluator: Evaluator::start(),
             patched: AtomicU64::default(),
             rebuilt: AtomicU64::default(),
@@ -136,7 +141,7 @@ pub fn patch_limit(beers: usize) -> usize {
 
 /// How a refresh brought the index up to date.
 enum Refresh {
-    Patched { changed: Vec<i64> },
+    Patched { step: Box<Step> },
     Rebuilt,
 }
 
@@ -224,6 +229,11 @@ impl ReadModel {
             patched: self.shared.patched.load(Ordering::Acquire),
             rebuilt: self.shared.rebuilt.load(Ordering::Acquire),
         }
+    }
+
+    /// What each refresh changed, for the caches of answers read from this model ([`ChangeFeed`]).
+    pub fn change_feed(&self) -> Arc<ChangeFeed> {
+        self.shared.feed.clone()
     }
 
     /// Rendered rows cached, and their bytes (for tests and diagnostics).
@@ -332,65 +342,7 @@ impl ReadModel {
     }
 
     fn start_refresh(&self) {
-        if self.shared.building.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (inner, shared) = (self.inner.clone(), self.shared.clone());
-        tokio::spawn(async move {
-            let previous = shared.index.read().expect("the index lock is never poisoned").clone();
-            let first = previous.is_none();
-            if first && !shared.warmup.is_warm() {
-                count_beers(&inner, &shared);
-                if let Some(hold) = &shared.warmup.hold {
-                    hold.released().await;
-                }
-            }
-            let started = Instant::now();
-            match Self::refreshed(&inner, previous, &shared.warmup.progress).await {
-                Ok(Some((index, how))) => {
-                    let elapsed_ms = started.elapsed().as_millis() as u64;
-                    let (beers, version) = (index.len(), index.version());
-                    match &how {
-                        Refresh::Patched { changed } => {
-                            shared.metrics.patches.increment(1);
-                            shared.metrics.patch_duration.record(started.elapsed().as_secs_f64());
-                            tracing::debug!(
-                                beers,
-                                version,
-                                changed = changed.len(),
-                                elapsed_ms,
-                                "read model patched"
-                            );
-                            shared.patched.fetch_add(1, Ordering::AcqRel);
-                        }
-                        Refresh::Rebuilt => {
-                            shared.metrics.rebuilds.increment(1);
-                            shared.metrics.rebuild_duration.record(started.elapsed().as_secs_f64());
-                            tracing::info!(beers, version, elapsed_ms, "read model built");
-                            shared.rebuilt.fetch_add(1, Ordering::AcqRel);
-                        }
-                    }
-                    let mut installed = shared.index.write().expect("the index lock is never poisoned");
-                    match &how {
-                        Refresh::Patched { changed } => shared.rendered_rows.forget(changed),
-                        Refresh::Rebuilt => shared.rendered_rows.forget_all(),
-                    }
-                    *installed = Some(Arc::new(index));
-                    drop(installed);
-                    shared.warmup.built();
-                }
-                Ok(None) => {}
-                // Not fatal: queries keep going to the database, and the next one retries.
-                Err(error) => {
-                    tracing::warn!(error = %error, "read model refresh failed; queries use the database");
-                    if first {
-                        shared.warmup.build_failed();
-                    }
-                }
-            }
-            shared.building.store(false, Ordering::Release);
-            shared.attempts.send_modify(|attempts| *attempts += 1);
-        });
+        spawn_refresh(self.inner.clone(), self.shared.clone(), self.freshness.clone());
     }
 
     /// The index at the database's current version: `previous` patched with what changed since, or a full build
@@ -417,10 +369,22 @@ impl ReadModel {
                     return Ok(None);
                 }
                 // Copying the columns takes tens of milliseconds at a million beers: off the async workers.
-                let (index, changed) = tokio::task::spawn_blocking(move || (previous.patched(&changes), changes.ids))
-                    .await
-                    .expect("patching the index does not panic");
-                return Ok(Some((index, Refresh::Patched { changed })));
+                // The changed beers as they were, for the change feed (a few rows, from the old index).
+                let (index, step) = tokio::task::spawn_blocking(move || {
+                    let index = previous.patched(&changes);
+                    let before = previous.subset(&changes.ids);
+                    let step = Step::new(
+                        previous.version(),
+                        changes.version,
+                        changes.ids,
+                        before,
+                        changes.current,
+                    );
+                    (index, step)
+                })
+                .await
+                .expect("patching the index does not panic");
+                return Ok(Some((index, Refresh::Patched { step: Box::new(step) })));
             }
         }
         progress.restart();
@@ -456,13 +420,26 @@ impl ReadModel {
     }
 }
 
+/// Records that the answer depends on the page of `query` the index chose (`ids`, in the query's order).
+fn record_page(query: &ListQuery, ids: &[i64]) {
+    let in_id_order = query.sort.first().is_none_or(|key| key.field == SortField::Id);
+    let span = ids.iter().min().zip(ids.iter().max()).map(|(low, high)| (*low, *high));
+    dependencies::record(Dependency::Page {
+        filter: query.filter.clone(),
+        in_id_order,
+        span,
+    });
+}
+
 #[async_trait]
 impl CatalogReads for ReadModel {
     async fn list(&self, query: &ListQuery) -> StoreResult<Vec<Beer>> {
         let Some(index) = self.current().await? else {
+            dependencies::record_unversioned();
             return self.inner.list(query).await;
         };
         let page = self.evaluate(index, query, false).await?;
+        record_page(query, &page.ids);
         if page.ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -474,8 +451,10 @@ impl CatalogReads for ReadModel {
 
     async fn count(&self, filter: &BeerFilter) -> StoreResult<u64> {
         let Some(index) = self.current().await? else {
+            dependencies::record_unversioned();
             return self.inner.count(filter).await;
         };
+        dependencies::record(Dependency::Count(filter.clone()));
         let query = ListQuery {
             per_page: 0,
             filter: filter.clone(),
@@ -500,9 +479,11 @@ impl CatalogReads for ReadModel {
     /// The page's ids from the index, then their rendered rows: cached, or read by primary key.
     async fn list_json(&self, query: &ListQuery, shape: JsonShape, image_base: &str) -> StoreResult<String> {
         let Some(index) = self.current().await? else {
+            dependencies::record_unversioned();
             return self.inner.list_json(query, shape, image_base).await;
         };
         let page = self.evaluate(index.clone(), query, false).await?;
+        record_page(query, &page.ids);
         if page.ids.is_empty() {
             return Ok("[]".to_owned());
         }
@@ -518,6 +499,7 @@ impl CatalogReads for ReadModel {
 
     /// From the cached rendered row, when there is one; a beer the current index does not hold is not looked for.
     async fn get_json(&self, id: i64, shape: JsonShape, image_base: &str) -> StoreResult<Option<String>> {
+        dependencies::record(Dependency::Beer(id));
         if !self.shared.rendered_rows.enabled() {
             return self.inner.get_json(id, shape, image_base).await;
         }
@@ -532,14 +514,17 @@ impl CatalogReads for ReadModel {
     }
 
     async fn rendered_rows(&self, ids: &[i64]) -> StoreResult<Vec<RenderedRow>> {
+        dependencies::record_beers(ids);
         self.inner.rendered_rows(ids).await
     }
 
     async fn get(&self, id: i64) -> StoreResult<Option<Beer>> {
+        dependencies::record(Dependency::Beer(id));
         self.inner.get(id).await
     }
 
     async fn random(&self) -> StoreResult<Option<Beer>> {
+        dependencies::record(Dependency::Catalog);
         // `ORDER BY random()` reads the whole table; the index picks an id in constant time.
         let picked = self
             .current()
@@ -554,22 +539,31 @@ impl CatalogReads for ReadModel {
     }
 
     async fn get_many(&self, ids: &[i64]) -> StoreResult<Vec<Beer>> {
+        dependencies::record_beers(ids);
         self.inner.get_many(ids).await
     }
 
     async fn image_meta(&self, sha256: &str) -> StoreResult<Option<ImageMeta>> {
+        // An image goes when the last beer using it changes: any beer's write.
+        dependencies::record(Dependency::Catalog);
         self.inner.image_meta(sha256).await
     }
 
     async fn image(&self, sha256: &str) -> StoreResult<Option<StoredImage>> {
+        // An image goes when the last beer using it changes: any beer's write.
+        dependencies::record(Dependency::Catalog);
         self.inner.image(sha256).await
     }
 
     async fn image_rendition(&self, sha256: &str, width: u32) -> StoreResult<Option<StoredRendition>> {
+        // An image goes when the last beer using it changes: any beer's write.
+        dependencies::record(Dependency::Catalog);
         self.inner.image_rendition(sha256, width).await
     }
 
     async fn has_images(&self) -> StoreResult<bool> {
+        // An image goes when the last beer using it changes: any beer's write.
+        dependencies::record(Dependency::Catalog);
         self.inner.has_images().await
     }
 }
@@ -585,6 +579,86 @@ fn count_beers(inner: &Arc<dyn ReadDatabase>, shared: &Arc<Shared>) {
         match inner.count(&BeerFilter::default()).await {
             Ok(total) => progress.set_total(total),
             Err(error) => tracing::debug!(%error, "counting the beers for the warm-up's progress failed"),
+        }
+    });
+}
+
+/// Brings the index to the database's current version in the background, unless a refresh is under way; when
+/// a newer version was confirmed meanwhile (and this one made progress), at once again. The first build is the
+/// warm-up readiness waits for.
+fn spawn_refresh(inner: Arc<dyn ReadDatabase>, shared: Arc<Shared>, freshness: Option<Arc<Freshness>>) {
+    if shared.building.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut behind = false;
+        let previous = shared.index.read().expect("the index lock is never poisoned").clone();
+        let first = previous.is_none();
+        if first && !shared.warmup.is_warm() {
+            count_beers(&inner, &shared);
+            if let Some(hold) = &shared.warmup.hold {
+                hold.released().await;
+            }
+        }
+        let started = Instant::now();
+        match ReadModel::refreshed(&inner, previous, &shared.warmup.progress).await {
+            Ok(Some((index, how))) => {
+                let elapsed_ms = started.elapsed().as_millis() as u64;
+                let (beers, version) = (index.len(), index.version());
+                match &how {
+                    Refresh::Patched { step } => {
+                        shared.metrics.patches.increment(1);
+                        shared.metrics.patch_duration.record(started.elapsed().as_secs_f64());
+                        tracing::debug!(
+                            beers,
+                            version,
+                            changed = step.ids().len(),
+                            elapsed_ms,
+                            "read model patched"
+                        );
+                        shared.patched.fetch_add(1, Ordering::AcqRel);
+                    }
+                    Refresh::Rebuilt => {
+                        shared.metrics.rebuilds.increment(1);
+                        shared.metrics.rebuild_duration.record(started.elapsed().as_secs_f64());
+                        tracing::info!(beers, version, elapsed_ms, "read model built");
+                        shared.rebuilt.fetch_add(1, Ordering::AcqRel);
+                    }
+                }
+                let mut installed = shared.index.write().expect("the index lock is never poisoned");
+                match how {
+                    Refresh::Patched { step } => {
+                        shared.rendered_rows.forget(step.ids());
+                        shared.feed.patched(*step);
+                    }
+                    Refresh::Rebuilt => {
+                        shared.rendered_rows.forget_all();
+                        shared.feed.rebuilt(version);
+                    }
+                }
+                *installed = Some(Arc::new(index));
+                drop(installed);
+                shared.warmup.built();
+                // Versions confirmed while this refresh read are not waited for until the next poll: caches
+                // that follow the feed wait for it.
+                behind = freshness
+                    .as_ref()
+                    .and_then(|freshness| freshness.current_version())
+                    .is_some_and(|current| current > version);
+            }
+            Ok(None) => {}
+            // Not fatal: queries keep going to the database, and the next one retries.
+            Err(error) => {
+                tracing::warn!(error = %error, "read model refresh failed; queries use the database");
+                if first {
+                    shared.warmup.build_failed();
+                }
+            }
+        }
+        shared.building.store(false, Ordering::Release);
+        shared.attempts.send_modify(|attempts| *attempts += 1);
+        if behind {
+            spawn_refresh(inner, shared, freshness);
         }
     });
 }
