@@ -2,16 +2,36 @@
 //! (any method but GET, HEAD, OPTIONS or TRACE) has all of its reads served by the primary instead, so whatever it
 //! reads back, for its response or its own checks, includes its write, which the replica may not have replayed.
 
+use std::future::Future;
+
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::Response;
 
+use super::around::Around;
 use crate::storage::read_preference::reads_on_primary;
 
-pub async fn writes_read_their_writes(request: Request, next: Next) -> Response {
-    if request.method().is_safe() {
-        next.run(request).await
-    } else {
-        reads_on_primary(next.run(request)).await
+/// The middleware ([`Around`]): a write's whole handler runs with its reads on the primary.
+#[derive(Clone, Copy)]
+pub struct WritesReadTheirWrites;
+
+impl Around for WritesReadTheirWrites {
+    fn around<Answer>(
+        &self,
+        request: Request,
+        inner: impl FnOnce(Request) -> Answer,
+    ) -> impl Future<Output = Response> + Send + 'static
+    where
+        Answer: Future<Output = Response> + Send + 'static,
+    {
+        let safe = request.method().is_safe();
+        // Creating the handler's future does no work yet: all of it runs when polled, inside the scope.
+        let answer = inner(request);
+        async move {
+            if safe {
+                answer.await
+            } else {
+                reads_on_primary(answer).await
+            }
+        }
     }
 }

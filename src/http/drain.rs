@@ -12,6 +12,7 @@
 //! sent it, and will not once it reads the answer. Reading would only make hyper solicit the body with a
 //! `100 Continue`; instead the body is let go, and hyper answers and closes without it.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,9 +22,10 @@ use std::time::Duration;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
+
+use super::around::Around;
 
 /// The most of an unwanted body read after the answer: well above the largest accepted body (2 MiB images by
 /// default), so a client that sends somewhat too much reads why; far below what would cost anything.
@@ -72,31 +74,50 @@ impl HttpBody for SharedBody {
     }
 }
 
-/// Middleware: lets the handler read the body, then reads and discards what it left, after the answer.
-pub async fn finish_reading_body(request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    if body.is_end_stream() {
-        // No body (every GET): nothing to keep.
-        return next.run(Request::from_parts(parts, body)).await;
+/// The middleware ([`Around`]): lets the handler read the body, then reads and discards what it left, after the
+/// answer.
+#[derive(Clone, Copy)]
+pub struct FinishReadingBody;
+
+impl Around for FinishReadingBody {
+    fn around<Answer>(
+        &self,
+        request: Request,
+        inner: impl FnOnce(Request) -> Answer,
+    ) -> impl Future<Output = Response> + Send + 'static
+    where
+        Answer: Future<Output = Response> + Send + 'static,
+    {
+        let (parts, body) = request.into_parts();
+        let (body, kept) = if body.is_end_stream() {
+            // No body (every GET): nothing to keep.
+            (body, None)
+        } else {
+            let expects_continue = parts
+                .headers
+                .get(header::EXPECT)
+                .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+            let slot = Arc::new(Slot {
+                body: Mutex::new(Some(body)),
+                polled: AtomicBool::new(false),
+            });
+            (Body::new(SharedBody(slot.clone())), Some((slot, expects_continue)))
+        };
+        let answer = inner(Request::from_parts(parts, body));
+        async move {
+            let response = answer.await;
+            if let Some((slot, expects_continue)) = kept {
+                let unread = slot.take().filter(|body| !body.is_end_stream());
+                let never_sent = expects_continue && !slot.polled.load(Ordering::Relaxed);
+                if let Some(unread) = unread.filter(|_| !never_sent) {
+                    // Spawned, so the answer is written now while the rest arrives; hyper keeps the connection
+                    // reading for as long as the body is held.
+                    tokio::spawn(discard(unread));
+                }
+            }
+            response
+        }
     }
-    let expects_continue = parts
-        .headers
-        .get(header::EXPECT)
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let slot = Arc::new(Slot {
-        body: Mutex::new(Some(body)),
-        polled: AtomicBool::new(false),
-    });
-    let shared = Body::new(SharedBody(slot.clone()));
-    let response = next.run(Request::from_parts(parts, shared)).await;
-    let unread = slot.take().filter(|body| !body.is_end_stream());
-    let never_sent = expects_continue && !slot.polled.load(Ordering::Relaxed);
-    if let Some(unread) = unread.filter(|_| !never_sent) {
-        // Spawned, so the answer is written now while the rest arrives; hyper keeps the connection reading for
-        // as long as the body is held.
-        tokio::spawn(discard(unread));
-    }
-    response
 }
 
 async fn discard(mut body: Body) {

@@ -2,12 +2,13 @@
 //! early-413 body draining, panics as 500s, CORS, the rate limit, the response cache, the timeout, the body limit
 //! and read-your-writes.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::Response;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -16,9 +17,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use super::around::{Around, AroundLayer};
 use super::cache::{self, HttpCache};
 use super::error::{ApiError, ErrorCause};
-use super::rate_limit::{self, LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER, RateLimiter};
+use super::rate_limit::{LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER, RateLimiter};
 use super::request_metrics::RequestMetrics;
 use super::response::{is_punk_path, method_not_allowed, not_found, panic_response, render};
 use super::{AppState, consistency, drain};
@@ -70,22 +72,22 @@ pub(super) fn with_middleware_and_cache(
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .map_response(nosniff)
                 .map_response(errors_not_stored)
-                .layer(middleware::from_fn_with_state(metrics, log_request))
+                .layer(AroundLayer(LogRequest(metrics)))
                 // Outside everything that may answer before reading the body, so that answer reaches the client.
-                .layer(middleware::from_fn(drain::finish_reading_body))
+                .layer(AroundLayer(drain::FinishReadingBody))
                 .layer(CatchPanicLayer::custom(panic_response))
                 // A public catalog, as the Punk API was: any origin may read; writes still need a key. Listed, not
                 // `*`, so that the headers are exposed on credentialed requests and to older browsers too.
                 .layer(CorsLayer::permissive().expose_headers(EXPOSED_HEADERS))
                 // Inside CORS: a 429 must be readable by the browser app that caused it. Outside the cache: a cached
                 // answer counts against the limit like any other.
-                .layer(middleware::from_fn_with_state(rate_limiter, rate_limit::limit_rate))
+                .layer(AroundLayer(rate_limiter))
                 // Inside the log line (hits are logged too) and CORS (added per request, not stored); outside the
                 // timeout, so a hit never waits on anything.
                 .layer(middleware::from_fn_with_state(cache, cache::http_cache))
-                .layer(middleware::from_fn_with_state(request_timeout, enforce_timeout))
+                .layer(AroundLayer(Timeout(request_timeout)))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-                .layer(middleware::from_fn(consistency::writes_read_their_writes)),
+                .layer(AroundLayer(consistency::WritesReadTheirWrites)),
         )
 }
 
@@ -183,36 +185,70 @@ fn record_status<B>(response: &axum::http::Response<B>, _latency: Duration, span
 /// failure its cause, taken from the response ([`ErrorCause`]): the one place a 5xx is logged. Health checks log at
 /// DEBUG: a load balancer polling them every few seconds would drown everything else. The request metrics are
 /// recorded here too, from the same route, status and latency.
-async fn log_request(State(metrics): State<RequestMetrics>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let _in_flight = metrics.start();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
-    metrics.record(
-        route.as_ref().map(MatchedPath::as_str),
-        &method,
-        response.status(),
-        started.elapsed(),
-    );
-    let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let cause = response.extensions().get::<ErrorCause>().map(|cause| &*cause.0);
-    if matches!(path.as_str(), "/health" | "/ready" | "/started") {
-        tracing::debug!(%method, %path, status, latency_ms, cause, "request");
-    } else if response.status().is_server_error() {
-        tracing::warn!(%method, %path, status, latency_ms, cause, "request");
-    } else {
-        tracing::info!(%method, %path, status, latency_ms, "request");
+#[derive(Clone)]
+struct LogRequest(RequestMetrics);
+
+impl Around for LogRequest {
+    fn around<Answer>(
+        &self,
+        request: Request,
+        inner: impl FnOnce(Request) -> Answer,
+    ) -> impl Future<Output = Response> + Send + 'static
+    where
+        Answer: Future<Output = Response> + Send + 'static,
+    {
+        let metrics = self.0.clone();
+        let started = Instant::now();
+        let in_flight = metrics.start();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let answer = inner(request);
+        async move {
+            let response = answer.await;
+            drop(in_flight);
+            metrics.record(
+                route.as_ref().map(MatchedPath::as_str),
+                &method,
+                response.status(),
+                started.elapsed(),
+            );
+            let status = response.status().as_u16();
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let cause = response.extensions().get::<ErrorCause>().map(|cause| &*cause.0);
+            if matches!(path.as_str(), "/health" | "/ready" | "/started") {
+                tracing::debug!(%method, %path, status, latency_ms, cause, "request");
+            } else if response.status().is_server_error() {
+                tracing::warn!(%method, %path, status, latency_ms, cause, "request");
+            } else {
+                tracing::info!(%method, %path, status, latency_ms, "request");
+            }
+            response
+        }
     }
-    response
 }
 
-async fn enforce_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    let punk = is_punk_path(request.uri());
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => render(ApiError::Timeout(limit.as_secs()), punk),
+/// Answers 503 with what to retry when the handler takes longer than the limit.
+#[derive(Clone, Copy)]
+struct Timeout(Duration);
+
+impl Around for Timeout {
+    fn around<Answer>(
+        &self,
+        request: Request,
+        inner: impl FnOnce(Request) -> Answer,
+    ) -> impl Future<Output = Response> + Send + 'static
+    where
+        Answer: Future<Output = Response> + Send + 'static,
+    {
+        let limit = self.0;
+        let punk = is_punk_path(request.uri());
+        let answer = tokio::time::timeout(limit, inner(request));
+        async move {
+            match answer.await {
+                Ok(response) => response,
+                Err(_) => render(ApiError::Timeout(limit.as_secs()), punk),
+            }
+        }
     }
 }

@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::observability::Metrics;
 
+mod around;
 pub mod auth;
 pub mod beers;
 mod body_shape;
@@ -74,7 +75,7 @@ pub fn app_with_cache(
         RequestMetrics::new(metrics),
     )
     // Outermost: every error answer, even a timeout, a panic or a 429, becomes a page for a browser.
-    .layer(axum::middleware::from_fn(pages::html_errors))
+    .layer(around::AroundLayer(pages::HtmlErrors))
     .with_state(state)
 }
 

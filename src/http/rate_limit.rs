@@ -17,16 +17,17 @@
 //! instance; the edge (the WAF in front of the ALB) holds the global one.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
 
+use super::around::Around;
 use super::error::ApiError;
 use crate::observability::{Metrics, names};
 
@@ -270,31 +271,61 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -
     client
 }
 
-/// The middleware: counts the request against its client and either passes it on or answers 429 (Punk's shape
-/// under `/v2`, problem details elsewhere); either way the answer carries the three headers.
-pub async fn limit_rate(State(limiter): State<RateLimiter>, request: Request, next: Next) -> Response {
-    let Some(limiter) = limiter.inner.as_deref() else {
-        return next.run(request).await;
-    };
-    if is_exempt(request.uri().path()) {
-        return next.run(request).await;
+/// The middleware ([`Around`]): counts the request against its client and either passes it on or answers 429
+/// (Punk's shape under `/v2`, problem details elsewhere); either way the answer carries the three headers.
+impl Around for RateLimiter {
+    fn around<Answer>(
+        &self,
+        request: Request,
+        inner: impl FnOnce(Request) -> Answer,
+    ) -> impl Future<Output = Response> + Send + 'static
+    where
+        Answer: Future<Output = Response> + Send + 'static,
+    {
+        let decision = self.inner.as_deref().and_then(|limiter| limiter.decide(&request));
+        let answer = match decision {
+            Some((decision, Some(refusal))) => Err((decision, refusal)),
+            Some((decision, None)) => Ok((Some(decision), inner(request))),
+            None => Ok((None, inner(request))),
+        };
+        async move {
+            let (decision, mut response) = match answer {
+                Ok((decision, answer)) => (decision, answer.await),
+                Err((decision, refusal)) => (Some(decision), refusal),
+            };
+            if let Some(decision) = decision {
+                let headers = response.headers_mut();
+                headers.insert(LIMIT_HEADER, HeaderValue::from(decision.limit));
+                headers.insert(REMAINING_HEADER, HeaderValue::from(decision.remaining));
+                headers.insert(RESET_HEADER, HeaderValue::from(decision.reset_unix));
+            }
+            response
+        }
     }
-    // Present whenever the server runs through `startup` (`into_make_service_with_connect_info`).
-    let Some(peer) = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip())
-    else {
-        tracing::debug!("rate limiter: no peer address on the request; not counted");
-        return next.run(request).await;
-    };
-    let client = client_ip(peer, request.headers(), &limiter.trusted_proxies);
-    let decision = limiter.check(client, Instant::now());
-    let mut response = if decision.allowed {
-        limiter.allowed.increment(1);
-        next.run(request).await
-    } else {
-        limiter.limited.increment(1);
+}
+
+impl Limiter {
+    /// The decision for one request, with the 429 when it is refused; `None` when the request is not counted.
+    fn decide(&self, request: &Request) -> Option<(Decision, Option<Response>)> {
+        if is_exempt(request.uri().path()) {
+            return None;
+        }
+        // Present whenever the server runs through `startup` (`into_make_service_with_connect_info`).
+        let Some(peer) = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+        else {
+            tracing::debug!("rate limiter: no peer address on the request; not counted");
+            return None;
+        };
+        let client = client_ip(peer, request.headers(), &self.trusted_proxies);
+        let decision = self.check(client, Instant::now());
+        if decision.allowed {
+            self.allowed.increment(1);
+            return Some((decision, None));
+        }
+        self.limited.increment(1);
         // Once per client and window: a client hammering on after its 429 must not flood the log (each request
         // still has its own request line).
         if decision.first_refusal {
@@ -303,15 +334,11 @@ pub async fn limit_rate(State(limiter): State<RateLimiter>, request: Request, ne
         let error = ApiError::TooManyRequests {
             retry_after_secs: decision.retry_after_secs,
             limit: decision.limit,
-            window_secs: limiter.window.as_secs(),
+            window_secs: self.window.as_secs(),
         };
-        super::response::render(error, super::response::is_punk_path(request.uri()))
-    };
-    let headers = response.headers_mut();
-    headers.insert(LIMIT_HEADER, HeaderValue::from(decision.limit));
-    headers.insert(REMAINING_HEADER, HeaderValue::from(decision.remaining));
-    headers.insert(RESET_HEADER, HeaderValue::from(decision.reset_unix));
-    response
+        let refusal = super::response::render(error, super::response::is_punk_path(request.uri()));
+        Some((decision, Some(refusal)))
+    }
 }
 
 /// Documents the limiter on every limited operation of the OpenAPI document: the three headers on each response

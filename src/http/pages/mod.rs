@@ -3,20 +3,22 @@
 //! escaped by default); one small script adds what needs the API key (saving, image upload). The pages read the
 //! catalog through the same store and query parsing as the API, so a page and the API never disagree.
 //!
-//! Also here: error answers as HTML pages for browsers ([`html_errors`]), while every other client keeps getting
+//! Also here: error answers as HTML pages for browsers ([`HtmlErrors`]), while every other client keeps getting
 //! the API's JSON.
+
+use std::future::Future;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, html};
 use sha2::{Digest, Sha256};
 
 use crate::http::AppState;
+use crate::http::around::{Around, AroundLayer};
 use crate::http::error::ApiError;
 use crate::storage::StoreError;
 
@@ -44,7 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/catalog/{id}", get(catalog::beer_page))
         .route("/catalog/{id}/edit", get(editor::edit_page))
         .route("/docs", get(reference::docs_page))
-        .layer(middleware::from_fn(page_headers));
+        .layer(AroundLayer(PageHeaders));
     pages.merge(assets::router())
 }
 
@@ -226,10 +228,29 @@ fn layout(title: &str, current: Nav, content: Markup) -> Markup {
 /// Headers every page carries: the content security policy, and an `ETag` over the body so a browser revalidating
 /// gets a 304 instead of the page again. `no-cache` means "revalidate before reuse": the catalog changes with
 /// every write, and a 304 costs one small round trip.
-async fn page_headers(request: Request, next: Next) -> Response {
-    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
-    let cacheable = matches!(*request.method(), Method::GET | Method::HEAD);
-    let response = next.run(request).await;
+#[derive(Clone, Copy)]
+struct PageHeaders;
+
+impl Around for PageHeaders {
+    fn around<Answer>(
+        &self,
+        request: Request,
+        inner: impl FnOnce(Request) -> Answer,
+    ) -> impl Future<Output = Response> + Send + 'static
+    where
+        Answer: Future<Output = Response> + Send + 'static,
+    {
+        let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+        let cacheable = matches!(*request.method(), Method::GET | Method::HEAD);
+        let answer = inner(request);
+        async move {
+            let response = answer.await;
+            with_page_headers(response, if_none_match, cacheable).await
+        }
+    }
+}
+
+async fn with_page_headers(response: Response, if_none_match: Option<HeaderValue>, cacheable: bool) -> Response {
     let (mut parts, body) = response.into_parts();
     set_page_security_headers(&mut parts.headers);
     if !(cacheable && parts.status == StatusCode::OK) {
@@ -301,9 +322,25 @@ pub fn prefers_html(headers: &HeaderMap) -> bool {
 
 /// Error answers of the API (JSON: problem details or the Punk shape) become HTML error pages when the request
 /// prefers HTML: a person following a dead link sees a page, not JSON. Everything else passes untouched.
-pub async fn html_errors(request: Request, next: Next) -> Response {
-    let wants_html = prefers_html(request.headers());
-    let response = next.run(request).await;
+#[derive(Clone, Copy)]
+pub struct HtmlErrors;
+
+impl Around for HtmlErrors {
+    fn around<Answer>(
+        &self,
+        request: Request,
+        inner: impl FnOnce(Request) -> Answer,
+    ) -> impl Future<Output = Response> + Send + 'static
+    where
+        Answer: Future<Output = Response> + Send + 'static,
+    {
+        let wants_html = prefers_html(request.headers());
+        let answer = inner(request);
+        async move { as_html_error(answer.await, wants_html).await }
+    }
+}
+
+async fn as_html_error(response: Response, wants_html: bool) -> Response {
     let status = response.status();
     let is_json = response
         .headers()
