@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware;
 use axum::response::Response;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -18,7 +17,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 use super::around::{Around, AroundLayer};
-use super::cache::{self, HttpCache};
+use super::cache::HttpCache;
 use super::error::{ApiError, ErrorCause};
 use super::rate_limit::{LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER, RateLimiter};
 use super::request_metrics::RequestMetrics;
@@ -84,7 +83,7 @@ pub(super) fn with_middleware_and_cache(
                 .layer(AroundLayer(rate_limiter))
                 // Inside the log line (hits are logged too) and CORS (added per request, not stored); outside the
                 // timeout, so a hit never waits on anything.
-                .layer(middleware::from_fn_with_state(cache, cache::http_cache))
+                .layer(cache)
                 .layer(AroundLayer(Timeout(request_timeout)))
                 .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
                 .layer(AroundLayer(consistency::WritesReadTheirWrites)),

@@ -1,4 +1,5 @@
-//! HTTP caching for the read path: a strong `ETag` on every 200 GET with `If-None-Match` answered 304,
+//! HTTP caching for the read path: a strong `ETag` on every 200 GET that may be reused (all but `/health`,
+//! `/ready`, `/started` and `random`, which are `no-store`) with `If-None-Match` answered 304,
 //! `Cache-Control` saying who may reuse what, and an in-process response cache of public reads, bounded in bytes
 //! and keyed by the canonical request.
 //!
@@ -18,19 +19,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes, HttpBody as _};
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::Next;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::filter::DEFAULT_PER_PAGE;
 use crate::observability::{Metrics, names};
-use crate::storage::dependencies::recording;
-use crate::storage::{ChangeFeed, Freshness, Position};
-use quick_cache::sync::{EntryAction, EntryResult};
+use crate::storage::{ChangeFeed, Freshness};
 use validity::{Now, Validity};
-use variants::{in_coding, without_body};
+use variants::in_coding;
 
 /// Bodies larger than this are passed through untouched (no ETag, never cached), not buffered.
 const MAX_BUFFERED_BYTES: u64 = 8 * 1024 * 1024;
@@ -43,8 +40,11 @@ const STALE_HIT: HeaderValue = HeaderValue::from_static("beer-catalog; hit; deta
 const STORED: HeaderValue = HeaderValue::from_static("beer-catalog; fwd=uri-miss; stored");
 const BYPASS: HeaderValue = HeaderValue::from_static("beer-catalog; fwd=bypass; detail=change-signal-unread");
 
+mod service;
 mod validity;
 mod variants;
+
+pub use service::CacheService;
 
 #[derive(Clone, Debug)]
 pub struct CacheOptions {
@@ -299,206 +299,6 @@ impl HttpCache {
             entries.clear();
         }
     }
-}
-
-/// The middleware: see the module documentation.
-pub async fn http_cache(State(cache): State<HttpCache>, mut request: Request, next: Next) -> Response {
-    if request.method() == Method::HEAD {
-        // The same validator, coding and length as the GET (a client checks them before fetching), from the same
-        // stored answer; the body is dropped here rather than by the router.
-        *request.method_mut() = Method::GET;
-        return without_body(read(&cache, request, next).await);
-    }
-    if request.method() != Method::GET {
-        // Writes: nothing of them may be reused.
-        let mut response = next.run(request).await;
-        response.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
-        return response;
-    }
-    read(&cache, request, next).await
-}
-
-/// A GET, from the store when it holds the answer.
-async fn read(cache: &HttpCache, request: Request, next: Next) -> Response {
-    let kind = kind(request.uri().path());
-    let cached = matches!(kind, Kind::PublicRead | Kind::Immutable);
-    let (true, Some(entries), Some(freshness)) = (cached, cache.0.entries.as_ref(), cache.0.freshness.as_ref()) else {
-        return forward(cache, kind, request, next, Fill::Uncached).await;
-    };
-    // Catalog answers are kept under their canonical request, label images under their path, each with when it
-    // may be served ([`validity`]). Label images: their URL names their content, and only a write can make one
-    // wrong (removing an image no beer uses any more), so they depend on any beer's change.
-    let key = match kind {
-        Kind::Immutable => format!("{IMMUTABLE_PREFIX}{}", request.uri().path()),
-        // A negotiated path (`Accept: application/xml`...) keeps one answer per representation.
-        _ => canonical_key(request.uri()) + super::recipes::cache_variant(request.uri(), request.headers()),
-    };
-    let hit_control = |control: HeaderValue| (kind == Kind::PublicRead).then_some(control);
-    let feed = cache.0.feed.as_deref();
-    let lookups = &cache.0.lookups;
-    if freshness.is_down() {
-        // Stale-if-error: whatever was good at the last version read is the best answer there is.
-        let now = Now::Down(freshness.last_version());
-        if let Some(stored) = entries.get(key.as_str()).filter(|stored| stored.serves(now, feed)) {
-            lookups.stale.increment(1);
-            return from_store(
-                cache,
-                kind,
-                &stored,
-                request.headers(),
-                hit_control(NO_CACHE),
-                STALE_HIT,
-            )
-            .await;
-        }
-        lookups.miss.increment(1);
-        return forward(cache, kind, request, next, Fill::Uncached).await;
-    }
-    let Some(version) = freshness.current_version() else {
-        lookups.miss.increment(1);
-        return forward(cache, kind, request, next, Fill::Bypass).await;
-    };
-    // Entries built before this version serve only once the feed knows every step up to it.
-    let position = match feed {
-        Some(feed) => match feed.position() {
-            Some(position) if position.version < version => feed.reached(version, FEED_WAIT).await,
-            position => position,
-        },
-        None => None,
-    };
-    if position.is_none() {
-        cache.clear_if_new(entries, version);
-    }
-    let now = Now::Confirmed(version);
-    if let Some(stored) = entries.get(key.as_str()).filter(|stored| stored.serves(now, feed)) {
-        lookups.hit.increment(1);
-        let public = hit_control(cache.0.public.clone());
-        return from_store(cache, kind, &stored, request.headers(), public, HIT).await;
-    }
-    // Requests for the same answer wait for the first one to compute it, instead of all going to the database
-    // after every change (quick_cache's placeholder guard); an entry that no longer serves is replaced.
-    let lookup = entries.entry_async(key.as_str(), |_, stored| {
-        if stored.serves(now, feed) {
-            EntryAction::Retain(stored.clone())
-        } else {
-            EntryAction::ReplaceWithGuard
-        }
-    });
-    let start = Start {
-        signal: version,
-        position,
-    };
-    match tokio::time::timeout(FILL_WAIT, lookup).await {
-        Ok(EntryResult::Retained(stored)) => {
-            lookups.hit.increment(1);
-            let public = hit_control(cache.0.public.clone());
-            from_store(cache, kind, &stored, request.headers(), public, HIT).await
-        }
-        Ok(EntryResult::Vacant(guard) | EntryResult::Replaced(guard, _)) => {
-            lookups.miss.increment(1);
-            forward(cache, kind, request, next, Fill::Guard(guard, start)).await
-        }
-        Ok(EntryResult::Removed(..) | EntryResult::Timeout) | Err(_) => {
-            lookups.miss.increment(1);
-            forward(cache, kind, request, next, Fill::Bypass).await
-        }
-    }
-}
-
-/// When a miss began computing its answer: the version confirmed and the change feed's position.
-#[derive(Copy, Clone)]
-struct Start {
-    signal: i64,
-    position: Option<Position>,
-}
-
-/// The key prefix of label images and assets (catalog answers' keys start with their version number).
-const IMMUTABLE_PREFIX: &str = "immutable ";
-
-/// What to do with a 200 from the handler.
-enum Fill<'a> {
-    /// Nothing to store (not a cached kind, the cache is off, or the database is down).
-    Uncached,
-    /// Cacheable, but caching is suspended (the change signal cannot be vouched for): say so.
-    Bypass,
-    /// Store it under this guard, with when it may be served.
-    Guard(FillGuard<'a>, Start),
-}
-
-/// Runs the handler; gives a 200 its validator and caching headers, stores it when asked, answers a matching
-/// `If-None-Match` with 304. Errors get `no-store`.
-async fn forward(cache: &HttpCache, kind: Kind, request: Request, next: Next, fill: Fill<'_>) -> Response {
-    let request_headers = request.headers().clone();
-    // What a stored answer was read from decides which writes drop it.
-    let (response, read) = match fill {
-        Fill::Guard(..) => recording(next.run(request)).await,
-        _ => (next.run(request).await, Default::default()),
-    };
-    if response.status() != StatusCode::OK {
-        // A dropped guard lets the next waiting request compute the answer itself.
-        let mut response = response;
-        if response.status().is_client_error() || response.status().is_server_error() {
-            response.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
-        }
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let cache_control = match kind {
-        Kind::PublicRead => cache.0.public.clone(),
-        Kind::Volatile => NO_STORE,
-        Kind::Other | Kind::Immutable | Kind::Asset => {
-            parts.headers.get(header::CACHE_CONTROL).cloned().unwrap_or(NO_CACHE)
-        }
-    };
-    parts.headers.insert(header::CACHE_CONTROL, cache_control);
-    if body.size_hint().upper().is_none_or(|upper| upper > MAX_BUFFERED_BYTES) {
-        // Streamed or large: passed through as is.
-        return Response::from_parts(parts, body);
-    }
-    let bytes = match axum::body::to_bytes(body, MAX_BUFFERED_BYTES as usize).await {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            let cause = format!("reading the response body: {error}");
-            return super::error::ApiError::Internal(cause).into_response();
-        }
-    };
-    // Content-addressed answers carry their handler's validator (the content's SHA-256), which clients may hold.
-    let etag = match parts.headers.get(header::ETAG) {
-        Some(etag) if matches!(kind, Kind::Immutable | Kind::Asset) => etag.clone(),
-        _ => etag_for(&bytes),
-    };
-    parts.headers.insert(header::ETAG, etag.clone());
-    parts.headers.remove(header::CONTENT_LENGTH);
-    match fill {
-        Fill::Uncached => {}
-        Fill::Bypass => {
-            parts.headers.insert(CACHE_STATUS, BYPASS);
-        }
-        Fill::Guard(guard, start) => {
-            let mut headers = parts.headers.clone();
-            for computed in [header::CONTENT_LENGTH, header::ETAG] {
-                headers.remove(computed);
-            }
-            if kind != Kind::Immutable {
-                // Set per answer: a hit during an outage is not `public`.
-                headers.remove(header::CACHE_CONTROL);
-            }
-            let stored = Stored {
-                etag: etag.clone(),
-                headers,
-                body: bytes.clone(),
-                validity: Some(Validity::new(start.signal, start.position, read)),
-            };
-            let _ = guard.insert(Arc::new(stored));
-            parts.headers.insert(CACHE_STATUS, STORED);
-        }
-    }
-    let (headers, body) = in_coding(cache, kind, &request_headers, parts.headers, bytes).await;
-    parts.headers = headers;
-    if none_match(&request_headers, &parts.headers[header::ETAG]) {
-        return not_modified(&parts.headers);
-    }
-    Response::from_parts(parts, Body::from(body))
 }
 
 /// A stored answer; `cache_control` replaces the stored one when given (catalog answers store none).

@@ -16,7 +16,7 @@ const ENCODED_STORED: &str = "beer-catalog-encoded; fwd=miss; stored";
 
 /// A 200's headers and body in the coding the client prefers, when the body is text worth compressing: the
 /// variant kept in the store, or compressed now (and kept, unless the answer is a new one each time or the store is
-/// off). `headers` must hold the identity answer's `ETag`.
+/// off). `headers` holds the identity answer's `ETag`, except a volatile answer's, which has none.
 pub(super) async fn in_coding(
     cache: &HttpCache,
     kind: Kind,
@@ -31,13 +31,16 @@ pub(super) async fn in_coding(
     let Some(coding) = encoding::negotiate(request_headers) else {
         return (headers, identity);
     };
-    let identity_etag = headers[header::ETAG].clone();
-    let etag = coding.etag(&identity_etag);
-    headers.insert(header::ETAG, etag.clone());
     headers.insert(header::CONTENT_ENCODING, coding.header_value());
-    let Some(entries) = cache.0.entries.as_ref().filter(|_| kind != Kind::Volatile) else {
+    // A volatile answer has no validator (never reused) and is never kept.
+    let (Some(entries), Some(identity_etag)) = (
+        cache.0.entries.as_ref().filter(|_| kind != Kind::Volatile),
+        headers.get(header::ETAG).cloned(),
+    ) else {
         return (headers, encoding::compress_off_workers(coding, identity).await);
     };
+    let etag = coding.etag(&identity_etag);
+    headers.insert(header::ETAG, etag.clone());
     // Keyed by the identity answer's content hash: the same bytes compress the same whatever URL they answer.
     let key = format!(
         "{ENCODED_PREFIX}{} {}",
