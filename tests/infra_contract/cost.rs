@@ -403,3 +403,50 @@ fn every_log_group_has_a_retention_and_the_right_class() {
         "aws_rds_cluster exports logs, but no /aws/rds/cluster/* group",
     );
 }
+
+/// The settings of envs/production that the "Production now" column of infra/README.md's cost table prices (the
+/// 25% saving rests on them), as written there, and what each is worth. A change to any of them changes the bill.
+const PRODUCTION_PRICED: &[(&str, &str, &str)] = &[
+    (
+        "cdn_origin",
+        "\"vpc_origin\"",
+        "internal ALB: no public IPv4, $7.30 a month",
+    ),
+    ("nat_gateway_mode", "\"none\"", "no NAT gateways, ~$77"),
+    (
+        "db_engine",
+        "\"aurora\"",
+        "Serverless v2 instead of RDS Multi-AZ and a replica, ~$114",
+    ),
+    ("api_spot_above_base", "true", "the scale-out on Spot"),
+    ("api_cpu_architecture", "\"ARM64\"", "Graviton, 20% less per vCPU-hour"),
+];
+
+fn check_production_priced(infra: &Infra) -> Violations {
+    PRODUCTION_PRICED
+        .iter()
+        .filter_map(|(key, want, worth)| {
+            let set = setting(infra, "production", key);
+            (set != *want).then(|| {
+                format!(
+                    "envs/production: {key} = {set:?}, the cost table prices {want} ({worth}): update the table with it"
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn production_sets_what_its_cost_column_prices() {
+    assert_clean(check_production_priced);
+    let public = (
+        "envs/production/main.tf",
+        "cdn_origin         = \"vpc_origin\"",
+        "cdn_origin         = \"internet\"",
+    );
+    assert_reports(
+        check_production_priced,
+        public,
+        "cdn_origin = \"\\\"internet\\\"\", the cost table prices",
+    );
+}

@@ -61,9 +61,10 @@ module "environment" {
     waf_rate_limit_per_5_minutes = 1500             # 5 requests/s sustained per client IP, across every task
     api_rate_limit_per_hour      = 3600             # per task: a second line behind the WAF's global limit
     deployment_bake_minutes      = 15               # both colours stay up; an alarm in that window rolls back at once
-    # Internet-facing ALB (2 public IPv4, $7.30 a month) until staging's VPC origin has met a real apply; then
-    # "vpc_origin" here too (infra/README.md, "The edge").
-    cdn_origin         = "internet"
+    # Internal ALB behind a CloudFront VPC origin, as staging: no public address, $7.30 a month less. infra.yml
+    # applies production only after staging's apply succeeded, so staging's apply proves the VPC origin first;
+    # "internet" is the way back (infra/README.md, "The edge").
+    cdn_origin         = "vpc_origin"
     container_insights = "enabled" # the request-count scaling policy reads its RunningTaskCount
   }
 }
