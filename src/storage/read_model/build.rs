@@ -2,11 +2,12 @@
 //! builder that appends rows in id order.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 
 use super::CatalogIndex;
+use super::postings::Postings;
 use super::text::{char_mask, signature_bit};
 use super::warmup::BuildProgress;
 
@@ -55,6 +56,8 @@ pub(super) struct TermLists {
     /// matching term, found with one AND instead of a walk through its list (exact while the vocabulary has at
     /// most 64 texts).
     pub(super) signatures: Vec<u64>,
+    /// The beers using each term, made on first use ([`Postings`]).
+    pub(super) postings: OnceLock<Postings>,
 }
 
 impl Default for TermLists {
@@ -64,6 +67,7 @@ impl Default for TermLists {
             offsets: vec![0],
             terms: Vec::new(),
             signatures: Vec::new(),
+            postings: OnceLock::new(),
         }
     }
 }
@@ -88,6 +92,10 @@ impl TermLists {
         self.offsets.shrink_to_fit();
         self.terms.shrink_to_fit();
         self.signatures.shrink_to_fit();
+    }
+
+    pub(super) fn postings(&self) -> &Postings {
+        self.postings.get_or_init(|| Postings::of(self))
     }
 
     pub(super) fn of(&self, row: usize) -> &[u32] {

@@ -133,7 +133,7 @@ impl CatalogIndex {
                 total: count.then_some(0),
             };
         }
-        let candidates = self.candidate_rows(filter);
+        let candidates = self.candidate_rows(filter, &prepared);
         match by_id {
             Some(descending) => self.page_in_id_order(&prepared, candidates, descending, offset, limit, count),
             None => {
@@ -161,16 +161,18 @@ impl CatalogIndex {
         if prepared.impossible {
             return;
         }
-        let candidates = self.candidate_rows(filter);
+        let candidates = self.candidate_rows(filter, &prepared);
         self.scan(&prepared, candidates.as_deref(), false, |row| {
             visit(row);
             true
         });
     }
 
-    /// The rows to test when the filter names ids: a handful are looked up instead of walking the catalog.
-    fn candidate_rows(&self, filter: &BeerFilter) -> Option<Vec<u32>> {
-        filter.ids.as_ref().map(|wanted| {
+    /// The rows to test instead of walking the catalog, when something narrows them cheaply: the ids a filter
+    /// names (a handful are looked up), or, with no cheaper first test, the beers using a matching hop, malt or food
+    /// pairing ([`super::postings`]) when those are under half the catalog (the filter with the fewest).
+    fn candidate_rows(&self, filter: &BeerFilter, p: &Prepared<'_>) -> Option<Vec<u32>> {
+        if let Some(wanted) = filter.ids.as_ref() {
             let mut rows: Vec<u32> = wanted
                 .iter()
                 .filter_map(|id| self.ids.binary_search(id).ok())
@@ -178,8 +180,21 @@ impl CatalogIndex {
                 .collect();
             rows.sort_unstable();
             rows.dedup();
-            rows
-        })
+            return Some(rows);
+        }
+        let cheaper_first_test =
+            p.name.is_some() || p.brewed.is_some() || [p.abv, p.ibu, p.ebc, p.ph].iter().any(Option::is_some);
+        if cheaper_first_test {
+            return None;
+        }
+        let len = self.ids.len();
+        [(&self.hops, &p.hops), (&self.malts, &p.malts), (&self.foods, &p.foods)]
+            .into_iter()
+            .filter_map(|(lists, matching)| Some((lists.postings(), matching.as_deref()?)))
+            .map(|(postings, matching)| (postings.pairs(matching), postings, matching))
+            .filter(|(pairs, _, _)| *pairs <= len / 2)
+            .min_by_key(|(pairs, _, _)| *pairs)
+            .map(|(_, postings, matching)| postings.rows(matching, p.from_row, len))
     }
 
     fn page_in_id_order(

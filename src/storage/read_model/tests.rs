@@ -248,6 +248,45 @@ fn each_filter_selects_what_it_defines() {
     assert_eq!(ids(combined), [1, 5]);
 }
 
+/// A food filter matching under half the beers starts from the beers of its matching pairings (postings): a beer
+/// with two matching pairings is listed once, in id order either way, after `id_gt`, and the facets count it once.
+#[test]
+fn a_term_filter_starting_from_its_beers_lists_each_once_in_order() {
+    let beers: Vec<Beer> = (1..=40)
+        .map(|id| Beer {
+            foods: match id {
+                _ if id % 10 == 0 => "cheese\u{1f}cheesecake",
+                _ if id % 7 == 0 => "blue cheese",
+                _ => "salad",
+            },
+            ..beer(id, "b", 5.0, None, None)
+        })
+        .collect();
+    let index = build(&beers);
+    let cheese = BeerFilter {
+        food: Some("cheese".into()),
+        ..BeerFilter::default()
+    };
+    let page = index.page(&cheese, &[], 0, 100, true);
+    assert_eq!(page.ids, [7, 10, 14, 20, 21, 28, 30, 35, 40]);
+    assert_eq!(page.total, Some(9));
+    let descending = [SortKey {
+        field: SortField::Id,
+        descending: true,
+    }];
+    assert_eq!(index.page(&cheese, &descending, 0, 3, false).ids, [40, 35, 30]);
+    let after_20 = BeerFilter {
+        id_gt: Some(20),
+        ..cheese.clone()
+    };
+    assert_eq!(index.page(&after_20, &[], 0, 100, true).ids, [21, 28, 30, 35, 40]);
+    let foods = index.ingredient_names(crate::domain::IngredientKind::Food, &cheese);
+    let beers_of = |key: &str| foods.iter().find(|name| name.key == key).map(|name| name.beers);
+    assert_eq!(beers_of("cheese"), Some(4));
+    assert_eq!(beers_of("bluecheese"), Some(5));
+    assert_eq!(beers_of("salad"), None);
+}
+
 #[test]
 fn ph_filters_and_impossible_texts() {
     let f = BeerFilter::default;
