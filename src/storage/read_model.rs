@@ -19,6 +19,7 @@ mod evaluator;
 mod facets;
 mod layer;
 mod patch;
+mod postings;
 mod query;
 mod rendered_row_cache;
 mod subset;

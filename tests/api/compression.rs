@@ -31,7 +31,7 @@ struct Answer {
     status: u16,
     coding: Option<String>,
     etag: Option<String>,
-    /// `Vary` names `Accept-Encoding` (among the CORS layer's own names).
+    /// `Vary` names `Accept-Encoding`.
     varies: bool,
     cache_status: Option<String>,
     content_length: Option<String>,
