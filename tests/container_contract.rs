@@ -163,7 +163,9 @@ fn dockerfile_violations(text: &str, svc: &ServiceContract) -> Vec<String> {
         // ENV NAME=value [NAME=value ...] or the legacy ENV NAME value.
         let names = args.split_whitespace().map(|w| w.split('=').next().unwrap_or_default());
         let names = names.take(if args.contains('=') { usize::MAX } else { 1 });
-        for name in names.filter(|n| !every_env.contains(*n)) {
+        // The allocator's own settings are read by mimalloc as the process starts, not by the service's CLI.
+        let allocator = |name: &str| name.starts_with("MIMALLOC_");
+        for name in names.filter(|n| !every_env.contains(*n) && !allocator(n)) {
             v.push(format!("Dockerfile: ENV {name}, which the service does not read"));
         }
     }
