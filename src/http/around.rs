@@ -18,16 +18,15 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
+/// The future of a response: what `inner` gives an [`Around`], and what it gives back.
+pub trait Answer: Future<Output = Response> + Send + 'static {}
+
+impl<F: Future<Output = Response> + Send + 'static> Answer for F {}
+
 /// One middleware. `around` runs when the request arrives: it may call `inner` (at most once, and only there:
 /// the call is what forwards the request), and returns the future of the final response.
 pub trait Around: Clone + Send + Sync + 'static {
-    fn around<Answer>(
-        &self,
-        request: Request,
-        inner: impl FnOnce(Request) -> Answer,
-    ) -> impl Future<Output = Response> + Send + 'static
-    where
-        Answer: Future<Output = Response> + Send + 'static;
+    fn around<A: Answer>(&self, request: Request, inner: impl FnOnce(Request) -> A) -> impl Answer;
 }
 
 /// The tower layer of an [`Around`].

@@ -2,12 +2,9 @@
 //! (any method but GET, HEAD, OPTIONS or TRACE) has all of its reads served by the primary instead, so whatever it
 //! reads back, for its response or its own checks, includes its write, which the replica may not have replayed.
 
-use std::future::Future;
-
 use axum::extract::Request;
-use axum::response::Response;
 
-use super::around::Around;
+use super::around::{Answer, Around};
 use crate::storage::read_preference::reads_on_primary;
 
 /// The middleware ([`Around`]): a write's whole handler runs with its reads on the primary.
@@ -15,14 +12,7 @@ use crate::storage::read_preference::reads_on_primary;
 pub struct WritesReadTheirWrites;
 
 impl Around for WritesReadTheirWrites {
-    fn around<Answer>(
-        &self,
-        request: Request,
-        inner: impl FnOnce(Request) -> Answer,
-    ) -> impl Future<Output = Response> + Send + 'static
-    where
-        Answer: Future<Output = Response> + Send + 'static,
-    {
+    fn around<A: Answer>(&self, request: Request, inner: impl FnOnce(Request) -> A) -> impl Answer {
         let safe = request.method().is_safe();
         // Creating the handler's future does no work yet: all of it runs when polled, inside the scope.
         let answer = inner(request);

@@ -12,7 +12,6 @@
 //! sent it, and will not once it reads the answer. Reading would only make hyper solicit the body with a
 //! `100 Continue`; instead the body is let go, and hyper answers and closes without it.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,10 +21,9 @@ use std::time::Duration;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::header;
-use axum::response::Response;
 use http_body::{Frame, SizeHint};
 
-use super::around::Around;
+use super::around::{Answer, Around};
 
 /// The most of an unwanted body read after the answer: well above the largest accepted body (2 MiB images by
 /// default), so a client that sends somewhat too much reads why; far below what would cost anything.
@@ -80,14 +78,7 @@ impl HttpBody for SharedBody {
 pub struct FinishReadingBody;
 
 impl Around for FinishReadingBody {
-    fn around<Answer>(
-        &self,
-        request: Request,
-        inner: impl FnOnce(Request) -> Answer,
-    ) -> impl Future<Output = Response> + Send + 'static
-    where
-        Answer: Future<Output = Response> + Send + 'static,
-    {
+    fn around<A: Answer>(&self, request: Request, inner: impl FnOnce(Request) -> A) -> impl Answer {
         let (parts, body) = request.into_parts();
         let (body, kept) = if body.is_end_stream() {
             // No body (every GET): nothing to keep.

@@ -2,7 +2,6 @@
 //! early-413 body draining, panics as 500s, CORS, the rate limit, the response cache, the timeout, the body limit
 //! and read-your-writes.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -16,7 +15,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
-use super::around::{Around, AroundLayer};
+use super::around::{Answer, Around, AroundLayer};
 use super::cache::HttpCache;
 use super::error::{ApiError, ErrorCause};
 use super::rate_limit::{LIMIT_HEADER, REMAINING_HEADER, RESET_HEADER, RateLimiter};
@@ -191,14 +190,7 @@ fn record_status<B>(response: &axum::http::Response<B>, _latency: Duration, span
 struct LogRequest(RequestMetrics);
 
 impl Around for LogRequest {
-    fn around<Answer>(
-        &self,
-        request: Request,
-        inner: impl FnOnce(Request) -> Answer,
-    ) -> impl Future<Output = Response> + Send + 'static
-    where
-        Answer: Future<Output = Response> + Send + 'static,
-    {
+    fn around<A: Answer>(&self, request: Request, inner: impl FnOnce(Request) -> A) -> impl Answer {
         let metrics = self.0.clone();
         let started = Instant::now();
         let in_flight = metrics.start();
@@ -235,14 +227,7 @@ impl Around for LogRequest {
 struct Timeout(Duration);
 
 impl Around for Timeout {
-    fn around<Answer>(
-        &self,
-        request: Request,
-        inner: impl FnOnce(Request) -> Answer,
-    ) -> impl Future<Output = Response> + Send + 'static
-    where
-        Answer: Future<Output = Response> + Send + 'static,
-    {
+    fn around<A: Answer>(&self, request: Request, inner: impl FnOnce(Request) -> A) -> impl Answer {
         let limit = self.0;
         let punk = is_punk_path(request.uri());
         let answer = tokio::time::timeout(limit, inner(request));

@@ -17,7 +17,6 @@
 //! instance; the edge (the WAF in front of the ALB) holds the global one.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -27,7 +26,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use ipnet::IpNet;
 
-use super::around::Around;
+use super::around::{Answer, Around};
 use super::error::ApiError;
 use crate::observability::{Metrics, names};
 
@@ -274,14 +273,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -
 /// The middleware ([`Around`]): counts the request against its client and either passes it on or answers 429
 /// (Punk's shape under `/v2`, problem details elsewhere); either way the answer carries the three headers.
 impl Around for RateLimiter {
-    fn around<Answer>(
-        &self,
-        request: Request,
-        inner: impl FnOnce(Request) -> Answer,
-    ) -> impl Future<Output = Response> + Send + 'static
-    where
-        Answer: Future<Output = Response> + Send + 'static,
-    {
+    fn around<A: Answer>(&self, request: Request, inner: impl FnOnce(Request) -> A) -> impl Answer {
         let decision = self.inner.as_deref().and_then(|limiter| limiter.decide(&request));
         let answer = match decision {
             Some((decision, Some(refusal))) => Err((decision, refusal)),

@@ -6,8 +6,6 @@
 //! Also here: error answers as HTML pages for browsers ([`HtmlErrors`]), while every other client keeps getting
 //! the API's JSON.
 
-use std::future::Future;
-
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
@@ -18,7 +16,7 @@ use maud::{DOCTYPE, Markup, html};
 use sha2::{Digest, Sha256};
 
 use crate::http::AppState;
-use crate::http::around::{Around, AroundLayer};
+use crate::http::around::{Answer, Around, AroundLayer};
 use crate::http::error::ApiError;
 use crate::storage::StoreError;
 
@@ -232,14 +230,7 @@ fn layout(title: &str, current: Nav, content: Markup) -> Markup {
 struct PageHeaders;
 
 impl Around for PageHeaders {
-    fn around<Answer>(
-        &self,
-        request: Request,
-        inner: impl FnOnce(Request) -> Answer,
-    ) -> impl Future<Output = Response> + Send + 'static
-    where
-        Answer: Future<Output = Response> + Send + 'static,
-    {
+    fn around<A: Answer>(&self, request: Request, inner: impl FnOnce(Request) -> A) -> impl Answer {
         let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
         let cacheable = matches!(*request.method(), Method::GET | Method::HEAD);
         let answer = inner(request);
@@ -326,14 +317,7 @@ pub fn prefers_html(headers: &HeaderMap) -> bool {
 pub struct HtmlErrors;
 
 impl Around for HtmlErrors {
-    fn around<Answer>(
-        &self,
-        request: Request,
-        inner: impl FnOnce(Request) -> Answer,
-    ) -> impl Future<Output = Response> + Send + 'static
-    where
-        Answer: Future<Output = Response> + Send + 'static,
-    {
+    fn around<A: Answer>(&self, request: Request, inner: impl FnOnce(Request) -> A) -> impl Answer {
         let wants_html = prefers_html(request.headers());
         let answer = inner(request);
         async move { as_html_error(answer.await, wants_html).await }
